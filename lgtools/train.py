@@ -1,0 +1,610 @@
+"""Training: ``TrainConfig`` → ``train(config)`` → ``RunResult`` (every chapter and sweep uses it).
+
+The fast path (issue 4), one code path for CPU and CUDA:
+
+- the whole (capped, sub-sampled, noised) training set is moved once to the device as uint8;
+  each epoch draws a permutation from a seeded ``torch.Generator`` on that device and takes
+  batches by index (the last, smaller batch included, as a DataLoader would); augmentation
+  (``lgtools.augment``) and normalisation run batched on the device, never per image in Python;
+- on CUDA: channels_last, bf16 autocast, ``cudnn.benchmark``, optional ``torch.compile``
+  (compiled in a warm-up whose time is reported apart as ``summary["compile_seconds"]``),
+  fused SGD; loss and accuracy are summed on the device and read once per epoch;
+- evaluation under ``torch.inference_mode()`` in batches of ``eval_batch_size`` with the test
+  transform (nothing for 32-pixel data; resize to size/0.875 + centre crop for larger images).
+
+Images larger than 64 pixels are treated as ImageNet-style: RandomResizedCrop(224) + flip for
+training (the image side if smaller). Smaller images get RandomCrop(padding 4) + flip.
+``"imagefolder"`` runs with an ImageNet hierarchy ask ``lgtools.data`` for 256-px images (shorter
+side resized, centre crop), so random crops come from that 256-px image rather than the full
+original, and evaluation is the centre 224 of it.
+
+Schedules (per step, through one ``LambdaLR``): ``"paper"`` is the authors' step decay for the
+dataset (``PAPER_SCHEDULES``; milestones are fractions of the run's epochs, so they scale with
+``epochs`` and with the 1/data_ratio rule); ``"onecycle"`` rises linearly from lr/10 to lr over
+the first 25 % of steps, then falls linearly to 0 (pair it with ``label_smoothing`` ≈ 0.1 for
+quick full-data runs); ``"constant"`` keeps lr.
+
+``summary["train_acc"]`` is the running coarse accuracy over the last epoch's augmented
+training batches (model in train mode), not a separate pass over the clean training set.
+
+Pieces for timing the fast path alone (``lgtools.bench``): ``prepare_run(config) -> RunState``
+(data on the device, model, optimizer, schedule), ``train_one_epoch(state) -> dict`` (one
+permutation, one host sync at the end), ``train_steps(state, n_steps) -> int`` (images
+processed; one sync at the end), ``evaluate(state) -> dict``, ``warm_up_compile(state)``.
+``load_run_data(config)`` gives the run's CPU tensors (hierarchy, train, test, stats).
+
+Checkpoints: ``<checkpoint_dir>/checkpoint.pt`` is replaced atomically after every epoch (model,
+optimizer, schedule, the batch/augmentation generator, torch's RNG, history, config); ``train``
+resumes from it when the config matches (except progress/checkpoint_dir/num_threads) and refuses
+one of another config. ``train(config, stop_after=n)`` ends after n epochs (tests, sweeps).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import resource
+import time
+from dataclasses import dataclass, field, fields
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from lgtools import augment, metrics
+from lgtools.hierarchy import Hierarchy, add_label_noise
+from lgtools.models import EXTRA_LAYERS, MODELS, build_model
+
+LABELS = ("fine", "coarse")
+SCHEDULES = ("paper", "onecycle", "constant")
+PRECISIONS = ("auto", "bf16", "fp32")
+# (milestones as fractions of the epochs, decay factor) from the authors' public code.
+PAPER_SCHEDULES = {
+    "cifar10": ((150 / 200,), 0.1),
+    "cifar100": ((60 / 200, 120 / 200, 160 / 200), 0.2),
+    "imagenet": ((90 / 225, 135 / 225, 180 / 225, 210 / 225), 0.1),
+}
+_RECIPES = {
+    "cifar10": dict(model="preact_resnet18", width=64, dropout=0.0, lr=0.1, weight_decay=5e-4,
+                    batch_size=256, epochs=200),
+    # Batch 128 is the WRN reference code's (whose schedule the authors kept); not in the paper.
+    "cifar100": dict(model="wide_resnet", width=10, dropout=0.3, lr=0.1, weight_decay=5e-4,
+                     batch_size=128, epochs=200),
+    "imagenet": dict(model="preact_resnet18", width=16, dropout=0.0, lr=0.01, weight_decay=1e-4,
+                     batch_size=32, epochs=225),
+}
+_NOT_RESULT_FIELDS = ("progress", "checkpoint_dir", "num_threads")  # may differ on resume
+CHECKPOINT_NAME = "checkpoint.pt"
+
+
+def dataset_family(dataset: str) -> str:
+    """Which paper recipe a dataset follows: "cifar10" (also synthetic, digits), "cifar100", "imagenet"."""
+    if dataset in ("cifar10", "synthetic", "digits"):
+        return "cifar10"
+    if dataset.startswith("cifar100"):
+        return "cifar100"
+    if dataset == "imagefolder" or dataset.startswith("imagenet"):
+        return "imagenet"
+    raise ValueError("dataset must be cifar10, cifar100, cifar100_*, imagefolder, imagenet_*, "
+                     f"synthetic or digits, got {dataset!r}")
+
+
+def paper_recipe(dataset: str) -> dict:
+    """The authors' per-dataset overrides: model, width, dropout, lr, weight_decay, batch_size, epochs."""
+    return dict(_RECIPES[dataset_family(dataset)])
+
+
+def _choice(name: str, value, allowed: tuple) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
+
+
+@dataclass
+class TrainConfig:
+    """One training run; defaults are the paper's CIFAR-10 recipe on the embedded data."""
+
+    experiment: str = "adhoc"  # results folder name: results/<experiment>/
+    dataset: str = "synthetic"  # lgtools.data name: synthetic, digits, cifar10, cifar100, imagefolder
+    data_root: str | None = None  # data path (None = the dataset's default)
+    hierarchy: str | Hierarchy | None = None  # None = dataset default; built-in name, bits, Hierarchy
+    labels: str = "fine"  # train on "fine" or "coarse" labels
+    model: str = "preact_resnet18"  # one of lgtools.models.MODELS
+    width: int | None = None  # ResNet: filters of stage 1; WRN: widen factor (None = default)
+    dropout: float = 0.0  # drop probability (ResNet/CNN: before the classifier; WRN: in blocks)
+    extra_layer: str | None = None  # Table IV's extra FC layer: None, "linear", "relu"
+    epochs: int = 200  # epochs at data_ratio 1 (see scale_epochs)
+    batch_size: int = 256  # images per SGD step
+    lr: float = 0.1  # initial (peak for onecycle) learning rate
+    momentum: float = 0.9  # SGD momentum
+    weight_decay: float = 5e-4  # L2 penalty coefficient of SGD
+    schedule: str = "paper"  # "paper" step decay, "onecycle", "constant"
+    label_smoothing: float = 0.0  # cross-entropy smoothing, 0 … <1
+    data_ratio: float = 1.0  # share of each fine class kept for training, (0, 1]
+    scale_epochs: bool = True  # epochs /= data_ratio so the number of weight updates stays equal
+    noise: float = 0.0  # Section VI-B randomness factor of fine training labels, [0, 1]
+    noise_test: bool = False  # also noise the test labels (the authors' variant)
+    augment: bool = True  # random crop (+4 px padding) / resized crop, and horizontal flip
+    seed: int = 0  # seeds init, batch order, augmentation, sub-sampling and noise
+    device: str = "auto"  # "auto" (CUDA if available), "cpu", "cuda", "cuda:N"
+    precision: str = "auto"  # "auto" (bf16 autocast on CUDA, fp32 on CPU), "bf16", "fp32"
+    compile: bool = False  # torch.compile the model (time reported as compile_seconds)
+    eval_batch_size: int = 1024  # images per evaluation batch
+    max_train: int | None = None  # cap on training images, stratified (None = all)
+    max_test: int | None = None  # cap on test images, stratified (None = all)
+    num_threads: int | None = None  # CPU threads (None = os.cpu_count())
+    checkpoint_dir: str | None = None  # save each epoch here and resume from it
+    progress: bool = True  # tqdm progress bar
+
+    def __post_init__(self) -> None:
+        _choice("labels", self.labels, LABELS)
+        _choice("model", self.model, MODELS)
+        _choice("extra_layer", self.extra_layer, EXTRA_LAYERS)
+        _choice("schedule", self.schedule, SCHEDULES)
+        _choice("precision", self.precision, PRECISIONS)
+        dataset_family(self.dataset)
+        if not (self.device in ("auto", "cpu", "cuda") or str(self.device).startswith("cuda:")):
+            raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
+        if not (self.hierarchy is None or isinstance(self.hierarchy, (str, Hierarchy))):
+            raise ValueError("hierarchy must be None, a built-in name, a bits string or a Hierarchy, "
+                             f"got {type(self.hierarchy).__name__}")
+        positive_ints = ("epochs", "batch_size", "eval_batch_size")
+        optional_ints = ("width", "max_train", "max_test", "num_threads")
+        for name in positive_ints + optional_ints:
+            value = getattr(self, name)
+            if value is None and name in optional_ints:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                allowed = "a positive integer" + (" or None" if name in optional_ints else "")
+                raise ValueError(f"{name} must be {allowed}, got {value!r}")
+        for name, low, high, closed in (("dropout", 0, 1, False), ("label_smoothing", 0, 1, False),
+                                        ("noise", 0, 1, True), ("momentum", 0, 1, True)):
+            value = getattr(self, name)
+            if not (low <= value <= high) or (not closed and value == high):
+                raise ValueError(f"{name} must be in [{low}, {high}{']' if closed else ')'}, got {value!r}")
+        if not 0 < self.data_ratio <= 1:
+            raise ValueError(f"data_ratio must be in (0, 1], got {self.data_ratio!r}")
+        for name in ("lr", "weight_decay"):
+            if getattr(self, name) < 0 or (name == "lr" and self.lr == 0):
+                raise ValueError(f"{name} must be {'> 0' if name == 'lr' else '>= 0'}, got {getattr(self, name)!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise ValueError(f"seed must be an integer, got {self.seed!r}")
+
+    def to_dict(self) -> dict:
+        """Plain JSON-able dict (a Hierarchy becomes its names and fine_to_coarse list)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        if isinstance(self.hierarchy, Hierarchy):
+            h = self.hierarchy
+            out["hierarchy"] = {"name": h.name, "fine_names": list(h.fine_names),
+                                "coarse_names": list(h.coarse_names),
+                                "fine_to_coarse": [int(c) for c in h.fine_to_coarse],
+                                "fine_ids": None if h.fine_ids is None else list(h.fine_ids)}
+        return out
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        """Inverse of ``to_dict``; unknown keys raise ValueError naming them."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown TrainConfig field(s) {unknown}; allowed: {sorted(known)}")
+        values = dict(values)
+        h = values.get("hierarchy")
+        if isinstance(h, dict):
+            values["hierarchy"] = Hierarchy(tuple(h["fine_names"]), tuple(h["coarse_names"]),
+                                            np.array(h["fine_to_coarse"]), h.get("name", "custom"),
+                                            None if h.get("fine_ids") is None else tuple(h["fine_ids"]))
+        return cls(**values)
+
+
+@dataclass
+class RunResult:
+    """What ``train`` returns; everything but ``model`` is JSON-able (lgtools.results stores it)."""
+
+    config: dict
+    history: list[dict]
+    summary: dict
+    confusion_fine: np.ndarray | None
+    confusion_coarse: np.ndarray
+    fine_names: tuple[str, ...]
+    coarse_names: tuple[str, ...]
+    fine_to_coarse: np.ndarray
+    model: nn.Module | None = field(default=None, repr=False)
+
+
+def num_epochs(config: TrainConfig) -> int:
+    """Epochs actually run: ``epochs / data_ratio`` (rounded) when ``scale_epochs``, else ``epochs``."""
+    if config.scale_epochs:
+        return max(1, round(config.epochs / config.data_ratio))
+    return config.epochs
+
+
+def lr_factor(config: TrainConfig, step: int, steps_per_epoch: int) -> float:
+    """Multiplier of ``config.lr`` at optimizer step ``step`` (0-based) for the config's schedule."""
+    total_epochs = num_epochs(config)
+    if config.schedule == "constant":
+        return 1.0
+    if config.schedule == "onecycle":
+        total = total_epochs * steps_per_epoch
+        warm = max(1, round(0.25 * total))
+        if step < warm:
+            return 0.1 + 0.9 * step / warm
+        return max(0.0, 1.0 - (step - warm) / max(1, total - warm))
+    fractions, gamma = PAPER_SCHEDULES[dataset_family(config.dataset)]
+    epoch = step // steps_per_epoch
+    passed = sum(epoch >= round(f * total_epochs) for f in fractions)
+    return gamma**passed
+
+
+
+
+# ----------------------------------------------------------------------------- data
+
+def image_size_for(config: TrainConfig) -> int | None:
+    """Stored image side to ask ``lgtools.data`` for: 256 for ImageNet hierarchies, else its default."""
+    h = config.hierarchy
+    name = h.name if isinstance(h, Hierarchy) else (h or "")
+    # Stored at 256 so that training crops 224 px (RandomResizedCrop) and evaluation takes the
+    # centre 224 of the 256 px image, the usual resize-256/crop-224 test transform.
+    return 256 if config.dataset == "imagefolder" and name.startswith("imagenet") else None
+
+
+def _indices(idx) -> torch.Tensor:
+    return torch.as_tensor(np.asarray(idx), dtype=torch.int64)
+
+
+def load_run_data(config: TrainConfig) -> tuple[Hierarchy, tuple, tuple, tuple]:
+    """(hierarchy, (x_train, fine_train), (x_test, fine_test), (mean, std)) on the CPU, as configured."""
+    from lgtools import data
+
+    # lgtools.data selects and relabels the hierarchy's fine classes (names, bits or object).
+    common = dict(root=config.data_root, hierarchy=config.hierarchy, image_size=image_size_for(config))
+    train_ds = data.load_dataset(config.dataset, split="train", **common)
+    test_ds = data.load_dataset(config.dataset, split="test", **common)
+    hierarchy = train_ds.hierarchy
+    x_tr, y_tr, x_te, y_te = train_ds.images, train_ds.labels, test_ds.images, test_ds.labels
+    if config.data_ratio < 1:
+        keep = _indices(data.subsample(y_tr.numpy(), config.data_ratio, config.seed))
+        x_tr, y_tr = x_tr[keep], y_tr[keep]
+    if config.max_train is not None and config.max_train < len(y_tr):
+        keep = _indices(data.stratified_cap(y_tr.numpy(), config.max_train, config.seed))
+        x_tr, y_tr = x_tr[keep], y_tr[keep]
+    if config.max_test is not None and config.max_test < len(y_te):
+        keep = _indices(data.stratified_cap(y_te.numpy(), config.max_test, config.seed))
+        x_te, y_te = x_te[keep], y_te[keep]
+    if config.noise > 0:
+        y_tr = torch.as_tensor(add_label_noise(y_tr.numpy(), hierarchy, config.noise, config.seed))
+        if config.noise_test:
+            y_te = torch.as_tensor(add_label_noise(y_te.numpy(), hierarchy, config.noise, config.seed + 1))
+    stats = data.dataset_stats(config.dataset)
+    return hierarchy, (x_tr, y_tr.long()), (x_te, y_te.long()), stats
+
+
+# ----------------------------------------------------------------------------- run state
+
+@dataclass
+class RunState:
+    """Everything one run needs on its device; built by ``prepare_run``."""
+
+    config: TrainConfig
+    device: torch.device
+    hierarchy: Hierarchy
+    model: nn.Module  # the eager module (state_dict, features)
+    step_model: nn.Module  # what the steps call: the compiled module or ``model``
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    criterion: nn.Module
+    generator: torch.Generator  # batch order and augmentation, on the device
+    x_train: torch.Tensor  # uint8 N×C×H×W on the device
+    y_train: torch.Tensor  # training targets (fine or coarse) on the device
+    coarse_train: torch.Tensor
+    x_test: torch.Tensor
+    fine_test: torch.Tensor
+    coarse_test: torch.Tensor
+    fine_to_coarse: torch.Tensor  # on the device
+    mean: torch.Tensor  # per channel, in 0…1 units, on the device
+    std: torch.Tensor
+    crop_size: int  # training/eval image side
+    amp_dtype: torch.dtype | None  # autocast dtype, None = fp32
+    num_epochs: int
+    steps_per_epoch: int
+    history: list[dict] = field(default_factory=list)
+    compile_seconds: float = 0.0
+
+    @property
+    def fine(self) -> bool:
+        return self.config.labels == "fine"
+
+
+def resolve_device(device: str) -> torch.device:
+    """"auto" → CUDA when available, else CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available; use 'cpu' or 'auto'")
+    return torch.device(device)
+
+
+def _make_optimizer(model: nn.Module, config: TrainConfig, device: torch.device) -> torch.optim.SGD:
+    # fused SGD on CUDA (one kernel for all parameters), foreach on CPU.
+    fast = {"fused": True} if device.type == "cuda" else {"foreach": True}
+    return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
+                           weight_decay=config.weight_decay, **fast)
+
+
+def prepare_run(config: TrainConfig) -> RunState:
+    """Load the data onto the device, build model, optimizer and schedule (seeded)."""
+    device = resolve_device(config.device)
+    if device.type == "cpu":
+        torch.set_num_threads(config.num_threads or os.cpu_count() or 1)
+    else:
+        torch.backends.cudnn.benchmark = True
+    hierarchy, (x_tr, y_tr), (x_te, y_te), (mean, std) = load_run_data(config)
+    f2c = torch.tensor(hierarchy.fine_to_coarse, dtype=torch.int64)
+    targets = y_tr if config.labels == "fine" else f2c[y_tr]
+    num_classes = hierarchy.num_fine if config.labels == "fine" else hierarchy.num_coarse
+    torch.manual_seed(config.seed)
+    model = build_model(config.model, num_classes, config.width, config.dropout, config.extra_layer)
+    model = model.to(device)
+    if device.type == "cuda":
+        model = model.to(memory_format=torch.channels_last)
+    step_model = torch.compile(model, dynamic=False) if config.compile else model
+    optimizer = _make_optimizer(model, config, device)
+    steps = math.ceil(len(targets) / config.batch_size)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda s: lr_factor(config, s, steps))
+    precision = config.precision
+    if precision == "auto":
+        precision = "bf16" if device.type == "cuda" else "fp32"
+    side = x_tr.shape[-1]
+    return RunState(
+        config=config, device=device, hierarchy=hierarchy, model=model, step_model=step_model,
+        optimizer=optimizer, scheduler=scheduler,
+        criterion=nn.CrossEntropyLoss(label_smoothing=config.label_smoothing),
+        generator=torch.Generator(device=device).manual_seed(config.seed),
+        x_train=x_tr.to(device), y_train=targets.to(device), coarse_train=f2c[y_tr].to(device),
+        x_test=x_te.to(device), fine_test=y_te.to(device), coarse_test=f2c[y_te].to(device),
+        fine_to_coarse=f2c.to(device),
+        mean=torch.tensor(mean, device=device), std=torch.tensor(std, device=device),
+        crop_size=side if side <= 64 else min(224, side),
+        amp_dtype=torch.bfloat16 if precision == "bf16" else None,
+        num_epochs=num_epochs(config), steps_per_epoch=steps)
+
+
+def _train_batch(x: torch.Tensor, state: RunState) -> torch.Tensor:
+    if state.config.augment:
+        if x.shape[-1] > 64:
+            return augment.random_resized_crop_flip(x, state.crop_size, generator=state.generator)
+        return augment.random_crop_flip(x, 4, state.generator)
+    return augment.center_crop(x, state.crop_size) if x.shape[-1] > 64 else x
+
+
+def _prepare_input(x: torch.Tensor, state: RunState) -> torch.Tensor:
+    x = augment.normalize(x, state.mean, state.std)
+    if state.device.type == "cuda":
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x
+
+
+def _autocast(state: RunState):
+    enabled = state.amp_dtype is not None
+    return torch.autocast(state.device.type, dtype=state.amp_dtype or torch.bfloat16, enabled=enabled)
+
+
+# ----------------------------------------------------------------------------- steps
+
+def _run_batches(state: RunState, batches: list[torch.Tensor]) -> tuple[torch.Tensor, ...]:
+    """SGD over index batches; returns device sums (loss, coarse correct, fine correct)."""
+    model, f2c = state.step_model, state.fine_to_coarse
+    state.model.train()
+    zero = torch.zeros((), device=state.device)
+    loss_sum, correct, correct_fine = zero.clone(), zero.clone(), zero.clone()
+    for idx in batches:
+        x = _prepare_input(_train_batch(state.x_train[idx], state), state)
+        y = state.y_train[idx]
+        with _autocast(state):
+            logits = model(x)
+        loss = state.criterion(logits.float(), y)
+        state.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        state.optimizer.step()
+        state.scheduler.step()
+        # Summed on the device: reading them here would stall the GPU every step.
+        pred = logits.detach().argmax(1)
+        loss_sum += loss.detach() * len(idx)
+        if state.fine:
+            correct_fine += (pred == y).sum()
+            pred = f2c[pred]
+        correct += (pred == state.coarse_train[idx]).sum()
+    return loss_sum, correct, correct_fine
+
+
+def _epoch_batches(state: RunState) -> list[torch.Tensor]:
+    n = len(state.y_train)
+    perm = torch.randperm(n, generator=state.generator, device=state.device)
+    return list(perm.split(state.config.batch_size))
+
+
+def train_one_epoch(state: RunState) -> dict:
+    """One pass over a fresh permutation of the training set; returns loss/accuracies (%)."""
+    lr = state.optimizer.param_groups[0]["lr"]
+    loss_sum, correct, correct_fine = _run_batches(state, _epoch_batches(state))
+    n = len(state.y_train)
+    return {"lr": lr, "train_loss": loss_sum.item() / n, "train_acc": 100 * correct.item() / n,
+            "train_acc_fine": 100 * correct_fine.item() / n if state.fine else None}
+
+
+def train_steps(state: RunState, n_steps: int) -> int:
+    """Run ``n_steps`` SGD steps (permutations as needed), sync once; returns images processed."""
+    batches: list[torch.Tensor] = []
+    while len(batches) < n_steps:
+        batches += _epoch_batches(state)
+    batches = batches[:n_steps]
+    loss_sum, _, _ = _run_batches(state, batches)
+    loss_sum.item()  # the one host sync, so timings include all queued work
+    return sum(len(b) for b in batches)
+
+
+def evaluate(state: RunState) -> dict:
+    """Test loss and accuracies (%) with the test transform; ``pred`` holds the predictions."""
+    model = state.step_model
+    state.model.eval()
+    targets = state.fine_test if state.fine else state.coarse_test
+    loss_sum = torch.zeros((), device=state.device)
+    preds = []
+    with torch.inference_mode(), _autocast(state):
+        for start in range(0, len(targets), state.config.eval_batch_size):
+            stop = start + state.config.eval_batch_size
+            x = augment.eval_transform(state.x_test[start:stop], state.crop_size)
+            logits = model(_prepare_input(x, state)).float()
+            loss_sum += nn.functional.cross_entropy(logits, targets[start:stop], reduction="sum")
+            preds.append(logits.argmax(1))
+    pred = torch.cat(preds)
+    coarse_pred = state.fine_to_coarse[pred] if state.fine else pred
+    n = len(targets)
+    return {"test_loss": loss_sum.item() / n,
+            "test_acc": 100 * (coarse_pred == state.coarse_test).sum().item() / n,
+            "test_acc_fine": 100 * (pred == state.fine_test).sum().item() / n if state.fine else None,
+            "pred": pred.cpu()}
+
+
+def warm_up_compile(state: RunState) -> float:
+    """Compile every shape the run will use, leaving weights and RNG as they were; returns seconds."""
+    start = time.perf_counter()
+    saved = ({k: v.clone() for k, v in state.model.state_dict().items()},
+             torch.get_rng_state(), state.generator.get_state())
+    cuda_rng = torch.cuda.get_rng_state_all() if state.device.type == "cuda" else None
+    n, bs = len(state.y_train), state.config.batch_size
+    state.model.train()
+    for size in sorted({min(bs, n), n % bs or min(bs, n)}):
+        x = _prepare_input(_train_batch(state.x_train[:size], state), state)
+        with _autocast(state):
+            state.step_model(x).float().sum().backward()
+    state.optimizer.zero_grad(set_to_none=True)
+    evaluate(state)
+    state.model.load_state_dict(saved[0])
+    torch.set_rng_state(saved[1])
+    state.generator.set_state(saved[2])
+    if cuda_rng is not None:
+        torch.cuda.set_rng_state_all(cuda_rng)
+        torch.cuda.synchronize(state.device)
+    return time.perf_counter() - start
+
+
+# ----------------------------------------------------------------------------- checkpoints
+
+def _result_config(config: TrainConfig) -> dict:
+    return {k: v for k, v in config.to_dict().items() if k not in _NOT_RESULT_FIELDS}
+
+
+def save_checkpoint(state: RunState, path: str) -> None:
+    """Write model, optimizer, schedule, RNG states and history atomically (tmp + os.replace)."""
+    payload = {
+        "config": _result_config(state.config), "history": state.history,
+        "model": state.model.state_dict(), "optimizer": state.optimizer.state_dict(),
+        "scheduler": state.scheduler.state_dict(), "generator": state.generator.get_state(),
+        "torch_rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state_all() if state.device.type == "cuda" else None,
+    }
+    tmp = f"{path}.tmp{os.getpid()}"
+    torch.save(payload, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(state: RunState, path: str) -> bool:
+    """Restore ``state`` from ``path`` if it exists; a checkpoint of another config is an error."""
+    if not os.path.exists(path):
+        return False
+    payload = torch.load(path, map_location=state.device, weights_only=True)
+    mine = _result_config(state.config)
+    differ = sorted(k for k in set(mine) | set(payload["config"]) if mine.get(k) != payload["config"].get(k))
+    if differ:
+        raise ValueError(f"checkpoint_dir {os.path.dirname(path)!r} holds a run with another config "
+                         f"(fields {differ} differ); use a new checkpoint_dir or delete it")
+    state.model.load_state_dict(payload["model"])
+    state.optimizer.load_state_dict(payload["optimizer"])
+    state.scheduler.load_state_dict(payload["scheduler"])
+    state.generator.set_state(payload["generator"].cpu())
+    torch.set_rng_state(payload["torch_rng"].cpu())
+    if payload["cuda_rng"] is not None and state.device.type == "cuda":
+        torch.cuda.set_rng_state_all([s.cpu() for s in payload["cuda_rng"]])
+    state.history = list(payload["history"])
+    return True
+
+
+# ----------------------------------------------------------------------------- train
+
+def _peak_memory_mb(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def train(config: TrainConfig, stop_after: int | None = None) -> RunResult:
+    """Train and evaluate one run; ``stop_after`` ends it after that many epochs (for tests/resume)."""
+    threads = torch.get_num_threads()
+    try:
+        return _train(config, stop_after)
+    finally:
+        torch.set_num_threads(threads)  # prepare_run sets it for the run; give the caller theirs back
+
+
+def _train(config: TrainConfig, stop_after: int | None) -> RunResult:
+    start = time.perf_counter()
+    state = prepare_run(config)
+    if state.device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(state.device)
+    ckpt = None
+    if config.checkpoint_dir is not None:
+        os.makedirs(config.checkpoint_dir, exist_ok=True)
+        ckpt = os.path.join(config.checkpoint_dir, CHECKPOINT_NAME)
+        load_checkpoint(state, ckpt)
+    if config.compile:
+        state.compile_seconds = warm_up_compile(state)
+    last_epoch = state.num_epochs if stop_after is None else min(stop_after, state.num_epochs)
+    result = None
+    bar = tqdm(range(len(state.history), last_epoch), disable=not config.progress,
+               desc=f"{config.dataset}/{config.labels}", unit="epoch")
+    for epoch in bar:
+        t0 = time.perf_counter()
+        row = {"epoch": epoch + 1, **train_one_epoch(state)}
+        train_seconds = time.perf_counter() - t0
+        result = evaluate(state)
+        row.update({k: v for k, v in result.items() if k != "pred"})
+        row.update(seconds=time.perf_counter() - t0, train_seconds=train_seconds)
+        state.history.append(row)
+        bar.set_postfix(train=f"{row['train_acc']:.1f}", test=f"{row['test_acc']:.1f}")
+        if ckpt is not None:
+            save_checkpoint(state, ckpt)
+    if result is None:  # nothing left to train (resumed a finished run): evaluate again
+        result = evaluate(state)
+    return _result(state, result["pred"], time.perf_counter() - start)
+
+
+def _result(state: RunState, pred: torch.Tensor, seconds: float) -> RunResult:
+    h, fine = state.hierarchy, state.fine
+    coarse_true = state.coarse_test.cpu().numpy()
+    pred_np = pred.numpy()
+    conf_fine = metrics.confusion_matrix(state.fine_test.cpu().numpy(), pred_np, h.num_fine) if fine else None
+    coarse_pred = h.fine_to_coarse[pred_np] if fine else pred_np
+    conf_coarse = metrics.confusion_matrix(coarse_true, coarse_pred, h.num_coarse)
+    last = state.history[-1] if state.history else {}
+    timed = [r for r in state.history if r.get("train_seconds")]
+    images = len(state.y_train) * len(timed)
+    summary = {
+        "train_acc": last.get("train_acc"),
+        "test_acc": 100 * float(np.mean(coarse_pred == coarse_true)),
+        "test_acc_fine": 100 * float(np.mean(pred_np == state.fine_test.cpu().numpy())) if fine else None,
+        "acr": metrics.acr(conf_fine, h, convention="code") if fine else None,
+        "acr_equation": metrics.acr(conf_fine, h, convention="equation") if fine else None,
+        "images_per_s": images / sum(r["train_seconds"] for r in timed) if timed else None,
+        "seconds": seconds,
+        "compile_seconds": state.compile_seconds,
+        "epochs_run": len(state.history),
+        "peak_memory_mb": _peak_memory_mb(state.device),
+        "device": torch.cuda.get_device_name(state.device) if state.device.type == "cuda" else "cpu",
+    }
+    return RunResult(
+        config=state.config.to_dict(), history=list(state.history), summary=summary,
+        confusion_fine=conf_fine, confusion_coarse=conf_coarse, fine_names=h.fine_names,
+        coarse_names=h.coarse_names, fine_to_coarse=np.asarray(h.fine_to_coarse), model=state.model)
