@@ -1,0 +1,162 @@
+"""lgtools.results: round trip with provenance, no silent overwrite, graceful absence, re-evaluation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lgtools.hierarchy import Hierarchy
+from lgtools.results import (COLUMNS, config_id, delta_pairs, delta_table, load_result,
+                             load_results, reevaluate, reevaluate_runs, save_result, summarise)
+
+FINE = ("a", "b", "c", "d")
+# Fine classes a, b | c, d: the run's own grouping.
+GROUPING = Hierarchy.from_groups({"x": ["a", "b"], "y": ["c", "d"]}, fine_names=FINE, name="ab_cd")
+# Rows true, columns predicted; 100 samples, 10 wrong across the groupings differently.
+CONFUSION = np.array([[20, 3, 1, 1],
+                      [2, 21, 0, 2],
+                      [0, 1, 22, 2],
+                      [1, 0, 2, 22]])
+
+
+def fake_result(labels: str = "fine", seed: int = 0, test_acc: float = 90.0,
+                hierarchy=None, **config) -> SimpleNamespace:
+    """A RunResult-shaped object, as lgtools.train.train returns it."""
+    cfg = {"experiment": "unit", "dataset": "synthetic", "hierarchy": hierarchy, "labels": labels,
+           "model": "small_cnn", "width": None, "epochs": 1, "data_ratio": 1.0, "noise": 0.0,
+           "dropout": 0.0, "extra_layer": None, "schedule": "onecycle", "seed": seed,
+           "device": "cpu", "progress": False, **config}
+    fine = labels == "fine"
+    return SimpleNamespace(
+        config=cfg,
+        history=[{"epoch": 1, "lr": 0.1, "train_loss": 1.0, "train_acc": 80.0,
+                  "test_acc": test_acc, "seconds": 0.5}],
+        summary={"train_acc": 95.0, "test_acc": test_acc, "test_acc_fine": 85.0 if fine else None,
+                 "acr": 0.5 if fine else None, "acr_equation": 3.0 if fine else None,
+                 "images_per_s": 100.0, "seconds": 1.5, "peak_memory_mb": 0.0, "device": "cpu"},
+        confusion_fine=CONFUSION.copy() if fine else None,
+        confusion_coarse=np.array([[46, 4], [3, 47]]),
+        fine_names=list(FINE), coarse_names=["x", "y"], fine_to_coarse=np.array([0, 0, 1, 1]),
+        model=object())
+
+
+def test_round_trip_keeps_everything_and_provenance(tmp_path: Path) -> None:
+    path = save_result(fake_result(hierarchy=GROUPING), tmp_path, metadata={"scale": "cpu-scale"})
+    assert path.parent == tmp_path / "unit" and path.suffix == ".json"
+    record = load_result(path)
+    assert record["config"]["hierarchy"]["fine_to_coarse"] == [0, 0, 1, 1]
+    np.testing.assert_array_equal(record["confusion_fine"], CONFUSION)
+    assert record["confusion_coarse"].tolist() == [[46, 4], [3, 47]]
+    assert record["fine_names"] == list(FINE) and record["coarse_names"] == ["x", "y"]
+    assert record["history"][0]["test_acc"] == 90.0 and record["summary"]["seconds"] == 1.5
+    prov = record["provenance"]
+    for key in ("seed", "lgtools_version", "git_rev", "git_dirty", "torch_version",
+                "device_name", "cpu_count", "date"):
+        assert key in prov
+    assert prov["seed"] == 0 and prov["cpu_count"] >= 1 and prov["date"].endswith("+00:00")
+    assert prov["device_name"]  # CPU model string on this machine
+    # The run id is a stable hash of the config, independent of bookkeeping keys.
+    assert path.stem == config_id(fake_result(hierarchy=GROUPING, progress=True).config)
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+def test_no_silent_overwrite(tmp_path: Path) -> None:
+    path = save_result(fake_result(test_acc=90.0), tmp_path, run_id="r1")
+    with pytest.raises(FileExistsError, match="r1.json"):
+        save_result(fake_result(test_acc=50.0), tmp_path, run_id="r1")
+    assert load_result(path)["summary"]["test_acc"] == 90.0
+    save_result(fake_result(test_acc=50.0), tmp_path, run_id="r1", overwrite=True)
+    assert load_result(path)["summary"]["test_acc"] == 50.0
+    with pytest.raises(ValueError, match="run_id"):
+        save_result(fake_result(), tmp_path, run_id="../escape")
+
+
+@pytest.mark.parametrize("where", ["missing", "empty"])
+def test_load_results_absent_gives_empty_frame(tmp_path: Path, where: str) -> None:
+    directory = tmp_path / "results"
+    if where == "empty":
+        directory.mkdir()
+        (directory / "notes.json").write_text("{\"not\": \"a result\"}")
+    frame = load_results(directory)
+    assert frame.empty
+    required = ["experiment", "dataset", "hierarchy", "labels", "model", "width", "epochs",
+                "data_ratio", "noise", "dropout", "extra_layer", "seed", "train_acc", "test_acc",
+                "test_acc_fine", "acr", "device", "seconds", "run_id", "path", "git_rev", "date",
+                "schedule", "scale"]
+    assert list(frame.columns)[:len(required)] == required == list(COLUMNS)[:len(required)]
+
+
+def test_load_results_rows_and_scale(tmp_path: Path) -> None:
+    save_result(fake_result(seed=0), tmp_path, experiment="table1-cpu-scale")
+    save_result(fake_result(seed=1, labels="coarse"), tmp_path / "nested",
+                metadata={"scale": "paper-scale"})
+    (tmp_path / "unit.failed.json").write_text(json.dumps({"error": "boom"}))
+    frame = load_results(tmp_path)
+    assert len(frame) == 2
+    assert set(frame["scale"]) == {"cpu-scale", "paper-scale"}
+    fine = frame[frame["labels"] == "fine"].iloc[0]
+    assert fine["hierarchy"] == "synthetic" and fine["acr"] == 0.5 and fine["seconds"] == 1.5
+    assert Path(fine["path"]).exists()
+
+
+def test_reevaluate_hand_made_confusion() -> None:
+    own = reevaluate(fake_result(), GROUPING)
+    # Correct coarse predictions: the two 2×2 diagonal blocks: (20+3+2+21)+(22+2+2+22) = 94.
+    assert own["a_fc"] == pytest.approx(94.0) and own["num_coarse"] == 2
+    other = reevaluate(fake_result(), "0101")  # a, c | b, d by Table VI bits
+    # Blocks {a, c} and {b, d}: 20+1+0+22 + 21+2+0+22 = 88.
+    assert other["a_fc"] == pytest.approx(88.0)
+    # Authors' ACR: column-normalise, symmetrise, mean different-coarse / mean same-coarse pair.
+    norm = CONFUSION / CONFUSION.sum(axis=0, keepdims=True)
+    sym = (norm + norm.T) / 2
+    same = [sym[0, 2], sym[1, 3]]
+    different = [sym[0, 1], sym[0, 3], sym[1, 2], sym[2, 3]]
+    assert other["acr"] == pytest.approx(np.mean(different) / np.mean(same))
+    assert other["acr_equation"] > 0 and other["acr_equation"] != other["acr"]
+    with pytest.raises(ValueError, match="fine classes"):
+        reevaluate(fake_result(), Hierarchy.from_bits(("a", "b", "d", "c"), "0011"))
+    with pytest.raises(ValueError, match="no fine confusion"):
+        reevaluate(fake_result(labels="coarse"), GROUPING)
+
+
+def test_reevaluate_from_rows(tmp_path: Path) -> None:
+    save_result(fake_result(seed=0), tmp_path)
+    save_result(fake_result(seed=0, labels="coarse"), tmp_path)
+    frame = load_results(tmp_path)
+    assert reevaluate(frame[frame["labels"] == "fine"].iloc[0], "0101")["a_fc"] == pytest.approx(88.0)
+    rescored = reevaluate_runs(frame, ["0011", "0101"])
+    assert list(rescored["hierarchy"]) == ["0011", "0101"]
+    assert list(rescored["test_acc"]) == pytest.approx([94.0, 88.0])
+    assert rescored["reevaluated_from"].tolist() == ["synthetic", "synthetic"]
+
+
+def test_delta_table_pairs_fine_and_coarse_by_seed(tmp_path: Path) -> None:
+    for seed, (fine_acc, coarse_acc) in enumerate([(92.0, 90.0), (94.0, 91.0), (90.0, 89.0)]):
+        save_result(fake_result(seed=seed, test_acc=fine_acc), tmp_path)
+        save_result(fake_result(seed=seed, labels="coarse", test_acc=coarse_acc), tmp_path)
+    # A coarse run with another dropout and a fine run without partner pair with nothing.
+    save_result(fake_result(seed=0, labels="coarse", dropout=0.3, test_acc=10.0), tmp_path)
+    save_result(fake_result(seed=7, test_acc=10.0), tmp_path)
+    frame = load_results(tmp_path)
+    pairs = delta_pairs(frame)
+    assert sorted(pairs["delta"]) == pytest.approx([1.0, 2.0, 3.0])
+    table = delta_table(frame, by=["dataset"])
+    assert len(table) == 1
+    row = table.iloc[0]
+    assert row["n"] == 3 and row["delta"] == pytest.approx(2.0)
+    assert row["delta_std"] == pytest.approx(1.0) and row["a_fc"] == pytest.approx(92.0)
+    assert delta_table(frame.iloc[0:0]).empty
+
+
+def test_summarise_mean_std_n() -> None:
+    frame = pd.DataFrame({"labels": ["fine", "fine", "coarse"], "test_acc": [90.0, 94.0, 80.0]})
+    table = summarise(frame, ["labels"], "test_acc").set_index("labels")
+    assert table.loc["fine", "mean"] == 92.0 and table.loc["fine", "n"] == 2
+    assert table.loc["fine", "std"] == pytest.approx(np.std([90, 94], ddof=1))
+    with pytest.raises(ValueError, match="missing_column"):
+        summarise(frame, ["missing_column"], "test_acc")

@@ -1,0 +1,297 @@
+"""lgtools.sweep: spec validation, expansion, resumable runs, failures, submitit, papermill."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from lgtools.cli import main
+from lgtools.results import load_result, load_results
+from lgtools.sweep import SweepSpec, expand, load_spec, run_sweep, spec_from_dict
+from lgtools.train import RunResult, TrainConfig, train
+
+TINY = {"dataset": "synthetic", "model": "small_cnn", "epochs": 1, "batch_size": 64,
+        "max_train": 200, "max_test": 100, "device": "cpu", "schedule": "constant"}
+
+
+def write_spec(tmp_path: Path, spec: dict, name: str = "spec.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def fake_train(config: TrainConfig) -> RunResult:
+    """Instant stand-in for lgtools.train.train (for the bookkeeping tests)."""
+    return RunResult(config=config.to_dict(), history=[{"epoch": 1, "test_acc": 50.0}],
+                     summary={"train_acc": 60.0, "test_acc": 50.0 + config.seed, "seconds": 0.0,
+                              "device": "cpu"},
+                     confusion_fine=np.eye(4, dtype=np.int64), confusion_coarse=np.eye(2, dtype=np.int64),
+                     fine_names=("a", "b", "c", "d"), coarse_names=("x", "y"),
+                     fine_to_coarse=np.array([0, 0, 1, 1]))
+
+
+def failing_on_seed_1(config: TrainConfig) -> RunResult:
+    if config.seed == 1:
+        raise RuntimeError("diverged at step 3")
+    return fake_train(config)
+
+
+def killed_after_one_epoch(config: TrainConfig) -> RunResult:
+    """Train one epoch (checkpointed), then die as a killed process would."""
+    train(config, stop_after=1)
+    raise KeyboardInterrupt
+
+
+def tiny_spec(**extra) -> dict:
+    return {"name": "tiny", "train": {}, "parameters": dict(TINY), "scale": "unit-scale",
+            "grid": {"labels": ["fine", "coarse"]}, **extra}
+
+
+# ----------------------------------------------------------------------------- validation
+
+@pytest.mark.parametrize("change, key", [
+    ({"colour": "red"}, "colour"),
+    ({"grid": {"seed": []}}, "seed"),
+    ({"grid": {"seed": 3}}, "seed"),
+    ({"parameters": {**TINY, "epoch": 2}}, "epoch"),
+    ({"parameters": {**TINY, "epochs": "two"}}, "epochs"),
+    ({"parameters": {**TINY, "dropout": "0.3"}}, "dropout"),
+    ({"parameters": {**TINY, "augment": 1}}, "augment"),
+    ({"parameters": {**TINY, "hierarchy": 7}}, "hierarchy"),
+    ({"parameters": {**TINY, "checkpoint_dir": "x"}}, "checkpoint_dir"),
+    ({"parameters": {**TINY, "labels": "fine"}}, "labels"),
+    ({"grid": {"labels": ["fine", "medium"]}}, "labels"),
+    ({"cases": [{"width": 1.5}]}, "width"),
+    ({"name": "a/b"}, "name"),
+    ({"recipe": "mine"}, "recipe"),
+])
+def test_bad_specs_name_the_key(tmp_path: Path, change: dict, key: str) -> None:
+    with pytest.raises(ValueError, match=key):
+        load_spec(write_spec(tmp_path, tiny_spec(**change)))
+    assert not (tmp_path / "results").exists()
+
+
+def test_expand_is_the_product_with_stable_distinct_ids() -> None:
+    spec = spec_from_dict(tiny_spec(grid={"labels": ["fine", "coarse"], "seed": [0, 1, 2]},
+                                    cases=[{"noise": 0.0}, {"noise": 0.1}]))
+    runs = expand(spec)
+    assert len(runs) == 2 * 2 * 3
+    assert {(r.parameters["noise"], r.parameters["labels"], r.parameters["seed"]) for r in runs} == {
+        (n, lab, s) for n in (0.0, 0.1) for lab in ("fine", "coarse") for s in (0, 1, 2)}
+    assert len({r.run_id for r in runs}) == len(runs)
+    assert [r.run_id for r in runs] == [r.run_id for r in expand(spec)]
+    assert runs[0].run_id.startswith("noise=0.0_labels=fine_seed=0-")
+    assert all(r.parameters["max_train"] == 200 for r in runs)
+
+
+def test_paper_recipe_fills_what_the_spec_leaves_out() -> None:
+    spec = spec_from_dict({"name": "r", "train": {"dataset": "cifar100"}, "recipe": "paper",
+                           "grid": {"seed": [0]}})
+    assert expand(spec)[0].parameters["model"] == "wide_resnet"
+    spec = spec_from_dict({"name": "r", "train": {"dataset": "cifar100", "epochs": 3},
+                           "recipe": "paper", "grid": {"seed": [0]}})
+    assert expand(spec)[0].parameters["epochs"] == 3
+
+
+def test_dry_run_lists_the_runs_and_runs_nothing(tmp_path: Path, capsys) -> None:
+    spec = write_spec(tmp_path, tiny_spec(grid={"labels": ["fine", "coarse"], "seed": [0, 1, 2]}))
+    results = tmp_path / "results"
+    assert main(["sweep", str(spec), "--results", str(results), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "6 runs" in out and out.count("[todo]") == 6
+    assert "'labels': 'coarse', 'seed': 2" in out
+    assert not results.exists()
+
+
+# ----------------------------------------------------------------------------- running
+
+def test_real_tiny_sweep_then_rerun_does_nothing(tmp_path: Path, capsys) -> None:
+    spec = write_spec(tmp_path, tiny_spec())
+    args = ["sweep", str(spec), "--results", str(tmp_path / "res"), "--runs-dir",
+            str(tmp_path / "runs"), "--no-progress"]
+    assert main(args) == 0
+    assert "done 2, skipped 0, reused 0, failed 0" in capsys.readouterr().out
+    frame = load_results(tmp_path / "res")
+    assert sorted(frame["labels"]) == ["coarse", "fine"]
+    assert set(frame["experiment"]) == {"tiny"} and set(frame["scale"]) == {"unit-scale"}
+    assert frame["test_acc"].between(0, 100).all() and frame["acr"].notna().sum() == 1
+    ids = {r.run_id for r in expand(load_spec(spec))}
+    assert {Path(p).stem for p in frame["path"]} == ids
+    assert not (tmp_path / "runs" / "tiny").exists() or not any((tmp_path / "runs" / "tiny").iterdir())
+    before = {p: p.stat().st_mtime_ns for p in (tmp_path / "res").rglob("*.json")}
+    assert main(args) == 0
+    assert "nothing to do" in capsys.readouterr().out
+    assert {p: p.stat().st_mtime_ns for p in (tmp_path / "res").rglob("*.json")} == before
+
+
+def test_killed_run_resumes_from_its_checkpoint(tmp_path: Path) -> None:
+    spec = spec_from_dict(tiny_spec(parameters={**TINY, "epochs": 2}, grid={"seed": [0, 1]}))
+    results, runs = tmp_path / "res", tmp_path / "runs"
+    first = expand(spec)[0].run_id
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(spec, results, runs, train_fn=killed_after_one_epoch, progress=False)
+    checkpoint = runs / "tiny" / f"{first}.ckpt" / "checkpoint.pt"
+    saved = torch.load(checkpoint, weights_only=True)["history"]
+    assert len(saved) == 1 and not list(results.rglob("*.json"))
+    summary = run_sweep(spec, results, runs, progress=False)
+    assert sorted(summary.done) == sorted(r.run_id for r in expand(spec)) and not summary.failed
+    files = sorted(p.name for p in results.rglob("*.json"))
+    assert files == sorted(f"{r.run_id}.json" for r in expand(spec))  # each exactly once
+    resumed = load_result(results / "tiny" / f"{first}.json")["history"]
+    assert len(resumed) == 2 and resumed[0] == saved[0]  # epoch 1 came from the checkpoint
+    assert not checkpoint.parent.exists()
+
+
+def test_failed_run_is_recorded_and_retried(tmp_path: Path) -> None:
+    spec = spec_from_dict(tiny_spec(grid={"seed": [0, 1, 2]}))
+    results = tmp_path / "res"
+    summary = run_sweep(spec, results, tmp_path / "runs", train_fn=failing_on_seed_1, progress=False)
+    assert len(summary.done) == 2 and len(summary.failed) == 1
+    (failed_id, error), = summary.failed.items()
+    assert "diverged at step 3" in error and "seed=1" in failed_id
+    record = json.loads((results / "tiny" / f"{failed_id}.failed.json").read_text())
+    assert record["attempts"] == 1 and "RuntimeError" in record["traceback"]
+    assert len(load_results(results)) == 2  # the failure record is not a result
+    again = run_sweep(spec, results, tmp_path / "runs", train_fn=failing_on_seed_1, progress=False)
+    assert len(again.skipped) == 2 and list(again.failed) == [failed_id]
+    assert json.loads((results / "tiny" / f"{failed_id}.failed.json").read_text())["attempts"] == 2
+    fixed = run_sweep(spec, results, tmp_path / "runs", train_fn=fake_train, progress=False)
+    assert fixed.done == [failed_id] and not list(results.rglob("*.failed.json"))
+    assert sorted(load_results(results)["test_acc"]) == [50.0, 51.0, 52.0]
+
+
+def test_submitit_local_executor_runs_a_tiny_sweep(tmp_path: Path) -> None:
+    spec = spec_from_dict(tiny_spec(grid={"labels": ["fine", "coarse"], "seed": [0]}))
+    summary = run_sweep(spec, tmp_path / "res", tmp_path / "runs", launcher="submitit",
+                        cluster="local", jobs=2, progress=False)
+    assert len(summary.done) == 2 and not summary.failed, summary.failed
+    frame = load_results(tmp_path / "res")
+    assert sorted(frame["labels"]) == ["coarse", "fine"]
+    assert (tmp_path / "runs" / "tiny" / "submitit").is_dir()  # submitit's logs
+
+
+# ----------------------------------------------------------------------------- notebooks
+
+NOTEBOOK_BODY = """
+from types import SimpleNamespace
+import numpy as np
+from lgtools.results import save_result
+assert seed != fail_seed, "this seed is set to fail"
+run = SimpleNamespace(config={"dataset": "synthetic", "labels": "fine", "seed": seed, "lr": lr},
+                      history=[], summary={"test_acc": 80.0 + seed, "device": "cpu"},
+                      confusion_fine=None, confusion_coarse=np.eye(2, dtype=int),
+                      fine_names=["a", "b"], coarse_names=["x"], fine_to_coarse=[0, 0])
+save_result(run, results_dir, experiment="chapter")
+"""
+
+
+def write_notebook(path: Path, fail_seed: int) -> Path:
+    notebook = nbformat.v4.new_notebook()
+    parameters = nbformat.v4.new_code_cell(
+        f'results_dir: str = "results"  # where results go\nseed: int = 0  # random seed\n'
+        f'lr = 0.1  # learning rate\nfail_seed: int = {fail_seed}  # a seed that fails\n')
+    parameters.metadata["tags"] = ["parameters"]
+    notebook.cells = [parameters, nbformat.v4.new_code_cell(NOTEBOOK_BODY)]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                       "language": "python"}
+    nbformat.write(notebook, path)
+    return path
+
+
+def test_notebook_spec_validation(tmp_path: Path) -> None:
+    notebook = write_notebook(tmp_path / "chapter.ipynb", fail_seed=-1)
+    for grid, key in (({"epochs": [1]}, "epochs"), ({"seed": ["0"]}, "seed"),
+                      ({"lr": ["fast"]}, "lr"), ({"results_dir": ["x"]}, "results_dir")):
+        with pytest.raises(ValueError, match=key):
+            spec_from_dict({"name": "nb", "notebook": str(notebook), "grid": grid})
+    assert spec_from_dict({"name": "nb", "notebook": str(notebook), "grid": {"lr": [1]}}).kind == "notebook"
+    with pytest.raises(ValueError, match="notebook 'book/nope.ipynb' not found"):
+        spec_from_dict({"name": "nb", "notebook": "book/nope.ipynb", "grid": {"seed": [0]}})
+    with pytest.raises(ValueError, match="exactly one of the keys notebook or train"):
+        spec_from_dict({"name": "nb", "notebook": str(notebook), "train": {}})
+
+
+def test_notebook_sweep_through_papermill(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_notebook(tmp_path / "chapter.ipynb", fail_seed=1)
+    spec = load_spec(write_spec(tmp_path, {"name": "nb", "notebook": "chapter.ipynb",
+                                           "grid": {"seed": [0, 1]}}))
+    assert isinstance(spec, SweepSpec)
+    first = run_sweep(spec, "res", "runs", progress=False)
+    (done,), (failed,) = first.done, list(first.failed)
+    assert "this seed is set to fail" in first.failed[failed]
+    assert (tmp_path / "runs" / "nb" / f"{done}.ipynb").exists()
+    assert (tmp_path / "runs" / "nb" / f"{failed}.failed.ipynb").exists()
+    write_notebook(tmp_path / "chapter.ipynb", fail_seed=-1)  # the bug is fixed
+    second = run_sweep(spec, "res", "runs", progress=False)
+    assert second.skipped == [done] and second.done == [failed]
+    frame = load_results("res")
+    assert sorted(frame["test_acc"]) == [80.0, 81.0] and set(frame["experiment"]) == {"chapter"}
+    for run_id in (done, failed):
+        record = json.loads((tmp_path / "res" / "nb" / run_id / "sweep_run.json").read_text())
+        assert record["parameters"]["seed"] in (0, 1)
+    assert not list((tmp_path / "res").rglob("*.failed.json"))
+    assert run_sweep(spec, "res", "runs", progress=False).nothing_to_do
+
+
+def refuses_seeds_0_and_1(config: TrainConfig) -> RunResult:
+    if config.seed in (0, 1):
+        raise AssertionError("should have been reused, not trained")
+    return fake_train(config)
+
+
+def test_exclude_drops_matching_runs() -> None:
+    spec = spec_from_dict(tiny_spec(
+        grid={"extra_layer": [None, "linear", "relu"], "labels": ["fine", "coarse"]},
+        exclude=[{"labels": "fine", "extra_layer": "linear"}, {"labels": "fine", "extra_layer": "relu"}]))
+    kept = {(r.parameters["extra_layer"], r.parameters["labels"]) for r in expand(spec)}
+    assert kept == {(None, "fine"), (None, "coarse"), ("linear", "coarse"), ("relu", "coarse")}
+    with pytest.raises(ValueError, match="exclude"):
+        spec_from_dict(tiny_spec(exclude=[{"dropout": 0.3}]))
+    with pytest.raises(ValueError, match="exclude leaves no runs"):
+        spec_from_dict(tiny_spec(exclude=[{"labels": "fine"}, {"labels": "coarse"}]))
+
+
+def test_identical_runs_of_another_sweep_are_reused(tmp_path: Path) -> None:
+    results = tmp_path / "res"
+    first = spec_from_dict(tiny_spec(name="first", grid={"seed": [0, 1]}, scale="a"))
+    run_sweep(first, results, tmp_path / "runs", train_fn=fake_train, progress=False)
+    second = spec_from_dict(tiny_spec(name="second", grid={"seed": [0, 1, 2]}, scale="a",
+                                      parameters={**TINY, "data_root": "elsewhere"}))
+    plan = run_sweep(second, results, tmp_path / "runs", dry_run=True, progress=False)
+    assert len(plan.reused) == 2 and len(plan.pending) == 1 and not (results / "second").exists()
+    summary = run_sweep(second, results, tmp_path / "runs", train_fn=refuses_seeds_0_and_1,
+                        progress=False)
+    assert len(summary.reused) == 2 and len(summary.done) == 1 and not summary.failed
+    copied = load_result(results / "second" / f"{summary.reused[0]}.json")
+    assert copied["experiment"] == "second" and "first" in copied["metadata"]["reused_from"]
+    assert copied["summary"] == load_result(copied["metadata"]["reused_from"])["summary"]
+    assert sorted(load_results(results)["experiment"]) == ["first"] * 2 + ["second"] * 3
+    third = spec_from_dict(tiny_spec(name="third", grid={"seed": [0]}))
+    forced = run_sweep(third, results, tmp_path / "runs", train_fn=refuses_seeds_0_and_1,
+                       progress=False, reuse=False)
+    assert not forced.reused and len(forced.failed) == 1
+
+
+def test_every_shipped_spec_is_valid() -> None:
+    root = Path(__file__).resolve().parents[1] / "sweeps"
+    specs = {path: load_spec(path) for path in sorted(root.rglob("*.yaml"))}
+    names = [spec.name for spec in specs.values()]
+    assert len(specs) >= 13 and len(set(names)) == len(names)
+    for path, spec in specs.items():
+        cpu = path.parent.name == "cpu"
+        assert spec.scale == ("cpu-scale" if cpu else "paper-scale") and spec.kind == "train"
+        runs = expand(spec)
+        assert {r.parameters["seed"] for r in runs} == ({0, 1} if cpu else {0, 1, 2})
+        if cpu:
+            assert all(r.parameters["data_root"] == "../shared/data/cifar10-jpeg.npz"
+                       and r.parameters["width"] == 16 and r.parameters["schedule"] == "onecycle"
+                       for r in runs)
+    table6 = expand(specs[root / "cpu" / "table6.yaml"])
+    assert sum(r.parameters["labels"] == "coarse" for r in table6) == 10 * 2
