@@ -94,6 +94,12 @@ def _ratio(numerator: float, denominator: float) -> float:
     return float(numerator / denominator)
 
 
+def acr_defined(hierarchy: Hierarchy) -> bool:
+    """Whether ACR exists: 2+ coarse classes and at least one coarse class with 2+ fine classes."""
+    sizes = np.bincount(hierarchy.fine_to_coarse, minlength=hierarchy.num_coarse)
+    return hierarchy.num_coarse > 1 and bool(np.any(sizes > 1))
+
+
 def acr(confusion: np.ndarray, hierarchy: Hierarchy, convention: str = "code") -> float:
     """Average Confusion Ratio of a fine confusion matrix (rows true, columns predicted).
 

@@ -103,3 +103,14 @@ def test_confusion_matrix_rows_true_columns_pred():
     assert np.array_equal(confusion_matrix(torch.tensor(true), torch.tensor(pred), 4), expected)
     with pytest.raises(ValueError, match="\\[5\\]"):
         confusion_matrix(true, np.array([0, 1, 1, 2, 5, 2]), 4)
+
+
+def test_acr_defined_only_with_shared_and_separate_coarse_classes():
+    from lgtools.hierarchy import Hierarchy
+    from lgtools.metrics import acr_defined
+    flat = Hierarchy.from_groups({"a": ["x"], "b": ["y"], "c": ["z"]})
+    single = Hierarchy.from_groups({"all": ["x", "y", "z"]})
+    mixed = Hierarchy.from_groups({"a": ["x", "y"], "b": ["z"]})
+    assert not acr_defined(flat)
+    assert not acr_defined(single)
+    assert acr_defined(mixed)

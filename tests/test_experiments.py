@@ -1,0 +1,335 @@
+"""lgtools.experiments (chapters 3–7) and the chapter 3–8 figure helpers, on tiny CPU runs."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from scipy.stats import spearmanr  # noqa: E402
+
+from lgtools import experiments as ex  # noqa: E402
+from lgtools import plots  # noqa: E402
+from lgtools.hierarchy import Hierarchy, get_hierarchy  # noqa: E402
+from lgtools.metrics import acr  # noqa: E402
+from lgtools.results import delta_table, load_results  # noqa: E402
+
+BASE = dict(dataset="synthetic", model="small_cnn", width=8, epochs=1, batch_size=64, lr=0.05,
+            schedule="constant", max_train=120, max_test=120, num_threads=2, progress=False,
+            eval_batch_size=256, device="cpu")
+SYNTHETIC = get_hierarchy("synthetic")
+
+
+@pytest.fixture
+def count_trainings(monkeypatch):
+    """Count calls of lgtools.train.train made through lgtools.experiments."""
+    calls = []
+    real = ex.train
+
+    def counted(config):
+        calls.append(config)
+        return real(config)
+
+    monkeypatch.setattr(ex, "train", counted)
+    return calls
+
+
+@pytest.fixture(scope="module")
+def pair():
+    return ex.fine_vs_coarse(BASE, seeds=[0])
+
+
+def test_fine_vs_coarse_rows_match_runs(pair):
+    table, runs = pair
+    assert list(table["labels"]) == ["fine", "coarse"] and len(runs) == 2
+    assert list(table["setting"]) == ["fine", "coarse"]
+    assert set(table["scale"]) == {"live"} and table["hierarchy"].eq("synthetic").all()
+    fine, coarse = table.iloc[0], table.iloc[1]
+    assert fine["test_acc"] == runs[0].summary["test_acc"] and 0 <= fine["test_acc"] <= 100
+    assert np.isfinite(fine["acr"]) and fine["acr"] > 0
+    assert pd.isna(coarse["acr"]) and pd.isna(coarse["test_acc_fine"])
+    assert runs[0].confusion_fine.shape == (12, 12) and runs[1].confusion_fine is None
+
+
+def test_live_table_works_with_delta_table(pair):
+    table, _ = pair
+    deltas = delta_table(table, by=["dataset"])
+    assert len(deltas) == 1 and deltas["n"].iloc[0] == 1
+    expected = table["test_acc"].iloc[0] - table["test_acc"].iloc[1]
+    assert deltas["delta"].iloc[0] == pytest.approx(expected)
+
+
+def test_results_dir_stores_every_run(tmp_path):
+    table, _ = ex.fine_vs_coarse({**BASE, "experiment": "t1"}, seeds=[3], results_dir=str(tmp_path))
+    stored = load_results(tmp_path)
+    assert len(stored) == 2 and set(stored["experiment"]) == {"t1"}
+    assert sorted(stored["test_acc"]) == pytest.approx(sorted(table["test_acc"]))
+
+
+def test_data_efficiency_scales_epochs(count_trainings):
+    table, runs = ex.data_efficiency(BASE, ratios=[0.5, 1.0], seeds=[0])
+    assert len(count_trainings) == 4
+    assert sorted(zip(table["data_ratio"], table["labels"])) == [
+        (0.5, "coarse"), (0.5, "fine"), (1.0, "coarse"), (1.0, "fine")]
+    epochs_run = {(r.config["data_ratio"], r.config["labels"]): len(r.history) for r in runs}
+    assert epochs_run[(0.5, "fine")] == 2 and epochs_run[(1.0, "fine")] == 1
+    caps = {(r.config["data_ratio"], r.config["labels"]): r.config["max_train"] for r in runs}
+    assert caps[(0.5, "coarse")] == BASE["max_train"] // 2 and caps[(1.0, "fine")] == BASE["max_train"]
+
+
+@pytest.mark.parametrize("ratios", [[], [0.0], [1.5]])
+def test_data_efficiency_rejects_bad_ratios(ratios):
+    with pytest.raises(ValueError, match="ratios"):
+        ex.data_efficiency(BASE, ratios=ratios, seeds=[0])
+
+
+def test_bad_seeds_and_settings_are_rejected():
+    with pytest.raises(ValueError, match="seeds"):
+        ex.fine_vs_coarse(BASE, seeds=[])
+    with pytest.raises(ValueError, match="seeds"):
+        ex.fine_vs_coarse(BASE, seeds=["0"])
+    with pytest.raises(ValueError, match="labels"):
+        ex.compare_variants(BASE, {"extra": {"extra_layer": "linear"}}, seeds=[0])
+    with pytest.raises(ValueError, match="settings"):
+        ex.run_settings(BASE, {}, seeds=[0])
+
+
+def test_compare_variants_builds_the_extra_layer():
+    variants = {"extra relu C": {"labels": "coarse", "extra_layer": "relu"},
+                "dropout F": {"labels": "fine", "dropout": 0.3}}
+    table, runs = ex.compare_variants(BASE, variants, seeds=[0])
+    assert list(table["setting"]) == list(variants)
+    assert table["extra_layer"].iloc[0] == "relu" and pd.isna(table["extra_layer"].iloc[1])
+    assert list(table["dropout"]) == [0.0, 0.3]
+    head = [type(m).__name__ for m in runs[0].model.head]
+    assert head == ["Linear", "ReLU"]
+
+
+def test_custom_partitions_trains_fine_runs_once(count_trainings):
+    parts = {"natural": "synthetic", "bits": "000000111111", "random": SYNTHETIC.__class__.from_bits(
+        SYNTHETIC.fine_names, "010101010101", name="alternating")}
+    table, runs = ex.custom_partitions(BASE, parts, seeds=[0])
+    labels = [c.labels for c in count_trainings]
+    assert labels.count("fine") == 1 and labels.count("coarse") == 3
+    fine = table[table["labels"] == "fine"].set_index("setting")
+    assert list(fine.index) == list(parts) and fine["train_acc"].isna().all()
+    # Under its own hierarchy the re-evaluated A_FC is the run's own test accuracy.
+    assert fine.loc["natural", "test_acc"] == pytest.approx(runs[0].summary["test_acc"])
+    assert fine.loc["natural", "acr"] == pytest.approx(runs[0].summary["acr"])
+    assert fine.loc["bits", "hierarchy"] == "000000111111"
+    assert fine.loc["random", "hierarchy"] == "alternating"
+    coarse = table[table["labels"] == "coarse"]
+    assert list(coarse["hierarchy"]) == ["synthetic", "000000111111", "alternating"]
+    assert len(delta_table(table, by=["hierarchy"])) == 3
+
+
+def test_noisy_labels_shares_one_coarse_run_per_seed(count_trainings):
+    table, _ = ex.noisy_labels(BASE, randomness=[0.0, 0.3], seeds=[0])
+    assert [(c.labels, c.noise) for c in count_trainings] == [("fine", 0.0), ("fine", 0.3), ("coarse", 0.0)]
+    assert sorted(table.loc[table["labels"] == "fine", "noise"]) == [0.0, 0.3]
+    paired = ex.coarse_per_noise(table)
+    assert len(paired) == 2 + 2  # the coarse run, once per randomness factor
+    deltas = delta_table(paired, by=["noise"])
+    assert list(deltas["noise"]) == [0.0, 0.3] and list(deltas["n"]) == [1, 1]
+    coarse_acc = table.loc[table["labels"] == "coarse", "test_acc"].iloc[0]
+    assert deltas["a_cc"].tolist() == pytest.approx([coarse_acc, coarse_acc])
+    fine_acc = table.loc[table["labels"] == "fine", "test_acc"].tolist()
+    assert deltas["delta"].tolist() == pytest.approx([a - coarse_acc for a in fine_acc])
+    with pytest.raises(ValueError, match="randomness"):
+        ex.noisy_labels(BASE, randomness=[1.5], seeds=[0])
+
+
+def test_vary_coarse_classes_restricts_the_data():
+    sets = {"two": ["round", "polygon"], "four": list(SYNTHETIC.coarse_names)}
+    table, runs = ex.vary_coarse_classes(BASE, sets, seeds=[0])
+    assert list(table["num_coarse"]) == [2, 2, 4, 4]
+    assert list(table["hierarchy"]) == ["two", "two", "four", "four"]
+    assert runs[0].confusion_fine.shape == (6, 6)
+    assert runs[1].confusion_coarse.shape == (2, 2)
+    with pytest.raises(ValueError, match="restrict"):
+        ex.vary_coarse_classes(BASE, {"bad": ["no_such_class"]}, seeds=[0])
+
+
+def test_history_frame_has_train_and_test_rows(pair):
+    _, runs = pair
+    frame = ex.history_frame(runs)
+    assert len(frame) == 2 * 2 * len(runs[0].history)
+    assert set(frame["split"]) == {"train", "test"} and set(frame["labels"]) == {"fine", "coarse"}
+    fig = plots.training_curves(frame)
+    assert len(fig.axes[0].lines) >= 4  # fine/coarse × train/test
+    with pytest.raises(ValueError):
+        ex.history_frame([])
+
+
+def test_penultimate_features_and_tsne(pair):
+    _, runs = pair
+    features, fine, coarse = ex.penultimate_features(runs[0], n=60)
+    assert features.shape == (60, 4 * BASE["width"])
+    assert fine.shape == coarse.shape == (60,) and set(coarse) <= set(range(4))
+    assert np.array_equal(coarse, SYNTHETIC.fine_to_coarse[fine])
+    embedding = ex.tsne_embedding(features, seed=0)
+    assert embedding.shape == (60, 2) and np.isfinite(embedding).all()
+    fig = plots.tsne_scatter(embedding, coarse, SYNTHETIC.coarse_names)
+    assert len(fig.axes[0].collections) == 4 + 4  # one scatter per class + one mean marker each
+    with pytest.raises(ValueError, match="features"):
+        ex.tsne_embedding(np.zeros((3, 2)))
+
+
+def test_rank_correlation_matches_scipy():
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 5, 20).astype(float), rng.normal(size=20)
+    assert ex.rank_correlation(x, y) == pytest.approx(spearmanr(x, y).statistic)
+    assert ex.rank_correlation([1, 2, 3, 4], [10, 20, 25, 40]) == pytest.approx(1.0)
+    assert ex.rank_correlation([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
+    assert np.isnan(ex.rank_correlation([1, 2, np.nan], [1, 2, 3]))
+    with pytest.raises(ValueError, match="acr and delta"):
+        ex.rank_correlation([1, 2, 3], [1, 2])
+
+
+def test_acr_breakdown_reproduces_both_conventions():
+    h = Hierarchy.from_bits(("a", "b", "c", "d"), "0011")
+    confusion = np.array([[50, 6, 2, 1], [8, 40, 1, 3], [2, 0, 45, 5], [1, 2, 9, 30]])
+    table = ex.acr_breakdown(confusion, h).set_index("convention")
+    assert table.loc["eq. (1) as printed", "ACR"] == pytest.approx(acr(confusion, h, "equation"))
+    assert table.loc["authors' code", "ACR"] == pytest.approx(acr(confusion, h, "code"))
+    no_diag = table.loc["eq. (1) without the diagonal", "ACR"]
+    assert no_diag == pytest.approx((6 + 8 + 5 + 9) / 4 / ((2 + 1 + 1 + 3 + 2 + 0 + 1 + 2) / 8))
+    assert table.loc["reciprocal of the line above", "ACR"] == pytest.approx(1 / no_diag)
+    with pytest.raises(ValueError, match="confusion"):
+        ex.acr_breakdown(np.eye(3), h)
+    fig = plots.confusion_heatmap(confusion, h)
+    assert len(fig.axes[0].lines) == 2  # one boundary each way between the two coarse blocks
+
+
+def test_paper_points_and_curve():
+    points = ex.paper_points(("fig6",))
+    assert len(points) == 7 and points["acr"].notna().all()
+    cifar10 = points.set_index("dataset").loc["cifar10"]
+    assert cifar10["delta"] == pytest.approx(99.20 - 98.42)
+    curve = ex.paper_curve("cifar10")
+    assert len(curve) == 10 and set(curve["labels"]) == {"fine", "coarse"}
+    with pytest.raises(ValueError, match="dataset"):
+        ex.paper_curve("synthetic")
+    with pytest.raises(ValueError, match="sources"):
+        ex.paper_points(("nope",))
+    fig = plots.data_efficiency_curves(curve)
+    assert fig.axes[0].get_xlabel().startswith("training data used")
+    labelled = points.assign(group="paper", label=points["dataset"])
+    fig = plots.delta_vs_acr(labelled)
+    rho = ex.rank_correlation(points["acr"], points["delta"])
+    assert f"ρ={rho:+.2f}" in fig.axes[0].get_title()
+
+
+def test_base_config_maps_empty_values_to_defaults():
+    config = ex.base_config("ch", dataset="synthetic", data_root="", hierarchy="", width=0,
+                            max_train=0, epochs=2)
+    assert config["data_root"] is None and config["hierarchy"] is None and config["width"] is None
+    assert config["max_train"] is None and config["epochs"] == 2 and config["progress"] is False
+    assert config["experiment"] == "ch"
+    with pytest.raises(ValueError, match="unknown TrainConfig field"):
+        ex.base_config("ch", epoch=2)
+    with pytest.raises(ValueError, match="labels"):
+        ex.base_config("ch", labels="medium")
+
+
+def test_versus_baseline_differences():
+    table = pd.DataFrame({"setting": ["C", "C", "F", "F"], "dataset": ["d"] * 4,
+                          "train_acc": [90.0, 92.0, 95.0, 97.0], "test_acc": [80.0, 82.0, 85.0, 86.0]})
+    out = ex.versus_baseline(table, baseline="C", group=["dataset"]).set_index("setting")
+    assert out.loc["F", "test_acc_vs_C"] == pytest.approx(4.5)
+    assert out.loc["F", "train_acc_vs_C"] == pytest.approx(5.0) and out.loc["C", "n"] == 2
+    with pytest.raises(ValueError, match="baseline"):
+        ex.versus_baseline(table, baseline="X")
+
+
+def test_partitions_and_coarse_sets():
+    parts = ex.table6_partitions({"dataset": "cifar10"})
+    assert list(parts.values()) == [f"cifar10_table6_{k}" for k in range(1, 11)]
+    own = ex.table6_partitions({"dataset": "synthetic"}, n_random=2)
+    assert list(own) == ["own", "random 1", "random 2"]
+    assert sorted(np.bincount(own["random 1"].fine_to_coarse)) == [6, 6]
+    assert ex.table8_sets({"dataset": "synthetic"}, (2, 3)) == {
+        "synthetic_2": ("round", "polygon"), "synthetic_3": ("round", "polygon", "stripes")}
+    assert [len(v) for v in ex.table8_sets({"dataset": "cifar100"}).values()] == [5, 10, 15, 20]
+    assert list(ex.table8_sets({"dataset": "cifar10"}, (2, 4))) == ["cifar10_2"]
+    with pytest.raises(ValueError, match="sizes"):
+        ex.table8_sets({"dataset": "synthetic"}, (5,))
+
+
+def _fake_run(tmp_path, seed, test_acc, **config):
+    """Store a result without training: a fixed confusion matrix and the given test accuracy."""
+    from lgtools.results import save_result
+    from lgtools.train import RunResult, TrainConfig
+
+    cfg = TrainConfig(**{"dataset": "cifar10", **config, "seed": seed}).to_dict()
+    h = get_hierarchy(cfg["hierarchy"] or cfg["dataset"])
+    fine = cfg["labels"] == "fine"
+    confusion = np.full((h.num_fine, h.num_fine), 2) + np.diag(np.arange(h.num_fine) + 50)
+    summary = {"train_acc": 99.0, "test_acc": test_acc, "test_acc_fine": 70.0 if fine else None,
+               "acr": acr(confusion, h) if fine else None, "seconds": 60.0, "device": "cpu"}
+    history = [{"epoch": 1, "train_acc": 50.0, "test_acc": 40.0}, {"epoch": 2, "train_acc": 60.0, "test_acc": 55.0}]
+    run = RunResult(cfg, history, summary, confusion if fine else None, np.eye(h.num_coarse, dtype=int),
+                    h.fine_names, h.coarse_names, h.fine_to_coarse)
+    save_result(run, tmp_path, experiment=config.pop("experiment", "fake-cpu-scale"))
+    return confusion
+
+
+@pytest.fixture
+def stored(tmp_path):
+    confusion = None
+    for seed, (fine, coarse) in enumerate([(90.0, 88.0), (92.0, 89.0)]):
+        confusion = _fake_run(tmp_path, seed, fine, labels="fine")
+        _fake_run(tmp_path, seed, coarse, labels="coarse")
+        _fake_run(tmp_path, seed, 70.0, labels="fine", dataset="cifar100", hierarchy="cifar100_animals")
+        _fake_run(tmp_path, seed, 71.0, labels="coarse", dataset="cifar100", hierarchy="cifar100_animals")
+        _fake_run(tmp_path, seed, 87.0, labels="coarse", extra_layer="linear")
+        _fake_run(tmp_path, seed, 85.0, labels="coarse", hierarchy="cifar10_table6_2")
+        _fake_run(tmp_path, seed, 86.0, labels="fine", noise=0.3)
+    return load_results(tmp_path), confusion
+
+
+def test_select_runs_picks_one_kind_of_setting(stored):
+    runs, _ = stored
+    plain = ex.select_runs(runs)
+    assert len(plain) == 8 and plain["extra_layer"].isna().all()
+    assert set(plain["dataset"]) == {"cifar10", "cifar100_animals"}
+    assert set(plain.loc[plain["dataset"] == "cifar100_animals", "source_dataset"]) == {"cifar100"}
+    assert len(ex.select_runs(runs, extra_layer="linear")) == 2
+    assert len(ex.select_runs(runs, noise="any")) == 10
+    assert len(ex.select_runs(runs, hierarchy=["cifar10_table6_2"])) == 2
+    with pytest.raises(ValueError, match="extra_layer"):
+        ex.select_runs(runs, extra_layer="tanh")
+    curves = ex.stored_histories(plain.head(2))
+    assert len(curves) == 2 * 2 * 2 and set(curves["split"]) == {"train", "test"}
+
+
+def test_scorecard_sets_ours_beside_the_paper(stored):
+    from lgtools.metrics import coarse_accuracy_from_confusion
+
+    runs, confusion = stored
+    card = ex.scorecard(runs, "table1").set_index("dataset")
+    assert card.loc["cifar10", "paper_delta"] == pytest.approx(99.20 - 98.42)
+    assert card.loc["cifar10", "ours_delta"] == pytest.approx(91.0 - 88.5)
+    assert card.loc["cifar10", "n"] == 2 and card.loc["cifar10", "sign_agrees"] == True  # noqa: E712
+    assert card.loc["cifar100_animals", "sign_agrees"] == False  # noqa: E712  (70 < 71)
+    assert card.loc["imagenet_dog_cat", "n"] == 0  # printed, not run: kept with a gap
+    table6 = ex.scorecard(runs, "table6").set_index("hierarchy")
+    assert len(table6) == 10 and table6.loc["cifar10_table6_2", "n"] == 2
+    a_fc = coarse_accuracy_from_confusion(confusion, get_hierarchy("cifar10_table6_2"))
+    assert table6.loc["cifar10_table6_2", "ours_delta"] == pytest.approx(a_fc - 85.0)
+    table7 = ex.scorecard(runs, "table7").set_index("noise")
+    assert table7.loc[0.3, "ours_delta"] == pytest.approx(86.0 - 88.5)
+    summary = ex.scorecard_summary(runs).set_index("source")
+    assert summary.loc["table1", "ours"] == 2 and summary.loc["table1", "sign_agrees"] == 1
+    assert ex.provenance_table(runs)["runs"].sum() == len(runs)
+
+
+def test_acr_points_collect_every_pair(stored):
+    runs, confusion = stored
+    points = ex.acr_points(runs)
+    cifar10 = points[(points["hierarchy"] == "cifar10") & (points["noise"] == 0.0)]
+    assert len(cifar10) == 1
+    assert cifar10["acr"].iloc[0] == pytest.approx(acr(confusion, get_hierarchy("cifar10")))
+    assert {"table1", "table6", "table7"} <= set(points["source"])
+    assert ex.acr_points(runs.iloc[:0]).empty
