@@ -373,16 +373,6 @@ def run_accuracy(args: argparse.Namespace, log: Callable[[str], None] = lambda s
 
 # ----------------------------------------------------------------------------- output
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
-
-
 def hardware(device: str) -> dict:
     """CPU model and cores, GPU name, torch/CUDA versions, git revision and date."""
     import torchvision
@@ -390,7 +380,7 @@ def hardware(device: str) -> dict:
     info = results.provenance({}, {"device": device})
     info.pop("seed", None)
     gpu = torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else None
-    return {**info, "cpu_model": _cpu_model(), "gpu": gpu, "torchvision_version": torchvision.__version__,
+    return {**info, "cpu_model": results.cpu_model(), "gpu": gpu, "torchvision_version": torchvision.__version__,
             "cuda_version": torch.version.cuda}
 
 

@@ -104,6 +104,11 @@ def _device_name(device: str | None) -> str:
         return torch.cuda.get_device_name(torch.device(device)) if torch.cuda.is_available() else device
     if device not in ("cpu", "auto"):
         return device  # train's summary already names the GPU
+    return cpu_model()
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), else what ``platform`` knows."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):

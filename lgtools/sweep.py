@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import yaml
-from tqdm.auto import tqdm
+from tqdm import tqdm  # plain text bars: tqdm.auto needs ipywidgets inside notebooks
 
 from lgtools.results import FORMAT, config_id, save_result, write_json_atomic
 
