@@ -535,6 +535,8 @@ def scorecard(stored: pd.DataFrame, source: str, metric: str = "test_acc") -> pd
     table = paper_vs_ours(paper, ours, on=(*keys, "labels"), metric=metric, by=("scale",), effect=effect)
     # A setting with only one of its two runs stored drops out above; keep its printed numbers.
     printed = paper_vs_ours(paper, ours.iloc[:0], on=(*keys, "labels"), metric=metric, effect=effect)
+    if table.empty or not set(keys) <= set(table.columns):  # nothing stored for this source yet
+        return printed
     seen = set(map(tuple, table[list(keys)].astype(str).to_numpy()))
     unseen = printed[[tuple(k) not in seen for k in printed[list(keys)].astype(str).to_numpy()]]
     return pd.concat([table, unseen], ignore_index=True)
@@ -570,6 +572,7 @@ def scorecard_summary(stored: pd.DataFrame) -> pd.DataFrame:
         if ours.empty:
             rows.append({"source": source, "scale": "—", "printed": printed, "ours": 0, "sign_agrees": 0,
                          "mean_seeds": np.nan})
+            continue
         for scale, part in ours.groupby("scale"):
             rows.append({"source": source, "scale": scale, "printed": printed, "ours": len(part),
                          "sign_agrees": int(part["sign_agrees"].eq(True).sum()),

@@ -333,3 +333,15 @@ def test_acr_points_collect_every_pair(stored):
     assert cifar10["acr"].iloc[0] == pytest.approx(acr(confusion, get_hierarchy("cifar10")))
     assert {"table1", "table6", "table7"} <= set(points["source"])
     assert ex.acr_points(runs.iloc[:0]).empty
+
+
+def test_scorecards_with_nothing_stored_keep_the_printed_numbers():
+    from lgtools.book import stored_results
+    from lgtools.experiments import SOURCE_KEYS, scorecard, scorecard_summary
+    empty = stored_results("/nonexistent-results-dir")
+    assert empty.empty
+    card = scorecard(empty, "table6")
+    assert len(card) == 10 and "paper_delta" in card.columns  # the ten printed partitions
+    summary = scorecard_summary(empty)
+    assert set(summary["source"]) == set(SOURCE_KEYS) - {"table4"}
+    assert summary["ours"].eq(0).all()
