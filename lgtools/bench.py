@@ -54,7 +54,7 @@ PRECISIONS = ("auto", "bf16", "fp32")
 def build_parser() -> argparse.ArgumentParser:
     """The command-line options of ``python -m lgtools.bench``."""
     p = argparse.ArgumentParser(prog="python -m lgtools.bench", description=__doc__.split("\n")[0])
-    p.add_argument("--data", default="data/cifar10",
+    p.add_argument("--data", default="data/cifar10-imagefolder",
                    help="ImageFolder root with train/<class>/*.jpg (and test/ for --accuracy)")
     p.add_argument("--model", default="preact_resnet18", choices=MODELS)
     p.add_argument("--width", type=int, default=16, help="filters of stage 1 (64: paper CIFAR net)")
