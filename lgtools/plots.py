@@ -220,13 +220,19 @@ def training_curves(history: Any, title: str | None = None, ax: plt.Axes | None 
     missing = {"epoch", "accuracy", "split", "labels"} - set(history.columns)
     if missing:
         raise ValueError(f"history: missing columns {sorted(missing)}")
+    return _split_lines(history, "epoch", "epoch", title or "Training (dotted) and test (solid) accuracy", ax)
+
+
+def _split_lines(data: Any, x: str, xlabel: str, title: str, ax: plt.Axes | None,
+                 markers: bool = False) -> plt.Figure:
+    """Coarse-level accuracy against ``x``: fine red / coarse blue, train dotted / test solid, ±1 std band."""
     fig, ax = plt.subplots(figsize=(6.5, 4)) if ax is None else (ax.figure, ax)
-    sns.lineplot(data=history, x="epoch", y="accuracy", hue="labels", style="split",
-                 palette=label_palette(sorted(set(history["labels"]))), dashes=_split_styles(),
+    sns.lineplot(data=data, x=x, y="accuracy", hue="labels", style="split", markers=markers,
+                 palette=label_palette(sorted(set(data["labels"]))), dashes=_split_styles(),
                  errorbar="sd", ax=ax)
-    ax.set_xlabel("epoch")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel("accuracy at the coarse level (%)")
-    ax.set_title(title or "Training (dotted) and test (solid) accuracy")
+    ax.set_title(title)
     ax.legend(fontsize=8, loc="lower right")
     return fig
 
@@ -244,15 +250,8 @@ def data_efficiency_curves(table: Any, title: str | None = None, ax: plt.Axes | 
                       var_name="split", value_name="accuracy").dropna(subset=["accuracy"])
     long["split"] = long["split"].str.replace("_acc", "")
     long["data %"] = 100 * long["data_ratio"].astype(float)
-    fig, ax = plt.subplots(figsize=(6.5, 4)) if ax is None else (ax.figure, ax)
-    sns.lineplot(data=long, x="data %", y="accuracy", hue="labels", style="split", markers=True,
-                 palette=label_palette(sorted(set(long["labels"]))), dashes=_split_styles(),
-                 errorbar="sd", ax=ax)
-    ax.set_xlabel("training data used (%), equal weight updates")
-    ax.set_ylabel("accuracy at the coarse level (%)")
-    ax.set_title(title or "Data efficiency: fine (red) vs coarse (blue) labels")
-    ax.legend(fontsize=8, loc="lower right")
-    return fig
+    return _split_lines(long, "data %", "training data used (%), equal weight updates",
+                        title or "Data efficiency: fine (red) vs coarse (blue) labels", ax, markers=True)
 
 
 def tsne_scatter(embedding: np.ndarray, coarse_labels: np.ndarray, coarse_names: Sequence[str],
