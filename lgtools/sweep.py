@@ -270,13 +270,24 @@ def _slug(varying: dict) -> str:
     return re.sub(r"[^A-Za-z0-9._=,+-]", "-", text)[:80]
 
 
+# Defaults as they stood when run ids were first issued. A later change of a TrainConfig default
+# (model became "auto") must not change the id, hence the resultless re-run, of a stored run.
+ID_BASELINE = {"model": "preact_resnet18"}
+
+
 def run_identity(parameters: dict, kind: str = "train") -> str:
     """The hash part of a run id: train parameters equal to TrainConfig's defaults are left out,
     so spelling a default out (``noise: 0.0``) or a new field in TrainConfig changes no id."""
     if kind == "train":
         from lgtools.train import TrainConfig
 
+        from lgtools.train import auto_model
+
         defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
+        defaults.update(ID_BASELINE)
+        if parameters.get("model", "auto") == "auto":  # hash the network "auto" resolves to
+            dataset = parameters.get("dataset", defaults["dataset"])
+            parameters = {**parameters, "model": auto_model(dataset, None)[0]}
         types, kept = _train_types(), {}
         for key, value in parameters.items():
             if types.get(key) is float and isinstance(value, int) and not isinstance(value, bool):

@@ -98,7 +98,7 @@ def paper_recipe(dataset: str) -> dict:
 EMBEDDED = ("synthetic", "digits")
 
 
-def _auto_model(dataset: str, width: int | None) -> tuple[str, int | None]:
+def auto_model(dataset: str, width: int | None) -> tuple[str, int | None]:
     """Resolve ``model="auto"``: the paper's network for the dataset; a small CNN on embedded data.
 
     The embedded datasets exist to run in seconds on a laptop CPU, where the paper's 11 M-parameter
@@ -155,7 +155,7 @@ class TrainConfig:
         _choice("labels", self.labels, LABELS)
         dataset_family(self.dataset)
         if self.model == "auto":
-            self.model, self.width = _auto_model(self.dataset, self.width)
+            self.model, self.width = auto_model(self.dataset, self.width)
         _choice("model", self.model, MODELS + ("auto",))
         _choice("extra_layer", self.extra_layer, EXTRA_LAYERS)
         _choice("schedule", self.schedule, SCHEDULES)

@@ -295,3 +295,20 @@ def test_every_shipped_spec_is_valid() -> None:
                        for r in runs)
     table6 = expand(specs[root / "cpu" / "table6.yaml"])
     assert sum(r.parameters["labels"] == "coarse" for r in table6) == 10 * 2
+
+
+def test_run_ids_do_not_move_when_a_trainconfig_default_changes():
+    """model's default became "auto"; ids issued when it was preact_resnet18 must stay valid."""
+    from lgtools.sweep import run_identity
+
+    base = {"dataset": "cifar10", "width": 16, "labels": "fine", "seed": 0}
+    assert run_identity({**base, "model": "preact_resnet18"}) == run_identity(base)
+    assert run_identity({**base, "model": "small_cnn"}) != run_identity(base)
+
+
+def test_auto_model_is_hashed_as_the_network_it_resolves_to():
+    from lgtools.sweep import run_identity
+
+    synthetic = {"dataset": "synthetic", "seed": 0}  # "auto" means small_cnn here
+    assert run_identity(synthetic) == run_identity({**synthetic, "model": "small_cnn"})
+    assert run_identity(synthetic) != run_identity({**synthetic, "model": "preact_resnet18"})
