@@ -106,6 +106,11 @@ def stored_results(
             )
         values = list(wanted) if isinstance(wanted, (list, tuple, set)) else [wanted]
         table = table[table[column].isin(values)]
+    # A sweep copies a run another sweep already trained (same parameters, same id hash after the
+    # last "-"); count each trained run once, or seeds would be double-counted in mean ± std.
+    if len(table) and "run_id" in table.columns:
+        trained = table["run_id"].astype(str).str.rsplit("-", n=1).str[-1]
+        table = table[~trained.duplicated()]
     return table.reset_index(drop=True)
 
 

@@ -345,3 +345,17 @@ def test_scorecards_with_nothing_stored_keep_the_printed_numbers():
     summary = scorecard_summary(empty)
     assert set(summary["source"]) == set(SOURCE_KEYS) - {"table4"}
     assert summary["ours"].eq(0).all()
+
+
+def test_stored_results_count_a_run_copied_by_another_sweep_once(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    from lgtools.book import stored_results
+    original = sorted(Path(__file__).parent.parent.glob("results/table1-cpu-scale/labels=fine_seed=0-*.json"))[0]
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    shutil.copy(original, tmp_path / "a" / original.name)
+    shutil.copy(original, tmp_path / "b" / ("noise=0.0_" + original.name))  # a reuse copy
+    table = stored_results(tmp_path)
+    assert len(table) == 1
