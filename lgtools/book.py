@@ -266,30 +266,15 @@ def hierarchy_summary(names: Sequence[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def headline_runs(results: pd.DataFrame) -> pd.DataFrame:
-    """Runs of Table I's setting: full data, the dataset's own hierarchy, clean labels, no extras.
-
-    Dropout is 0 except for the CIFAR-100 networks, whose recipe already has 0.3 (Table III).
-    """
-    if results.empty:
-        return results
-    full = pd.to_numeric(results["data_ratio"], errors="coerce").fillna(1.0).eq(1.0)
-    clean = pd.to_numeric(results["noise"], errors="coerce").fillna(0.0).eq(0.0)
-    own = results["hierarchy"].astype(str).eq(results["dataset"].astype(str))
-    plain = results["extra_layer"].isna() | results["extra_layer"].astype(str).isin(["None", ""])
-    dropout = pd.to_numeric(results["dropout"], errors="coerce").fillna(0.0)
-    recipe = dropout.eq(0.0) | results["dataset"].astype(str).str.startswith("cifar100")
-    return results[full & clean & own & plain & recipe].reset_index(drop=True)
-
-
 def headline_scorecard(results_dir: str | Path = "results") -> pd.DataFrame:
     """Table I's fine-minus-coarse effect per dataset, paper beside ours (per scale)."""
-    ours = headline_runs(stored_results(results_dir))
-    table = paper_vs_ours("table1", ours, on=("dataset", "labels"), metric="test_acc", by=("scale",),
-                          effect=("labels", "fine", "coarse"))
+    from lgtools.experiments import scorecard
+
+    table = scorecard(stored_results(results_dir), "table1")
     return table.rename(columns={"paper_fine": "paper A_FC", "paper_coarse": "paper A_CC",
                                  "ours_fine": "ours A_FC", "ours_coarse": "ours A_CC",
-                                 "paper_delta": "paper ΔA", "ours_delta": "ours ΔA"})
+                                 "paper_delta": "paper ΔA", "ours_delta": "ours ΔA",
+                                 "ours_delta_std": "ours ΔA std"})
 
 
 # --- about pages: performance figures ---------------------------------------------------------

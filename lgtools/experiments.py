@@ -536,10 +536,27 @@ def scorecard(stored: pd.DataFrame, source: str, metric: str = "test_acc") -> pd
     # A setting with only one of its two runs stored drops out above; keep its printed numbers.
     printed = paper_vs_ours(paper, ours.iloc[:0], on=(*keys, "labels"), metric=metric, effect=effect)
     if table.empty or not set(keys) <= set(table.columns):  # nothing stored for this source yet
-        return printed
+        return _with_delta_spread(printed, ours, list(keys))
     seen = set(map(tuple, table[list(keys)].astype(str).to_numpy()))
     unseen = printed[[tuple(k) not in seen for k in printed[list(keys)].astype(str).to_numpy()]]
-    return pd.concat([table, unseen], ignore_index=True)
+    return _with_delta_spread(pd.concat([table, unseen], ignore_index=True), ours, list(keys))
+
+
+def _with_delta_spread(table: pd.DataFrame, ours: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Add ``ours_delta_std``: the spread over seeds of ΔA from per-seed fine/coarse pairs."""
+    from lgtools.results import as_text, delta_table
+
+    by = [*keys, "scale"]
+    columns = list(table.columns)
+    columns.insert(columns.index("ours_delta") + 1, "ours_delta_std")
+    if ours.empty or "scale" not in table.columns:  # no run of ours: no spread to show
+        return table.assign(ours_delta_std=np.nan)[columns]
+    spread = delta_table(ours, by=by)[[*by, "delta_std"]].rename(columns={"delta_std": "ours_delta_std"})
+    text = {k: f"_text_{k}" for k in by}  # 0.2 vs "0.2": join stored and printed keys as text
+    left = table.assign(**{t: as_text(table[k]) for k, t in text.items()})
+    right = spread.assign(**{t: as_text(spread[k]) for k, t in text.items()}).drop(columns=by)
+    out = left.merge(right, on=list(text.values()), how="left").drop(columns=list(text.values()))
+    return out[columns]
 
 
 def acr_points(stored: pd.DataFrame) -> pd.DataFrame:

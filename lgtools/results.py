@@ -80,7 +80,7 @@ def config_id(config: dict, length: int = 12) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
-def _git_revision() -> tuple[str | None, bool | None]:
+def git_revision() -> tuple[str | None, bool | None]:
     """(HEAD commit, dirty flag) of the checkout holding lgtools, or (None, None)."""
     where = Path(lgtools.__file__).resolve().parent
     try:
@@ -122,9 +122,14 @@ def provenance(config: dict, summary: dict) -> dict:
     """Who/what/when of a run, without the hostname: versions, git revision, hardware, date."""
     import torch
 
-    rev, dirty = _git_revision()
+    rev, dirty = git_revision()
+    # The code that trained is the checkout at the start of training (train records it), which
+    # is not always the one at save time (a sweep saving while its checkout moves on).
+    started = (summary.get("git_rev_started"), summary.get("git_dirty_started"))
+    trained = started if started[0] is not None else (rev, dirty)
     return {"seed": config.get("seed"), "lgtools_version": lgtools.__version__,
-            "git_rev": rev, "git_dirty": dirty, "torch_version": torch.__version__,
+            "git_rev": trained[0], "git_dirty": trained[1], "git_rev_saved": rev,
+            "torch_version": torch.__version__,
             "python_version": platform.python_version(), "device": summary.get("device"),
             "device_name": _device_name(summary.get("device")), "cpu_count": os.cpu_count(),
             "platform": f"{platform.system()}-{platform.machine()}",
@@ -337,25 +342,32 @@ def as_text(values: pd.Series) -> pd.Series:
 # A fine and a coarse run pair up when they agree on all of these.
 PAIR_KEYS = ("dataset", "hierarchy", "model", "width", "epochs", "data_ratio", "noise",
              "dropout", "extra_layer", "schedule", "scale", "seed")
+# Label noise never changes a coarse label, so one clean coarse run is the reference for every
+# randomness factor (Table VII): pair on everything but ``noise``.
+NOISE_PAIR_KEYS = tuple(k for k in PAIR_KEYS if k != "noise")
 
 
 def delta_pairs(df: pd.DataFrame, keys: tuple[str, ...] = PAIR_KEYS) -> pd.DataFrame:
     """One row per (fine run, coarse run) pair: ``a_fc``, ``a_cc``, ``delta`` = A_FC − A_CC.
 
     Identical settings stored twice (e.g. Table I's and Table VII's noise-0 run) count once.
-    Drop ``noise`` from ``keys`` to compare noisy fine runs with the clean coarse run (Table VII).
+    A coarse run pairs with every fine run that agrees on ``keys``; pass ``NOISE_PAIR_KEYS`` to
+    compare noisy fine runs with the clean coarse run (Table VII). Fine runs stay apart on all
+    of ``PAIR_KEYS`` whatever ``keys`` leaves out, so they are never merged with one another.
     """
     keys = [k for k in keys if k in df.columns]
-    key_text = [f"_key_{k}" for k in keys]  # text keys: None and NaN pair up like any value
-    frame = df.assign(**{t: as_text(df[k]) for t, k in zip(key_text, keys)})
-    fine = frame[frame["labels"] == "fine"].drop_duplicates(subset=key_text)
+    identity = [k for k in dict.fromkeys([*PAIR_KEYS, *keys]) if k in df.columns]
+    text = {k: f"_key_{k}" for k in identity}  # text keys: None and NaN pair up like any value
+    frame = df.assign(**{text[k]: as_text(df[k]) for k in identity})
+    fine = frame[frame["labels"] == "fine"].drop_duplicates(subset=[text[k] for k in identity])
+    key_text = [text[k] for k in keys]
     coarse = frame[frame["labels"] == "coarse"].drop_duplicates(subset=key_text)
     coarse = coarse[key_text + ["test_acc", "train_acc", "run_id"]].rename(columns={
         "test_acc": "a_cc", "train_acc": "a_cc_train", "run_id": "coarse_run_id"})
     pairs = fine.rename(columns={"test_acc": "a_fc", "train_acc": "a_fc_train"}).merge(
         coarse, on=key_text, how="inner")
     pairs["delta"] = pairs["a_fc"] - pairs["a_cc"]
-    return pairs.drop(columns=key_text).reset_index(drop=True)
+    return pairs.drop(columns=list(text.values())).reset_index(drop=True)
 
 
 def delta_table(df: pd.DataFrame, by: list[str] = ("dataset", "hierarchy"),

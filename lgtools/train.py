@@ -571,7 +571,10 @@ def train(config: TrainConfig, stop_after: int | None = None) -> RunResult:
 
 
 def _train(config: TrainConfig, stop_after: int | None) -> RunResult:
+    from lgtools.results import git_revision
+
     start = time.perf_counter()
+    revision = git_revision()  # the code that trains; saving may happen after the checkout moved
     state = prepare_run(config)
     if state.device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(state.device)
@@ -599,10 +602,11 @@ def _train(config: TrainConfig, stop_after: int | None) -> RunResult:
             save_checkpoint(state, ckpt)
     if result is None:  # nothing left to train (resumed a finished run): evaluate again
         result = evaluate(state)
-    return _result(state, result["pred"], time.perf_counter() - start)
+    return _result(state, result["pred"], time.perf_counter() - start, revision)
 
 
-def _result(state: RunState, pred: torch.Tensor, seconds: float) -> RunResult:
+def _result(state: RunState, pred: torch.Tensor, seconds: float,
+            revision: tuple[str | None, bool | None] = (None, None)) -> RunResult:
     h, fine = state.hierarchy, state.fine
     coarse_true = state.coarse_test.cpu().numpy()
     pred_np = pred.numpy()
@@ -625,6 +629,8 @@ def _result(state: RunState, pred: torch.Tensor, seconds: float) -> RunResult:
         "epochs_run": len(state.history),
         "peak_memory_mb": _peak_memory_mb(state.device),
         "device": torch.cuda.get_device_name(state.device) if state.device.type == "cuda" else "cpu",
+        "git_rev_started": revision[0],
+        "git_dirty_started": revision[1],
     }
     return RunResult(
         config=state.config.to_dict(), history=list(state.history), summary=summary,

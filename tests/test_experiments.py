@@ -13,7 +13,7 @@ from lgtools import experiments as ex  # noqa: E402
 from lgtools import plots  # noqa: E402
 from lgtools.hierarchy import Hierarchy, get_hierarchy  # noqa: E402
 from lgtools.metrics import acr  # noqa: E402
-from lgtools.results import delta_table, load_results  # noqa: E402
+from lgtools.results import NOISE_PAIR_KEYS, delta_table, load_results  # noqa: E402
 
 BASE = dict(dataset="synthetic", model="small_cnn", width=8, epochs=1, batch_size=64, lr=0.05,
             schedule="constant", max_train=120, max_test=120, num_threads=2, progress=False,
@@ -131,6 +131,9 @@ def test_noisy_labels_shares_one_coarse_run_per_seed(count_trainings):
     paired = ex.coarse_per_noise(table)
     assert len(paired) == 2 + 2  # the coarse run, once per randomness factor
     deltas = delta_table(paired, by=["noise"])
+    # Pairing without the noise key gives the same table from the runs as they are.
+    direct = delta_table(table, by=["noise"], keys=NOISE_PAIR_KEYS)
+    pd.testing.assert_frame_equal(direct, deltas)
     assert list(deltas["noise"]) == [0.0, 0.3] and list(deltas["n"]) == [1, 1]
     coarse_acc = table.loc[table["labels"] == "coarse", "test_acc"].iloc[0]
     assert deltas["a_cc"].tolist() == pytest.approx([coarse_acc, coarse_acc])
@@ -312,6 +315,9 @@ def test_scorecard_sets_ours_beside_the_paper(stored):
     assert card.loc["cifar10", "paper_delta"] == pytest.approx(99.20 - 98.42)
     assert card.loc["cifar10", "ours_delta"] == pytest.approx(91.0 - 88.5)
     assert card.loc["cifar10", "n"] == 2 and card.loc["cifar10", "sign_agrees"] == True  # noqa: E712
+    # ΔA's spread comes from per-seed pairs (2 and 3 points), not from the two accuracies' spreads.
+    assert card.loc["cifar10", "ours_delta_std"] == pytest.approx(np.std([2.0, 3.0], ddof=1))
+    assert np.isnan(card.loc["imagenet_dog_cat", "ours_delta_std"])
     assert card.loc["cifar100_animals", "sign_agrees"] == False  # noqa: E712  (70 < 71)
     assert card.loc["imagenet_dog_cat", "n"] == 0  # printed, not run: kept with a gap
     table6 = ex.scorecard(runs, "table6").set_index("hierarchy")

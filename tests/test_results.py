@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from lgtools.hierarchy import Hierarchy
-from lgtools.results import (COLUMNS, config_id, delta_pairs, delta_table, load_result,
+from lgtools.results import (COLUMNS, NOISE_PAIR_KEYS, config_id, delta_pairs, delta_table, load_result,
                              load_results, reevaluate, reevaluate_runs, save_result, summarise)
 
 FINE = ("a", "b", "c", "d")
@@ -151,6 +151,30 @@ def test_delta_table_pairs_fine_and_coarse_by_seed(tmp_path: Path) -> None:
     assert row["n"] == 3 and row["delta"] == pytest.approx(2.0)
     assert row["delta_std"] == pytest.approx(1.0) and row["a_fc"] == pytest.approx(92.0)
     assert delta_table(frame.iloc[0:0]).empty
+
+
+def test_provenance_names_the_revision_training_started_from(tmp_path: Path) -> None:
+    run = fake_result()
+    run.summary.update(git_rev_started="0" * 40, git_dirty_started=False)
+    prov = load_result(save_result(run, tmp_path))["provenance"]
+    assert prov["git_rev"] == "0" * 40 and prov["git_dirty"] is False
+    assert prov["git_rev_saved"] != "0" * 40  # this checkout's revision (or None outside git)
+    plain = load_result(save_result(fake_result(seed=1), tmp_path))["provenance"]
+    assert plain["git_rev"] == plain["git_rev_saved"]  # nothing recorded at the start: save time's
+
+
+def test_noisy_fine_runs_pair_with_the_clean_coarse_run_and_stay_apart(tmp_path: Path) -> None:
+    for seed, (clean, noisy, coarse) in enumerate([(92.0, 85.0, 90.0), (94.0, 87.0, 91.0)]):
+        save_result(fake_result(seed=seed, test_acc=clean), tmp_path)
+        save_result(fake_result(seed=seed, noise=0.3, test_acc=noisy), tmp_path)
+        save_result(fake_result(seed=seed, labels="coarse", test_acc=coarse), tmp_path)
+    frame = load_results(tmp_path)
+    pairs = delta_pairs(frame, keys=NOISE_PAIR_KEYS)
+    assert len(pairs) == 4  # each fine run once: the noisy ones are not merged into the clean ones
+    table = delta_table(frame, by=["noise"], keys=NOISE_PAIR_KEYS).set_index("noise")
+    assert table.loc[0.0, "delta"] == pytest.approx(2.5) and table.loc[0.3, "delta"] == pytest.approx(-4.5)
+    assert table.loc[0.3, "a_cc"] == pytest.approx(90.5) and table.loc[0.3, "n"] == 2
+    assert len(delta_pairs(frame)) == 2  # with the noise key, only the clean runs have a partner
 
 
 def test_summarise_mean_std_n() -> None:
