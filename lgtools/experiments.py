@@ -62,12 +62,32 @@ def base_config(experiment: str, **params: Any) -> dict:
     return config
 
 
+def result_key(config: TrainConfig) -> str:
+    """What a run's outcome depends on, as a digest: the config without bookkeeping fields,
+    its hierarchy by content (None, the dataset's own name and its Hierarchy object alike)."""
+    from lgtools.train import _NOT_RESULT_FIELDS
+
+    fields = {k: v for k, v in config.to_dict().items()
+              if k not in (*_NOT_RESULT_FIELDS, "experiment", "hierarchy")}
+    hierarchy = config.hierarchy if config.hierarchy is not None else config.dataset
+    if isinstance(hierarchy, str):
+        try:
+            hierarchy = get_hierarchy(hierarchy)
+        except (KeyError, ValueError):
+            pass  # a bits string or a folder's own classes: compared as written
+    if isinstance(hierarchy, Hierarchy):
+        hierarchy = [list(hierarchy.fine_names), [int(c) for c in hierarchy.fine_to_coarse]]
+    return config_id({**fields, "hierarchy": to_jsonable(hierarchy)})
+
+
 def run_settings(base: Mapping[str, Any], settings: Mapping[str, Mapping[str, Any]],
-                 seeds: Sequence[int], results_dir: str | None = None
-                 ) -> tuple[pd.DataFrame, list[RunResult]]:
+                 seeds: Sequence[int], results_dir: str | None = None,
+                 cache: dict[str, RunResult] | None = None) -> tuple[pd.DataFrame, list[RunResult]]:
     """Train every named setting (``base`` updated by its overrides) for every seed (chapters 3–7).
 
-    With ``results_dir`` each run is also stored through ``lgtools.results.save_result``.
+    With ``results_dir`` each run is also stored through ``lgtools.results.save_result``. With
+    ``cache`` (a dict the caller keeps across experiments) a run whose ``result_key`` was
+    trained before is taken from it instead of trained again, e.g. chapter 7's clean pair.
     """
     seeds = _check_seeds(seeds)
     if not settings:
@@ -75,23 +95,31 @@ def run_settings(base: Mapping[str, Any], settings: Mapping[str, Mapping[str, An
     rows, runs = [], []
     for name, overrides in settings.items():
         for seed in seeds:
-            result = train(TrainConfig(**{**base, **overrides, "seed": seed}))
-            if results_dir:
-                save_result(result, results_dir)
+            config = TrainConfig(**{**base, **overrides, "seed": seed})
+            key = result_key(config) if cache is not None else None
+            result = cache.get(key) if key is not None else None
+            if result is None:
+                result = train(config)
+                if results_dir:
+                    save_result(result, results_dir)
+                if key is not None:
+                    cache[key] = result
             rows.append(run_row(result, setting=name))
             runs.append(result)
     return pd.DataFrame(rows), runs
 
 
 def fine_vs_coarse(base: Mapping[str, Any], seeds: Sequence[int],
-                   results_dir: str | None = None) -> tuple[pd.DataFrame, list[RunResult]]:
+                   results_dir: str | None = None,
+                   cache: dict[str, RunResult] | None = None) -> tuple[pd.DataFrame, list[RunResult]]:
     """Table I: the same network trained on fine and on coarse labels, for each seed (chapter 3)."""
     settings = {"fine": {"labels": "fine"}, "coarse": {"labels": "coarse"}}
-    return run_settings(base, settings, seeds, results_dir)
+    return run_settings(base, settings, seeds, results_dir, cache)
 
 
 def data_efficiency(base: Mapping[str, Any], ratios: Sequence[float], seeds: Sequence[int],
-                    results_dir: str | None = None) -> tuple[pd.DataFrame, list[RunResult]]:
+                    results_dir: str | None = None,
+                    cache: dict[str, RunResult] | None = None) -> tuple[pd.DataFrame, list[RunResult]]:
     """Fig 2: fine and coarse runs on a share of the training data, updates held equal (chapter 3).
 
     With ``max_train`` set, each run keeps ``ratio × max_train`` images, so that the share is
@@ -107,17 +135,18 @@ def data_efficiency(base: Mapping[str, Any], ratios: Sequence[float], seeds: Seq
     if cap:  # train subsamples before it caps: shrink the cap too, so ratio is a share of the capped set
         for overrides in settings.values():
             overrides["max_train"] = max(1, round(cap * overrides["data_ratio"]))
-    return run_settings(base, settings, seeds, results_dir)
+    return run_settings(base, settings, seeds, results_dir, cache)
 
 
 def compare_variants(base: Mapping[str, Any], variants: Mapping[str, Mapping[str, Any]],
-                     seeds: Sequence[int], results_dir: str | None = None
+                     seeds: Sequence[int], results_dir: str | None = None,
+                     cache: dict[str, RunResult] | None = None
                      ) -> tuple[pd.DataFrame, list[RunResult]]:
     """Tables IV and V: named architecture/label variants, each for every seed (chapters 4–5)."""
     for name, overrides in variants.items():
         if overrides.get("labels") not in ("fine", "coarse"):
             raise ValueError(f"variants[{name!r}] must set 'labels' to 'fine' or 'coarse'")
-    return run_settings(base, variants, seeds, results_dir)
+    return run_settings(base, variants, seeds, results_dir, cache)
 
 
 def base_hierarchy(base: Mapping[str, Any]) -> Hierarchy:
@@ -129,7 +158,8 @@ def base_hierarchy(base: Mapping[str, Any]) -> Hierarchy:
 
 
 def custom_partitions(base: Mapping[str, Any], hierarchies: Mapping[str, Hierarchy | str],
-                      seeds: Sequence[int], results_dir: str | None = None
+                      seeds: Sequence[int], results_dir: str | None = None,
+                      cache: dict[str, RunResult] | None = None
                       ) -> tuple[pd.DataFrame, list[RunResult]]:
     """Table VI: fine runs trained once and re-evaluated per partition; coarse runs per partition (chapter 7).
 
@@ -140,7 +170,7 @@ def custom_partitions(base: Mapping[str, Any], hierarchies: Mapping[str, Hierarc
     """
     if not hierarchies:
         raise ValueError("hierarchies must name at least one partition, got an empty mapping")
-    fine_table, fine_runs = run_settings(base, {"fine": {"labels": "fine"}}, seeds, results_dir)
+    fine_table, fine_runs = run_settings(base, {"fine": {"labels": "fine"}}, seeds, results_dir, cache)
     rows = []
     for name, hierarchy in hierarchies.items():
         for run, fine_row in zip(fine_runs, fine_table.to_dict("records")):
@@ -149,7 +179,7 @@ def custom_partitions(base: Mapping[str, Any], hierarchies: Mapping[str, Hierarc
                          "train_acc": np.nan, "test_acc": again["a_fc"], "acr": again["acr"],
                          "acr_equation": again["acr_equation"]})
     coarse = {name: {"labels": "coarse", "hierarchy": h} for name, h in hierarchies.items()}
-    coarse_table, coarse_runs = run_settings(base, coarse, seeds, results_dir)
+    coarse_table, coarse_runs = run_settings(base, coarse, seeds, results_dir, cache)
     table = pd.concat([pd.DataFrame(rows), coarse_table], ignore_index=True)
     runs = [run for _ in hierarchies for run in fine_runs] + coarse_runs
     return table, runs
@@ -161,7 +191,8 @@ def _label_of(hierarchy: Hierarchy | str) -> str:
 
 
 def noisy_labels(base: Mapping[str, Any], randomness: Sequence[float], seeds: Sequence[int],
-                 results_dir: str | None = None) -> tuple[pd.DataFrame, list[RunResult]]:
+                 results_dir: str | None = None,
+                 cache: dict[str, RunResult] | None = None) -> tuple[pd.DataFrame, list[RunResult]]:
     """Table VII: fine runs per randomness factor and one clean coarse run per seed (chapter 7).
 
     Noise only moves fine labels inside their coarse class, so coarse training is unaffected
@@ -172,11 +203,12 @@ def noisy_labels(base: Mapping[str, Any], randomness: Sequence[float], seeds: Se
         raise ValueError(f"randomness must be a non-empty list of values in [0, 1], got {randomness!r}")
     settings: dict[str, dict] = {f"fine {r:g}": {"labels": "fine", "noise": r} for r in randomness}
     settings["coarse"] = {"labels": "coarse", "noise": 0.0}
-    return run_settings(base, settings, seeds, results_dir)
+    return run_settings(base, settings, seeds, results_dir, cache)
 
 
 def vary_coarse_classes(base: Mapping[str, Any], coarse_sets: Mapping[str, Sequence[str]],
-                        seeds: Sequence[int], results_dir: str | None = None
+                        seeds: Sequence[int], results_dir: str | None = None,
+                        cache: dict[str, RunResult] | None = None
                         ) -> tuple[pd.DataFrame, list[RunResult]]:
     """Table VIII: fine and coarse runs on the data of a subset of coarse classes (chapter 7).
 
@@ -191,7 +223,7 @@ def vary_coarse_classes(base: Mapping[str, Any], coarse_sets: Mapping[str, Seque
         restricted = full.restrict(list(coarse), name=name)
         for labels in ("fine", "coarse"):
             settings[f"{name} {labels}"] = {"labels": labels, "hierarchy": restricted}
-    table, runs = run_settings(base, settings, seeds, results_dir)
+    table, runs = run_settings(base, settings, seeds, results_dir, cache)
     table["num_coarse"] = [len(run.coarse_names) for run in runs]
     return table, runs
 

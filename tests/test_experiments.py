@@ -14,6 +14,7 @@ from lgtools import plots  # noqa: E402
 from lgtools.hierarchy import Hierarchy, get_hierarchy  # noqa: E402
 from lgtools.metrics import acr  # noqa: E402
 from lgtools.results import NOISE_PAIR_KEYS, delta_table, load_results  # noqa: E402
+from lgtools.train import TrainConfig  # noqa: E402
 
 BASE = dict(dataset="synthetic", model="small_cnn", width=8, epochs=1, batch_size=64, lr=0.05,
             schedule="constant", max_train=120, max_test=120, num_threads=2, progress=False,
@@ -141,6 +142,22 @@ def test_noisy_labels_shares_one_coarse_run_per_seed(count_trainings):
     assert deltas["delta"].tolist() == pytest.approx([a - coarse_acc for a in fine_acc])
     with pytest.raises(ValueError, match="randomness"):
         ex.noisy_labels(BASE, randomness=[1.5], seeds=[0])
+
+
+def test_a_shared_cache_trains_each_run_once(count_trainings):
+    cache: dict = {}
+    own = ex.base_hierarchy(BASE)
+    ex.custom_partitions(BASE, {"own": own}, seeds=[0], cache=cache)
+    table, _ = ex.noisy_labels(BASE, randomness=[0.0, 0.3], seeds=[0], cache=cache)
+    # The clean fine run and the coarse run on the own hierarchy (as an object there, as None
+    # here) were trained by custom_partitions; noisy_labels trains only the noisy fine run.
+    assert [(c.labels, c.noise) for c in count_trainings] == [("fine", 0.0), ("coarse", 0.0), ("fine", 0.3)]
+    assert len(table) == 3 and len(cache) == 3
+    ex.noisy_labels(BASE, randomness=[0.0], seeds=[1], cache=cache)  # another seed is another run
+    assert len(count_trainings) == 5
+    assert ex.result_key(TrainConfig(**BASE)) == ex.result_key(TrainConfig(**{**BASE, "num_threads": 1,
+                                                                           "experiment": "other"}))
+    assert ex.result_key(TrainConfig(**BASE)) != ex.result_key(TrainConfig(**{**BASE, "hierarchy": "000000111111"}))
 
 
 def test_vary_coarse_classes_restricts_the_data():
