@@ -13,6 +13,7 @@ import dataclasses
 import inspect
 import logging
 import re
+import signal
 import sys
 import types
 import typing
@@ -162,10 +163,19 @@ def _sweep(args: argparse.Namespace) -> int:
     from lgtools.sweep import expand, load_spec, run_sweep
 
     spec = load_spec(args.spec)
-    summary = run_sweep(spec, results=args.results, runs_dir=args.runs_dir, jobs=args.jobs,
-                        launcher=args.launcher, dry_run=args.dry_run,
-                        progress=not args.no_progress, cluster=args.cluster,
-                        reuse=not args.no_reuse)
+    try:
+        summary = run_sweep(spec, results=args.results, runs_dir=args.runs_dir, jobs=args.jobs,
+                            launcher=args.launcher, dry_run=args.dry_run,
+                            progress=not args.no_progress, cluster=args.cluster,
+                            reuse=not args.no_reuse)
+    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM/SIGHUP as lgtools.sweep.SweepInterrupted
+        signum = getattr(stop, "signum", signal.SIGINT)
+        flight = ("runs in flight were stopped and resume from their checkpoints when you re-run "
+                  "this command" if args.launcher == "local" else
+                  "submitted jobs were not cancelled (see your scheduler's queue)")
+        print(f"sweep {spec.name}: interrupted by {signal.Signals(signum).name}; {flight}",
+              file=sys.stderr)
+        return 128 + signum
     if args.dry_run:
         print(f"sweep {spec.name}: {summary.total} runs, {len(summary.skipped)} with results, "
               f"{len(summary.reused)} to copy from identical runs of other sweeps, "

@@ -14,71 +14,39 @@ commit point), ``<results>/<sweep>/<run-id>/`` (whatever a notebook run saved in
 finished), ``<results>/<sweep>/<run-id>.failed.json`` (the last error; retried next time),
 ``<runs>/<sweep>/<run-id>.ipynb`` (executed notebooks) and ``<runs>/<sweep>/<run-id>.ckpt``
 (the checkpoint a killed run resumes from; removed once its result is stored).
+
+Stopping a local sweep (Ctrl-C, SIGTERM, SIGHUP) stops its runs in flight at once; workers of a
+sweep process that was SIGKILLed end by themselves within a second or so. Either way the runs
+resume from their checkpoints the next time the sweep is invoked.
 """
 
 from __future__ import annotations
 
-import ast
 import concurrent.futures
-import dataclasses
+import contextlib
 import datetime
-import itertools
 import json
 import logging
 import multiprocessing
 import os
-import re
 import shutil
+import signal
+import threading
 import time
 import traceback
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
-import yaml
 from tqdm import tqdm  # plain text bars: tqdm.auto needs ipywidgets inside notebooks
 
-from lgtools.results import FORMAT, config_id, save_result, write_json_atomic
+from lgtools.results import FORMAT, save_result, write_json_atomic
+from lgtools.sweep_spec import (  # noqa: F401  re-exported: the spec half of this module
+    DIGEST_LENGTH, ID_BASELINE, MANAGED, PATH_PARAMETERS, SPEC_KEYS, Run, SweepSpec, expand,
+    load_spec, run_identity, spec_from_dict)
 
 log = logging.getLogger(__name__)
 LAUNCHERS = ("local", "submitit")
-SPEC_KEYS = ("name", "description", "notebook", "train", "parameters", "cases", "grid",
-             "exclude", "recipe", "scale", "submitit", "kernel")
-MANAGED = ("results_dir", "checkpoint_dir")  # the sweep sets these for every run
-PATH_PARAMETERS = ("data_root",)  # made absolute: notebooks run in their own folder
-DIGEST_LENGTH = 10  # run id = readable part + "-" + this many hex digits of the parameters' hash
-
-
-@dataclass(frozen=True)
-class SweepSpec:
-    """A validated sweep spec (see the module docstring for the YAML keys)."""
-
-    name: str
-    notebook: Path | None = None
-    parameters: dict = field(default_factory=dict)
-    cases: tuple = ({},)
-    grid: dict = field(default_factory=dict)
-    exclude: tuple = ()  # partial parameter sets: a run matching one of them is left out
-    recipe: str | None = None
-    scale: str = ""
-    submitit: dict = field(default_factory=dict)
-    kernel: str | None = None
-
-    @property
-    def kind(self) -> str:
-        """"notebook" or "train"."""
-        return "train" if self.notebook is None else "notebook"
-
-
-@dataclass(frozen=True)
-class Run:
-    """One run of a sweep: its id and the parameters it executes with."""
-
-    sweep: str
-    run_id: str
-    parameters: dict
-    varying: dict  # the case and grid values that tell this run apart
 
 
 @dataclass
@@ -97,226 +65,6 @@ class SweepSummary:
     def nothing_to_do(self) -> bool:
         """True when every run already had its result."""
         return self.total == len(self.skipped)
-
-
-# ----------------------------------------------------------------------------- spec
-
-def _train_types() -> dict[str, Any]:
-    """TrainConfig field name → type hint."""
-    from lgtools.train import TrainConfig
-
-    return typing.get_type_hints(TrainConfig)
-
-
-_NOTEBOOK_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list,
-                   "dict": dict, "tuple": tuple, "None": type(None), "Optional": typing.Optional,
-                   "Union": typing.Union, "Literal": typing.Literal, "Any": typing.Any}
-
-
-def _notebook_types(notebook: Path) -> dict[str, Any]:
-    """Parameters-cell name → type (its annotation, else its default's type; None = any)."""
-    import papermill
-
-    types = {}
-    for name, info in papermill.inspect_notebook(str(notebook)).items():
-        hint = None
-        try:
-            if info.get("inferred_type_name") not in (None, "None"):
-                hint = eval(info["inferred_type_name"], {"__builtins__": {}}, _NOTEBOOK_TYPES)
-            else:
-                default = ast.literal_eval(info.get("default", "None"))
-                hint = None if default is None else (float if isinstance(default, float) else type(default))
-        except (ValueError, SyntaxError, NameError, TypeError):
-            hint = None  # an expression we cannot evaluate safely: accept any value
-        types[name] = hint
-    return types
-
-
-def _matches(value: Any, hint: Any) -> bool:
-    """Whether a YAML value fits a type hint (int fits float; bool fits only bool)."""
-    if hint is None or hint is typing.Any:
-        return True
-    origin, args = typing.get_origin(hint), typing.get_args(hint)
-    if origin is typing.Union or type(hint).__name__ == "UnionType":
-        return any(_matches(value, a) for a in args)
-    if origin is typing.Literal:
-        return value in args
-    if origin in (list, tuple) or hint in (list, tuple):
-        return isinstance(value, list) and all(_matches(v, args[0] if args else None) for v in value)
-    if hint is type(None):
-        return value is None
-    if hint is bool or isinstance(value, bool):
-        return hint is bool and isinstance(value, bool)
-    if hint is float:
-        return isinstance(value, (int, float))
-    if isinstance(hint, type):
-        return isinstance(value, hint)  # a class YAML cannot build (Hierarchy) never matches
-    return True  # an annotation we do not interpret: leave it to the run's own checks
-
-
-def _type_name(hint: Any) -> str:
-    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
-
-
-def _resolve_notebook(text: Any, spec_path: Path | None) -> Path:
-    """The notebook file: relative to the working directory, else to the spec's folders."""
-    if not isinstance(text, str) or not text.endswith(".ipynb"):
-        raise ValueError(f"notebook must be a path to an .ipynb file, got {text!r}")
-    bases = [Path.cwd()] + (list(spec_path.resolve().parents) if spec_path else [])
-    for base in bases:
-        if (base / text).is_file():
-            return (base / text).resolve()
-    raise ValueError(f"notebook {text!r} not found (looked in {', '.join(str(b) for b in bases[:3])})")
-
-
-def _mapping(raw: dict, key: str) -> dict:
-    value = raw.get(key) or {}
-    if not isinstance(value, dict):
-        raise ValueError(f"{key} must be a mapping of parameter: value, got {type(value).__name__}")
-    return dict(value)
-
-
-def spec_from_dict(raw: dict, spec_path: Path | None = None) -> SweepSpec:
-    """Validate a spec (as read from YAML); every problem raises ValueError naming the key."""
-    if not isinstance(raw, dict):
-        raise ValueError("a sweep spec must be a YAML mapping with at least name and notebook or train")
-    unknown = [k for k in raw if k not in SPEC_KEYS]
-    if unknown:
-        raise ValueError(f"unknown spec key(s) {unknown}; allowed: {list(SPEC_KEYS)}")
-    name = raw.get("name")
-    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
-        raise ValueError(f"name must be a plain folder name (letters, digits, . _ -), got {name!r}")
-    if ("notebook" in raw) == ("train" in raw):
-        raise ValueError("a spec needs exactly one of the keys notebook or train")
-    notebook = _resolve_notebook(raw["notebook"], spec_path) if "notebook" in raw else None
-    fixed = _mapping(raw, "train")
-    for key, value in _mapping(raw, "parameters").items():
-        if key in fixed:
-            raise ValueError(f"parameter {key!r} is set both in train and in parameters")
-        fixed[key] = value
-    grid = _mapping(raw, "grid")
-    for key, values in grid.items():
-        if not isinstance(values, list) or not values:
-            raise ValueError(f"grid key {key!r} must be a non-empty list, got {values!r}")
-    cases = raw.get("cases") or [{}]
-    if not isinstance(cases, list) or not all(isinstance(c, dict) for c in cases):
-        raise ValueError("cases must be a list of mappings of parameter: value")
-    recipe = raw.get("recipe")
-    if recipe not in (None, "paper") or (recipe and notebook is not None):
-        raise ValueError(f"recipe must be 'paper' (train specs only) or absent, got {recipe!r}")
-    for key in ("scale", "kernel"):
-        if raw.get(key) is not None and not isinstance(raw[key], str):
-            raise ValueError(f"{key} must be a string, got {raw[key]!r}")
-    if not isinstance(raw.get("submitit") or {}, dict):
-        raise ValueError("submitit must be a mapping of executor options")
-
-    # Every parameter name and value against what the run accepts.
-    types = _train_types() if notebook is None else _notebook_types(notebook)
-    if notebook is not None and "results_dir" not in types:
-        raise ValueError(f"notebook {raw['notebook']!r} has no results_dir parameter to write results to")
-    places = [("parameters", k, v) for k, v in fixed.items()]
-    places += [(f"cases[{i}]", k, v) for i, case in enumerate(cases) for k, v in case.items()]
-    places += [(f"grid[{k!r}][{i}]", k, v) for k, values in grid.items() for i, v in enumerate(values)]
-    for where, key, value in places:
-        if key in MANAGED:
-            raise ValueError(f"parameter {key!r} ({where}) is set by the sweep for each run; remove it")
-        if key not in types:
-            known = sorted(k for k in types if k not in MANAGED)
-            raise ValueError(f"unknown parameter {key!r} ({where}); allowed: {known}")
-        if not _matches(value, types[key]):
-            raise ValueError(f"parameter {key!r} ({where}) must be {_type_name(types[key])}, "
-                             f"got {type(value).__name__} {value!r}")
-    case_keys = {k for case in cases for k in case}
-    exclude = raw.get("exclude") or []
-    if not isinstance(exclude, list) or not all(isinstance(e, dict) and e for e in exclude):
-        raise ValueError("exclude must be a list of non-empty mappings of parameter: value")
-    for i, entry in enumerate(exclude):
-        stray = [k for k in entry if k not in set(grid) | case_keys]
-        if stray:
-            raise ValueError(f"exclude[{i}] names {stray}, which no case or grid key varies")
-    twice = sorted((set(fixed) & set(grid)) | (case_keys & set(grid)) | (case_keys & set(fixed)))
-    if twice:
-        raise ValueError(f"parameter(s) {twice} given in more than one of parameters, cases, grid")
-    spec = SweepSpec(name=name, notebook=notebook, parameters=fixed, cases=tuple(cases),
-                     grid=grid, exclude=tuple(exclude), recipe=recipe, scale=raw.get("scale") or "",
-                     submitit=dict(raw.get("submitit") or {}), kernel=raw.get("kernel"))
-    if not expand(spec):
-        raise ValueError("exclude leaves no runs in this sweep")
-    if notebook is None:  # TrainConfig's own checks (choices, ranges) before anything runs
-        from lgtools.train import TrainConfig
-
-        for run in expand(spec):
-            try:
-                TrainConfig(**run.parameters)
-            except (ValueError, TypeError) as error:
-                raise ValueError(f"run {run.run_id} ({run.varying}): {error}") from None
-    return spec
-
-
-def load_spec(path: str | Path) -> SweepSpec:
-    """Read and validate a YAML sweep spec."""
-    path = Path(path)
-    if not path.is_file():
-        raise ValueError(f"spec file {str(path)!r} not found")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise ValueError(f"spec file {str(path)!r} is not valid YAML: {error}") from None
-    return spec_from_dict(raw, path)
-
-
-def _slug(varying: dict) -> str:
-    text = "_".join(f"{k}={v}" for k, v in varying.items() if k not in PATH_PARAMETERS)
-    return re.sub(r"[^A-Za-z0-9._=,+-]", "-", text)[:80]
-
-
-# Defaults as they stood when run ids were first issued. A later change of a TrainConfig default
-# (model became "auto") must not change the id, hence the resultless re-run, of a stored run.
-ID_BASELINE = {"model": "preact_resnet18"}
-
-
-def run_identity(parameters: dict, kind: str = "train") -> str:
-    """The hash part of a run id: train parameters equal to TrainConfig's defaults are left out,
-    so spelling a default out (``noise: 0.0``) or a new field in TrainConfig changes no id."""
-    if kind == "train":
-        from lgtools.train import TrainConfig
-
-        from lgtools.train import auto_model
-
-        defaults = {f.name: f.default for f in dataclasses.fields(TrainConfig)}
-        defaults.update(ID_BASELINE)
-        if parameters.get("model", "auto") == "auto":  # hash the network "auto" resolves to
-            dataset = parameters.get("dataset", defaults["dataset"])
-            parameters = {**parameters, "model": auto_model(dataset, None)[0]}
-        types, kept = _train_types(), {}
-        for key, value in parameters.items():
-            if types.get(key) is float and isinstance(value, int) and not isinstance(value, bool):
-                value = float(value)  # epochs-style ints spelled as 1 or 1.0 hash alike
-            default = defaults.get(key, dataclasses.MISSING)
-            if value == default and isinstance(value, bool) == isinstance(default, bool):
-                continue
-            kept[key] = value
-        parameters = kept
-    return config_id(parameters, length=DIGEST_LENGTH)
-
-
-def expand(spec: SweepSpec) -> list[Run]:
-    """Every run of the sweep: cases × product of the grid, each with a stable id."""
-    runs = []
-    for case in spec.cases:
-        for values in itertools.product(*spec.grid.values()):
-            varying = {**case, **dict(zip(spec.grid, values))}
-            if any(all(varying.get(k) == v for k, v in e.items()) for e in spec.exclude):
-                continue
-            parameters = {**spec.parameters, **varying}
-            if spec.recipe == "paper":
-                from lgtools.train import paper_recipe
-
-                parameters = {**paper_recipe(parameters.get("dataset", "synthetic")), **parameters}
-            digest = run_identity(parameters, spec.kind)
-            slug = _slug(varying)
-            runs.append(Run(spec.name, f"{slug}-{digest}" if slug else digest, parameters, varying))
-    return runs
 
 
 # ----------------------------------------------------------------------------- one run
@@ -435,6 +183,9 @@ def record_failure(task: RunTask, error: str, trace: str = "") -> Path:
 def reuse_identical(task: RunTask, copy: bool = True) -> Path | None:
     """Copy the result of an identical train run stored by another sweep; its path, or None.
 
+    The copy's ``metadata.reused_from`` names the source relative to the results root
+    (``table1-cpu-scale/labels=fine_seed=0-2bbf1a7ed1.json``).
+
     Identical means the same parameters hash (bookkeeping keys aside), e.g. Table I's CIFAR-10
     runs are Fig 2's 100 % runs, Table V's dropout-0 runs and Table VII's noise-0 fine runs.
     """
@@ -454,8 +205,10 @@ def reuse_identical(task: RunTask, copy: bool = True) -> Path | None:
         if not copy:
             return path
         record.update(experiment=task.sweep, run_id=task.run_id)
+        # Relative to the results root: result files are committed, and machines differ.
+        source = path.relative_to(task.results).as_posix()
         record["metadata"] = {**record["metadata"], "sweep": task.sweep, "scale": task.scale,
-                              "parameters": task.parameters, "reused_from": str(path)}
+                              "parameters": task.parameters, "reused_from": source}
         write_json_atomic(task.result_path, record)
         return path
     return None
@@ -463,20 +216,100 @@ def reuse_identical(task: RunTask, copy: bool = True) -> Path | None:
 
 # ----------------------------------------------------------------------------- the sweep
 
-def _outcomes_local(tasks: list[RunTask], jobs: int):
-    """Yield (task, (status, message)) as runs finish: in this process, or a process pool."""
-    if jobs == 1:
-        for task in tasks:
-            yield task, execute(task)
+class SweepInterrupted(KeyboardInterrupt):
+    """A signal (SIGTERM, SIGHUP) stopped a local sweep; ``signum`` says which."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)  # args = (signum,): pickles and copies like the original
+        self.signum = signum
+
+    def __str__(self) -> str:
+        return f"interrupted by {signal.Signals(self.signum).name}"
+
+
+# Signals that would end the sweep process outright, skipping the cleanup that stops its workers.
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
+                     if hasattr(signal, name))  # no SIGHUP on Windows
+PARENT_POLL_S = 1.0  # how often a worker checks that the sweep process is still there
+
+
+def _raise_interrupted(signum: int, frame: Any) -> None:
+    raise SweepInterrupted(signum)
+
+
+@contextlib.contextmanager
+def _signals_raise() -> Iterator[None]:
+    """While active, STOP_SIGNALS raise SweepInterrupted in the main thread instead of killing it.
+
+    Only signals left at their default action are taken over (a handler someone installed, or
+    SIG_IGN as under nohup, is respected), and the previous handlers come back on exit.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal.signal works only in the main thread; signals are delivered there anyway
         return
-    context = multiprocessing.get_context("spawn")  # fork after torch started threads is unsafe
-    pool = concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context)
+    previous = {s: signal.getsignal(s) for s in STOP_SIGNALS}
+    taken = [s for s, handler in previous.items() if handler == signal.SIG_DFL]
+    for signum in taken:
+        signal.signal(signum, _raise_interrupted)
     try:
-        futures = {pool.submit(execute, task): task for task in tasks}
-        for future in concurrent.futures.as_completed(futures):
-            yield futures[future], _outcome_of(futures[future], future.result)
-    finally:  # on Ctrl-C, start nothing new; runs in flight resume from checkpoints next time
-        pool.shutdown(wait=True, cancel_futures=True)
+        yield
+    finally:
+        for signum in taken:
+            signal.signal(signum, previous[signum])
+
+
+def _exit_with_parent(parent_pid: int) -> None:
+    """Pool initializer: end this worker soon after the sweep process is gone (even SIGKILLed)."""
+    def watch() -> None:
+        # An orphan is re-parented (to init or a subreaper), so its parent pid changes.
+        while os.getppid() == parent_pid:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)  # no cleanup wanted: the run resumes from its last checkpoint next time
+
+    threading.Thread(target=watch, name="lgtools-exit-with-parent", daemon=True).start()
+
+
+def _stop_workers(pool: concurrent.futures.ProcessPoolExecutor) -> None:
+    """Kill the pool's workers now and drop the runs not started (checkpoints stay)."""
+    # Python < 3.14 has no public way to reach the workers (3.14 adds terminate_workers).
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    for process in processes:
+        process.join(timeout=5)
+        if process.is_alive():  # SIGTERM handled or blocked by the run: insist
+            process.kill()
+            process.join(timeout=5)
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _outcomes_local(tasks: list[RunTask], jobs: int) -> Iterator[tuple[RunTask, tuple[str, str]]]:
+    """Yield (task, (status, message)) as runs finish: in this process, or a process pool.
+
+    An interruption (Ctrl-C, SIGTERM, SIGHUP, or the consumer closing this generator) stops
+    the runs in flight at once; they resume from their checkpoints on the next invocation.
+    """
+    with _signals_raise():
+        if jobs == 1:
+            for task in tasks:
+                yield task, execute(task)
+            return
+        context = multiprocessing.get_context("spawn")  # fork after torch started threads is unsafe
+        pool = concurrent.futures.ProcessPoolExecutor(jobs, mp_context=context,
+                                                      initializer=_exit_with_parent,
+                                                      initargs=(os.getpid(),))
+        finished = False
+        try:
+            futures = {pool.submit(execute, task): task for task in tasks}
+            for future in concurrent.futures.as_completed(futures):
+                yield futures[future], _outcome_of(futures[future], future.result)
+            finished = True
+        finally:
+            if finished:
+                pool.shutdown(wait=True)
+            else:  # waiting would mean hours of runs nobody collects; kill them instead
+                _stop_workers(pool)
 
 
 def _outcome_of(task: RunTask, get: Callable) -> tuple[str, str]:
@@ -519,6 +352,7 @@ def run_sweep(spec: SweepSpec | str | Path, results: str | Path = "results",
     wrapper that logs to your tracker. ``cluster`` is submitit's (None = SLURM if available,
     "local", "debug"); the spec's ``submitit`` mapping may also set it. ``reuse`` copies the
     result of an identical run another sweep already stored instead of training it again.
+    An interrupted local sweep raises KeyboardInterrupt (SweepInterrupted for SIGTERM/SIGHUP).
     """
     if launcher not in LAUNCHERS:
         raise ValueError(f"launcher must be one of {LAUNCHERS}, got {launcher!r}")
@@ -556,7 +390,9 @@ def run_sweep(spec: SweepSpec | str | Path, results: str | Path = "results",
         outcomes = _outcomes_submitit(pending, jobs, runs_dir / spec.name / "submitit", options)
     else:
         outcomes = _outcomes_local(pending, jobs)
-    with tqdm(total=len(pending), desc=spec.name, unit="run", disable=not progress) as bar:
+    # closing: an exception here (a signal, say) stops the workers now, not at garbage collection
+    with contextlib.closing(outcomes), tqdm(total=len(pending), desc=spec.name, unit="run",
+                                            disable=not progress) as bar:
         for task, (status, message) in outcomes:
             if status == "done":
                 summary.done.append(task.run_id)

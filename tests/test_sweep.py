@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Callable
 
 import nbformat
 import numpy as np
@@ -270,8 +276,10 @@ def test_identical_runs_of_another_sweep_are_reused(tmp_path: Path) -> None:
                         progress=False)
     assert len(summary.reused) == 2 and len(summary.done) == 1 and not summary.failed
     copied = load_result(results / "second" / f"{summary.reused[0]}.json")
-    assert copied["experiment"] == "second" and "first" in copied["metadata"]["reused_from"]
-    assert copied["summary"] == load_result(copied["metadata"]["reused_from"])["summary"]
+    source = copied["metadata"]["reused_from"]  # relative to the results root: no machine paths
+    assert copied["experiment"] == "second" and source.startswith("first/")
+    assert not Path(source).is_absolute() and str(tmp_path) not in json.dumps(copied["metadata"])
+    assert copied["summary"] == load_result(results / source)["summary"]
     assert sorted(load_results(results)["experiment"]) == ["first"] * 2 + ["second"] * 3
     third = spec_from_dict(tiny_spec(name="third", grid={"seed": [0]}))
     forced = run_sweep(third, results, tmp_path / "runs", train_fn=refuses_seeds_0_and_1,
@@ -312,3 +320,159 @@ def test_auto_model_is_hashed_as_the_network_it_resolves_to():
     synthetic = {"dataset": "synthetic", "seed": 0}  # "auto" means small_cnn here
     assert run_identity(synthetic) == run_identity({**synthetic, "model": "small_cnn"})
     assert run_identity(synthetic) != run_identity({**synthetic, "model": "preact_resnet18"})
+
+
+# ----------------------------------------------------------------------------- interruption
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Run as a script, it is `python -m lgtools ...` with run_sweep's train_fn set to the function
+# LGTOOLS_TEST_TRAIN names. Spawned workers import it as __mp_main__, so its functions resolve.
+SWEEP_SCRIPT = """
+import functools, os, sys, time
+from types import SimpleNamespace
+
+
+def blocking_train(config):
+    # Tell the test which process runs this, then "train" until killed.
+    open(os.path.join(os.environ["LGTOOLS_TEST_PIDS"], f"{os.getpid()}.pid"), "w").close()
+    time.sleep(120)
+    raise RuntimeError("the worker outlived the sweep that started it")
+
+
+def quick_train(config):
+    return SimpleNamespace(config=config.to_dict(), history=[], summary={"test_acc": 50.0},
+                           confusion_fine=None, confusion_coarse=None, fine_names=["a", "b"],
+                           coarse_names=["x"], fine_to_coarse=[0, 0])
+
+
+if __name__ == "__main__":
+    import signal
+    import lgtools.sweep
+    from lgtools.cli import main
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
+    train_fn = globals()[os.environ["LGTOOLS_TEST_TRAIN"]]
+    lgtools.sweep.run_sweep = functools.partial(lgtools.sweep.run_sweep, train_fn=train_fn)
+    sys.exit(main(sys.argv[1:]))
+"""
+
+
+def alive(pid: int) -> bool:
+    """Whether a process runs (a zombie, dead but not yet reaped by its new parent, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # Linux: state letter after the parenthesised command name
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def wait_until(condition: Callable[[], bool], timeout: float) -> bool:
+    """Poll ``condition`` every 50 ms; whether it held within ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def start_sweep(tmp_path: Path, spec: Path, train: str) -> subprocess.Popen:
+    """``python -m lgtools sweep spec --jobs 2`` in a child process, runs calling ``train``."""
+    script = tmp_path / "sweep_script.py"
+    script.write_text(SWEEP_SCRIPT)
+    (tmp_path / "pids").mkdir(exist_ok=True)
+    path = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path, "LGTOOLS_TEST_PIDS": str(tmp_path / "pids"),
+           "LGTOOLS_TEST_TRAIN": train, "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, str(script), "sweep", str(spec), "--jobs", "2", "--no-progress",
+               "--results", str(tmp_path / "res"), "--runs-dir", str(tmp_path / "runs")]
+    # Output to files, not pipes: workers inherit them, and a pipe would wait for them too.
+    with open(tmp_path / "out.txt", "w") as out, open(tmp_path / "err.txt", "w") as err:
+        return subprocess.Popen(command, cwd=tmp_path, env=env, stdout=out, stderr=err)
+
+
+def finish(sweep: subprocess.Popen, tmp_path: Path, timeout: float) -> tuple[str, str]:
+    """Wait for the sweep process to exit; its (stdout, stderr)."""
+    sweep.wait(timeout=timeout)
+    return (tmp_path / "out.txt").read_text(), (tmp_path / "err.txt").read_text()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL],
+                         ids=["SIGTERM", "SIGINT", "SIGKILL"])
+def test_killing_a_sweep_stops_its_workers(tmp_path: Path, signum: int) -> None:
+    spec = write_spec(tmp_path, tiny_spec(grid={"seed": [0, 1, 2]}))  # 2 in flight, 1 queued
+    sweep = start_sweep(tmp_path, spec, "blocking_train")
+    pids: list[int] = []
+    try:
+        assert wait_until(lambda: len(list((tmp_path / "pids").iterdir())) == 2, 60), \
+            (tmp_path / "err.txt").read_text()
+        pids = [int(p.stem) for p in (tmp_path / "pids").iterdir()]
+        assert sweep.pid not in pids and all(alive(pid) for pid in pids)
+        sweep.send_signal(signum)
+        out, err = finish(sweep, tmp_path, 20)
+        if signum == signal.SIGKILL:
+            assert sweep.returncode == -signal.SIGKILL
+        else:  # cleaned up, said so, and exited with the shell's code for the signal
+            assert sweep.returncode == 128 + signum, (out, err)
+            assert f"interrupted by {signal.Signals(signum).name}" in err
+            assert "resume from their checkpoints" in err and "Traceback" not in err
+        # Workers end with the sweep: stopped by it, or (SIGKILL) on noticing it is gone.
+        assert wait_until(lambda: not any(alive(pid) for pid in pids), 5), \
+            [pid for pid in pids if alive(pid)]
+    finally:  # a failing test must not leave training processes behind
+        for pid in [sweep.pid] + pids:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        sweep.wait(timeout=10)
+    assert len(list((tmp_path / "pids").iterdir())) == 2  # the queued run never started
+    assert not list((tmp_path / "res").rglob("*.json"))
+    # Re-running completes the sweep, each result stored exactly once: once through the pool
+    # (a normal finish there waits for every run), else in this process, which is quicker.
+    if signum == signal.SIGTERM:
+        again = start_sweep(tmp_path, spec, "quick_train")
+        out, err = finish(again, tmp_path, 120)
+        assert again.returncode == 0 and "done 3, skipped 0" in out, (out, err)
+    else:
+        summary = run_sweep(load_spec(spec), tmp_path / "res", tmp_path / "runs",
+                            train_fn=fake_train, progress=False)
+        assert len(summary.done) == 3 and not summary.failed
+    ids = sorted(f"{r.run_id}.json" for r in expand(load_spec(spec)))
+    assert sorted(p.name for p in (tmp_path / "res").rglob("*.json")) == ids
+    assert not list((tmp_path / "runs").rglob("*.ckpt"))
+
+
+def terminated(config: TrainConfig) -> RunResult:
+    """A run that receives SIGTERM (only while a handler is set: otherwise it would end pytest)."""
+    if signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, signal.SIG_IGN, None):
+        raise AssertionError("no SIGTERM handler during the run")
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(5)  # the handler raises long before this ends
+    raise AssertionError("SIGTERM did not interrupt the run")
+
+
+def test_sigterm_raises_only_while_a_local_sweep_runs(tmp_path: Path) -> None:
+    """SIGTERM raises SweepInterrupted inside a sweep; the previous disposition comes back."""
+    from lgtools.sweep import SweepInterrupted
+
+    spec = spec_from_dict(tiny_spec())
+    before = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        with pytest.raises(SweepInterrupted) as stop:
+            run_sweep(spec, tmp_path / "res", tmp_path / "runs", train_fn=terminated,
+                      progress=False)
+        assert stop.value.signum == signal.SIGTERM and isinstance(stop.value, KeyboardInterrupt)
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+        assert not list(tmp_path.rglob("*.failed.json"))  # an interruption is not a failed run
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # as under nohup: the sweep leaves it be
+        summary = run_sweep(spec, tmp_path / "res", tmp_path / "runs", train_fn=terminated,
+                            progress=False)
+        assert all("no SIGTERM handler" in e for e in summary.failed.values()) and summary.failed
+        assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGTERM, before)
