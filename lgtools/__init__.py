@@ -1,7 +1,7 @@
 """lgtools: the package behind the *Label Granularity* replication book.
 
 Modules (one job each): hierarchy, metrics, paper, synthetic, data, models, augment, train,
-results, plots, book, sweep, bench, cli. Import them directly, e.g.
+results, experiments, scorecard, toy, plots, book, sweep_spec, sweep, bench, cli. Import them directly, e.g.
 ``from lgtools.hierarchy import get_hierarchy``.
 """
 

@@ -268,7 +268,7 @@ def hierarchy_summary(names: Sequence[str]) -> pd.DataFrame:
 
 def headline_scorecard(results_dir: str | Path = "results") -> pd.DataFrame:
     """Table I's fine-minus-coarse effect per dataset, paper beside ours (per scale)."""
-    from lgtools.experiments import scorecard
+    from lgtools.scorecard import scorecard
 
     table = scorecard(stored_results(results_dir), "table1")
     return table.rename(columns={"paper_fine": "paper A_FC", "paper_coarse": "paper A_CC",

@@ -1,0 +1,138 @@
+"""lgtools.scorecard (chapters 3–8): stored runs and the paper's numbers side by side, without training."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from scipy.stats import spearmanr  # noqa: E402
+
+from lgtools import plots  # noqa: E402
+from lgtools import scorecard as sc  # noqa: E402
+from lgtools.hierarchy import get_hierarchy  # noqa: E402
+from lgtools.metrics import acr  # noqa: E402
+from lgtools.results import load_results  # noqa: E402
+
+
+def test_rank_correlation_matches_scipy():
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 5, 20).astype(float), rng.normal(size=20)
+    assert sc.rank_correlation(x, y) == pytest.approx(spearmanr(x, y).statistic)
+    assert sc.rank_correlation([1, 2, 3, 4], [10, 20, 25, 40]) == pytest.approx(1.0)
+    assert sc.rank_correlation([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
+    assert np.isnan(sc.rank_correlation([1, 2, np.nan], [1, 2, 3]))
+    with pytest.raises(ValueError, match="acr and delta"):
+        sc.rank_correlation([1, 2, 3], [1, 2])
+
+
+def test_paper_points_and_curve():
+    points = sc.paper_points(("fig6",))
+    assert len(points) == 7 and points["acr"].notna().all()
+    cifar10 = points.set_index("dataset").loc["cifar10"]
+    assert cifar10["delta"] == pytest.approx(99.20 - 98.42)
+    curve = sc.paper_curve("cifar10")
+    assert len(curve) == 10 and set(curve["labels"]) == {"fine", "coarse"}
+    with pytest.raises(ValueError, match="dataset"):
+        sc.paper_curve("synthetic")
+    with pytest.raises(ValueError, match="sources"):
+        sc.paper_points(("nope",))
+    fig = plots.data_efficiency_curves(curve)
+    assert fig.axes[0].get_xlabel().startswith("training data used")
+    labelled = points.assign(group="paper", label=points["dataset"])
+    fig = plots.delta_vs_acr(labelled)
+    rho = sc.rank_correlation(points["acr"], points["delta"])
+    assert f"ρ={rho:+.2f}" in fig.axes[0].get_title()
+
+
+def _fake_run(tmp_path, seed, test_acc, **config):
+    """Store a result without training: a fixed confusion matrix and the given test accuracy."""
+    from lgtools.results import save_result
+    from lgtools.train import RunResult, TrainConfig
+
+    cfg = TrainConfig(**{"dataset": "cifar10", **config, "seed": seed}).to_dict()
+    h = get_hierarchy(cfg["hierarchy"] or cfg["dataset"])
+    fine = cfg["labels"] == "fine"
+    confusion = np.full((h.num_fine, h.num_fine), 2) + np.diag(np.arange(h.num_fine) + 50)
+    summary = {"train_acc": 99.0, "test_acc": test_acc, "test_acc_fine": 70.0 if fine else None,
+               "acr": acr(confusion, h) if fine else None, "seconds": 60.0, "device": "cpu"}
+    history = [{"epoch": 1, "train_acc": 50.0, "test_acc": 40.0}, {"epoch": 2, "train_acc": 60.0, "test_acc": 55.0}]
+    run = RunResult(cfg, history, summary, confusion if fine else None, np.eye(h.num_coarse, dtype=int),
+                    h.fine_names, h.coarse_names, h.fine_to_coarse)
+    save_result(run, tmp_path, experiment=config.pop("experiment", "fake-cpu-scale"))
+    return confusion
+
+
+@pytest.fixture
+def stored(tmp_path):
+    confusion = None
+    for seed, (fine, coarse) in enumerate([(90.0, 88.0), (92.0, 89.0)]):
+        confusion = _fake_run(tmp_path, seed, fine, labels="fine")
+        _fake_run(tmp_path, seed, coarse, labels="coarse")
+        _fake_run(tmp_path, seed, 70.0, labels="fine", dataset="cifar100", hierarchy="cifar100_animals")
+        _fake_run(tmp_path, seed, 71.0, labels="coarse", dataset="cifar100", hierarchy="cifar100_animals")
+        _fake_run(tmp_path, seed, 87.0, labels="coarse", extra_layer="linear")
+        _fake_run(tmp_path, seed, 85.0, labels="coarse", hierarchy="cifar10_table6_2")
+        _fake_run(tmp_path, seed, 86.0, labels="fine", noise=0.3)
+    return load_results(tmp_path), confusion
+
+
+def test_select_runs_picks_one_kind_of_setting(stored):
+    runs, _ = stored
+    plain = sc.select_runs(runs)
+    assert len(plain) == 8 and plain["extra_layer"].isna().all()
+    assert set(plain["dataset"]) == {"cifar10", "cifar100_animals"}
+    assert set(plain.loc[plain["dataset"] == "cifar100_animals", "source_dataset"]) == {"cifar100"}
+    assert len(sc.select_runs(runs, extra_layer="linear")) == 2
+    assert len(sc.select_runs(runs, noise="any")) == 10
+    assert len(sc.select_runs(runs, hierarchy=["cifar10_table6_2"])) == 2
+    with pytest.raises(ValueError, match="extra_layer"):
+        sc.select_runs(runs, extra_layer="tanh")
+    curves = sc.stored_histories(plain.head(2))
+    assert len(curves) == 2 * 2 * 2 and set(curves["split"]) == {"train", "test"}
+
+
+def test_scorecard_sets_ours_beside_the_paper(stored):
+    from lgtools.metrics import coarse_accuracy_from_confusion
+
+    runs, confusion = stored
+    card = sc.scorecard(runs, "table1").set_index("dataset")
+    assert card.loc["cifar10", "paper_delta"] == pytest.approx(99.20 - 98.42)
+    assert card.loc["cifar10", "ours_delta"] == pytest.approx(91.0 - 88.5)
+    assert card.loc["cifar10", "n"] == 2 and card.loc["cifar10", "sign_agrees"] == True  # noqa: E712
+    # ΔA's spread comes from per-seed pairs (2 and 3 points), not from the two accuracies' spreads.
+    assert card.loc["cifar10", "ours_delta_std"] == pytest.approx(np.std([2.0, 3.0], ddof=1))
+    assert np.isnan(card.loc["imagenet_dog_cat", "ours_delta_std"])
+    assert card.loc["cifar100_animals", "sign_agrees"] == False  # noqa: E712  (70 < 71)
+    assert card.loc["imagenet_dog_cat", "n"] == 0  # printed, not run: kept with a gap
+    table6 = sc.scorecard(runs, "table6").set_index("hierarchy")
+    assert len(table6) == 10 and table6.loc["cifar10_table6_2", "n"] == 2
+    a_fc = coarse_accuracy_from_confusion(confusion, get_hierarchy("cifar10_table6_2"))
+    assert table6.loc["cifar10_table6_2", "ours_delta"] == pytest.approx(a_fc - 85.0)
+    table7 = sc.scorecard(runs, "table7").set_index("noise")
+    assert table7.loc[0.3, "ours_delta"] == pytest.approx(86.0 - 88.5)
+    summary = sc.scorecard_summary(runs).set_index("source")
+    assert summary.loc["table1", "ours"] == 2 and summary.loc["table1", "sign_agrees"] == 1
+    assert sc.provenance_table(runs)["runs"].sum() == len(runs)
+
+
+def test_acr_points_collect_every_pair(stored):
+    runs, confusion = stored
+    points = sc.acr_points(runs)
+    cifar10 = points[(points["hierarchy"] == "cifar10") & (points["noise"] == 0.0)]
+    assert len(cifar10) == 1
+    assert cifar10["acr"].iloc[0] == pytest.approx(acr(confusion, get_hierarchy("cifar10")))
+    assert {"table1", "table6", "table7"} <= set(points["source"])
+    assert sc.acr_points(runs.iloc[:0]).empty
+
+
+def test_scorecards_with_nothing_stored_keep_the_printed_numbers():
+    from lgtools.book import stored_results
+    from lgtools.scorecard import SOURCE_KEYS, scorecard, scorecard_summary
+    empty = stored_results("/nonexistent-results-dir")
+    assert empty.empty
+    card = scorecard(empty, "table6")
+    assert len(card) == 10 and "paper_delta" in card.columns  # the ten printed partitions
+    summary = scorecard_summary(empty)
+    assert set(summary["source"]) == set(SOURCE_KEYS) - {"table4"}
+    assert summary["ours"].eq(0).all()
