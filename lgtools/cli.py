@@ -3,7 +3,8 @@
 - ``train``: every ``TrainConfig`` field is an option (``--epochs 2``, ``--no-augment``);
   trains, prints a one-screen summary and stores the result (``lgtools.results``).
 - ``sweep``: runs a YAML sweep spec (``lgtools.sweep``), resumably.
-- ``results``: a table of the stored results, mean ± std over seeds.
+- ``results``: a table of the stored results, mean ± std over seeds; ``--scorecard`` sets them
+  beside the paper's numbers as chapter 8 does.
 """
 
 from __future__ import annotations
@@ -116,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     results = commands.add_parser("results", help="summarise stored results")
     results.add_argument("directory", nargs="?", default="results", help="(default: results)")
+    results.add_argument("--scorecard", action="store_true",
+                         help="the paper's numbers beside ours, source by source (chapter 8's tables)")
     results.add_argument("--by", nargs="+", default=None,
                          help=f"group columns (default: {' '.join(DEFAULT_BY)})")
     return parser
@@ -204,6 +207,8 @@ def _results(args: argparse.Namespace) -> int:
     if frame.empty:
         print(f"no results under {args.directory}")
         return 0
+    if args.scorecard:
+        return _print_scorecard(args.directory)
     by = args.by or DEFAULT_BY
     unknown = [c for c in by if c not in frame.columns]
     if unknown:
@@ -216,6 +221,27 @@ def _results(args: argparse.Namespace) -> int:
     with pd.option_context("display.width", 200, "display.max_rows", 500,
                            "display.float_format", "{:.2f}".format):
         print(table.reset_index().to_string(index=False))
+    return 0
+
+
+def _print_scorecard(directory: str) -> int:
+    """Chapter 8's overview and, for every source with runs of ours, its rows that have them."""
+    import pandas as pd
+
+    from lgtools.book import stored_results
+    from lgtools.scorecard import SOURCE_KEYS, scorecard, scorecard_summary
+
+    stored = stored_results(directory)  # a run copied between sweeps counts once
+    with pd.option_context("display.width", 250, "display.max_rows", 500, "display.max_columns", 30,
+                           "display.float_format", "{:.2f}".format):
+        print("ΔA = A_FC − A_CC per source and scale: printed pairs, ours, sign agreement")
+        print(scorecard_summary(stored).to_string(index=False))
+        for source in SOURCE_KEYS:
+            card = scorecard(stored, source)
+            card = card[card["n"] > 0]
+            if not card.empty:
+                print(f"\n{source}: the paper beside ours (mean ± std over n seeds)")
+                print(card.to_string(index=False))
     return 0
 
 

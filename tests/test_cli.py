@@ -75,3 +75,17 @@ def test_module_entry_point_runs(monkeypatch, capsys) -> None:
     assert stop.value.code == 0
     out = capsys.readouterr().out
     assert "--launcher" in out and "--dry-run" in out and "--jobs" in out
+
+
+def test_results_scorecard_sets_stored_runs_beside_the_paper(tmp_path: Path, capsys) -> None:
+    import shutil
+
+    stored = Path(__file__).parent.parent / "results" / "table1-cpu-scale"
+    shutil.copytree(stored, tmp_path / "table1-cpu-scale")
+    frame = load_results(tmp_path)
+    means = frame.groupby("labels")["test_acc"].mean()
+    assert main(["results", str(tmp_path), "--scorecard"]) == 0
+    out = capsys.readouterr().out
+    assert "table1: the paper beside ours" in out and "table6: the paper" not in out  # only sources we ran
+    assert f"{means['fine'] - means['coarse']:.2f}" in out  # our ΔA, from the stored runs
+    assert "0.78" in out  # the paper's CIFAR-10 ΔA (99.20 − 98.42)
