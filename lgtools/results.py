@@ -45,7 +45,7 @@ COLUMNS = ("experiment", "dataset", "hierarchy", "labels", "model", "width", "ep
            "test_acc_fine", "acr", "device", "seconds", "run_id", "path", "git_rev", "date",
            "schedule", "scale", "lr", "batch_size", "label_smoothing", "noise_test", "augment",
            "max_train", "max_test", "acr_equation", "images_per_s", "peak_memory_mb",
-           "device_name", "git_dirty")
+           "device_name", "git_dirty", "epoch_seconds")
 
 
 def to_jsonable(value: Any) -> Any:
@@ -233,6 +233,10 @@ def _row(record: dict) -> dict:
                run_id=record.get("run_id"), path=record.get("path"), scale=_scale(record),
                git_rev=prov.get("git_rev"), git_dirty=prov.get("git_dirty"),
                date=prov.get("date"), device_name=prov.get("device_name"))
+    # Training and evaluation time over every epoch, also those of attempts before a resume
+    # (summary "seconds" is only the last process's wall time).
+    history = record.get("history") or []
+    row["epoch_seconds"] = float(sum(h.get("seconds") or 0.0 for h in history)) if history else None
     return row
 
 

@@ -283,6 +283,6 @@ def provenance_table(stored: pd.DataFrame) -> pd.DataFrame:
     grouped = stored.groupby(["scale", "experiment"], dropna=False)
     table = grouped.agg(runs=("run_id", "size"), seeds=("seed", "nunique"),
                         hardware=("device_name", lambda v: ", ".join(sorted(set(map(str, v))))),
-                        median_minutes=("seconds", lambda v: float(pd.to_numeric(v).median()) / 60),
+                        median_minutes=("epoch_seconds", lambda v: float(pd.to_numeric(v).median()) / 60),
                         first=("date", "min"), last=("date", "max"))
     return table.reset_index()[columns]

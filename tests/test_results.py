@@ -161,6 +161,8 @@ def test_provenance_names_the_revision_training_started_from(tmp_path: Path) -> 
     assert prov["git_rev_saved"] != "0" * 40  # this checkout's revision (or None outside git)
     plain = load_result(save_result(fake_result(seed=1), tmp_path))["provenance"]
     assert plain["git_rev"] == plain["git_rev_saved"]  # nothing recorded at the start: save time's
+    # Time per run sums the epochs of the history (kept across resumes), not the last process's wall time.
+    assert load_results(tmp_path)["epoch_seconds"].tolist() == [0.5, 0.5]
 
 
 def test_noisy_fine_runs_pair_with_the_clean_coarse_run_and_stay_apart(tmp_path: Path) -> None:
