@@ -66,10 +66,9 @@ def base_config(experiment: str, **params: Any) -> dict:
 def result_key(config: TrainConfig) -> str:
     """What a run's outcome depends on, as a digest: the config without bookkeeping fields,
     its hierarchy by content (None, the dataset's own name and its Hierarchy object alike)."""
-    from lgtools.train import _NOT_RESULT_FIELDS
+    from lgtools.train import _result_config  # the config a checkpoint must match to resume
 
-    fields = {k: v for k, v in config.to_dict().items()
-              if k not in (*_NOT_RESULT_FIELDS, "experiment", "hierarchy")}
+    fields = {k: v for k, v in _result_config(config).items() if k not in ("experiment", "hierarchy")}
     hierarchy = config.hierarchy if config.hierarchy is not None else config.dataset
     if isinstance(hierarchy, str):
         try:
