@@ -1,6 +1,6 @@
 """lgtools: the package behind the *Label Granularity* replication book.
 
-Modules (one job each): hierarchy, metrics, paper, synthetic, data, models, augment, train,
+Modules (one job each): hierarchy, metrics, paper, synthetic, data, models, augment, config, train,
 results, experiments, scorecard, toy, plots, book, sweep_spec, sweep, bench, cli. Import them directly, e.g.
 ``from lgtools.hierarchy import get_hierarchy``.
 """

@@ -20,7 +20,7 @@ import torch
 
 from lgtools.hierarchy import Hierarchy, get_hierarchy
 from lgtools.results import config_id, hierarchy_label, reevaluate, save_result, to_jsonable
-from lgtools.train import RunResult, TrainConfig, load_run_data, train
+from lgtools.train import RunResult, TrainConfig, load_run_data, result_key, train
 
 # Columns copied from a run's config and summary into its table row.
 CONFIG_COLUMNS = ("experiment", "dataset", "labels", "model", "width", "epochs", "data_ratio",
@@ -61,23 +61,6 @@ def base_config(experiment: str, **params: Any) -> dict:
     config.update({k: (None if k in optional and not v else v) for k, v in params.items()})
     TrainConfig(**config)  # check every value now, before any run starts
     return config
-
-
-def result_key(config: TrainConfig) -> str:
-    """What a run's outcome depends on, as a digest: the config without bookkeeping fields,
-    its hierarchy by content (None, the dataset's own name and its Hierarchy object alike)."""
-    from lgtools.train import _result_config  # the config a checkpoint must match to resume
-
-    fields = {k: v for k, v in _result_config(config).items() if k not in ("experiment", "hierarchy")}
-    hierarchy = config.hierarchy if config.hierarchy is not None else config.dataset
-    if isinstance(hierarchy, str):
-        try:
-            hierarchy = get_hierarchy(hierarchy)
-        except (KeyError, ValueError):
-            pass  # a bits string or a folder's own classes: compared as written
-    if isinstance(hierarchy, Hierarchy):
-        hierarchy = [list(hierarchy.fine_names), [int(c) for c in hierarchy.fine_to_coarse]]
-    return config_id({**fields, "hierarchy": to_jsonable(hierarchy)})
 
 
 def run_settings(base: Mapping[str, Any], settings: Mapping[str, Mapping[str, Any]],

@@ -18,6 +18,10 @@ finished), ``<results>/<sweep>/<run-id>.failed.json`` (the last error; retried n
 Stopping a local sweep (Ctrl-C, SIGTERM, SIGHUP) stops its runs in flight at once; workers of a
 sweep process that was SIGKILLed end by themselves within a second or so. Either way the runs
 resume from their checkpoints the next time the sweep is invoked.
+
+Nothing is trained twice: before running, a train sweep copies the result of any run another
+sweep already stored with the same outcome-relevant config (``identical_result``: the same run
+id digest, or the same ``lgtools.config.result_key``, which compares hierarchies by content).
 """
 
 from __future__ import annotations
@@ -180,38 +184,75 @@ def record_failure(task: RunTask, error: str, trace: str = "") -> Path:
     return write_json_atomic(task.failure_path, record, overwrite=True)
 
 
-def reuse_identical(task: RunTask, copy: bool = True) -> Path | None:
-    """Copy the result of an identical train run stored by another sweep; its path, or None.
+def _train_record(path: Path) -> dict | None:
+    """A stored train result (its JSON), or None for anything else (failures, notebook runs)."""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        return None
+    if not isinstance(record.get("metadata", {}).get("parameters"), dict):
+        return None
+    return record
 
-    The copy's ``metadata.reused_from`` names the source relative to the results root
-    (``table1-cpu-scale/labels=fine_seed=0-2bbf1a7ed1.json``).
 
-    Identical means the same parameters hash (bookkeeping keys aside), e.g. Table I's CIFAR-10
-    runs are Fig 2's 100 % runs, Table V's dropout-0 runs and Table VII's noise-0 fine runs.
+def content_key(config: dict) -> str | None:
+    """``lgtools.config.result_key`` of a stored or planned run's config; None if it is not a TrainConfig."""
+    from lgtools.config import TrainConfig, result_key
+
+    try:
+        return result_key(TrainConfig.from_dict(_absolute_paths(config)))
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
+def stored_by_content(results: str | Path, exclude: str = "") -> dict[str, Path]:
+    """Every stored train result outside sweep ``exclude``, by ``content_key`` (first file wins)."""
+    index: dict[str, Path] = {}
+    for path in sorted(Path(results).glob("*/*.json")):
+        if path.parent.name == exclude or path.name.startswith("."):
+            continue
+        record = _train_record(path)
+        key = content_key(record["config"]) if record and isinstance(record.get("config"), dict) else None
+        if key is not None:
+            index.setdefault(key, path)
+    return index
+
+
+def identical_result(task: RunTask, by_content: dict[str, Path] | None = None) -> Path | None:
+    """The stored result of another sweep that ``task`` would reproduce, or None.
+
+    Identical means the same run id digest (the parameters' hash, bookkeeping keys aside), e.g.
+    Table I's CIFAR-10 runs are Fig 2's 100 % runs and Table V's dropout-0 runs. With
+    ``by_content`` (``stored_by_content``) it also means the same ``result_key``: the config
+    compared with its hierarchy by content, so Table VI's partition (1), which is CIFAR-10's own
+    grouping under another name, is Table I's coarse run.
     """
     digest = task.run_id.rsplit("-", 1)[-1]
     for path in sorted(Path(task.results).glob(f"*/*{digest}.json")):
         if path.parent.name == task.sweep or not (path.stem == digest or path.stem.endswith(f"-{digest}")):
             continue
-        try:
-            record = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        stored = record.get("metadata", {}).get("parameters") if isinstance(record, dict) else None
-        if record.get("format") != FORMAT or not isinstance(stored, dict):
-            continue
-        if run_identity(stored) != digest:
-            continue  # a hand-named file that only looks alike
-        if not copy:
-            return path
-        record.update(experiment=task.sweep, run_id=task.run_id)
-        # Relative to the results root: result files are committed, and machines differ.
-        source = path.relative_to(task.results).as_posix()
-        record["metadata"] = {**record["metadata"], "sweep": task.sweep, "scale": task.scale,
-                              "parameters": task.parameters, "reused_from": source}
-        write_json_atomic(task.result_path, record)
-        return path
+        record = _train_record(path)
+        if record is not None and run_identity(record["metadata"]["parameters"]) == digest:
+            return path  # else a hand-named file that only looks alike
+    if by_content:
+        return by_content.get(content_key(task.parameters) or "")
     return None
+
+
+def copy_result(task: RunTask, source: Path) -> Path:
+    """Store ``source`` (another sweep's result) as ``task``'s, naming it in ``metadata.reused_from``.
+
+    ``reused_from`` is relative to the results root (``table1-cpu-scale/labels=fine_seed=0-2bbf1a7ed1.json``):
+    result files are committed, and machines differ.
+    """
+    record = json.loads(Path(source).read_text())
+    record.update(experiment=task.sweep, run_id=task.run_id)
+    relative = Path(source).relative_to(task.results).as_posix()
+    record["metadata"] = {**record["metadata"], "sweep": task.sweep, "scale": task.scale,
+                          "parameters": task.parameters, "reused_from": relative}
+    return write_json_atomic(task.result_path, record)
 
 
 # ----------------------------------------------------------------------------- the sweep
@@ -351,7 +392,8 @@ def run_sweep(spec: SweepSpec | str | Path, results: str | Path = "results",
     TrainConfig → RunResult; module-level so worker processes can import it), e.g. a
     wrapper that logs to your tracker. ``cluster`` is submitit's (None = SLURM if available,
     "local", "debug"); the spec's ``submitit`` mapping may also set it. ``reuse`` copies the
-    result of an identical run another sweep already stored instead of training it again.
+    result of an identical run another sweep already stored (``identical_result``) instead of
+    training it again.
     An interrupted local sweep raises KeyboardInterrupt (SweepInterrupted for SIGTERM/SIGHUP).
     """
     if launcher not in LAUNCHERS:
@@ -377,9 +419,13 @@ def run_sweep(spec: SweepSpec | str | Path, results: str | Path = "results",
         else:
             pending.append(task)
     summary.pending = [t.run_id for t in pending]
-    if reuse and spec.kind == "train":
+    if reuse and spec.kind == "train" and pending:
+        by_content = stored_by_content(results, exclude=spec.name)
         for task in list(pending):
-            if reuse_identical(task, copy=not dry_run) is not None:
+            source = identical_result(task, by_content)
+            if source is not None:
+                if not dry_run:
+                    copy_result(task, source)
                 pending.remove(task)
                 summary.reused.append(task.run_id)
                 summary.pending.remove(task.run_id)

@@ -287,6 +287,26 @@ def test_identical_runs_of_another_sweep_are_reused(tmp_path: Path) -> None:
     assert not forced.reused and len(forced.failed) == 1
 
 
+def test_runs_equal_by_content_are_reused_across_names(tmp_path: Path) -> None:
+    # The default hierarchy (None) and the dataset's own grouping spelled out hash to different
+    # run ids, but train the same network: the second sweep copies, as Table VI's partition (1)
+    # does Table I's coarse runs. Another grouping of the same classes is trained.
+    results = tmp_path / "res"
+    first = spec_from_dict(tiny_spec(name="first", grid={"labels": ["coarse"], "seed": [0, 1]}))
+    run_sweep(first, results, tmp_path / "runs", train_fn=fake_train, progress=False)
+    second = spec_from_dict(tiny_spec(name="second", grid={"seed": [0, 1]}, cases=[
+        {"labels": "coarse", "hierarchy": "synthetic"},
+        {"labels": "coarse", "hierarchy": "000000111111"}]))
+    assert not {r.run_id for r in expand(first)} & {r.run_id for r in expand(second)}
+    summary = run_sweep(second, results, tmp_path / "runs", train_fn=refuses_seeds_0_and_1,
+                        progress=False)
+    assert len(summary.reused) == 2 and len(summary.failed) == 2 and not summary.done
+    assert all("synthetic" in run_id for run_id in summary.reused)
+    sources = {load_result(results / "second" / f"{r}.json")["metadata"]["reused_from"]
+               for r in summary.reused}
+    assert sources == {f"first/{r.run_id}.json" for r in expand(first)}
+
+
 def test_every_shipped_spec_is_valid() -> None:
     root = Path(__file__).resolve().parents[1] / "sweeps"
     specs = {path: load_spec(path) for path in sorted(root.rglob("*.yaml"))}
