@@ -13,6 +13,7 @@ import argparse
 import dataclasses
 import inspect
 import logging
+import os
 import re
 import signal
 import sys
@@ -235,9 +236,9 @@ def _print_scorecard(directory: str) -> int:
     with pd.option_context("display.width", 250, "display.max_rows", 500, "display.max_columns", 30,
                            "display.float_format", "{:.2f}".format):
         print("ΔA = A_FC − A_CC per source and scale: printed pairs, ours, sign agreement")
-        print(scorecard_summary(stored).to_string(index=False))
-        for source in SOURCE_KEYS:
-            card = scorecard(stored, source)
+        cards = {source: scorecard(stored, source) for source in SOURCE_KEYS}
+        print(scorecard_summary(stored, cards).to_string(index=False))
+        for source, card in cards.items():
             card = card[card["n"] > 0]
             if not card.empty:
                 print(f"\n{source}: the paper beside ours (mean ± std over n seeds)")
@@ -255,3 +256,6 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, FileExistsError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `lgtools results | head` closed the pipe: the reader is done, not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 128 + signal.SIGPIPE

@@ -89,3 +89,17 @@ def test_results_scorecard_sets_stored_runs_beside_the_paper(tmp_path: Path, cap
     assert "table1: the paper beside ours" in out and "table6: the paper" not in out  # only sources we ran
     assert f"{means['fine'] - means['coarse']:.2f}" in out  # our ΔA, from the stored runs
     assert "0.78" in out  # the paper's CIFAR-10 ΔA (99.20 − 98.42)
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    # `lgtools results --scorecard | head`: the reader leaves first; no traceback, exit 128+SIGPIPE.
+    import signal
+    import subprocess
+
+    process = subprocess.Popen([sys.executable, "-m", "lgtools", "results", str(tmp_path / "none"),
+                                "--scorecard"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               cwd=Path(__file__).resolve().parents[1])
+    process.stdout.close()  # before the command has written anything
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 128 + signal.SIGPIPE
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr

@@ -5,6 +5,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 
@@ -113,7 +114,21 @@ def test_scorecard_sets_ours_beside_the_paper(stored):
     assert table7.loc[0.3, "ours_delta"] == pytest.approx(86.0 - 88.5)
     summary = sc.scorecard_summary(runs).set_index("source")
     assert summary.loc["table1", "ours"] == 2 and summary.loc["table1", "sign_agrees"] == 1
+    prebuilt = {source: sc.scorecard(runs, source) for source in sc.SOURCE_KEYS}
+    pd.testing.assert_frame_equal(sc.scorecard_summary(runs, prebuilt).set_index("source"), summary)
     assert sc.provenance_table(runs)["runs"].sum() == len(runs)
+
+
+def test_table4_scorecard_sets_the_relu_variant_beside_the_printed_extra_layer(stored, tmp_path):
+    runs, _ = stored
+    assert "extra_layer (relu)" not in set(sc.scorecard(runs, "table4")["setting_value"])
+    _fake_run(tmp_path, 0, 86.5, labels="coarse", extra_layer="relu")
+    card = sc.scorecard(load_results(tmp_path), "table4")
+    cifar10 = card[card["dataset"].eq("cifar10")].reset_index(drop=True)
+    assert list(cifar10["setting_value"]) == ["baseline", "extra_layer", "extra_layer (relu)"]
+    assert cifar10["paper"].iloc[2] == cifar10["paper"].iloc[1]  # one printed number for both
+    assert cifar10["ours_mean"].iloc[2] == pytest.approx(86.5) and cifar10["n"].iloc[2] == 1
+    assert len(card) == 11  # ten printed rows, the relu row only where it was run
 
 
 def test_acr_points_collect_every_pair(stored):
