@@ -2,7 +2,7 @@
 
 - ``train``: every ``TrainConfig`` field is an option (``--epochs 2``, ``--no-augment``);
   trains, prints a one-screen summary and stores the result (``lgtools.results``).
-- ``sweep``: runs a YAML sweep spec (``lgtools.sweep``), resumably.
+- ``sweep``: runs YAML sweep specs (``lgtools.sweep``), resumably, one after another.
 - ``results``: a table of the stored results, mean ± std over seeds; ``--scorecard`` sets them
   beside the paper's numbers as chapter 8 does.
 """
@@ -102,7 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sweep = commands.add_parser("sweep", help="run a YAML sweep spec, resumably",
                                 description="Run every run of a sweep spec that has no result yet.")
-    sweep.add_argument("spec", help="YAML spec, e.g. sweeps/cpu/table1.yaml")
+    sweep.add_argument("spec", nargs="+",
+                       help="YAML spec(s), e.g. sweeps/cpu/table1.yaml or sweeps/cpu/*.yaml "
+                            "(all are checked before any runs; then run one after another)")
     sweep.add_argument("--results", default="results", help="results root (default: results)")
     sweep.add_argument("--runs-dir", default="runs",
                        help="executed notebooks, checkpoints, submitit logs (default: runs)")
@@ -164,9 +166,23 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from lgtools.sweep import expand, load_spec, run_sweep
+    from lgtools.sweep import load_spec
 
-    spec = load_spec(args.spec)
+    specs = [load_spec(path) for path in args.spec]  # a bad spec stops everything before any run
+    names = [spec.name for spec in specs]
+    if len(set(names)) < len(names):
+        raise ValueError(f"spec: two specs share a name (results would mix): {sorted(names)}")
+    status = 0
+    for spec in specs:
+        status = max(status, _sweep_one(spec, args))
+        if status > 1:  # interrupted: the remaining specs are not started
+            return status
+    return status
+
+
+def _sweep_one(spec, args: argparse.Namespace) -> int:
+    from lgtools.sweep import expand, run_sweep
+
     try:
         summary = run_sweep(spec, results=args.results, runs_dir=args.runs_dir, jobs=args.jobs,
                             launcher=args.launcher, dry_run=args.dry_run,

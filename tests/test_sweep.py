@@ -136,6 +136,23 @@ def test_real_tiny_sweep_then_rerun_does_nothing(tmp_path: Path, capsys) -> None
     assert {p: p.stat().st_mtime_ns for p in (tmp_path / "res").rglob("*.json")} == before
 
 
+def test_several_specs_are_all_checked_first_then_run_in_order(tmp_path: Path, capsys) -> None:
+    first = write_spec(tmp_path, tiny_spec(name="first", grid={"seed": [0]}), "first.yaml")
+    # The second repeats the first's run (copied, not trained) and adds one of its own.
+    second = write_spec(tmp_path, tiny_spec(name="second", grid={"seed": [0, 1]}), "second.yaml")
+    bad = write_spec(tmp_path, tiny_spec(name="bad", grid={"seed": []}), "bad.yaml")
+    results = tmp_path / "res"
+    common = ["--results", str(results), "--runs-dir", str(tmp_path / "runs"), "--no-progress"]
+    assert main(["sweep", str(first), str(second), str(bad), *common]) == 2
+    assert "seed" in capsys.readouterr().err and not results.exists()  # nothing ran
+    assert main(["sweep", str(first), str(first), *common]) == 2
+    assert "share a name" in capsys.readouterr().err and not results.exists()
+    assert main(["sweep", str(first), str(second), *common]) == 0
+    out = capsys.readouterr().out
+    assert "sweep first: done 1," in out and "sweep second: done 1, skipped 0, reused 1," in out
+    assert sorted(load_results(results)["experiment"]) == ["first", "second", "second"]
+
+
 def test_killed_run_resumes_from_its_checkpoint(tmp_path: Path) -> None:
     spec = spec_from_dict(tiny_spec(parameters={**TINY, "epochs": 2}, grid={"seed": [0, 1]}))
     results, runs = tmp_path / "res", tmp_path / "runs"
