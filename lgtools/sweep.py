@@ -13,7 +13,9 @@ commit point), ``<results>/<sweep>/<run-id>/`` (whatever a notebook run saved in
 ``results_dir`` it was given, moved there from a hidden staging folder when the notebook
 finished), ``<results>/<sweep>/<run-id>.failed.json`` (the last error; retried next time),
 ``<runs>/<sweep>/<run-id>.ipynb`` (executed notebooks) and ``<runs>/<sweep>/<run-id>.ckpt``
-(the checkpoint a killed run resumes from; removed once its result is stored).
+(the checkpoint a killed run resumes from; removed once its result is stored). A write killed
+half-way leaves only a hidden temporary file, never a partial result; the next run of the sweep
+deletes those older than ``STALE_SECONDS``.
 
 Stopping a local sweep (Ctrl-C, SIGTERM, SIGHUP) stops its runs in flight at once; workers of a
 sweep process that was SIGKILLed end by themselves within a second or so. Either way the runs
@@ -382,6 +384,29 @@ def _outcomes_submitit(tasks: list[RunTask], jobs: int, folder: Path, options: d
             time.sleep(0.5)
 
 
+STALE_SECONDS = 600  # a temporary file this old is debris: every write renames its own within seconds
+
+
+def remove_stale_temporaries(results: Path, runs_dir: Path, sweep: str) -> list[Path]:
+    """Delete the temporary files a killed write left in the sweep's folders; the paths removed.
+
+    Result JSON goes through ``.<name>.<random>.tmp`` and checkpoints through
+    ``checkpoint.pt.tmp<pid>``; neither is ever read, and one older than ``STALE_SECONDS`` belongs
+    to a writer that died.
+    """
+    patterns = [(results / sweep, ".*.tmp"), (runs_dir / sweep, "*.ckpt/*.tmp*")]
+    cutoff, removed = time.time() - STALE_SECONDS, []
+    for folder, pattern in patterns:
+        for path in folder.glob(pattern):
+            try:
+                if path.is_file() and path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed.append(path)
+            except FileNotFoundError:
+                pass  # renamed or removed by its writer meanwhile
+    return removed
+
+
 def run_sweep(spec: SweepSpec | str | Path, results: str | Path = "results",
               runs_dir: str | Path = "runs", jobs: int = 1, launcher: str = "local",
               dry_run: bool = False, train_fn: Callable | None = None, progress: bool = True,
@@ -410,6 +435,9 @@ def run_sweep(spec: SweepSpec | str | Path, results: str | Path = "results",
                      spec.scale, str(spec.notebook) if spec.notebook else None, spec.kernel,
                      threads, progress and jobs == 1 and launcher == "local", train_fn)
              for run in expand(spec)]
+    if not dry_run:
+        for path in remove_stale_temporaries(results, runs_dir, spec.name):
+            log.info("removed %s, left by a write that was killed", path)
     summary = SweepSummary(spec.name, len(tasks))
     pending = []
     for task in tasks:

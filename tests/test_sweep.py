@@ -153,6 +153,27 @@ def test_several_specs_are_all_checked_first_then_run_in_order(tmp_path: Path, c
     assert sorted(load_results(results)["experiment"]) == ["first", "second", "second"]
 
 
+def test_temporaries_of_killed_writes_are_removed_fresh_ones_kept(tmp_path: Path) -> None:
+    spec = spec_from_dict(tiny_spec(grid={"seed": [0]}))
+    results, runs = tmp_path / "res", tmp_path / "runs"
+    (results / "tiny").mkdir(parents=True)
+    (runs / "tiny" / "x.ckpt").mkdir(parents=True)
+    old_json = results / "tiny" / ".x.json.abc123.tmp"
+    old_ckpt = runs / "tiny" / "x.ckpt" / "checkpoint.pt.tmp4242"
+    fresh = results / "tiny" / ".y.json.def456.tmp"  # a writer may still be at work on it
+    other = results / "other" / ".z.json.aaa.tmp"  # another sweep's folder is left alone
+    other.parent.mkdir()
+    for path in (old_json, old_ckpt, fresh, other):
+        path.write_text("partial")
+    for path in (old_json, old_ckpt, other):
+        os.utime(path, (time.time() - 3600, time.time() - 3600))
+    run_sweep(spec, results, runs, dry_run=True, progress=False)
+    assert old_json.exists() and old_ckpt.exists()  # a dry run changes nothing
+    run_sweep(spec, results, runs, train_fn=fake_train, progress=False)
+    assert not old_json.exists() and not old_ckpt.exists()
+    assert fresh.exists() and other.exists()
+
+
 def test_killed_run_resumes_from_its_checkpoint(tmp_path: Path) -> None:
     spec = spec_from_dict(tiny_spec(parameters={**TINY, "epochs": 2}, grid={"seed": [0, 1]}))
     results, runs = tmp_path / "res", tmp_path / "runs"
