@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
-import datetime
-import json
 import logging
 import multiprocessing
 import os
@@ -46,10 +44,13 @@ from typing import Any, Callable, Iterator
 
 from tqdm import tqdm  # plain text bars: tqdm.auto needs ipywidgets inside notebooks
 
-from lgtools.results import FORMAT, save_result, write_json_atomic
+from lgtools.results import save_result, write_json_atomic
 from lgtools.sweep_spec import (  # noqa: F401  re-exported: the spec half of this module
-    DIGEST_LENGTH, ID_BASELINE, MANAGED, PATH_PARAMETERS, SPEC_KEYS, Run, SweepSpec, expand,
-    load_spec, run_identity, spec_from_dict)
+    DIGEST_LENGTH, ID_BASELINE, MANAGED, PATH_PARAMETERS, SPEC_KEYS, Run, SweepSpec, absolute_paths,
+    expand, load_spec, run_identity, spec_from_dict)
+from lgtools.sweep_store import (  # noqa: F401  re-exported: what a sweep finds on disk
+    STALE_SECONDS, content_key, copy_result, identical_result, record_failure,
+    remove_stale_temporaries, stored_by_content, utc_now)
 
 log = logging.getLogger(__name__)
 LAUNCHERS = ("local", "submitit")
@@ -107,15 +108,10 @@ class RunTask:
         return Path(self.runs_dir) / self.sweep / f"{self.run_id}.ckpt"
 
 
-def _absolute_paths(parameters: dict) -> dict:
-    return {k: (str(Path(v).expanduser().resolve()) if k in PATH_PARAMETERS and isinstance(v, str) else v)
-            for k, v in parameters.items()}
-
-
 def _execute_train(task: RunTask) -> None:
     from lgtools.train import TrainConfig, train
 
-    parameters = _absolute_paths(task.parameters)
+    parameters = absolute_paths(task.parameters)
     parameters.setdefault("experiment", task.sweep)
     parameters.setdefault("progress", task.progress)
     if task.num_threads and parameters.get("num_threads") is None:
@@ -132,7 +128,7 @@ def _execute_notebook(task: RunTask) -> None:
     staging = Path(task.results) / task.sweep / ".staging" / task.run_id
     shutil.rmtree(staging, ignore_errors=True)  # an interrupted attempt's unpublished output
     staging.mkdir(parents=True)
-    parameters = {**_absolute_paths(task.parameters), "results_dir": str(staging)}
+    parameters = {**absolute_paths(task.parameters), "results_dir": str(staging)}
     if "checkpoint_dir" in papermill.inspect_notebook(task.notebook):
         parameters["checkpoint_dir"] = str(task.checkpoint_dir)
     output = Path(task.runs_dir) / task.sweep / f"{task.run_id}.ipynb"
@@ -152,12 +148,8 @@ def _execute_notebook(task: RunTask) -> None:
     write_json_atomic(staging / "sweep_run.json", {
         "format": "lgtools-sweep-run", "sweep": task.sweep, "run_id": task.run_id,
         "notebook": task.notebook, "output_notebook": str(output), "scale": task.scale,
-        "parameters": task.parameters, "date": _now()})
+        "parameters": task.parameters, "date": utc_now()})
     os.replace(staging, task.result_path)  # the commit point: one atomic rename
-
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
 
 
 def execute(task: RunTask) -> tuple[str, str]:
@@ -170,91 +162,6 @@ def execute(task: RunTask) -> tuple[str, str]:
     shutil.rmtree(task.checkpoint_dir, ignore_errors=True)
     task.failure_path.unlink(missing_ok=True)
     return "done", str(task.result_path)
-
-
-def record_failure(task: RunTask, error: str, trace: str = "") -> Path:
-    """Write ``<run-id>.failed.json`` (attempt count kept across retries)."""
-    attempts = 1
-    if task.failure_path.exists():
-        try:
-            attempts += int(json.loads(task.failure_path.read_text()).get("attempts", 0))
-        except (OSError, ValueError):
-            pass
-    record = {"format": "lgtools-sweep-failure", "sweep": task.sweep, "run_id": task.run_id,
-              "parameters": task.parameters, "error": error, "traceback": trace,
-              "attempts": attempts, "date": _now()}
-    return write_json_atomic(task.failure_path, record, overwrite=True)
-
-
-def _train_record(path: Path) -> dict | None:
-    """A stored train result (its JSON), or None for anything else (failures, notebook runs)."""
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(record, dict) or record.get("format") != FORMAT:
-        return None
-    if not isinstance(record.get("metadata", {}).get("parameters"), dict):
-        return None
-    return record
-
-
-def content_key(config: dict) -> str | None:
-    """``lgtools.config.result_key`` of a stored or planned run's config; None if it is not a TrainConfig."""
-    from lgtools.config import TrainConfig, result_key
-
-    try:
-        return result_key(TrainConfig.from_dict(_absolute_paths(config)))
-    except (TypeError, ValueError, KeyError):
-        return None
-
-
-def stored_by_content(results: str | Path, exclude: str = "") -> dict[str, Path]:
-    """Every stored train result outside sweep ``exclude``, by ``content_key`` (first file wins)."""
-    index: dict[str, Path] = {}
-    for path in sorted(Path(results).glob("*/*.json")):
-        if path.parent.name == exclude or path.name.startswith("."):
-            continue
-        record = _train_record(path)
-        key = content_key(record["config"]) if record and isinstance(record.get("config"), dict) else None
-        if key is not None:
-            index.setdefault(key, path)
-    return index
-
-
-def identical_result(task: RunTask, by_content: dict[str, Path] | None = None) -> Path | None:
-    """The stored result of another sweep that ``task`` would reproduce, or None.
-
-    Identical means the same run id digest (the parameters' hash, bookkeeping keys aside), e.g.
-    Table I's CIFAR-10 runs are Fig 2's 100 % runs and Table V's dropout-0 runs. With
-    ``by_content`` (``stored_by_content``) it also means the same ``result_key``: the config
-    compared with its hierarchy by content, so Table VI's partition (1), which is CIFAR-10's own
-    grouping under another name, is Table I's coarse run.
-    """
-    digest = task.run_id.rsplit("-", 1)[-1]
-    for path in sorted(Path(task.results).glob(f"*/*{digest}.json")):
-        if path.parent.name == task.sweep or not (path.stem == digest or path.stem.endswith(f"-{digest}")):
-            continue
-        record = _train_record(path)
-        if record is not None and run_identity(record["metadata"]["parameters"]) == digest:
-            return path  # else a hand-named file that only looks alike
-    if by_content:
-        return by_content.get(content_key(task.parameters) or "")
-    return None
-
-
-def copy_result(task: RunTask, source: Path) -> Path:
-    """Store ``source`` (another sweep's result) as ``task``'s, naming it in ``metadata.reused_from``.
-
-    ``reused_from`` is relative to the results root (``table1-cpu-scale/labels=fine_seed=0-2bbf1a7ed1.json``):
-    result files are committed, and machines differ.
-    """
-    record = json.loads(Path(source).read_text())
-    record.update(experiment=task.sweep, run_id=task.run_id)
-    relative = Path(source).relative_to(task.results).as_posix()
-    record["metadata"] = {**record["metadata"], "sweep": task.sweep, "scale": task.scale,
-                          "parameters": task.parameters, "reused_from": relative}
-    return write_json_atomic(task.result_path, record)
 
 
 # ----------------------------------------------------------------------------- the sweep
@@ -382,29 +289,6 @@ def _outcomes_submitit(tasks: list[RunTask], jobs: int, folder: Path, options: d
             yield task, _outcome_of(task, job.result)
         if not finished:
             time.sleep(0.5)
-
-
-STALE_SECONDS = 600  # a temporary file this old is debris: every write renames its own within seconds
-
-
-def remove_stale_temporaries(results: Path, runs_dir: Path, sweep: str) -> list[Path]:
-    """Delete the temporary files a killed write left in the sweep's folders; the paths removed.
-
-    Result JSON goes through ``.<name>.<random>.tmp`` and checkpoints through
-    ``checkpoint.pt.tmp<pid>``; neither is ever read, and one older than ``STALE_SECONDS`` belongs
-    to a writer that died.
-    """
-    patterns = [(results / sweep, ".*.tmp"), (runs_dir / sweep, "*.ckpt/*.tmp*")]
-    cutoff, removed = time.time() - STALE_SECONDS, []
-    for folder, pattern in patterns:
-        for path in folder.glob(pattern):
-            try:
-                if path.is_file() and path.stat().st_mtime < cutoff:
-                    path.unlink()
-                    removed.append(path)
-            except FileNotFoundError:
-                pass  # renamed or removed by its writer meanwhile
-    return removed
 
 
 def run_sweep(spec: SweepSpec | str | Path, results: str | Path = "results",

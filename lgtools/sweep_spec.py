@@ -230,6 +230,12 @@ def _slug(varying: dict) -> str:
 ID_BASELINE = {"model": "preact_resnet18"}
 
 
+def absolute_paths(parameters: dict) -> dict:
+    """The parameters with every path (``PATH_PARAMETERS``) made absolute, the rest as given."""
+    return {k: (str(Path(v).expanduser().resolve()) if k in PATH_PARAMETERS and isinstance(v, str) else v)
+            for k, v in parameters.items()}
+
+
 def run_identity(parameters: dict, kind: str = "train") -> str:
     """The hash part of a run id: train parameters equal to TrainConfig's defaults are left out,
     so spelling a default out (``noise: 0.0``) or a new field in TrainConfig changes no id."""
