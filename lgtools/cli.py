@@ -90,7 +90,8 @@ def add_train_options(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """The ``python -m lgtools`` argument parser."""
     parser = argparse.ArgumentParser(prog="python -m lgtools", description=__doc__.splitlines()[0])
-    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log progress details (a sweep logs each finished run)")
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train one run and store its result",

@@ -354,6 +354,8 @@ def run_sweep(spec: SweepSpec | str | Path, results: str | Path = "results",
         for task, (status, message) in outcomes:
             if status == "done":
                 summary.done.append(task.run_id)
+                finished = len(summary.done) + len(summary.failed)  # a log line per run (-v)
+                log.info("sweep %s: run %s done (%d of %d)", spec.name, task.run_id, finished, len(pending))
             else:
                 summary.failed[task.run_id] = message
                 log.warning("run %s of sweep %s failed: %s", task.run_id, spec.name, message)

@@ -174,6 +174,16 @@ def test_temporaries_of_killed_writes_are_removed_fresh_ones_kept(tmp_path: Path
     assert fresh.exists() and other.exists()
 
 
+def test_each_finished_run_is_logged(tmp_path: Path, caplog) -> None:
+    # For background sweeps without a progress bar: `python -m lgtools -v sweep …`.
+    spec = spec_from_dict(tiny_spec(grid={"seed": [0, 1, 2]}))
+    with caplog.at_level("INFO", logger="lgtools.sweep"):
+        run_sweep(spec, tmp_path / "res", tmp_path / "runs", train_fn=failing_on_seed_1, progress=False)
+    done = [r.getMessage() for r in caplog.records if " done (" in r.getMessage()]
+    assert len(done) == 2 and done[-1].endswith("(3 of 3)")
+    assert any("failed" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
+
+
 def test_killed_run_resumes_from_its_checkpoint(tmp_path: Path) -> None:
     spec = spec_from_dict(tiny_spec(parameters={**TINY, "epochs": 2}, grid={"seed": [0, 1]}))
     results, runs = tmp_path / "res", tmp_path / "runs"
