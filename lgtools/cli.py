@@ -116,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--cluster", default=None,
                        help="submitit cluster: slurm, local, debug (default: auto-detect)")
     sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sweep.add_argument("--only", action="append", default=[], metavar="KEY=VALUE",
+                       help="run only the runs with this parameter value (repeatable; values as in "
+                            "YAML), e.g. --only dataset=cifar10 --only seed=0")
     sweep.add_argument("--no-reuse", action="store_true",
                        help="train runs even when another sweep stored an identical one")
 
@@ -166,10 +169,26 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _only(pairs: list[str]) -> dict:
+    """``--only KEY=VALUE`` options as a dict, each value read as YAML (``0.3``, ``null``, ``fine``)."""
+    import yaml
+
+    only = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--only takes KEY=VALUE (e.g. dataset=cifar10), got {pair!r}")
+        only[key.strip()] = yaml.safe_load(value)
+    return only
+
+
 def _sweep(args: argparse.Namespace) -> int:
-    from lgtools.sweep import load_spec
+    from lgtools.sweep import expand, load_spec, select
 
     specs = [load_spec(path) for path in args.spec]  # a bad spec stops everything before any run
+    args.only = _only(args.only)
+    for spec in specs:  # the same for --only: a value no run has stops everything
+        select(expand(spec), args.only)
     names = [spec.name for spec in specs]
     if len(set(names)) < len(names):
         raise ValueError(f"spec: two specs share a name (results would mix): {sorted(names)}")
@@ -182,13 +201,13 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _sweep_one(spec, args: argparse.Namespace) -> int:
-    from lgtools.sweep import expand, run_sweep
+    from lgtools.sweep import expand, run_sweep, select
 
     try:
         summary = run_sweep(spec, results=args.results, runs_dir=args.runs_dir, jobs=args.jobs,
                             launcher=args.launcher, dry_run=args.dry_run,
                             progress=not args.no_progress, cluster=args.cluster,
-                            reuse=not args.no_reuse)
+                            reuse=not args.no_reuse, only=args.only)
     except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM/SIGHUP as lgtools.sweep.SweepInterrupted
         signum = getattr(stop, "signum", signal.SIGINT)
         flight = ("runs in flight were stopped and resume from their checkpoints when you re-run "
@@ -201,7 +220,7 @@ def _sweep_one(spec, args: argparse.Namespace) -> int:
         print(f"sweep {spec.name}: {summary.total} runs, {len(summary.skipped)} with results, "
               f"{len(summary.reused)} to copy from identical runs of other sweeps, "
               f"{len(summary.pending)} to run")
-        for run in expand(spec):
+        for run in select(expand(spec), args.only):
             state = ("done" if run.run_id in summary.skipped else
                      "reuse" if run.run_id in summary.reused else "todo")
             print(f"  [{state}] {run.run_id}  {run.varying}")

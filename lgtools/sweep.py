@@ -47,7 +47,7 @@ from tqdm import tqdm  # plain text bars: tqdm.auto needs ipywidgets inside note
 from lgtools.results import save_result, write_json_atomic
 from lgtools.sweep_spec import (  # noqa: F401  re-exported: the spec half of this module
     DIGEST_LENGTH, ID_BASELINE, MANAGED, PATH_PARAMETERS, SPEC_KEYS, Run, SweepSpec, absolute_paths,
-    expand, load_spec, run_identity, spec_from_dict)
+    expand, load_spec, run_identity, select, spec_from_dict)
 from lgtools.sweep_store import (  # noqa: F401  re-exported: what a sweep finds on disk
     STALE_SECONDS, content_key, copy_result, identical_result, record_failure,
     remove_stale_temporaries, stored_by_content, utc_now)
@@ -294,7 +294,8 @@ def _outcomes_submitit(tasks: list[RunTask], jobs: int, folder: Path, options: d
 def run_sweep(spec: SweepSpec | str | Path, results: str | Path = "results",
               runs_dir: str | Path = "runs", jobs: int = 1, launcher: str = "local",
               dry_run: bool = False, train_fn: Callable | None = None, progress: bool = True,
-              cluster: str | None = None, reuse: bool = True) -> SweepSummary:
+              cluster: str | None = None, reuse: bool = True,
+              only: dict[str, Any] | None = None) -> SweepSummary:
     """Run every run of a sweep that has no result yet; see the module docstring.
 
     ``train_fn`` replaces ``lgtools.train.train`` for train specs (same signature,
@@ -302,7 +303,8 @@ def run_sweep(spec: SweepSpec | str | Path, results: str | Path = "results",
     wrapper that logs to your tracker. ``cluster`` is submitit's (None = SLURM if available,
     "local", "debug"); the spec's ``submitit`` mapping may also set it. ``reuse`` copies the
     result of an identical run another sweep already stored (``identical_result``) instead of
-    training it again.
+    training it again. ``only`` keeps the runs whose parameters have these values (``select``),
+    e.g. ``{"dataset": "cifar10"}`` for the paper-scale specs where only CIFAR-10 is at hand.
     An interrupted local sweep raises KeyboardInterrupt (SweepInterrupted for SIGTERM/SIGHUP).
     """
     if launcher not in LAUNCHERS:
@@ -318,7 +320,7 @@ def run_sweep(spec: SweepSpec | str | Path, results: str | Path = "results",
     tasks = [RunTask(spec.kind, spec.name, run.run_id, run.parameters, str(results), str(runs_dir),
                      spec.scale, str(spec.notebook) if spec.notebook else None, spec.kernel,
                      threads, progress and jobs == 1 and launcher == "local", train_fn)
-             for run in expand(spec)]
+             for run in select(expand(spec), only)]
     if not dry_run:
         for path in remove_stale_temporaries(results, runs_dir, spec.name):
             log.info("removed %s, left by a write that was killed", path)

@@ -278,3 +278,25 @@ def expand(spec: SweepSpec) -> list[Run]:
             slug = _slug(varying)
             runs.append(Run(spec.name, f"{slug}-{digest}" if slug else digest, parameters, varying))
     return runs
+
+
+def select(runs: list[Run], only: dict[str, Any] | None) -> list[Run]:
+    """The runs whose parameters equal every ``only`` value (e.g. ``{"dataset": "cifar10"}``).
+
+    A key no run sets, or values that leave no run, raise ValueError naming the key and what the
+    runs have, so a typo never turns into a silently empty sweep.
+    """
+    if not only:
+        return list(runs)
+    for key, value in only.items():
+        seen = [run.parameters[key] for run in runs if key in run.parameters]
+        if not seen:
+            keys = sorted({k for run in runs for k in run.parameters})
+            raise ValueError(f"only: no run of this sweep sets {key!r}; its parameters are {keys}")
+        if value not in seen:
+            values = ", ".join(sorted({repr(v) for v in seen}))
+            raise ValueError(f"only: {key}={value!r} matches no run; its runs have {key} in {{{values}}}")
+    kept = [run for run in runs if all(run.parameters.get(k) == v for k, v in only.items())]
+    if not kept:
+        raise ValueError(f"only: {only} together match no run of this sweep")
+    return kept

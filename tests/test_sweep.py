@@ -115,6 +115,20 @@ def test_dry_run_lists_the_runs_and_runs_nothing(tmp_path: Path, capsys) -> None
     assert not results.exists()
 
 
+def test_only_keeps_matching_runs_and_rejects_values_no_run_has(tmp_path: Path, capsys) -> None:
+    spec = write_spec(tmp_path, tiny_spec(grid={"labels": ["fine", "coarse"], "seed": [0, 1, 2]}))
+    results = tmp_path / "results"
+    common = ["--results", str(results), "--runs-dir", str(tmp_path / "runs"), "--no-progress"]
+    assert main(["sweep", str(spec), "--only", "labels=coarse", "--only", "seed=1", "--dry-run", *common]) == 0
+    out = capsys.readouterr().out
+    assert "1 runs" in out and out.count("[todo]") == 1 and "'labels': 'coarse', 'seed': 1" in out
+    for bad, named in (("seed=7", "seed"), ("colour=red", "colour"), ("seed", "KEY=VALUE")):
+        assert main(["sweep", str(spec), "--only", bad, *common]) == 2
+        assert named in capsys.readouterr().err and not results.exists()
+    assert main(["sweep", str(spec), "--only", "seed=2", *common]) == 0  # 2 runs, not 6
+    assert sorted(load_results(results)["seed"]) == [2, 2]
+
+
 # ----------------------------------------------------------------------------- running
 
 def test_real_tiny_sweep_then_rerun_does_nothing(tmp_path: Path, capsys) -> None:
