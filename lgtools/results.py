@@ -8,6 +8,7 @@ Table VII, Fig 6/7).
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime
 import hashlib
@@ -163,6 +164,32 @@ def write_json_atomic(path: Path, record: dict, overwrite: bool = False) -> Path
     return path
 
 
+LABEL_ARRAYS = ("test_predictions", "test_fine_labels")  # per-image class indices, stored compactly
+
+
+def encode_labels(labels: np.ndarray | None) -> dict | None:
+    """Class indices as base64 of little-endian uint16 (about 2.7 characters per image, not ~6 as JSON)."""
+    if labels is None:
+        return None
+    labels = np.asarray(labels)
+    if labels.size and (labels.min() < 0 or labels.max() >= 2**16):
+        raise ValueError("labels must be class indices in [0, 65535]")
+    data = base64.b64encode(labels.astype("<u2").tobytes()).decode("ascii")
+    return {"encoding": "base64-uint16-le", "n": int(labels.size), "data": data}
+
+
+def decode_labels(stored: dict | None) -> np.ndarray | None:
+    """Inverse of ``encode_labels``: an int64 array (None stays None)."""
+    if stored is None:
+        return None
+    if stored.get("encoding") != "base64-uint16-le":
+        raise ValueError(f"unknown label encoding {stored.get('encoding')!r}; known: 'base64-uint16-le'")
+    labels = np.frombuffer(base64.b64decode(stored["data"]), dtype="<u2").astype(np.int64)
+    if labels.size != stored.get("n"):
+        raise ValueError(f"stored labels hold {labels.size} entries, their header says {stored.get('n')}")
+    return labels
+
+
 def save_result(result: Any, directory: str | Path = "results", experiment: str | None = None,
                 run_id: str | None = None, overwrite: bool = False,
                 metadata: dict | None = None) -> Path:
@@ -183,19 +210,25 @@ def save_result(result: Any, directory: str | Path = "results", experiment: str 
         "fine_names": to_jsonable(result.fine_names),
         "coarse_names": to_jsonable(result.coarse_names),
         "fine_to_coarse": to_jsonable(result.fine_to_coarse),
+        **{key: encode_labels(getattr(result, key, None)) for key in LABEL_ARRAYS},
     }
     path = Path(directory) / experiment / f"{run_id}.json"
     return write_json_atomic(path, record, overwrite=overwrite)
 
 
 def load_result(path: str | Path) -> dict:
-    """Read one stored result (a dict; confusion matrices as numpy arrays)."""
+    """Read one stored result (a dict; confusion matrices and per-image labels as numpy arrays).
+
+    ``test_predictions`` and ``test_fine_labels`` are None for runs stored before they were kept.
+    """
     record = json.loads(Path(path).read_text())
     if record.get("format") != FORMAT:
         raise ValueError(f"path {path} is not an lgtools result (format {record.get('format')!r})")
     for key in ("confusion_fine", "confusion_coarse", "fine_to_coarse"):
         if record.get(key) is not None:
             record[key] = np.asarray(record[key], dtype=np.int64)
+    for key in LABEL_ARRAYS:
+        record[key] = decode_labels(record.get(key))
     record["path"] = str(path)
     return record
 

@@ -71,6 +71,11 @@ class RunResult:
     coarse_names: tuple[str, ...]
     fine_to_coarse: np.ndarray
     model: nn.Module | None = field(default=None, repr=False)
+    # Per test image, in the test set's order: the run's predicted class (fine for a fine run,
+    # coarse for a coarse run) and the true fine class. Kept so per-image analyses (paired
+    # fine-vs-coarse comparisons, other test subsets) need no retraining.
+    test_predictions: np.ndarray | None = field(default=None, repr=False)
+    test_fine_labels: np.ndarray | None = field(default=None, repr=False)
 
 
 
@@ -449,4 +454,5 @@ def _result(state: RunState, pred: torch.Tensor, seconds: float,
     return RunResult(
         config=state.config.to_dict(), history=list(state.history), summary=summary,
         confusion_fine=conf_fine, confusion_coarse=conf_coarse, fine_names=h.fine_names,
-        coarse_names=h.coarse_names, fine_to_coarse=np.asarray(h.fine_to_coarse), model=state.model)
+        coarse_names=h.coarse_names, fine_to_coarse=np.asarray(h.fine_to_coarse), model=state.model,
+        test_predictions=pred_np.astype(np.int64), test_fine_labels=state.fine_test.cpu().numpy().astype(np.int64))

@@ -65,6 +65,45 @@ def test_round_trip_keeps_everything_and_provenance(tmp_path: Path) -> None:
     assert not list(tmp_path.rglob("*.tmp"))
 
 
+@pytest.mark.parametrize("labels", ["fine", "coarse"])
+def test_per_image_predictions_are_stored_and_agree_with_the_confusion(tmp_path: Path, labels: str) -> None:
+    from lgtools.metrics import confusion_matrix
+    from lgtools.train import TrainConfig, train
+
+    config = TrainConfig(dataset="synthetic", model="small_cnn", labels=labels, epochs=1,
+                         batch_size=64, max_train=120, max_test=60, device="cpu", progress=False)
+    record = load_result(save_result(train(config), tmp_path))
+    pred, fine = record["test_predictions"], record["test_fine_labels"]
+    assert pred.dtype == np.int64 and len(pred) == len(fine) == 60
+    f2c = record["fine_to_coarse"]
+    if labels == "fine":
+        np.testing.assert_array_equal(record["confusion_fine"], confusion_matrix(fine, pred, len(f2c)))
+        pred = f2c[pred]
+    coarse = confusion_matrix(f2c[fine], pred, int(f2c.max()) + 1)
+    np.testing.assert_array_equal(record["confusion_coarse"], coarse)
+    assert 100 * np.mean(pred == f2c[fine]) == pytest.approx(record["summary"]["test_acc"])
+
+
+def test_label_encoding_round_trips_and_rejects_what_it_cannot_hold() -> None:
+    from lgtools.results import decode_labels, encode_labels
+
+    labels = np.array([0, 9, 99, 65535, 3])
+    np.testing.assert_array_equal(decode_labels(encode_labels(labels)), labels)
+    assert encode_labels(None) is None and decode_labels(None) is None
+    assert decode_labels(encode_labels(np.array([], dtype=int))).size == 0
+    with pytest.raises(ValueError, match="labels"):
+        encode_labels(np.array([-1, 2]))
+    with pytest.raises(ValueError, match="encoding"):
+        decode_labels({"encoding": "csv", "n": 1, "data": "1"})
+    with pytest.raises(ValueError, match="header"):
+        decode_labels({**encode_labels(labels), "n": 4})
+
+
+def test_runs_stored_before_predictions_were_kept_still_load(tmp_path: Path) -> None:
+    record = load_result(save_result(fake_result(), tmp_path))  # a result without per-image labels
+    assert record["test_predictions"] is None and record["test_fine_labels"] is None
+
+
 def test_no_silent_overwrite(tmp_path: Path) -> None:
     path = save_result(fake_result(test_acc=90.0), tmp_path, run_id="r1")
     with pytest.raises(FileExistsError, match="r1.json"):
