@@ -277,6 +277,16 @@ def headline_scorecard(results_dir: str | Path = "results") -> pd.DataFrame:
                                  "ours_delta_std": "ours ΔA std"})
 
 
+def sweep_coverage(sweeps_dir: str | Path = "sweeps", results_dir: str | Path = "results") -> pd.DataFrame:
+    """Every spec under ``sweeps_dir`` (CPU scale first): runs, stored, copyable, to train (chapter 8)."""
+    from lgtools.sweep_store import coverage
+
+    folder = resolve_path(sweeps_dir)
+    specs = sorted(folder.glob("cpu/*.yaml")) + sorted(folder.glob("*.yaml"))
+    table = coverage(specs, resolve_path(results_dir))
+    return table.assign(spec=[Path(s).relative_to(folder.parent).as_posix() for s in specs])
+
+
 # --- about pages: performance figures ---------------------------------------------------------
 
 def benchmark_table(folder: str | Path = "benchmarks/results") -> pd.DataFrame:

@@ -49,7 +49,7 @@ from lgtools.sweep_spec import (  # noqa: F401  re-exported: the spec half of th
     DIGEST_LENGTH, ID_BASELINE, MANAGED, PATH_PARAMETERS, SPEC_KEYS, Run, SweepSpec, absolute_paths,
     expand, load_spec, run_identity, select, spec_from_dict)
 from lgtools.sweep_store import (  # noqa: F401  re-exported: what a sweep finds on disk
-    STALE_SECONDS, content_key, copy_result, identical_result, record_failure,
+    STALE_SECONDS, content_key, copy_result, coverage, identical_result, record_failure,
     remove_stale_temporaries, stored_by_content, utc_now)
 
 log = logging.getLogger(__name__)
@@ -336,7 +336,7 @@ def run_sweep(spec: SweepSpec | str | Path, results: str | Path = "results",
     if reuse and spec.kind == "train" and pending:
         by_content = stored_by_content(results, exclude=spec.name)
         for task in list(pending):
-            source = identical_result(task, by_content)
+            source = identical_result(task, results, by_content)
             if source is not None:
                 if not dry_run:
                     copy_result(task, source)

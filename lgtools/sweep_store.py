@@ -7,6 +7,8 @@
   through the index ``stored_by_content``); ``copy_result`` stores it under the planned run's id.
 - ``record_failure`` writes ``<run-id>.failed.json`` with the attempt count.
 - ``remove_stale_temporaries`` deletes the hidden files a write killed half-way leaves behind.
+- ``coverage`` counts, per spec, the runs stored, the runs other sweeps' results would give and
+  the runs left to train.
 
 Functions taking a ``task`` use its ``sweep``, ``run_id``, ``parameters``, ``results``,
 ``scale``, ``result_path`` and ``failure_path`` (``lgtools.sweep.RunTask``).
@@ -20,8 +22,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pandas as pd
+
 from lgtools.results import FORMAT, write_json_atomic
-from lgtools.sweep_spec import absolute_paths, run_identity
+from lgtools.sweep_spec import Run, absolute_paths, expand, load_spec, run_identity
 
 if TYPE_CHECKING:
     from lgtools.sweep import RunTask
@@ -82,8 +86,9 @@ def stored_by_content(results: str | Path, exclude: str = "") -> dict[str, Path]
     return index
 
 
-def identical_result(task: RunTask, by_content: dict[str, Path] | None = None) -> Path | None:
-    """The stored result of another sweep that ``task`` would reproduce, or None.
+def identical_result(run: Run | RunTask, results: str | Path,
+                     by_content: dict[str, Path] | None = None) -> Path | None:
+    """The stored result (under ``results``) of another sweep that ``run`` would reproduce, or None.
 
     Identical means the same run id digest (the parameters' hash, bookkeeping keys aside), e.g.
     Table I's CIFAR-10 runs are Fig 2's 100 % runs and Table V's dropout-0 runs. With
@@ -91,15 +96,15 @@ def identical_result(task: RunTask, by_content: dict[str, Path] | None = None) -
     compared with its hierarchy by content, so Table VI's partition (1), which is CIFAR-10's own
     grouping under another name, is Table I's coarse run.
     """
-    digest = task.run_id.rsplit("-", 1)[-1]
-    for path in sorted(Path(task.results).glob(f"*/*{digest}.json")):
-        if path.parent.name == task.sweep or not (path.stem == digest or path.stem.endswith(f"-{digest}")):
+    digest = run.run_id.rsplit("-", 1)[-1]
+    for path in sorted(Path(results).glob(f"*/*{digest}.json")):
+        if path.parent.name == run.sweep or not (path.stem == digest or path.stem.endswith(f"-{digest}")):
             continue
         record = _train_record(path)
         if record is not None and run_identity(record["metadata"]["parameters"]) == digest:
             return path  # else a hand-named file that only looks alike
     if by_content:
-        return by_content.get(content_key(task.parameters) or "")
+        return by_content.get(content_key(run.parameters) or "")
     return None
 
 
@@ -138,3 +143,25 @@ def remove_stale_temporaries(results: Path, runs_dir: Path, sweep: str) -> list[
             except FileNotFoundError:
                 pass  # renamed or removed by its writer meanwhile
     return removed
+
+
+def coverage(specs: list[str | Path], results: str | Path = "results") -> pd.DataFrame:
+    """Per spec: its runs, how many have a stored result, how many another sweep's results would
+    give (copied on the next run), and how many are left to train (chapter 8, ``sweep --dry-run``)."""
+    results = Path(results)
+    rows = []
+    by_content = stored_by_content(results) if results.is_dir() else {}
+    for path in specs:
+        spec = load_spec(path)
+        runs = expand(spec)
+        stored = copyable = 0
+        for run in runs:
+            suffix = ".json" if spec.kind == "train" else ""
+            if (results / spec.name / f"{run.run_id}{suffix}").exists():
+                stored += 1
+            elif spec.kind == "train" and identical_result(run, results, by_content) is not None:
+                copyable += 1
+        rows.append({"spec": Path(path).as_posix(), "sweep": spec.name, "scale": spec.scale,
+                     "runs": len(runs), "stored": stored, "copyable": copyable,
+                     "to_train": len(runs) - stored - copyable})
+    return pd.DataFrame(rows, columns=["spec", "sweep", "scale", "runs", "stored", "copyable", "to_train"])

@@ -369,6 +369,21 @@ def test_runs_equal_by_content_are_reused_across_names(tmp_path: Path) -> None:
     assert sources == {f"first/{r.run_id}.json" for r in expand(first)}
 
 
+def test_coverage_counts_stored_copyable_and_remaining_runs(tmp_path: Path) -> None:
+    from lgtools.sweep_store import coverage
+
+    first = write_spec(tmp_path, tiny_spec(name="first", grid={"seed": [0, 1]}), "first.yaml")
+    second = write_spec(tmp_path, tiny_spec(name="second", grid={"seed": [0, 1, 2]}), "second.yaml")
+    results = tmp_path / "res"
+    empty = coverage([first, second], results).set_index("sweep")
+    assert empty["to_train"].tolist() == [2, 3] and empty["stored"].sum() == 0
+    run_sweep(load_spec(first), results, tmp_path / "runs", train_fn=fake_train, progress=False)
+    table = coverage([first, second], results).set_index("sweep")
+    assert table.loc["first", ["runs", "stored", "copyable", "to_train"]].tolist() == [2, 2, 0, 0]
+    assert table.loc["second", ["runs", "stored", "copyable", "to_train"]].tolist() == [3, 0, 2, 1]
+    assert table.loc["second", "scale"] == "unit-scale"
+
+
 def test_every_shipped_spec_is_valid() -> None:
     root = Path(__file__).resolve().parents[1] / "sweeps"
     specs = {path: load_spec(path) for path in sorted(root.rglob("*.yaml"))}
