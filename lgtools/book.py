@@ -114,17 +114,17 @@ def stored_results(
     return table.reset_index(drop=True)
 
 
-def note_if_empty(df: pd.DataFrame, what: str) -> None:
-    """Display a Markdown note when ``df`` has no rows (no stored results for ``what`` yet)."""
+def note_if_empty(df: pd.DataFrame, what: str, detail: str | None = None) -> None:
+    """Display a Markdown note when ``df`` has no rows (no stored results for ``what`` yet);
+    ``detail`` replaces the default explanation."""
     if len(df):
         return
     from IPython.display import Markdown, display
 
-    display(Markdown(
-        f"> **No stored results for {what} yet.** The live run above is all this page can show. "
-        "Full runs appear here once their sweep has written results under `results/` "
-        "(see `sweeps/` and `python -m lgtools sweep`)."
-    ))
+    detail = detail or ("The live run above is all this page can show. Full runs appear here once "
+                        "their sweep has written results under `results/` (see `sweeps/` and "
+                        "`python -m lgtools sweep`).")
+    display(Markdown(f"> **No stored results for {what} yet.** {detail}"))
 
 
 def mean_std(values: Iterable[float], digits: int = 2) -> str:

@@ -7,6 +7,8 @@ hierarchies with `coarse_accuracy_from_confusion`.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 from sklearn.metrics import confusion_matrix as _sk_confusion_matrix
@@ -141,3 +143,23 @@ def acr(confusion: np.ndarray, hierarchy: Hierarchy, convention: str = "code") -
     inter = symmetric[upper & ~same].mean()
     intra = symmetric[upper & same].mean()
     return _ratio(float(inter), float(intra))
+
+
+def mcnemar_p(only_a: int, only_b: int) -> float:
+    """Exact two-sided McNemar p-value for two classifiers on the same images.
+
+    ``only_a`` and ``only_b`` count the images only one of them gets right; under "equally
+    accurate" each disagreement goes either way with probability 1/2 (a binomial test).
+    """
+    for name, value in (("only_a", only_a), ("only_b", only_b)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ValueError(f"{name} must be a non-negative integer count, got {value!r}")
+    n, k = int(only_a) + int(only_b), min(int(only_a), int(only_b))
+    if n == 0:
+        return 1.0
+    # log-space binomial tail: exact for any n, no overflow
+    log_terms = [math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) - n * math.log(2)
+                 for i in range(k + 1)]
+    top = max(log_terms)
+    tail = math.exp(top) * sum(math.exp(t - top) for t in log_terms)
+    return min(1.0, 2 * tail)

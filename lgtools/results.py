@@ -399,12 +399,46 @@ def delta_pairs(df: pd.DataFrame, keys: tuple[str, ...] = PAIR_KEYS) -> pd.DataF
     fine = frame[frame["labels"] == "fine"].drop_duplicates(subset=[text[k] for k in identity])
     key_text = [text[k] for k in keys]
     coarse = frame[frame["labels"] == "coarse"].drop_duplicates(subset=key_text)
-    coarse = coarse[key_text + ["test_acc", "train_acc", "run_id"]].rename(columns={
-        "test_acc": "a_cc", "train_acc": "a_cc_train", "run_id": "coarse_run_id"})
+    kept = key_text + ["test_acc", "train_acc", "run_id"] + (["path"] if "path" in coarse.columns else [])
+    coarse = coarse[kept].rename(columns={"test_acc": "a_cc", "train_acc": "a_cc_train",
+                                          "run_id": "coarse_run_id", "path": "coarse_path"})
     pairs = fine.rename(columns={"test_acc": "a_fc", "train_acc": "a_fc_train"}).merge(
         coarse, on=key_text, how="inner")
     pairs["delta"] = pairs["a_fc"] - pairs["a_cc"]
     return pairs.drop(columns=list(text.values())).reset_index(drop=True)
+
+
+def paired_outcomes(fine: dict, coarse: dict) -> dict | None:
+    """Image by image, a fine run (mapped to coarse) against a coarse run on the same test images.
+
+    Both are ``load_result`` records; the fine predictions map through the coarse run's grouping. Returns the counts ``both_right``, ``fine_only``,
+    ``coarse_only``, ``both_wrong``, ``n``, ``delta`` (= A_FC − A_CC in points, exactly) and
+    ``p_value`` (McNemar's exact test: could the two be equally accurate?); None when either run
+    was stored without per-image predictions. Runs on other test images or other coarse classes
+    raise ValueError.
+    """
+    from lgtools.metrics import mcnemar_p
+
+    for name, record, labels in (("fine", fine, "fine"), ("coarse", coarse, "coarse")):
+        if record["config"].get("labels") != labels:
+            raise ValueError(f"{name} must be a run trained on {labels} labels, got {record['config'].get('labels')!r}")
+    if any(r.get(k) is None for r in (fine, coarse) for k in LABEL_ARRAYS):
+        return None
+    if list(fine["fine_names"]) != list(coarse["fine_names"]):
+        raise ValueError("fine and coarse runs have different fine classes (fine_names differ)")
+    if not np.array_equal(fine["test_fine_labels"], coarse["test_fine_labels"]):
+        raise ValueError("fine and coarse runs were tested on different images (test_fine_labels differ)")
+    # The coarse run's grouping sets the task; the fine run's predictions map through it, as in
+    # ``reevaluate`` (Table VI scores Table I's fine runs under each partition this way).
+    f2c = np.asarray(coarse["fine_to_coarse"])
+    truth = f2c[fine["test_fine_labels"]]
+    fine_right = f2c[fine["test_predictions"]] == truth
+    coarse_right = coarse["test_predictions"] == truth
+    only_fine, only_coarse = int(np.sum(fine_right & ~coarse_right)), int(np.sum(coarse_right & ~fine_right))
+    n = len(truth)
+    return {"both_right": int(np.sum(fine_right & coarse_right)), "fine_only": only_fine,
+            "coarse_only": only_coarse, "both_wrong": int(np.sum(~fine_right & ~coarse_right)), "n": n,
+            "delta": 100 * (only_fine - only_coarse) / n, "p_value": mcnemar_p(only_fine, only_coarse)}
 
 
 def delta_table(df: pd.DataFrame, by: list[str] = ("dataset", "hierarchy"),

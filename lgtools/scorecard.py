@@ -5,8 +5,8 @@ and the paper's numbers (``lgtools.paper``) and shape them into the tables and p
 chapters show beside each other — a kind of stored run (``select_runs``, ``stored_histories``),
 the paper's points and curves (``paper_points``, ``paper_curve``), source-by-source scorecards
 (``paper_pairs``, ``ours_for``, ``scorecard``, ``scorecard_summary``), (ACR, ΔA) points and
-their rank correlation (``acr_points``, ``rank_correlation``) and where the runs came from
-(``provenance_table``). Nothing here trains; live runs come from ``lgtools.experiments``.
+their rank correlation (``acr_points``, ``rank_correlation``), per-image fine/coarse comparisons
+(``paired_table``) and where the runs came from (``provenance_table``). Nothing here trains; live runs come from ``lgtools.experiments``.
 """
 
 from __future__ import annotations
@@ -263,6 +263,38 @@ def acr_points(stored: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=columns)
     points = pd.concat(frames, ignore_index=True)
     return points.drop_duplicates(subset=["dataset", "hierarchy", "data_ratio", "noise", "scale"])[columns]
+
+
+PAIRED_COLUMNS = ["dataset", "hierarchy", "data_ratio", "noise", "scale", "seed", "both_right",
+                  "fine_only", "coarse_only", "both_wrong", "n", "delta", "p_value", "source"]
+
+
+def paired_table(stored: pd.DataFrame) -> pd.DataFrame:
+    """Per seed, ΔA image by image with McNemar's p-value, for every stored fine/coarse pair whose
+    runs both kept their per-image predictions (``lgtools.results.paired_outcomes``; chapter 8)."""
+    from lgtools.results import PAIR_KEYS, delta_pairs, load_result, paired_outcomes
+
+    records: dict[str, dict] = {}
+
+    def record(path: str) -> dict:
+        if path not in records:
+            records[path] = load_result(path)
+        return records[path]
+
+    rows = []
+    for source in ("table1", "fig2", "table6", "table7", "table8"):
+        runs = ours_for(source, stored)
+        if runs.empty or "path" not in runs.columns:
+            continue
+        for _, pair in delta_pairs(runs, keys=PAIR_KEYS).iterrows():
+            if not isinstance(pair.get("coarse_path"), str) or not isinstance(pair.get("path"), str):
+                continue
+            # A fine run re-scored for a Table VI partition maps through the coarse run's grouping.
+            outcome = paired_outcomes(record(pair["path"]), record(pair["coarse_path"]))
+            if outcome is not None:
+                rows.append({**{k: pair[k] for k in PAIRED_COLUMNS[:6]}, **outcome, "source": source})
+    table = pd.DataFrame(rows, columns=PAIRED_COLUMNS)
+    return table.drop_duplicates(subset=PAIRED_COLUMNS[:6]).reset_index(drop=True)
 
 
 def scorecard_summary(stored: pd.DataFrame, cards: dict[str, pd.DataFrame] | None = None) -> pd.DataFrame:

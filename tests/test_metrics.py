@@ -114,3 +114,15 @@ def test_acr_defined_only_with_shared_and_separate_coarse_classes():
     assert not acr_defined(flat)
     assert not acr_defined(single)
     assert acr_defined(mixed)
+
+
+def test_mcnemar_exact_values_and_bad_counts() -> None:
+    from lgtools.metrics import mcnemar_p
+
+    assert mcnemar_p(0, 0) == 1.0 and mcnemar_p(5, 0) == pytest.approx(2 / 2**5)
+    assert mcnemar_p(10, 3) == pytest.approx(0.09228515625)  # 2·P(X ≤ 3), X ~ Bin(13, 1/2)
+    assert mcnemar_p(3, 10) == mcnemar_p(10, 3) and mcnemar_p(7, 7) == 1.0
+    assert mcnemar_p(3000, 3100) == pytest.approx(0.2049495, rel=1e-5)  # large n stays finite
+    for bad in (-1, 2.5, True):
+        with pytest.raises(ValueError, match="only_a"):
+            mcnemar_p(bad, 3)

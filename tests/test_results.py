@@ -84,6 +84,44 @@ def test_per_image_predictions_are_stored_and_agree_with_the_confusion(tmp_path:
     assert 100 * np.mean(pred == f2c[fine]) == pytest.approx(record["summary"]["test_acc"])
 
 
+@pytest.fixture(scope="module")
+def tiny_pair(tmp_path_factory) -> Path:
+    """A fine and a coarse run trained on the embedded data (same seed, same test images), stored."""
+    from lgtools.train import TrainConfig, train
+
+    folder = tmp_path_factory.mktemp("pair")
+    for labels in ("fine", "coarse"):
+        config = TrainConfig(experiment="pair", dataset="synthetic", model="small_cnn", labels=labels,
+                             epochs=1, batch_size=64, max_train=120, max_test=60, device="cpu",
+                             progress=False)
+        save_result(train(config), folder)
+    return folder
+
+
+def test_paired_outcomes_count_images_and_give_delta_exactly(tiny_pair: Path) -> None:
+    from lgtools.results import paired_outcomes
+
+    frame = load_results(tiny_pair).set_index("labels")
+    fine, coarse = (load_result(frame.loc[k, "path"]) for k in ("fine", "coarse"))
+    out = paired_outcomes(fine, coarse)
+    assert out["both_right"] + out["fine_only"] + out["coarse_only"] + out["both_wrong"] == out["n"] == 60
+    assert out["delta"] == pytest.approx(frame.loc["fine", "test_acc"] - frame.loc["coarse", "test_acc"])
+    assert 0 < out["p_value"] <= 1
+    with pytest.raises(ValueError, match="fine must be a run trained on fine labels"):
+        paired_outcomes(coarse, fine)
+    with pytest.raises(ValueError, match="different images"):
+        paired_outcomes(fine, {**coarse, "test_fine_labels": coarse["test_fine_labels"][::-1]})
+    assert paired_outcomes(fine, {**coarse, "test_predictions": None}) is None  # stored before
+
+
+def test_paired_table_finds_the_stored_pairs_with_predictions(tiny_pair: Path) -> None:
+    from lgtools.scorecard import paired_table
+
+    table = paired_table(load_results(tiny_pair).assign(scale="unit"))
+    assert len(table) == 1 and table["n"].iloc[0] == 60 and table["source"].iloc[0] == "table1"
+    assert paired_table(load_results(tiny_pair).iloc[:0]).empty
+
+
 def test_label_encoding_round_trips_and_rejects_what_it_cannot_hold() -> None:
     from lgtools.results import decode_labels, encode_labels
 
