@@ -74,16 +74,23 @@ def content_key(config: dict) -> str | None:
 
 
 def stored_by_content(results: str | Path, exclude: str = "") -> dict[str, Path]:
-    """Every stored train result outside sweep ``exclude``, by ``content_key`` (first file wins)."""
-    index: dict[str, Path] = {}
+    """Every stored train result outside sweep ``exclude``, by ``content_key``.
+
+    Where several files hold the same run, a trained one wins over a copy (so ``reused_from``
+    names where a run was trained), then the first in path order.
+    """
+    index: dict[str, tuple[bool, Path]] = {}
     for path in sorted(Path(results).glob("*/*.json")):
         if path.parent.name == exclude or path.name.startswith("."):
             continue
         record = _train_record(path)
         key = content_key(record["config"]) if record and isinstance(record.get("config"), dict) else None
-        if key is not None:
-            index.setdefault(key, path)
-    return index
+        if key is None:
+            continue
+        entry = ("reused_from" in record["metadata"], path)
+        if key not in index or entry[0] < index[key][0]:
+            index[key] = entry
+    return {key: path for key, (_, path) in index.items()}
 
 
 def identical_result(run: Run | RunTask, results: str | Path,
@@ -97,15 +104,18 @@ def identical_result(run: Run | RunTask, results: str | Path,
     grouping under another name, is Table I's coarse run.
     """
     digest = run.run_id.rsplit("-", 1)[-1]
+    matches = []
     for path in sorted(Path(results).glob(f"*/*{digest}.json")):
         if path.parent.name == run.sweep or not (path.stem == digest or path.stem.endswith(f"-{digest}")):
             continue
         record = _train_record(path)
         if record is not None and run_identity(record["metadata"]["parameters"]) == digest:
-            return path  # else a hand-named file that only looks alike
-    if by_content:
-        return by_content.get(content_key(run.parameters) or "")
-    return None
+            matches.append(("reused_from" in record["metadata"], path))  # else only looks alike
+    hit = by_content.get(content_key(run.parameters) or "") if by_content else None
+    if hit is not None:
+        record = _train_record(hit)
+        matches.append((bool(record) and "reused_from" in record["metadata"], hit))
+    return min(matches)[1] if matches else None  # a trained run before a copy of it
 
 
 def copy_result(task: RunTask, source: Path) -> Path:

@@ -367,6 +367,17 @@ def test_runs_equal_by_content_are_reused_across_names(tmp_path: Path) -> None:
     sources = {load_result(results / "second" / f"{r}.json")["metadata"]["reused_from"]
                for r in summary.reused}
     assert sources == {f"first/{r.run_id}.json" for r in expand(first)}
+    # A third sweep with second's run ids names the source where the run was trained ("first",
+    # found by content), not second's copies or "a-copy"'s copies of those (found by run id).
+    (results / "a-copy").mkdir()
+    for path in (results / "second").glob("*synthetic*.json"):
+        (results / "a-copy" / path.name).write_text(path.read_text())
+    third = spec_from_dict(tiny_spec(name="third", grid={"seed": [0, 1]}, cases=[
+        {"labels": "coarse", "hierarchy": "synthetic"}]))
+    summary = run_sweep(third, results, tmp_path / "runs", train_fn=refuses_seeds_0_and_1, progress=False)
+    assert len(summary.reused) == 2
+    assert {load_result(results / "third" / f"{r}.json")["metadata"]["reused_from"].split("/")[0]
+            for r in summary.reused} == {"first"}
 
 
 def test_coverage_counts_stored_copyable_and_remaining_runs(tmp_path: Path) -> None:
