@@ -119,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--only", action="append", default=[], metavar="KEY=VALUE",
                        help="run only the runs with this parameter value (repeatable; values as in "
                             "YAML), e.g. --only dataset=cifar10 --only seed=0")
+    sweep.add_argument("--data-root", default=None, metavar="PATH",
+                       help="every run's data_root instead of the spec's (not part of run ids), "
+                            "e.g. with --only dataset=cifar10 --data-root data/cifar10-jpeg.npz")
     sweep.add_argument("--no-reuse", action="store_true",
                        help="train runs even when another sweep stored an identical one")
 
@@ -207,7 +210,8 @@ def _sweep_one(spec, args: argparse.Namespace) -> int:
         summary = run_sweep(spec, results=args.results, runs_dir=args.runs_dir, jobs=args.jobs,
                             launcher=args.launcher, dry_run=args.dry_run,
                             progress=not args.no_progress, cluster=args.cluster,
-                            reuse=not args.no_reuse, only=args.only)
+                            reuse=not args.no_reuse, only=args.only,
+                            data_root=args.data_root)
     except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM/SIGHUP as lgtools.sweep.SweepInterrupted
         signum = getattr(stop, "signum", signal.SIGINT)
         flight = ("runs in flight were stopped and resume from their checkpoints when you re-run "

@@ -295,7 +295,7 @@ def run_sweep(spec: SweepSpec | str | Path, results: str | Path = "results",
               runs_dir: str | Path = "runs", jobs: int = 1, launcher: str = "local",
               dry_run: bool = False, train_fn: Callable | None = None, progress: bool = True,
               cluster: str | None = None, reuse: bool = True,
-              only: dict[str, Any] | None = None) -> SweepSummary:
+              only: dict[str, Any] | None = None, data_root: str | None = None) -> SweepSummary:
     """Run every run of a sweep that has no result yet; see the module docstring.
 
     ``train_fn`` replaces ``lgtools.train.train`` for train specs (same signature,
@@ -305,6 +305,7 @@ def run_sweep(spec: SweepSpec | str | Path, results: str | Path = "results",
     result of an identical run another sweep already stored (``identical_result``) instead of
     training it again. ``only`` keeps the runs whose parameters have these values (``select``),
     e.g. ``{"dataset": "cifar10"}`` for the paper-scale specs where only CIFAR-10 is at hand.
+    ``data_root`` replaces every run's data path (not part of a run's id, so ids and reuse stay).
     An interrupted local sweep raises KeyboardInterrupt (SweepInterrupted for SIGTERM/SIGHUP).
     """
     if launcher not in LAUNCHERS:
@@ -317,7 +318,10 @@ def run_sweep(spec: SweepSpec | str | Path, results: str | Path = "results",
     threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
     if launcher == "submitit":
         threads = spec.submitit.get("cpus_per_task")
-    tasks = [RunTask(spec.kind, spec.name, run.run_id, run.parameters, str(results), str(runs_dir),
+    if data_root is not None and not str(data_root):
+        raise ValueError("data_root must be a path, got an empty string")
+    place = {"data_root": str(data_root)} if data_root is not None else {}
+    tasks = [RunTask(spec.kind, spec.name, run.run_id, {**run.parameters, **place}, str(results), str(runs_dir),
                      spec.scale, str(spec.notebook) if spec.notebook else None, spec.kernel,
                      threads, progress and jobs == 1 and launcher == "local", train_fn)
              for run in select(expand(spec), only)]

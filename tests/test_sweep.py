@@ -129,6 +129,20 @@ def test_only_keeps_matching_runs_and_rejects_values_no_run_has(tmp_path: Path, 
     assert sorted(load_results(results)["seed"]) == [2, 2]
 
 
+def test_data_root_option_replaces_the_specs_path_and_keeps_run_ids(tmp_path: Path, capsys) -> None:
+    spec = write_spec(tmp_path, tiny_spec(parameters={**TINY, "data_root": "data/placeholder"},
+                                          grid={"seed": [0]}))
+    results = tmp_path / "res"
+    summary = run_sweep(load_spec(spec), results, tmp_path / "runs", train_fn=fake_train,
+                        progress=False, data_root=str(tmp_path / "my-copy"))
+    record = load_result(results / "tiny" / f"{summary.done[0]}.json")
+    assert record["config"]["data_root"] == str(tmp_path / "my-copy")
+    assert record["metadata"]["parameters"]["data_root"] == str(tmp_path / "my-copy")
+    assert summary.done == [r.run_id for r in expand(load_spec(spec))]  # the id did not move
+    assert main(["sweep", str(spec), "--results", str(results), "--data-root", ""]) == 2
+    assert "data_root" in capsys.readouterr().err
+
+
 # ----------------------------------------------------------------------------- running
 
 def test_real_tiny_sweep_then_rerun_does_nothing(tmp_path: Path, capsys) -> None:
