@@ -10,8 +10,9 @@ cases × the product of the grid), and optionally ``recipe: paper`` (each run st
 
 Where things go: ``<results>/<sweep>/<run-id>.json`` (train runs; written atomically, the
 commit point), ``<results>/<sweep>/<run-id>/`` (whatever a notebook run saved into the
-``results_dir`` it was given, moved there from a hidden staging folder when the notebook
-finished), ``<results>/<sweep>/<run-id>.failed.json`` (the last error; retried next time),
+folder it was given as ``save_dir``, for the book's chapters, or else as ``results_dir``; moved
+there from a hidden staging folder when the notebook finished, each result tagged with the
+sweep and its scale), ``<results>/<sweep>/<run-id>.failed.json`` (the last error; retried next time),
 ``<runs>/<sweep>/<run-id>.ipynb`` (executed notebooks) and ``<runs>/<sweep>/<run-id>.ckpt``
 (the checkpoint a killed run resumes from; removed once its result is stored). A write killed
 half-way leaves only a hidden temporary file, never a partial result; the next run of the sweep
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import json
 import logging
 import multiprocessing
 import os
@@ -44,10 +46,10 @@ from typing import Any, Callable, Iterator
 
 from tqdm import tqdm  # plain text bars: tqdm.auto needs ipywidgets inside notebooks
 
-from lgtools.results import save_result, write_json_atomic
+from lgtools.results import FORMAT, save_result, write_json_atomic
 from lgtools.sweep_spec import (  # noqa: F401  re-exported: the spec half of this module
-    DIGEST_LENGTH, ID_BASELINE, MANAGED, PATH_PARAMETERS, SPEC_KEYS, Run, SweepSpec, absolute_paths,
-    expand, load_spec, run_identity, select, spec_from_dict)
+    DIGEST_LENGTH, ID_BASELINE, MANAGED, OUTPUT_PARAMETERS, PATH_PARAMETERS, SPEC_KEYS, Run, SweepSpec,
+    absolute_paths, expand, load_spec, output_parameter, run_identity, select, spec_from_dict)
 from lgtools.sweep_store import (  # noqa: F401  re-exported: what a sweep finds on disk
     STALE_SECONDS, content_key, copy_result, coverage, identical_result, record_failure,
     remove_stale_temporaries, stored_by_content, utc_now)
@@ -128,8 +130,10 @@ def _execute_notebook(task: RunTask) -> None:
     staging = Path(task.results) / task.sweep / ".staging" / task.run_id
     shutil.rmtree(staging, ignore_errors=True)  # an interrupted attempt's unpublished output
     staging.mkdir(parents=True)
-    parameters = {**absolute_paths(task.parameters), "results_dir": str(staging)}
-    if "checkpoint_dir" in papermill.inspect_notebook(task.notebook):
+    names = papermill.inspect_notebook(task.notebook)
+    output_name = output_parameter(names)
+    parameters = {**absolute_paths(task.parameters), output_name: str(staging)}
+    if "checkpoint_dir" in names:
         parameters["checkpoint_dir"] = str(task.checkpoint_dir)
     output = Path(task.runs_dir) / task.sweep / f"{task.run_id}.ipynb"
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -144,7 +148,15 @@ def _execute_notebook(task: RunTask) -> None:
             os.replace(output, output.with_suffix(".failed.ipynb"))
         raise
     if not any(staging.rglob("*.json")):
-        raise RuntimeError(f"notebook {task.notebook} wrote no result into its results_dir")
+        raise RuntimeError(f"notebook {task.notebook} wrote no result into its {output_name}")
+    for path in staging.rglob("*.json"):  # tag each result as a train sweep's are
+        record = json.loads(path.read_text())
+        if isinstance(record, dict) and record.get("format") == FORMAT:
+            metadata = record.get("metadata") or {}
+            record["metadata"] = {**metadata, "sweep": task.sweep, "notebook_run": task.run_id,
+                                  "scale": metadata.get("scale") or task.scale,
+                                  "notebook_parameters": task.parameters}
+            write_json_atomic(path, record, overwrite=True)
     write_json_atomic(staging / "sweep_run.json", {
         "format": "lgtools-sweep-run", "sweep": task.sweep, "run_id": task.run_id,
         "notebook": task.notebook, "output_notebook": str(output), "scale": task.scale,

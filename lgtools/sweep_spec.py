@@ -21,6 +21,9 @@ from lgtools.results import config_id
 SPEC_KEYS = ("name", "description", "notebook", "train", "parameters", "cases", "grid",
              "exclude", "recipe", "scale", "submitit", "kernel")
 MANAGED = ("results_dir", "checkpoint_dir")  # the sweep sets these for every run
+# Where a notebook writes its results, the first it has: the book's chapters read stored results
+# from results_dir and save their live runs to save_dir; a plain notebook writes to results_dir.
+OUTPUT_PARAMETERS = ("save_dir", "results_dir")
 PATH_PARAMETERS = ("data_root",)  # made absolute: notebooks run in their own folder
 DIGEST_LENGTH = 10  # run id = readable part + "-" + this many hex digits of the parameters' hash
 
@@ -167,16 +170,21 @@ def spec_from_dict(raw: dict, spec_path: Path | None = None) -> SweepSpec:
 
     # Every parameter name and value against what the run accepts.
     types = _train_types() if notebook is None else _notebook_types(notebook)
-    if notebook is not None and "results_dir" not in types:
-        raise ValueError(f"notebook {raw['notebook']!r} has no results_dir parameter to write results to")
+    managed = MANAGED
+    if notebook is not None:
+        output = output_parameter(types)
+        if output is None:
+            raise ValueError(f"notebook {raw['notebook']!r} has no {' or '.join(OUTPUT_PARAMETERS)} "
+                             "parameter to write results to")
+        managed = (output, "checkpoint_dir")
     places = [("parameters", k, v) for k, v in fixed.items()]
     places += [(f"cases[{i}]", k, v) for i, case in enumerate(cases) for k, v in case.items()]
     places += [(f"grid[{k!r}][{i}]", k, v) for k, values in grid.items() for i, v in enumerate(values)]
     for where, key, value in places:
-        if key in MANAGED:
+        if key in managed:
             raise ValueError(f"parameter {key!r} ({where}) is set by the sweep for each run; remove it")
         if key not in types:
-            known = sorted(k for k in types if k not in MANAGED)
+            known = sorted(k for k in types if k not in managed)
             raise ValueError(f"unknown parameter {key!r} ({where}); allowed: {known}")
         if not _matches(value, types[key]):
             raise ValueError(f"parameter {key!r} ({where}) must be {_type_name(types[key])}, "
@@ -228,6 +236,12 @@ def _slug(varying: dict) -> str:
 # Defaults as they stood when run ids were first issued. A later change of a TrainConfig default
 # (model became "auto") must not change the id, hence the resultless re-run, of a stored run.
 ID_BASELINE = {"model": "preact_resnet18"}
+
+
+def output_parameter(names: typing.Iterable[str]) -> str | None:
+    """The notebook parameter a sweep points at each run's result folder (``OUTPUT_PARAMETERS``)."""
+    names = set(names)
+    return next((name for name in OUTPUT_PARAMETERS if name in names), None)
 
 
 def absolute_paths(parameters: dict) -> dict:

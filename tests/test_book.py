@@ -130,3 +130,20 @@ def test_papermill_runs_chapter_with_injected_parameters(tmp_path):
     # The digits hierarchy (closed loops vs open strokes) replaced the synthetic one.
     assert "The hierarchy of digits" in html and "loop" in html and "open" in html
     assert "polygon" not in html
+
+
+def test_a_chapter_runs_as_a_notebook_sweep(tmp_path):
+    # The users' way to batch-run a chapter: a notebook spec through papermill. The chapter's
+    # live runs land under the sweep's results, tagged with its scale; nothing else is written.
+    from lgtools.results import load_results
+    from lgtools.sweep import run_sweep, spec_from_dict
+
+    spec = spec_from_dict({"name": "ch05-sweep", "notebook": str(ROOT / "book" / "05_generalization.ipynb"),
+                           "scale": "unit-scale", "parameters": {"max_train": 240, "max_test": 120},
+                           "grid": {"epochs": [1]}})
+    summary = run_sweep(spec, tmp_path / "res", tmp_path / "runs", progress=False)
+    assert len(summary.done) == 1 and not summary.failed, summary.failed
+    frame = load_results(tmp_path / "res")
+    assert len(frame) >= 2 and set(frame["labels"]) == {"fine", "coarse"}
+    assert set(frame["experiment"]) == {"ch05-live"} and set(frame["scale"]) == {"unit-scale"}
+    assert (tmp_path / "runs" / "ch05-sweep" / f"{summary.done[0]}.ipynb").is_file()

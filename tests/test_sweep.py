@@ -322,6 +322,48 @@ def test_notebook_sweep_through_papermill(tmp_path: Path, monkeypatch) -> None:
     assert run_sweep(spec, "res", "runs", progress=False).nothing_to_do
 
 
+CHAPTER_BODY = """
+import json, pathlib
+from types import SimpleNamespace
+import numpy as np
+from lgtools.results import save_result
+# Like the book's chapters: read stored results from results_dir, save live runs to save_dir.
+pathlib.Path(save_dir, "seen.txt").write_text(results_dir)
+run = SimpleNamespace(config={"dataset": "synthetic", "labels": "fine", "seed": seed},
+                      history=[], summary={"test_acc": 70.0, "device": "cpu"},
+                      confusion_fine=None, confusion_coarse=np.eye(2, dtype=int),
+                      fine_names=["a", "b"], coarse_names=["x"], fine_to_coarse=[0, 0])
+save_result(run, save_dir, experiment="ch99-live")
+"""
+
+
+def test_chapter_notebooks_write_to_save_dir_and_keep_reading_results_dir(tmp_path: Path, monkeypatch) -> None:
+    # The book's chapters take both: the sweep points save_dir at the run's folder and leaves
+    # results_dir (the stored results a chapter reads) to the spec, which may now set it.
+    monkeypatch.chdir(tmp_path)
+    notebook = nbformat.v4.new_notebook()
+    parameters = nbformat.v4.new_code_cell('results_dir: str = "results"  # stored runs to read\n'
+                                           'save_dir: str = ""  # live runs saved here\n'
+                                           'seed: int = 0  # random seed\n')
+    parameters.metadata["tags"] = ["parameters"]
+    notebook.cells = [parameters, nbformat.v4.new_code_cell(CHAPTER_BODY)]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, tmp_path / "ch99.ipynb")
+    with pytest.raises(ValueError, match="save_dir"):
+        spec_from_dict({"name": "nb", "notebook": "ch99.ipynb", "grid": {"save_dir": ["x"]}})
+    spec = spec_from_dict({"name": "nb", "notebook": "ch99.ipynb", "scale": "unit-scale",
+                           "parameters": {"results_dir": "stored"}, "grid": {"seed": [0, 1]}})
+    summary = run_sweep(spec, "res", "runs", progress=False)
+    assert len(summary.done) == 2 and not summary.failed
+    for run_id in summary.done:
+        assert (tmp_path / "res" / "nb" / run_id / "seen.txt").read_text() == "stored"
+    frame = load_results("res")
+    assert len(frame) == 2 and set(frame["experiment"]) == {"ch99-live"}
+    assert set(frame["scale"]) == {"unit-scale"}  # tagged by the sweep
+    record = load_result(frame["path"].iloc[0])
+    assert record["metadata"]["sweep"] == "nb" and record["metadata"]["notebook_run"] in summary.done
+
+
 def refuses_seeds_0_and_1(config: TrainConfig) -> RunResult:
     if config.seed in (0, 1):
         raise AssertionError("should have been reused, not trained")

@@ -1,0 +1,297 @@
+"""Command line: ``python -m lgtools train|sweep|results`` (the one place that prints).
+
+- ``train``: every ``TrainConfig`` field is an option (``--epochs 2``, ``--no-augment``);
+  trains, prints a one-screen summary and stores the result (``lgtools.results``).
+- ``sweep``: runs YAML sweep specs (``lgtools.sweep``), resumably, one after another.
+- ``results``: a table of the stored results, mean ± std over seeds; ``--scorecard`` sets them
+  beside the paper's numbers as chapter 8 does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import inspect
+import logging
+import os
+import re
+import signal
+import sys
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+CHOICES = {"labels": ("train", "LABELS"), "schedule": ("train", "SCHEDULES"),
+           "precision": ("train", "PRECISIONS"), "model": ("models", "MODELS"),
+           "extra_layer": ("models", "EXTRA_LAYERS")}
+DEFAULT_BY = ["scale", "experiment", "dataset", "hierarchy", "labels", "model", "epochs",
+              "data_ratio", "noise", "dropout", "extra_layer"]
+
+
+def field_help(config_class: type) -> dict[str, str]:
+    """Each field's description: its ``metadata["help"]``, else its trailing source comment."""
+    comments = {}
+    try:
+        for line in inspect.getsource(config_class).splitlines():
+            found = re.match(r"\s+(\w+)\s*:[^#]*#\s*(.+)$", line)
+            if found:
+                comments[found.group(1)] = found.group(2).strip()
+    except (OSError, TypeError):
+        pass  # no source (frozen app): metadata only
+    return {f.name: f.metadata.get("help") or comments.get(f.name, "")
+            for f in dataclasses.fields(config_class)}
+
+
+def _optional(convert):
+    """An argparse type that reads none/None/null as None."""
+    def parse(text: str):
+        return None if text.lower() in ("none", "null") else convert(text)
+    parse.__name__ = getattr(convert, "__name__", "value")
+    return parse
+
+
+def _argument_type(hint: Any) -> tuple[Any, bool]:
+    """(argparse type, is_bool) for a field's type hint."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    is_union = typing.get_origin(hint) is typing.Union or isinstance(hint, types.UnionType)
+    base = (int if int in args else float if float in args else str) if is_union else hint
+    if base is bool:
+        return None, True
+    convert = base if base in (int, float) else str
+    return (_optional(convert) if is_union and type(None) in typing.get_args(hint) else convert), False
+
+
+def add_train_options(parser: argparse.ArgumentParser) -> None:
+    """One option per TrainConfig field, documented from the dataclass."""
+    from importlib import import_module
+
+    from lgtools.train import TrainConfig
+
+    hints, helps = typing.get_type_hints(TrainConfig), field_help(TrainConfig)
+    group = parser.add_argument_group("training configuration (TrainConfig fields)")
+    for f in dataclasses.fields(TrainConfig):
+        convert, is_bool = _argument_type(hints[f.name])
+        text = helps[f.name] or f.name
+        if f.name in CHOICES:
+            module, constant = CHOICES[f.name]
+            allowed = getattr(import_module(f"lgtools.{module}"), constant, None)
+            text += f"; one of {', '.join(map(str, allowed))}" if allowed else ""
+        text = (text + f" (default: {f.default})").replace("%", "%%")  # argparse formats help
+        names = [f"--{f.name}"] + ([f"--{f.name.replace('_', '-')}"] if "_" in f.name else [])
+        if is_bool:
+            group.add_argument(*names, dest=f.name, action=argparse.BooleanOptionalAction,
+                               default=argparse.SUPPRESS, help=text)
+        else:
+            group.add_argument(*names, dest=f.name, type=convert, default=argparse.SUPPRESS,
+                               metavar=f.name.upper(), help=text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``python -m lgtools`` argument parser."""
+    parser = argparse.ArgumentParser(prog="python -m lgtools", description=__doc__.splitlines()[0])
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log progress details (a sweep logs each finished run)")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train one run and store its result",
+                                description="Train one run; every TrainConfig field is an option.")
+    train.add_argument("--results", default="results", help="results root (default: results)")
+    train.add_argument("--run-id", default=None, help="result file name (default: config hash)")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing result")
+    add_train_options(train)
+
+    sweep = commands.add_parser("sweep", help="run a YAML sweep spec, resumably",
+                                description="Run every run of a sweep spec that has no result yet.")
+    sweep.add_argument("spec", nargs="+",
+                       help="YAML spec(s), e.g. sweeps/cpu/table1.yaml or sweeps/cpu/*.yaml "
+                            "(all are checked before any runs; then run one after another)")
+    sweep.add_argument("--results", default="results", help="results root (default: results)")
+    sweep.add_argument("--runs-dir", default="runs",
+                       help="executed notebooks, checkpoints, submitit logs (default: runs)")
+    sweep.add_argument("--dry-run", action="store_true", help="list the runs, run nothing")
+    sweep.add_argument("--jobs", type=int, default=1, help="runs at a time (default: 1)")
+    sweep.add_argument("--launcher", choices=("local", "submitit"), default="local",
+                       help="local processes, or submitit (SLURM; its local executor elsewhere)")
+    sweep.add_argument("--cluster", default=None,
+                       help="submitit cluster: slurm, local, debug (default: auto-detect)")
+    sweep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sweep.add_argument("--only", action="append", default=[], metavar="KEY=VALUE",
+                       help="run only the runs with this parameter value (repeatable; values as in "
+                            "YAML), e.g. --only dataset=cifar10 --only seed=0")
+    sweep.add_argument("--no-reuse", action="store_true",
+                       help="train runs even when another sweep stored an identical one")
+
+    results = commands.add_parser("results", help="summarise stored results")
+    results.add_argument("directory", nargs="?", default="results", help="(default: results)")
+    results.add_argument("--scorecard", action="store_true",
+                         help="the paper's numbers beside ours, source by source (chapter 8's tables)")
+    results.add_argument("--by", nargs="+", default=None,
+                         help=f"group columns (default: {' '.join(DEFAULT_BY)})")
+    return parser
+
+
+def _fmt(value: Any, digits: int = 2, unit: str = "") -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}{unit}"
+
+
+def _train(args: argparse.Namespace) -> int:
+    from lgtools.results import config_id, save_result
+    from lgtools.train import TrainConfig, train
+
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    config = TrainConfig(**{k: v for k, v in vars(args).items() if k in names})
+    run_id = args.run_id or config_id(config.to_dict())
+    target = Path(args.results) / config.experiment / f"{run_id}.json"
+    if target.exists() and not args.overwrite:
+        print(f"error: {target} exists (same configuration); pass --overwrite or --run-id",
+              file=sys.stderr)
+        return 1
+    result = train(config)
+    path = save_result(result, args.results, run_id=run_id, overwrite=args.overwrite)
+    s, fine = result.summary, config.labels == "fine"
+    print(f"{config.dataset} · {config.labels} labels ({len(result.fine_names)} fine → "
+          f"{len(result.coarse_names)} coarse classes) · {config.model} · seed {config.seed}")
+    print(f"{'epoch':>5} {'lr':>8} {'train loss':>10} {'train acc':>9} {'test acc':>8}")
+    for row in result.history[-8:]:
+        print(f"{row['epoch']:>5} {row.get('lr', 0):>8.4f} {row.get('train_loss', 0):>10.4f} "
+              f"{row.get('train_acc', 0):>9.2f} {row.get('test_acc', 0):>8.2f}")
+    label = f"{'A_FC' if fine else 'A_CC'} (coarse test accuracy):"
+    print(f"{label:<28}{_fmt(s.get('test_acc'), unit=' %')}")
+    print(f"{'coarse train accuracy:':<28}{_fmt(s.get('train_acc'), unit=' %')}")
+    if fine:
+        print(f"{'fine test accuracy:':<28}{_fmt(s.get('test_acc_fine'), unit=' %')}")
+        print(f"{'ACR (authors code):':<28}{_fmt(s.get('acr'), 4)}   "
+              f"(eq. 1 as printed: {_fmt(s.get('acr_equation'), 4)})")
+    print(f"time: {_fmt(s.get('seconds'), 1, ' s')} · {_fmt(s.get('images_per_s'), 0)} images/s"
+          f" · {s.get('device')} · peak memory {_fmt(s.get('peak_memory_mb'), 0, ' MB')}")
+    print(f"result: {path}")
+    return 0
+
+
+def _only(pairs: list[str]) -> dict:
+    """``--only KEY=VALUE`` options as a dict, each value read as YAML (``0.3``, ``null``, ``fine``)."""
+    import yaml
+
+    only = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--only takes KEY=VALUE (e.g. dataset=cifar10), got {pair!r}")
+        only[key.strip()] = yaml.safe_load(value)
+    return only
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from lgtools.sweep import expand, load_spec, select
+
+    specs = [load_spec(path) for path in args.spec]  # a bad spec stops everything before any run
+    args.only = _only(args.only)
+    for spec in specs:  # the same for --only: a value no run has stops everything
+        select(expand(spec), args.only)
+    names = [spec.name for spec in specs]
+    if len(set(names)) < len(names):
+        raise ValueError(f"spec: two specs share a name (results would mix): {sorted(names)}")
+    status = 0
+    for spec in specs:
+        status = max(status, _sweep_one(spec, args))
+        if status > 1:  # interrupted: the remaining specs are not started
+            return status
+    return status
+
+
+def _sweep_one(spec, args: argparse.Namespace) -> int:
+    from lgtools.sweep import expand, run_sweep, select
+
+    try:
+        summary = run_sweep(spec, results=args.results, runs_dir=args.runs_dir, jobs=args.jobs,
+                            launcher=args.launcher, dry_run=args.dry_run,
+                            progress=not args.no_progress, cluster=args.cluster,
+                            reuse=not args.no_reuse, only=args.only)
+    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM/SIGHUP as lgtools.sweep.SweepInterrupted
+        signum = getattr(stop, "signum", signal.SIGINT)
+        flight = ("runs in flight were stopped and resume from their checkpoints when you re-run "
+                  "this command" if args.launcher == "local" else
+                  "submitted jobs were not cancelled (see your scheduler's queue)")
+        print(f"sweep {spec.name}: interrupted by {signal.Signals(signum).name}; {flight}",
+              file=sys.stderr)
+        return 128 + signum
+    if args.dry_run:
+        print(f"sweep {spec.name}: {summary.total} runs, {len(summary.skipped)} with results, "
+              f"{len(summary.reused)} to copy from identical runs of other sweeps, "
+              f"{len(summary.pending)} to run")
+        for run in select(expand(spec), args.only):
+            state = ("done" if run.run_id in summary.skipped else
+                     "reuse" if run.run_id in summary.reused else "todo")
+            print(f"  [{state}] {run.run_id}  {run.varying}")
+        return 0
+    if summary.nothing_to_do:
+        print(f"sweep {spec.name}: all {summary.total} runs already have results; nothing to do")
+        return 0
+    print(f"sweep {spec.name}: done {len(summary.done)}, skipped {len(summary.skipped)}, "
+          f"reused {len(summary.reused)}, failed {len(summary.failed)} (of {summary.total})")
+    for run_id, error in summary.failed.items():
+        print(f"  failed {run_id}: {error}  → {Path(args.results) / spec.name / run_id}.failed.json")
+    return 1 if summary.failed else 0
+
+
+def _results(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from lgtools.results import as_text, load_results
+
+    frame = load_results(args.directory)
+    if frame.empty:
+        print(f"no results under {args.directory}")
+        return 0
+    if args.scorecard:
+        return _print_scorecard(args.directory)
+    by = args.by or DEFAULT_BY
+    unknown = [c for c in by if c not in frame.columns]
+    if unknown:
+        print(f"error: --by {unknown} not among {list(frame.columns)}", file=sys.stderr)
+        return 2
+    frame = frame.assign(**{c: as_text(frame[c]) for c in by})  # keep runs with None keys
+    table = frame.groupby(by, sort=True).agg(
+        test_acc=("test_acc", "mean"), std=("test_acc", "std"), n=("test_acc", "count"),
+        fine_acc=("test_acc_fine", "mean"), acr=("acr", "mean"), seconds=("seconds", "mean"))
+    with pd.option_context("display.width", 200, "display.max_rows", 500,
+                           "display.float_format", "{:.2f}".format):
+        print(table.reset_index().to_string(index=False))
+    return 0
+
+
+def _print_scorecard(directory: str) -> int:
+    """Chapter 8's overview and, for every source with runs of ours, its rows that have them."""
+    import pandas as pd
+
+    from lgtools.book import stored_results
+    from lgtools.scorecard import SOURCE_KEYS, scorecard, scorecard_summary
+
+    stored = stored_results(directory)  # a run copied between sweeps counts once
+    with pd.option_context("display.width", 250, "display.max_rows", 500, "display.max_columns", 30,
+                           "display.float_format", "{:.2f}".format):
+        print("ΔA = A_FC − A_CC per source and scale: printed pairs, ours, sign agreement")
+        cards = {source: scorecard(stored, source) for source in SOURCE_KEYS}
+        print(scorecard_summary(stored, cards).to_string(index=False))
+        for source, card in cards.items():
+            card = card[card["n"] > 0]
+            if not card.empty:
+                print(f"\n{source}: the paper beside ours (mean ± std over n seeds)")
+                print(card.to_string(index=False))
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return {"train": _train, "sweep": _sweep, "results": _results}[args.command](args)
+    except (ValueError, FileExistsError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `lgtools results | head` closed the pipe: the reader is done, not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 128 + signal.SIGPIPE

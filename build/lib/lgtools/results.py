@@ -1,0 +1,456 @@
+"""Stored results: one JSON file per training run, with provenance, read back as a DataFrame.
+
+Every chapter's "stored results" view and the scorecard read ``results/`` through this module.
+A fine-label run keeps its fine test confusion matrix, so A_FC and ACR for any other grouping
+of the same fine classes are recomputed here (``reevaluate``) instead of retrained (Table VI,
+Table VII, Fig 6/7).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime
+import hashlib
+import json
+import os
+import platform
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import lgtools
+
+# Marks a file as an lgtools run result; sweep bookkeeping files (.failed/.done) lack it.
+FORMAT = "lgtools-result"
+FORMAT_VERSION = 1
+
+# Config keys that change neither the numbers nor the run's identity (the data's location
+# included: the same run on another machine keeps its id).
+BOOKKEEPING_KEYS = ("experiment", "checkpoint_dir", "progress", "device", "num_threads",
+                    "results_dir", "eval_batch_size", "data_root")
+
+CONFIG_COLUMNS = ("dataset", "hierarchy", "labels", "model", "width", "epochs", "data_ratio",
+                  "noise", "dropout", "extra_layer", "seed", "schedule", "lr", "batch_size",
+                  "label_smoothing", "noise_test", "augment", "max_train", "max_test")
+SUMMARY_COLUMNS = ("train_acc", "test_acc", "test_acc_fine", "acr", "acr_equation",
+                   "images_per_s", "seconds", "peak_memory_mb", "device")
+# The first 24 are the columns the book relies on; the rest are there for whoever needs them.
+COLUMNS = ("experiment", "dataset", "hierarchy", "labels", "model", "width", "epochs",
+           "data_ratio", "noise", "dropout", "extra_layer", "seed", "train_acc", "test_acc",
+           "test_acc_fine", "acr", "device", "seconds", "run_id", "path", "git_rev", "date",
+           "schedule", "scale", "lr", "batch_size", "label_smoothing", "noise_test", "augment",
+           "max_train", "max_test", "acr_equation", "images_per_s", "peak_memory_mb",
+           "device_name", "git_dirty", "epoch_seconds")
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert configs and results (numpy, torch, Path, Hierarchy, dataclasses) to plain JSON."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (np.ndarray,)):
+        return value.tolist()
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
+        return value.detach().cpu().tolist()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if all(hasattr(value, a) for a in ("fine_names", "coarse_names", "fine_to_coarse")):
+        return {"name": str(getattr(value, "name", "custom")),
+                "fine_names": list(value.fine_names), "coarse_names": list(value.coarse_names),
+                "fine_to_coarse": to_jsonable(np.asarray(value.fine_to_coarse))}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return to_jsonable(dataclasses.asdict(value))
+    return str(value)  # torch.device, dtypes, enums: their text is what a reader needs
+
+
+def config_id(config: dict, length: int = 12) -> str:
+    """Stable short hash of a config, ignoring keys that do not change the run's numbers."""
+    kept = {k: v for k, v in to_jsonable(dict(config)).items() if k not in BOOKKEEPING_KEYS}
+    text = json.dumps(kept, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def git_revision() -> tuple[str | None, bool | None]:
+    """(HEAD commit, dirty flag) of the checkout holding lgtools, or (None, None)."""
+    where = Path(lgtools.__file__).resolve().parent
+    try:
+        rev = subprocess.run(["git", "rev-parse", "HEAD"], cwd=where, capture_output=True,
+                             text=True, timeout=5)
+        if rev.returncode != 0:
+            return None, None
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                                cwd=where, capture_output=True, text=True, timeout=5)
+        return rev.stdout.strip(), bool(status.stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        return None, None
+
+
+def _device_name(device: str | None) -> str:
+    """The GPU's name for GPU runs, otherwise the CPU model from /proc/cpuinfo."""
+    import torch
+
+    device = str(device or "cpu")
+    if device.startswith("cuda"):
+        return torch.cuda.get_device_name(torch.device(device)) if torch.cuda.is_available() else device
+    if device not in ("cpu", "auto"):
+        return device  # train's summary already names the GPU
+    return cpu_model()
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), else what ``platform`` knows."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def provenance(config: dict, summary: dict) -> dict:
+    """Who/what/when of a run, without the hostname: versions, git revision, hardware, date."""
+    import torch
+
+    rev, dirty = git_revision()
+    # The code that trained is the checkout at the start of training (train records it), which
+    # is not always the one at save time (a sweep saving while its checkout moves on).
+    started = (summary.get("git_rev_started"), summary.get("git_dirty_started"))
+    trained = started if started[0] is not None else (rev, dirty)
+    return {"seed": config.get("seed"), "lgtools_version": lgtools.__version__,
+            "git_rev": trained[0], "git_dirty": trained[1], "git_rev_saved": rev,
+            "torch_version": torch.__version__,
+            "python_version": platform.python_version(), "device": summary.get("device"),
+            "device_name": _device_name(summary.get("device")), "cpu_count": os.cpu_count(),
+            "platform": f"{platform.system()}-{platform.machine()}",
+            "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
+
+
+def write_json_atomic(path: Path, record: dict, overwrite: bool = False) -> Path:
+    """Write JSON through a temporary file; never leaves a half-written file at ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(record, handle, indent=1, allow_nan=True)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            try:  # link fails if the target exists: no window where a result is clobbered
+                os.link(tmp, path)
+            except FileExistsError:
+                raise FileExistsError(f"result already exists: {path} (pass overwrite=True)")
+            except OSError:  # filesystems without hard links
+                if path.exists():
+                    raise FileExistsError(f"result already exists: {path} (pass overwrite=True)")
+                os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+LABEL_ARRAYS = ("test_predictions", "test_fine_labels")  # per-image class indices, stored compactly
+
+
+def encode_labels(labels: np.ndarray | None) -> dict | None:
+    """Class indices as base64 of little-endian uint16 (about 2.7 characters per image, not ~6 as JSON)."""
+    if labels is None:
+        return None
+    labels = np.asarray(labels)
+    if labels.size and (labels.min() < 0 or labels.max() >= 2**16):
+        raise ValueError("labels must be class indices in [0, 65535]")
+    data = base64.b64encode(labels.astype("<u2").tobytes()).decode("ascii")
+    return {"encoding": "base64-uint16-le", "n": int(labels.size), "data": data}
+
+
+def decode_labels(stored: dict | None) -> np.ndarray | None:
+    """Inverse of ``encode_labels``: an int64 array (None stays None)."""
+    if stored is None:
+        return None
+    if stored.get("encoding") != "base64-uint16-le":
+        raise ValueError(f"unknown label encoding {stored.get('encoding')!r}; known: 'base64-uint16-le'")
+    labels = np.frombuffer(base64.b64decode(stored["data"]), dtype="<u2").astype(np.int64)
+    if labels.size != stored.get("n"):
+        raise ValueError(f"stored labels hold {labels.size} entries, their header says {stored.get('n')}")
+    return labels
+
+
+def save_result(result: Any, directory: str | Path = "results", experiment: str | None = None,
+                run_id: str | None = None, overwrite: bool = False,
+                metadata: dict | None = None) -> Path:
+    """Write a RunResult to ``directory/<experiment>/<run_id>.json`` with provenance."""
+    config = to_jsonable(dict(result.config))
+    experiment = experiment or config.get("experiment") or "adhoc"
+    run_id = run_id or config_id(config)
+    if not re.fullmatch(r"[A-Za-z0-9._=,+-]+", str(run_id)) or str(run_id).startswith("."):
+        raise ValueError(f"run_id must be a plain file name, got {run_id!r}")
+    summary = to_jsonable(dict(result.summary))
+    record = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "experiment": experiment,
+        "run_id": run_id, "config": config, "provenance": provenance(config, summary),
+        "metadata": to_jsonable(dict(metadata or {})), "summary": summary,
+        "history": to_jsonable(list(result.history)),
+        "confusion_fine": to_jsonable(result.confusion_fine),
+        "confusion_coarse": to_jsonable(result.confusion_coarse),
+        "fine_names": to_jsonable(result.fine_names),
+        "coarse_names": to_jsonable(result.coarse_names),
+        "fine_to_coarse": to_jsonable(result.fine_to_coarse),
+        **{key: encode_labels(getattr(result, key, None)) for key in LABEL_ARRAYS},
+    }
+    path = Path(directory) / experiment / f"{run_id}.json"
+    return write_json_atomic(path, record, overwrite=overwrite)
+
+
+def load_result(path: str | Path) -> dict:
+    """Read one stored result (a dict; confusion matrices and per-image labels as numpy arrays).
+
+    ``test_predictions`` and ``test_fine_labels`` are None for runs stored before they were kept.
+    """
+    record = json.loads(Path(path).read_text())
+    if record.get("format") != FORMAT:
+        raise ValueError(f"path {path} is not an lgtools result (format {record.get('format')!r})")
+    for key in ("confusion_fine", "confusion_coarse", "fine_to_coarse"):
+        if record.get(key) is not None:
+            record[key] = np.asarray(record[key], dtype=np.int64)
+    for key in LABEL_ARRAYS:
+        record[key] = decode_labels(record.get(key))
+    record["path"] = str(path)
+    return record
+
+
+def hierarchy_label(config: dict) -> str:
+    """A short text name for a run's hierarchy (None = the dataset's default)."""
+    value = config.get("hierarchy")
+    if value is None:
+        return str(config.get("dataset"))
+    if isinstance(value, dict):
+        if value.get("name") not in (None, "custom"):
+            return str(value["name"])
+        mapping = value.get("fine_to_coarse", [])
+        if len(value.get("coarse_names", [])) <= 10:
+            return "".join(str(int(c)) for c in mapping)
+        return "custom-" + hashlib.sha256(json.dumps(value).encode()).hexdigest()[:8]
+    return str(value)
+
+
+def _scale(record: dict) -> str:
+    """The run's scale tag: metadata ``scale``, else an ``…-scale`` part of the experiment."""
+    scale = record.get("metadata", {}).get("scale")
+    if scale:
+        return str(scale)
+    found = re.search(r"([A-Za-z0-9]+-scale)", str(record.get("experiment", "")))
+    return found.group(1) if found else ""
+
+
+def _row(record: dict) -> dict:
+    """One DataFrame row from a stored result."""
+    config, summary, prov = record["config"], record["summary"], record.get("provenance", {})
+    row = {c: config.get(c) for c in CONFIG_COLUMNS}
+    row.update({c: summary.get(c) for c in SUMMARY_COLUMNS})
+    row.update(experiment=record.get("experiment"), hierarchy=hierarchy_label(config),
+               run_id=record.get("run_id"), path=record.get("path"), scale=_scale(record),
+               git_rev=prov.get("git_rev"), git_dirty=prov.get("git_dirty"),
+               date=prov.get("date"), device_name=prov.get("device_name"))
+    # Training and evaluation time over every epoch, also those of attempts before a resume
+    # (summary "seconds" is only the last process's wall time).
+    history = record.get("history") or []
+    row["epoch_seconds"] = float(sum(h.get("seconds") or 0.0 for h in history)) if history else None
+    return row
+
+
+def load_results(directory: str | Path = "results") -> pd.DataFrame:
+    """Every stored result below ``directory`` (recursive), one row per run; empty if none."""
+    rows = []
+    root = Path(directory)
+    for path in sorted(root.rglob("*.json")) if root.is_dir() else []:
+        if any(part.startswith(".") for part in path.relative_to(root).parts):
+            continue  # hidden: temporary files and a sweep's unfinished staging folders
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue  # unreadable stray file: the book must still render
+        if isinstance(record, dict) and record.get("format") == FORMAT:
+            record["path"] = str(path)
+            rows.append(_row(record))
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    return frame.sort_values(["experiment", "run_id"], ignore_index=True) if rows else frame
+
+
+def _resolve_hierarchy(hierarchy: Any, fine_names: list[str]):
+    """A Hierarchy from an object, a built-in name or a Table VI bits string."""
+    from lgtools.hierarchy import Hierarchy, get_hierarchy
+
+    if isinstance(hierarchy, Hierarchy):
+        return hierarchy
+    if isinstance(hierarchy, str) and hierarchy.isdigit():
+        return Hierarchy.from_bits(fine_names, hierarchy)
+    if isinstance(hierarchy, str):
+        return get_hierarchy(hierarchy)
+    raise ValueError(f"hierarchy must be a Hierarchy, a built-in name or a bits string, "
+                     f"got {type(hierarchy).__name__}")
+
+
+def _fine_confusion(result_or_row: Any) -> tuple[np.ndarray, list[str], str]:
+    """(fine confusion, fine names, where it came from) of a result, row, record or path."""
+    source = result_or_row
+    if isinstance(source, (str, Path)):
+        source = load_result(source)
+    elif isinstance(source, pd.Series) or (isinstance(source, dict) and "format" not in source):
+        if not source.get("path"):
+            raise ValueError("result_or_row: a row needs a 'path' column to find its result file")
+        source = load_result(source["path"])
+    if isinstance(source, dict):
+        confusion, names, where = source.get("confusion_fine"), source.get("fine_names"), source.get("path")
+    else:  # a RunResult
+        confusion, names, where = source.confusion_fine, source.fine_names, "RunResult"
+    if confusion is None:
+        raise ValueError(f"result_or_row ({where}) has no fine confusion matrix: only fine-label "
+                         "runs can be re-evaluated under another hierarchy")
+    return np.asarray(confusion), [str(n) for n in names], str(where)
+
+
+def reevaluate(result_or_row: Any, hierarchy: Any) -> dict:
+    """A_FC (%) and ACR (both conventions) of a stored fine run under another hierarchy."""
+    from lgtools.metrics import acr, coarse_accuracy_from_confusion
+
+    confusion, fine_names, where = _fine_confusion(result_or_row)
+    target = _resolve_hierarchy(hierarchy, fine_names)
+    if list(target.fine_names) != fine_names:
+        raise ValueError(f"hierarchy {getattr(target, 'name', '?')!r} is over fine classes "
+                         f"{list(target.fine_names)[:5]}…, the run ({where}) over {fine_names[:5]}…; "
+                         "they must be the same classes in the same order")
+    return {"hierarchy": hierarchy if isinstance(hierarchy, str) else target.name,
+            "num_coarse": int(target.num_coarse),
+            "a_fc": coarse_accuracy_from_confusion(confusion, target),
+            "acr": acr(confusion, target, convention="code"),
+            "acr_equation": acr(confusion, target, convention="equation")}
+
+
+def reevaluate_runs(df: pd.DataFrame, hierarchies: list) -> pd.DataFrame:
+    """Rows of every fine run in ``df`` re-scored under each hierarchy (Table VI, Fig 6/7).
+
+    ``test_acc`` becomes A_FC under the new hierarchy and ``acr``/``acr_equation`` follow it;
+    ``train_acc`` is NaN (no train confusion is stored); ``reevaluated_from`` keeps the
+    hierarchy the run was trained with.
+    """
+    rows = []
+    for _, row in df[df["labels"] == "fine"].iterrows():
+        record = load_result(row["path"])
+        for hierarchy in hierarchies:
+            scores = reevaluate(record, hierarchy)
+            rows.append({**row.to_dict(), "reevaluated_from": row["hierarchy"],
+                         "hierarchy": scores["hierarchy"], "test_acc": scores["a_fc"],
+                         "acr": scores["acr"], "acr_equation": scores["acr_equation"],
+                         "train_acc": float("nan")})
+    return pd.DataFrame(rows, columns=list(df.columns) + ["reevaluated_from"])
+
+
+def summarise(df: pd.DataFrame, by: list[str], value: str) -> pd.DataFrame:
+    """Mean, sample std and count of ``value`` per group of ``by`` (NaN keys kept)."""
+    missing = [c for c in [*by, value] if c not in df.columns]
+    if missing:
+        raise ValueError(f"by/value name columns {missing} not in the frame; have {list(df.columns)}")
+    if df.empty:
+        return pd.DataFrame(columns=[*by, "mean", "std", "n"])
+    grouped = df.groupby(list(by), dropna=False, sort=True)[value]
+    return grouped.agg(mean="mean", std="std", n="count").reset_index()
+
+
+def as_text(values: pd.Series) -> pd.Series:
+    """Values as text for grouping and joining, with None and NaN both spelled "None"."""
+    return values.map(lambda v: "None" if v is None or (isinstance(v, float) and v != v) else str(v))
+
+
+# A fine and a coarse run pair up when they agree on all of these.
+PAIR_KEYS = ("dataset", "hierarchy", "model", "width", "epochs", "data_ratio", "noise",
+             "dropout", "extra_layer", "schedule", "scale", "seed")
+# Label noise never changes a coarse label, so one clean coarse run is the reference for every
+# randomness factor (Table VII): pair on everything but ``noise``.
+NOISE_PAIR_KEYS = tuple(k for k in PAIR_KEYS if k != "noise")
+
+
+def delta_pairs(df: pd.DataFrame, keys: tuple[str, ...] = PAIR_KEYS) -> pd.DataFrame:
+    """One row per (fine run, coarse run) pair: ``a_fc``, ``a_cc``, ``delta`` = A_FC − A_CC.
+
+    Identical settings stored twice (e.g. Table I's and Table VII's noise-0 run) count once.
+    A coarse run pairs with every fine run that agrees on ``keys``; pass ``NOISE_PAIR_KEYS`` to
+    compare noisy fine runs with the clean coarse run (Table VII). Fine runs stay apart on all
+    of ``PAIR_KEYS`` whatever ``keys`` leaves out, so they are never merged with one another.
+    """
+    keys = [k for k in keys if k in df.columns]
+    identity = [k for k in dict.fromkeys([*PAIR_KEYS, *keys]) if k in df.columns]
+    text = {k: f"_key_{k}" for k in identity}  # text keys: None and NaN pair up like any value
+    frame = df.assign(**{text[k]: as_text(df[k]) for k in identity})
+    fine = frame[frame["labels"] == "fine"].drop_duplicates(subset=[text[k] for k in identity])
+    key_text = [text[k] for k in keys]
+    coarse = frame[frame["labels"] == "coarse"].drop_duplicates(subset=key_text)
+    kept = key_text + ["test_acc", "train_acc", "run_id"] + (["path"] if "path" in coarse.columns else [])
+    coarse = coarse[kept].rename(columns={"test_acc": "a_cc", "train_acc": "a_cc_train",
+                                          "run_id": "coarse_run_id", "path": "coarse_path"})
+    pairs = fine.rename(columns={"test_acc": "a_fc", "train_acc": "a_fc_train"}).merge(
+        coarse, on=key_text, how="inner")
+    pairs["delta"] = pairs["a_fc"] - pairs["a_cc"]
+    return pairs.drop(columns=list(text.values())).reset_index(drop=True)
+
+
+def paired_outcomes(fine: dict, coarse: dict) -> dict | None:
+    """Image by image, a fine run (mapped to coarse) against a coarse run on the same test images.
+
+    Both are ``load_result`` records; the fine predictions map through the coarse run's grouping. Returns the counts ``both_right``, ``fine_only``,
+    ``coarse_only``, ``both_wrong``, ``n``, ``delta`` (= A_FC − A_CC in points, exactly) and
+    ``p_value`` (McNemar's exact test: could the two be equally accurate?); None when either run
+    was stored without per-image predictions. Runs on other test images or other coarse classes
+    raise ValueError.
+    """
+    from lgtools.metrics import mcnemar_p
+
+    for name, record, labels in (("fine", fine, "fine"), ("coarse", coarse, "coarse")):
+        if record["config"].get("labels") != labels:
+            raise ValueError(f"{name} must be a run trained on {labels} labels, got {record['config'].get('labels')!r}")
+    if any(r.get(k) is None for r in (fine, coarse) for k in LABEL_ARRAYS):
+        return None
+    if list(fine["fine_names"]) != list(coarse["fine_names"]):
+        raise ValueError("fine and coarse runs have different fine classes (fine_names differ)")
+    if not np.array_equal(fine["test_fine_labels"], coarse["test_fine_labels"]):
+        raise ValueError("fine and coarse runs were tested on different images (test_fine_labels differ)")
+    # The coarse run's grouping sets the task; the fine run's predictions map through it, as in
+    # ``reevaluate`` (Table VI scores Table I's fine runs under each partition this way).
+    f2c = np.asarray(coarse["fine_to_coarse"])
+    truth = f2c[fine["test_fine_labels"]]
+    fine_right = f2c[fine["test_predictions"]] == truth
+    coarse_right = coarse["test_predictions"] == truth
+    only_fine, only_coarse = int(np.sum(fine_right & ~coarse_right)), int(np.sum(coarse_right & ~fine_right))
+    n = len(truth)
+    return {"both_right": int(np.sum(fine_right & coarse_right)), "fine_only": only_fine,
+            "coarse_only": only_coarse, "both_wrong": int(np.sum(~fine_right & ~coarse_right)), "n": n,
+            "delta": 100 * (only_fine - only_coarse) / n, "p_value": mcnemar_p(only_fine, only_coarse)}
+
+
+def delta_table(df: pd.DataFrame, by: list[str] = ("dataset", "hierarchy"),
+                keys: tuple[str, ...] = PAIR_KEYS) -> pd.DataFrame:
+    """ΔA = A_FC − A_CC over seeds per group of ``by``: mean ± std of both accuracies, ΔA, ACR, n."""
+    by = list(by)
+    columns = [*by, "a_fc", "a_fc_std", "a_cc", "a_cc_std", "delta", "delta_std", "acr", "n"]
+    pairs = delta_pairs(df, keys)
+    if pairs.empty:
+        return pd.DataFrame(columns=columns)
+    grouped = pairs.groupby(by, dropna=False, sort=True)
+    table = grouped.agg(a_fc=("a_fc", "mean"), a_fc_std=("a_fc", "std"), a_cc=("a_cc", "mean"),
+                        a_cc_std=("a_cc", "std"), delta=("delta", "mean"),
+                        delta_std=("delta", "std"), acr=("acr", "mean"), n=("delta", "count"))
+    return table.reset_index()[columns]
