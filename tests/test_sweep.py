@@ -457,6 +457,9 @@ def test_every_shipped_spec_is_valid() -> None:
     names = [spec.name for spec in specs.values()]
     assert len(specs) >= 13 and len(set(names)) == len(names)
     for path, spec in specs.items():
+        if path.parent.name == "chapters":  # examples of chapters run through papermill
+            assert spec.kind == "notebook" and spec.notebook.is_file() and expand(spec)
+            continue
         cpu = path.parent.name == "cpu"
         assert spec.scale == ("cpu-scale" if cpu else "paper-scale") and spec.kind == "train"
         runs = expand(spec)
