@@ -35,14 +35,15 @@ def scale_params(params: dict[str, Any], **tiny_values: Any) -> dict[str, Any]:
 
     Numbers are capped at their tiny value (tiny mode never makes a run bigger); other values
     are replaced. Outside tiny mode the parameters come back unchanged, so papermill-injected
-    values are never shrunk.
+    values are never shrunk. A list given as text (``papermill -p seeds "[0, 1]"`` injects the
+    string) is read as YAML first.
     """
     unknown = sorted(set(tiny_values) - set(params))
     if unknown:
         raise ValueError(
             f"tiny_values: {unknown} are not parameters; allowed names are {sorted(params)}"
         )
-    scaled = dict(params)
+    scaled = {name: _list_from_text(name, value) for name, value in params.items()}
     if not tiny():
         return scaled
     for name, small in tiny_values.items():
@@ -52,6 +53,21 @@ def scale_params(params: dict[str, Any], **tiny_values: Any) -> dict[str, Any]:
         else:
             scaled[name] = small
     return scaled
+
+
+def _list_from_text(name: str, value: Any) -> Any:
+    """``"[0, 1]"`` → ``[0, 1]``; any other value unchanged."""
+    if not (isinstance(value, str) and value.strip().startswith("[")):
+        return value
+    import yaml
+
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError as error:
+        raise ValueError(f"{name} must be a list such as [0, 1], got {value!r}") from error
+    if not isinstance(parsed, list):
+        raise ValueError(f"{name} must be a list such as [0, 1], got {value!r}")
+    return parsed
 
 
 def _is_number(value: Any) -> bool:

@@ -247,8 +247,11 @@ def _cifar(name: str, root, train: bool, download: bool) -> tuple[np.ndarray, np
     data = base / folder
     if not data.is_dir():
         hint = f"; or root='cifar10-jpeg.npz' ({_NPZ_HELP})" if name == "cifar10" else ""
-        raise FileNotFoundError(f"{name}: no {folder!r} folder in {str(base)!r} (expected a torchvision "
-                                f"CIFAR root). Get it with load_dataset({name!r}, root=DIR, download=True){hint}")
+        where = (f"root {str(base)!r} does not exist (relative paths start at {os.getcwd()!r})"
+                 if not base.exists() else
+                 f"no {folder!r} folder in {str(base)!r} (expected a torchvision CIFAR root)")
+        raise FileNotFoundError(f"{name}: {where}. Get it with load_dataset({name!r}, root=DIR, "
+                                f"download=True){hint}")
     classes = tuple(str(c) for c in _unpickle(data / meta, [names_key])[names_key])
     images, labels = [], []
     for part in train_files if train else test_files:

@@ -59,6 +59,11 @@ def base_config(experiment: str, **params: Any) -> dict:
     optional = ("data_root", "hierarchy", "width", "max_train", "max_test")
     config = {"experiment": experiment, "progress": False}
     config.update({k: (None if k in optional and not v else v) for k, v in params.items()})
+    if isinstance(config.get("data_root"), str):
+        from lgtools.book import resolve_path
+
+        # Like results_dir: as given if it exists (papermill's --cwd book/), else from the repository root.
+        config["data_root"] = str(resolve_path(config["data_root"]))
     TrainConfig(**config)  # check every value now, before any run starts
     return config
 

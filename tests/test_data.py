@@ -256,6 +256,10 @@ def test_missing_and_malformed_cifar(tmp_path):
     with pytest.raises(FileNotFoundError, match="download=True") as err:
         data.load_dataset("cifar10", root=tmp_path / "nowhere")
     assert "nowhere" in str(err.value) and "cifar10_jpeg.py" in str(err.value)
+    assert "does not exist" in str(err.value)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(FileNotFoundError, match="no 'cifar-10-batches-py' folder"):
+        data.load_dataset("cifar10", root=tmp_path / "empty")
     folder = _write_cifar10(tmp_path / "bad")
     (folder / "data_batch_3").write_bytes(b"not a pickle")
     with pytest.raises(ValueError, match="data_batch_3") as err:

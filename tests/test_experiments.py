@@ -259,3 +259,28 @@ def test_stored_results_count_a_run_copied_by_another_sweep_once(tmp_path):
     shutil.copy(original, tmp_path / "b" / ("noise=0.0_" + original.name))  # a reuse copy
     table = stored_results(tmp_path)
     assert len(table) == 1
+
+
+def test_scale_params_reads_lists_given_as_text(monkeypatch):
+    # papermill's -p injects "[0, 1]" as a string; the chapters must read it as the list it names.
+    from lgtools.book import scale_params
+
+    monkeypatch.delenv("LGTOOLS_TINY", raising=False)
+    assert scale_params({"seeds": "[0, 1]", "ratios": "[0.2, 0.5]", "dataset": "cifar10"}) == {
+        "seeds": [0, 1], "ratios": [0.2, 0.5], "dataset": "cifar10"}
+    with pytest.raises(ValueError, match="seeds must be a list"):
+        scale_params({"seeds": "[0, 1"})
+    monkeypatch.setenv("LGTOOLS_TINY", "1")
+    assert scale_params({"seeds": "[4, 5]"}, seeds=[0]) == {"seeds": [0]}
+
+
+def test_base_config_reads_data_root_from_the_repository_root(monkeypatch, tmp_path):
+    # Chapters run with book/ as working directory (papermill --cwd book, Jupyter Book); a path
+    # such as ../shared/data/cifar10-jpeg.npz is meant from the repository root, like results_dir.
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(root / "book")
+    assert ex.base_config("ch", data_root="sweeps/cpu")["data_root"] == str(root / "sweeps" / "cpu")
+    assert ex.base_config("ch", data_root="../sweeps")["data_root"] == "../sweeps"  # exists from here
+    assert ex.base_config("ch", data_root=str(tmp_path))["data_root"] == str(tmp_path)
