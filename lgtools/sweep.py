@@ -361,6 +361,12 @@ def run_sweep(spec: SweepSpec | str | Path, results: str | Path = "results",
                 summary.pending.remove(task.run_id)
     if dry_run or not pending:
         return summary
+    # A mistyped path, or a sweep started outside the repository root, would fail every run.
+    missing = sorted({str(root) for task in pending if isinstance(root := task.parameters.get("data_root"), str)
+                      and root and not Path(root).expanduser().exists()})
+    if missing:
+        raise ValueError(f"data_root {missing} does not exist (relative paths are read from "
+                         f"{os.getcwd()!r}); run from the repository root or pass --data-root PATH")
     if launcher == "submitit":
         options = {**spec.submitit, **({"cluster": cluster} if cluster else {})}
         outcomes = _outcomes_submitit(pending, jobs, runs_dir / spec.name / "submitit", options)

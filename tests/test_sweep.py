@@ -133,6 +133,11 @@ def test_data_root_option_replaces_the_specs_path_and_keeps_run_ids(tmp_path: Pa
     spec = write_spec(tmp_path, tiny_spec(parameters={**TINY, "data_root": "data/placeholder"},
                                           grid={"seed": [0]}))
     results = tmp_path / "res"
+    with pytest.raises(ValueError, match="data_root .*my-copy.* does not exist"):
+        run_sweep(load_spec(spec), results, tmp_path / "runs", train_fn=fake_train,
+                  progress=False, data_root=str(tmp_path / "my-copy"))
+    assert not results.exists()  # refused before any run
+    (tmp_path / "my-copy").mkdir()
     summary = run_sweep(load_spec(spec), results, tmp_path / "runs", train_fn=fake_train,
                         progress=False, data_root=str(tmp_path / "my-copy"))
     record = load_result(results / "tiny" / f"{summary.done[0]}.json")
@@ -382,12 +387,14 @@ def test_exclude_drops_matching_runs() -> None:
         spec_from_dict(tiny_spec(exclude=[{"labels": "fine"}, {"labels": "coarse"}]))
 
 
-def test_identical_runs_of_another_sweep_are_reused(tmp_path: Path) -> None:
+def test_identical_runs_of_another_sweep_are_reused(tmp_path: Path, monkeypatch) -> None:
     results = tmp_path / "res"
     first = spec_from_dict(tiny_spec(name="first", grid={"seed": [0, 1]}, scale="a"))
     run_sweep(first, results, tmp_path / "runs", train_fn=fake_train, progress=False)
     second = spec_from_dict(tiny_spec(name="second", grid={"seed": [0, 1, 2]}, scale="a",
                                       parameters={**TINY, "data_root": "elsewhere"}))
+    monkeypatch.chdir(tmp_path)  # the relative data_root must exist from where the sweep starts
+    (tmp_path / "elsewhere").mkdir()
     plan = run_sweep(second, results, tmp_path / "runs", dry_run=True, progress=False)
     assert len(plan.reused) == 2 and len(plan.pending) == 1 and not (results / "second").exists()
     summary = run_sweep(second, results, tmp_path / "runs", train_fn=refuses_seeds_0_and_1,

@@ -1,8 +1,0 @@
-"""lgtools: the package behind the *Label Granularity* replication book.
-
-Modules (one job each): hierarchy, metrics, paper, synthetic, data, models, augment, config,
-train, results, experiments, scorecard, toy, plots, book, sweep_spec, sweep_store, sweep, bench,
-cli. Import them directly, e.g. ``from lgtools.hierarchy import get_hierarchy``.
-"""
-
-__version__ = "0.1.0"
