@@ -127,6 +127,16 @@ def rank_correlation(acr: Sequence[float], delta: Sequence[float]) -> float:
     return float(ranks["acr"].corr(ranks["delta"]))  # Spearman = Pearson on (average) ranks
 
 
+def rank_table(points: pd.DataFrame, by: str = "group") -> pd.DataFrame:
+    """Per group of ``points`` (columns ``acr``, ``delta``): how many points and Spearman's ρ (chapters 6–8)."""
+    missing = sorted({by, "acr", "delta"} - set(points.columns))
+    if missing:
+        raise ValueError(f"points must have the columns {by!r}, 'acr' and 'delta'; missing {missing}")
+    rows = [{by: name, "points": len(part), "spearman_rho": rank_correlation(part["acr"], part["delta"])}
+            for name, part in points.groupby(by, sort=False)]
+    return pd.DataFrame(rows, columns=[by, "points", "spearman_rho"])
+
+
 # --- stored results beside the paper, source by source (chapters 6 and 8) ---------------------
 
 # The columns that identify one printed number of each source (besides ``labels``).

@@ -151,3 +151,14 @@ def test_scorecards_with_nothing_stored_keep_the_printed_numbers():
     summary = scorecard_summary(empty)
     assert set(summary["source"]) == set(SOURCE_KEYS) - {"table4"}
     assert summary["ours"].eq(0).all()
+
+
+def test_rank_table_gives_rho_per_group():
+    points = pd.DataFrame({"group": ["a"] * 4 + ["b"] * 2,
+                           "acr": [0.1, 0.2, 0.3, 0.4, 0.1, 0.2], "delta": [4, 3, 2, 1, 1, 2]})
+    table = sc.rank_table(points).set_index("group")
+    assert table.loc["a", "spearman_rho"] == pytest.approx(-1.0) and table.loc["a", "points"] == 4
+    assert np.isnan(table.loc["b", "spearman_rho"])  # two points have no rank order
+    assert list(sc.rank_table(points.rename(columns={"group": "who"}), by="who").columns)[0] == "who"
+    with pytest.raises(ValueError, match="delta"):
+        sc.rank_table(points.drop(columns="delta"))
