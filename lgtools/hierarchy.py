@@ -395,3 +395,13 @@ def get_hierarchy(name: str) -> Hierarchy:
     if name not in _BUILTINS:
         raise ValueError(f"unknown hierarchy {name!r}; known: {', '.join(_BUILTINS)}")
     return _BUILTINS[name]()
+
+
+def as_hierarchy(spec: Hierarchy | str, fine_names: Sequence[str]) -> Hierarchy:
+    """A Hierarchy from an object, a built-in name, or a Table VI bits string over ``fine_names``."""
+    if isinstance(spec, Hierarchy):
+        return spec
+    if isinstance(spec, str):
+        return Hierarchy.from_bits(tuple(fine_names), spec) if spec.isdigit() else get_hierarchy(spec)
+    raise ValueError(f"hierarchy must be a Hierarchy, a built-in name or a bits string, "
+                     f"got {type(spec).__name__} {spec!r}")

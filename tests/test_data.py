@@ -1,4 +1,4 @@
-"""lgtools.data: every loader on tiny files written here, caches, subsets and error messages."""
+"""lgtools.data and lgtools.sources: every loader on tiny files written here, caches, subsets, errors."""
 
 import dataclasses
 import io
@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from lgtools import data
+from lgtools import data, sources
 from lgtools.hierarchy import CIFAR100_CLASSES, Hierarchy, get_hierarchy
 
 CIFAR10_NAMES = get_hierarchy("cifar10").fine_names
@@ -140,7 +140,7 @@ def test_cifar10_npz_is_decoded_once_then_cached(tmp_path, cache, monkeypatch):
     def no_decoding(*args):
         raise AssertionError("decoded again instead of reading the cache")
 
-    monkeypatch.setattr(data, "_decode_npz", no_decoding)
+    monkeypatch.setattr(sources, "_decode_npz", no_decoding)
     again = data.load_dataset("cifar10", root=tmp_path / "cifar10-jpeg.npz")
     assert torch.equal(again.images, train.images)
     with pytest.raises(AssertionError):  # the test split is not cached yet
@@ -167,7 +167,7 @@ def test_imagefolder_generic_tree(tmp_path, cache, monkeypatch):
     assert train.images[0, 0, 0, 0] == 50 and train.images[4, 0, 0, 0] == 90 and train.images[5, 1, 3, 3] == 5
     assert train.hierarchy.num_coarse == 3  # flat: one coarse class per folder
     assert len(data.load_dataset("imagefolder", split="test", root=tmp_path, image_size=8)) == 3
-    monkeypatch.setattr(data, "_decode_files", lambda *a: (_ for _ in ()).throw(AssertionError("decoded")))
+    monkeypatch.setattr(sources, "_decode_files", lambda *a: (_ for _ in ()).throw(AssertionError("decoded")))
     assert torch.equal(data.load_dataset("imagefolder", root=tmp_path, image_size=8).images, train.images)
     Image.new("RGB", (12, 16), (0, 0, 0)).save(tmp_path / "train" / "moon" / "00.png")
     with pytest.raises(AssertionError):  # a changed file invalidates the cache

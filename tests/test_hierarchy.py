@@ -7,6 +7,7 @@ import torch
 from lgtools.hierarchy import (
     Hierarchy,
     add_label_noise,
+    as_hierarchy,
     get_hierarchy,
     list_hierarchies,
     random_partition,
@@ -129,6 +130,17 @@ def test_from_groups_fixes_label_order():
 def test_from_bits_bits_round_trip():
     for bits in ("0011111100", "1000011101", "0120120120"):
         assert Hierarchy.from_bits(CIFAR10, bits).bits() == bits
+
+
+def test_as_hierarchy_reads_objects_names_and_bits():
+    h = get_hierarchy("cifar10")
+    assert as_hierarchy(h, CIFAR10) is h
+    assert as_hierarchy("cifar10", CIFAR10) == h
+    assert as_hierarchy("1000011101", CIFAR10).bits() == "1000011101"
+    with pytest.raises(ValueError, match="unknown hierarchy 'cifar11'"):
+        as_hierarchy("cifar11", CIFAR10)
+    with pytest.raises(ValueError, match="hierarchy must be a Hierarchy, a built-in name or a bits string"):
+        as_hierarchy(3, CIFAR10)
 
 
 def test_restrict_round_trips():
