@@ -242,7 +242,8 @@ def _sweep_one(spec, args: argparse.Namespace) -> int:
 def _results(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from lgtools.results import as_text, load_results
+    from lgtools.compare import as_text
+    from lgtools.results import load_results
 
     frame = load_results(args.directory)
     if frame.empty:

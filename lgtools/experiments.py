@@ -2,7 +2,7 @@
 
 Chapters 3–7 of the book call these so that a notebook cell stays a few lines. Every
 experiment function returns ``(table, runs)``: ``table`` has one row per run with the column
-names of ``lgtools.results.load_results`` (so ``lgtools.results.delta_table`` and
+names of ``lgtools.results.load_results`` (so ``lgtools.compare.delta_table`` and
 ``lgtools.book.paper_vs_ours`` work on live and stored runs alike) plus ``setting``, the name
 of the run's setting; ``runs`` holds the ``RunResult`` objects in the same order, for figures
 that need a history, a confusion matrix or the trained model. Stored runs are set beside the
@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from lgtools.data import load_run_data
 from lgtools.hierarchy import Hierarchy, get_hierarchy
 from lgtools.results import config_id, hierarchy_label, reevaluate, save_result, to_jsonable
-from lgtools.train import RunResult, TrainConfig, load_run_data, result_key, train
+from lgtools.train import RunResult, TrainConfig, result_key, train
 
 # Columns copied from a run's config and summary into its table row.
 CONFIG_COLUMNS = ("experiment", "dataset", "labels", "model", "width", "epochs", "data_ratio",

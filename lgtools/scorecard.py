@@ -114,6 +114,32 @@ def paper_curve(dataset: str) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def fine_share_vs_full_coarse(runs: pd.DataFrame, by: Sequence[str] = ("dataset", "scale")) -> pd.DataFrame:
+    """Fig 2's claim per group of ``by``: fine runs on each share of the data against coarse runs on all of it.
+
+    One row per group and share below 100 %: ``a_fc`` (mean over seeds), ``a_fc_std``, ``n``,
+    ``a_cc_full`` and ``a_cc_full_std`` (the coarse runs at 100 %), ``margin`` = ``a_fc`` −
+    ``a_cc_full`` and ``beats`` (margin > 0). The paper's claim: on CIFAR-10 and both ImageNet
+    subsets, fine labels on 40 % of the data already beat coarse labels on all of it (chapter 3).
+    Groups with no coarse run at 100 % are left out; ``by`` columns missing from ``runs`` are ignored.
+    """
+    by = [k for k in by if k in runs.columns]
+    columns = [*by, "data_ratio", "a_fc", "a_fc_std", "n", "a_cc_full", "a_cc_full_std", "margin", "beats"]
+    keys = by or ["_all"]  # one group when no ``by`` column is present (e.g. ``paper_curve``)
+    runs = runs.assign(_all=0, data_ratio=pd.to_numeric(runs["data_ratio"], errors="coerce").fillna(1.0))
+    fine = runs[runs["labels"].eq("fine") & runs["data_ratio"].lt(1.0)]
+    full = runs[runs["labels"].eq("coarse") & runs["data_ratio"].eq(1.0)]
+    if fine.empty or full.empty:
+        return pd.DataFrame(columns=columns)
+    shares = fine.groupby([*keys, "data_ratio"], dropna=False)["test_acc"].agg(
+        a_fc="mean", a_fc_std="std", n="count").reset_index()
+    coarse = full.groupby(keys, dropna=False)["test_acc"].agg(a_cc_full="mean", a_cc_full_std="std")
+    table = shares.merge(coarse.reset_index(), on=keys, how="inner")
+    table["margin"] = table["a_fc"] - table["a_cc_full"]
+    table["beats"] = table["margin"] > 0
+    return table.sort_values([*keys, "data_ratio"], ignore_index=True)[columns]
+
+
 def rank_correlation(acr: Sequence[float], delta: Sequence[float]) -> float:
     """Spearman rank correlation between ACR and ΔA; NaN with fewer than 3 finite pairs (chapters 6–8)."""
     acr_values, delta_values = np.asarray(acr, float), np.asarray(delta, float)
@@ -199,7 +225,7 @@ def coarse_per_noise(table: pd.DataFrame) -> pd.DataFrame:
     """Fine runs and a copy of each clean coarse run per noise level, so ΔA pairs by ``noise`` (chapter 7).
 
     Label noise never changes a coarse label, so one clean coarse run is the reference for
-    every randomness factor; with the copies ``lgtools.results.delta_table`` pairs as usual.
+    every randomness factor; with the copies ``lgtools.compare.delta_table`` pairs as usual.
     """
     noise = pd.to_numeric(table["noise"], errors="coerce").fillna(0.0)
     fine = table[table["labels"].eq("fine")]
@@ -242,7 +268,7 @@ def scorecard(stored: pd.DataFrame, source: str, metric: str = "test_acc") -> pd
 
 def _with_delta_spread(table: pd.DataFrame, ours: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Add ``ours_delta_std``: the spread over seeds of ΔA from per-seed fine/coarse pairs."""
-    from lgtools.results import as_text, delta_table
+    from lgtools.compare import as_text, delta_table
 
     by = [*keys, "scale"]
     columns = list(table.columns)
@@ -259,7 +285,7 @@ def _with_delta_spread(table: pd.DataFrame, ours: pd.DataFrame, keys: list[str])
 
 def acr_points(stored: pd.DataFrame) -> pd.DataFrame:
     """(ACR, ΔA) per setting and scale from stored fine/coarse pairs, Tables I, VI, VII, VIII and Fig 2 (chapters 6 and 8)."""
-    from lgtools.results import PAIR_KEYS, delta_table
+    from lgtools.compare import PAIR_KEYS, delta_table
 
     frames = []
     for source in ("table1", "fig2", "table6", "table7", "table8"):
@@ -281,8 +307,9 @@ PAIRED_COLUMNS = ["dataset", "hierarchy", "data_ratio", "noise", "scale", "seed"
 
 def paired_table(stored: pd.DataFrame) -> pd.DataFrame:
     """Per seed, ΔA image by image with McNemar's p-value, for every stored fine/coarse pair whose
-    runs both kept their per-image predictions (``lgtools.results.paired_outcomes``; chapter 8)."""
-    from lgtools.results import PAIR_KEYS, delta_pairs, load_result, paired_outcomes
+    runs both kept their per-image predictions (``lgtools.compare.paired_outcomes``; chapter 8)."""
+    from lgtools.compare import PAIR_KEYS, delta_pairs, paired_outcomes
+    from lgtools.results import load_result
 
     records: dict[str, dict] = {}
 

@@ -12,7 +12,8 @@ from lgtools import experiments as ex  # noqa: E402
 from lgtools import plots  # noqa: E402
 from lgtools.hierarchy import Hierarchy, get_hierarchy  # noqa: E402
 from lgtools.metrics import acr  # noqa: E402
-from lgtools.results import NOISE_PAIR_KEYS, delta_table, load_results  # noqa: E402
+from lgtools.compare import NOISE_PAIR_KEYS, delta_table  # noqa: E402
+from lgtools.results import load_results  # noqa: E402
 from lgtools.scorecard import coarse_per_noise  # noqa: E402
 from lgtools.train import TrainConfig  # noqa: E402
 

@@ -11,8 +11,9 @@ import pandas as pd
 import pytest
 
 from lgtools.hierarchy import Hierarchy
-from lgtools.results import (COLUMNS, NOISE_PAIR_KEYS, config_id, delta_pairs, delta_table, load_result,
-                             load_results, reevaluate, reevaluate_runs, save_result, summarise)
+from lgtools.compare import NOISE_PAIR_KEYS, delta_pairs, delta_table, summarise
+from lgtools.results import (COLUMNS, config_id, load_result, load_results, reevaluate, reevaluate_runs,
+                             save_result)
 
 FINE = ("a", "b", "c", "d")
 # Fine classes a, b | c, d: the run's own grouping.
@@ -99,7 +100,7 @@ def tiny_pair(tmp_path_factory) -> Path:
 
 
 def test_paired_outcomes_count_images_and_give_delta_exactly(tiny_pair: Path) -> None:
-    from lgtools.results import paired_outcomes
+    from lgtools.compare import paired_outcomes
 
     frame = load_results(tiny_pair).set_index("labels")
     fine, coarse = (load_result(frame.loc[k, "path"]) for k in ("fine", "coarse"))
