@@ -27,12 +27,12 @@ Pieces for timing the fast path alone (``lgtools.bench``): ``prepare_run(config)
 (data on the device, model, optimizer, schedule), ``train_one_epoch(state) -> dict`` (one
 permutation, one host sync at the end), ``train_steps(state, n_steps) -> int`` (images
 processed; one sync at the end), ``evaluate(state) -> dict``, ``warm_up_compile(state)``.
-``load_run_data(config)`` gives the run's CPU tensors (hierarchy, train, test, stats).
+``lgtools.data.load_run_data(config)`` gives the run's CPU tensors (hierarchy, train, test, stats).
 
-Checkpoints: ``<checkpoint_dir>/checkpoint.pt`` is replaced atomically after every epoch (model,
-optimizer, schedule, the batch/augmentation generator, torch's RNG, history, config); ``train``
-resumes from it when the config matches (except progress/checkpoint_dir/num_threads) and refuses
-one of another config. ``train(config, stop_after=n)`` ends after n epochs (tests, sweeps).
+Checkpoints (``lgtools.checkpoint``): ``<checkpoint_dir>/checkpoint.pt`` is replaced atomically
+after every epoch (model, optimizer, schedule, the batch/augmentation generator, torch's RNG,
+history, config); ``train`` resumes from it when the config matches (except
+progress/checkpoint_dir/num_threads) and refuses one of another config. ``train(config, stop_after=n)`` ends after n epochs (tests, sweeps).
 """
 
 from __future__ import annotations
@@ -49,13 +49,14 @@ from torch import nn
 from tqdm import tqdm  # plain text bars: tqdm.auto needs ipywidgets inside notebooks
 
 from lgtools import augment, metrics
+from lgtools.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
 from lgtools.config import (  # noqa: F401  re-exported: lgtools.train is where users find them
     EMBEDDED, LABELS, PAPER_SCHEDULES, PRECISIONS, SCHEDULES, TrainConfig, auto_model,
     dataset_family, lr_factor, num_epochs, paper_recipe, result_config, result_key)
-from lgtools.hierarchy import Hierarchy, add_label_noise
+from lgtools.data import load_run_data
+from lgtools.hierarchy import Hierarchy
 from lgtools.models import build_model
 
-CHECKPOINT_NAME = "checkpoint.pt"
 
 
 @dataclass
@@ -77,48 +78,6 @@ class RunResult:
     test_predictions: np.ndarray | None = field(default=None, repr=False)
     test_fine_labels: np.ndarray | None = field(default=None, repr=False)
 
-
-
-# ----------------------------------------------------------------------------- data
-
-def image_size_for(config: TrainConfig) -> int | None:
-    """Stored image side to ask ``lgtools.data`` for: 256 for ImageNet hierarchies, else its default."""
-    h = config.hierarchy
-    name = h.name if isinstance(h, Hierarchy) else (h or "")
-    # Stored at 256 so that training crops 224 px (RandomResizedCrop) and evaluation takes the
-    # centre 224 of the 256 px image, the usual resize-256/crop-224 test transform.
-    return 256 if config.dataset == "imagefolder" and name.startswith("imagenet") else None
-
-
-def _indices(idx) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(idx), dtype=torch.int64)
-
-
-def load_run_data(config: TrainConfig) -> tuple[Hierarchy, tuple, tuple, tuple]:
-    """(hierarchy, (x_train, fine_train), (x_test, fine_test), (mean, std)) on the CPU, as configured."""
-    from lgtools import data
-
-    # lgtools.data selects and relabels the hierarchy's fine classes (names, bits or object).
-    common = dict(root=config.data_root, hierarchy=config.hierarchy, image_size=image_size_for(config))
-    train_ds = data.load_dataset(config.dataset, split="train", **common)
-    test_ds = data.load_dataset(config.dataset, split="test", **common)
-    hierarchy = train_ds.hierarchy
-    x_tr, y_tr, x_te, y_te = train_ds.images, train_ds.labels, test_ds.images, test_ds.labels
-    if config.data_ratio < 1:
-        keep = _indices(data.subsample(y_tr.numpy(), config.data_ratio, config.seed))
-        x_tr, y_tr = x_tr[keep], y_tr[keep]
-    if config.max_train is not None and config.max_train < len(y_tr):
-        keep = _indices(data.stratified_cap(y_tr.numpy(), config.max_train, config.seed))
-        x_tr, y_tr = x_tr[keep], y_tr[keep]
-    if config.max_test is not None and config.max_test < len(y_te):
-        keep = _indices(data.stratified_cap(y_te.numpy(), config.max_test, config.seed))
-        x_te, y_te = x_te[keep], y_te[keep]
-    if config.noise > 0:
-        y_tr = torch.as_tensor(add_label_noise(y_tr.numpy(), hierarchy, config.noise, config.seed))
-        if config.noise_test:
-            y_te = torch.as_tensor(add_label_noise(y_te.numpy(), hierarchy, config.noise, config.seed + 1))
-    stats = data.dataset_stats(config.dataset)
-    return hierarchy, (x_tr, y_tr.long()), (x_te, y_te.long()), stats
 
 
 # ----------------------------------------------------------------------------- run state
@@ -335,43 +294,6 @@ def warm_up_compile(state: RunState) -> float:
     return time.perf_counter() - start
 
 
-# ----------------------------------------------------------------------------- checkpoints
-
-def save_checkpoint(state: RunState, path: str) -> None:
-    """Write model, optimizer, schedule, RNG states and history atomically (tmp + os.replace)."""
-    payload = {
-        "config": result_config(state.config), "history": state.history,
-        "model": state.model.state_dict(), "optimizer": state.optimizer.state_dict(),
-        "scheduler": state.scheduler.state_dict(), "generator": state.generator.get_state(),
-        "torch_rng": torch.get_rng_state(),
-        "cuda_rng": torch.cuda.get_rng_state_all() if state.device.type == "cuda" else None,
-    }
-    tmp = f"{path}.tmp{os.getpid()}"
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
-
-
-def load_checkpoint(state: RunState, path: str) -> bool:
-    """Restore ``state`` from ``path`` if it exists; a checkpoint of another config is an error."""
-    if not os.path.exists(path):
-        return False
-    payload = torch.load(path, map_location=state.device, weights_only=True)
-    mine = result_config(state.config)
-    differ = sorted(k for k in set(mine) | set(payload["config"]) if mine.get(k) != payload["config"].get(k))
-    if differ:
-        raise ValueError(f"checkpoint_dir {os.path.dirname(path)!r} holds a run with another config "
-                         f"(fields {differ} differ); use a new checkpoint_dir or delete it")
-    state.model.load_state_dict(payload["model"])
-    state.optimizer.load_state_dict(payload["optimizer"])
-    state.scheduler.load_state_dict(payload["scheduler"])
-    state.generator.set_state(payload["generator"].cpu())
-    torch.set_rng_state(payload["torch_rng"].cpu())
-    if payload["cuda_rng"] is not None and state.device.type == "cuda":
-        torch.cuda.set_rng_state_all([s.cpu() for s in payload["cuda_rng"]])
-    state.history = list(payload["history"])
-    return True
-
-
 # ----------------------------------------------------------------------------- train
 
 def _peak_memory_mb(device: torch.device) -> float:
@@ -390,7 +312,7 @@ def train(config: TrainConfig, stop_after: int | None = None) -> RunResult:
 
 
 def _train(config: TrainConfig, stop_after: int | None) -> RunResult:
-    from lgtools.results import git_revision
+    from lgtools.provenance import git_revision
 
     start = time.perf_counter()
     revision = git_revision()  # the code that trains; saving may happen after the checkout moved
