@@ -3,10 +3,11 @@
 Speed mode (default) measures, in one process and alternately (reference, lgtools, reference,
 lgtools, … for ``--rounds``), the training images/s and peak memory of
 
-1. the reference, rebuilt here from the original design: ``torchvision.datasets.ImageFolder``
-   with per-image PIL transforms (RandomCrop(32, padding=4), RandomHorizontalFlip, ToTensor,
-   Normalize), ``DataLoader(shuffle=True, num_workers=2)``, fp32, a plain SGD step (momentum 0.9,
-   weight decay 5e-4) that reads the loss and the accuracy back every step as the original did;
+1. the reference, rebuilt from the original design (``lgtools.reference``):
+   ``torchvision.datasets.ImageFolder`` with per-image PIL transforms (RandomCrop(32, padding=4),
+   RandomHorizontalFlip, ToTensor, Normalize), ``DataLoader(shuffle=True, num_workers=2)``, fp32,
+   a plain SGD step (momentum 0.9, weight decay 5e-4) that reads the loss and the accuracy back
+   every step as the original did;
 2. ``lgtools.train``'s path (``prepare_run`` + ``train_steps``): uint8 data on the device,
    batched augmentation; on CUDA bf16, channels_last, optional ``torch.compile``.
 
@@ -16,7 +17,7 @@ reference gets one DataLoader iterator per round, created before its warm-up (wo
 is untimed) and shut down after its timed steps (idle workers never compete with the lgtools
 phase); when an epoch ends inside a phase a new iterator starts, as in the original loop. On
 CUDA both pipelines run with ``cudnn.benchmark`` (the original CIFAR script set it too).
-Memory: CUDA, ``max_memory_allocated`` reset per phase; CPU, the peak summed RSS of this
+Memory (``lgtools.memory``): CUDA, ``max_memory_allocated`` reset per phase; CPU, the peak summed RSS of this
 process and its DataLoader workers sampled from /proc (a worker's RSS includes pages it shares
 copy-on-write with the parent, so the sum overstates physical memory). Both models stay
 allocated throughout, so each phase's figure includes the other's (small) model state; the
@@ -33,18 +34,17 @@ import argparse
 import datetime
 import os
 import statistics
-import threading
 import time
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import torch
-from torch import nn
 
-from lgtools import results
+from lgtools import provenance, results
 from lgtools import train as lgtrain
+from lgtools.memory import MemoryMonitor
 from lgtools.models import MODELS, build_model
+from lgtools.reference import Batches, reference_loader, reference_optimizer, reference_step, reference_train
 
 PRECISIONS = ("auto", "bf16", "fp32")
 
@@ -100,132 +100,6 @@ def check_args(args: argparse.Namespace) -> None:
         raise ValueError(f"--device {args.device!r} requested but CUDA is not available; use cpu or auto")
 
 
-# ----------------------------------------------------------------------------- measuring
-
-def _rss_bytes(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/statm") as f:
-            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, IndexError, ValueError):
-        return 0  # the process ended between listing and reading
-
-
-def _children(pid: int) -> list[int]:
-    kids: list[int] = []
-    try:
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as f:
-                kids += [int(k) for k in f.read().split()]
-    except OSError:
-        pass
-    return kids
-
-
-class MemoryMonitor:
-    """Peak memory of one phase: CUDA allocator peak, or summed RSS of this process and its children."""
-
-    def __init__(self, device: torch.device, interval: float = 0.05):
-        self.device, self.interval = device, interval
-        self.baseline = self.peak = self.peak_main = self.peak_children = 0
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def _sample(self) -> None:
-        main = _rss_bytes(os.getpid())
-        todo, children = _children(os.getpid()), 0
-        while todo:  # workers may have children of their own (e.g. pin-memory helpers)
-            pid = todo.pop()
-            children += _rss_bytes(pid)
-            todo += _children(pid)
-        self.peak_main, self.peak_children = max(self.peak_main, main), max(self.peak_children, children)
-        self.peak = max(self.peak, main + children)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            self._sample()
-
-    def __enter__(self) -> MemoryMonitor:
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-            torch.cuda.reset_peak_memory_stats(self.device)
-            self.baseline = torch.cuda.memory_allocated(self.device)
-        else:
-            self._sample()
-            self.baseline = self.peak
-            self._thread = threading.Thread(target=self._loop, daemon=True)
-            self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        if self.device.type == "cuda":
-            self.peak = torch.cuda.max_memory_allocated(self.device)
-        else:
-            self._stop.set()
-            self._thread.join()
-            self._sample()
-
-    def as_dict(self) -> dict:
-        """Peak and starting memory in MiB (CPU: also main-process and worker peaks apart)."""
-        mib = 2.0**20
-        out = {"peak_memory_mb": self.peak / mib, "baseline_memory_mb": self.baseline / mib}
-        if self.device.type != "cuda":
-            out.update(peak_main_rss_mb=self.peak_main / mib, peak_workers_rss_mb=self.peak_children / mib)
-        return out
-
-
-# ----------------------------------------------------------------------------- the reference
-
-def reference_loader(root: str, split: str, batch_size: int, workers: int, mean, std,
-                     seed: int, indices=None) -> torch.utils.data.DataLoader:
-    """The original input pipeline: ImageFolder + per-image PIL transforms + a DataLoader."""
-    from torchvision import datasets, transforms as T
-
-    train = split == "train"
-    steps = [T.RandomCrop(32, padding=4), T.RandomHorizontalFlip()] if train else []
-    tf = T.Compose(steps + [T.ToTensor(), T.Normalize(mean, std)])
-    data = datasets.ImageFolder(os.path.join(root, split), transform=tf)
-    if indices is not None:
-        data = torch.utils.data.Subset(data, [int(i) for i in indices])
-    return torch.utils.data.DataLoader(data, batch_size=batch_size, shuffle=train, num_workers=workers,
-                                       generator=torch.Generator().manual_seed(seed))
-
-
-def reference_step(model: nn.Module, optimizer: torch.optim.Optimizer, inputs: torch.Tensor,
-                   targets: torch.Tensor, device: torch.device) -> int:
-    """One fp32 SGD step as in the original loop (loss and accuracy read back); returns images."""
-    inputs, targets = inputs.to(device), targets.to(device)
-    optimizer.zero_grad()
-    outputs = model(inputs)
-    loss = nn.functional.cross_entropy(outputs, targets)
-    loss.backward()
-    optimizer.step()
-    # The original loop logged these every step; .item() is a host sync on CUDA.
-    loss.item()
-    outputs.argmax(1).eq(targets).sum().item()
-    return len(targets)
-
-
-class _Batches:
-    """Batches from one DataLoader iterator, restarted when an epoch ends."""
-
-    def __init__(self, loader: torch.utils.data.DataLoader):
-        self.loader, self.it = loader, iter(loader)
-
-    def next(self) -> tuple[torch.Tensor, torch.Tensor]:
-        try:
-            return next(self.it)
-        except StopIteration:
-            self.it = iter(self.loader)
-            return next(self.it)
-
-    def close(self) -> None:
-        self.it = None  # dropping the iterator shuts its workers down
-
-
-def _sgd(model: nn.Module, lr: float = 0.1) -> torch.optim.SGD:
-    return torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9, weight_decay=5e-4)
-
-
 # ----------------------------------------------------------------------------- speed mode
 
 def _phase(device: torch.device, warm: Callable[[], object], timed: Callable[[], int]) -> dict:
@@ -268,7 +142,7 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = lambda 
     classes = loader.dataset.classes
     torch.manual_seed(args.seed)
     model = build_model(args.model, len(classes), args.width).to(device).train()
-    optimizer = _sgd(model)
+    optimizer = reference_optimizer(model)
     log(f"one-off: lgtools prepare {prepare_seconds:.1f} s (decode/cache, device copy, model), "
         f"compile {compile_seconds:.1f} s; reference ImageFolder scan {scan_seconds:.1f} s")
 
@@ -278,7 +152,7 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = lambda 
 
         def ref_warm() -> None:
             nonlocal batches
-            batches = _Batches(loader)  # workers start here, untimed
+            batches = Batches(loader)  # workers start here, untimed
             for _ in range(args.warmup):
                 reference_step(model, optimizer, *batches.next(), device)
 
@@ -306,42 +180,6 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = lambda 
 
 
 # ----------------------------------------------------------------------------- accuracy mode
-
-def reference_train(config: lgtrain.TrainConfig, workers: int) -> dict:
-    """Train and test the reference pipeline with ``config``'s model, schedule, seed and subset."""
-    from lgtools import data
-
-    device = lgtrain.resolve_device(config.device)
-    mean, std = data.dataset_stats(config.dataset)
-    loader = reference_loader(config.data_root, "train", config.batch_size, workers, mean, std, config.seed)
-    targets = np.asarray(loader.dataset.targets)
-    if config.max_train is not None and config.max_train < len(targets):
-        # Same helper and seed as lgtools' cap: the same images wherever both list them in one order.
-        keep = data.stratified_cap(targets, config.max_train, config.seed)
-        loader = reference_loader(config.data_root, "train", config.batch_size, workers, mean, std,
-                                  config.seed, keep)
-    torch.manual_seed(config.seed)  # as prepare_run: identical initial weights
-    model = build_model(config.model, len(np.unique(targets)), config.width).to(device)
-    optimizer = _sgd(model, config.lr)
-    steps = len(loader)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: lgtrain.lr_factor(config, s, steps))
-    start = time.perf_counter()
-    for _ in range(lgtrain.num_epochs(config)):
-        model.train()
-        for inputs, labels in loader:
-            reference_step(model, optimizer, inputs, labels, device)
-            scheduler.step()
-    train_seconds = time.perf_counter() - start
-    model.eval()
-    correct = total = 0
-    test = reference_loader(config.data_root, "test", config.eval_batch_size, workers, mean, std, config.seed)
-    with torch.no_grad():
-        for inputs, labels in test:
-            correct += model(inputs.to(device)).argmax(1).cpu().eq(labels).sum().item()
-            total += len(labels)
-    return {"test_acc_fine": 100 * correct / total, "train_seconds": train_seconds,
-            "seconds": time.perf_counter() - start}
-
 
 def _stats(values: list[float]) -> dict:
     return {"values": values, "mean": statistics.mean(values), "std": statistics.stdev(values),
@@ -377,10 +215,10 @@ def hardware(device: str) -> dict:
     """CPU model and cores, GPU name, torch/CUDA versions, git revision and date."""
     import torchvision
 
-    info = results.provenance({}, {"device": device})
+    info = provenance.provenance({}, {"device": device})
     info.pop("seed", None)
     gpu = torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else None
-    return {**info, "cpu_model": results.cpu_model(), "gpu": gpu, "torchvision_version": torchvision.__version__,
+    return {**info, "cpu_model": provenance.cpu_model(), "gpu": gpu, "torchvision_version": torchvision.__version__,
             "cuda_version": torch.version.cuda}
 
 
