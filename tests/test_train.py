@@ -90,7 +90,7 @@ def test_data_ratio_scales_epochs_and_data():
     assert num_epochs(tiny(epochs=200, data_ratio=0.2, scale_epochs=False)) == 200
     r = lt.train(tiny(epochs=1, data_ratio=0.5, max_train=240, max_test=120))
     assert len(r.history) == 2
-    from lgtools.results import git_revision
+    from lgtools.provenance import git_revision
     assert r.summary["git_rev_started"] == git_revision()[0]  # provenance of the training code
     full = lt.load_run_data(tiny(max_train=None))[1][1]
     half = lt.load_run_data(tiny(max_train=None, data_ratio=0.5))[1][1]
