@@ -52,7 +52,7 @@ from lgtools.sweep_spec import (  # noqa: F401  re-exported: the spec half of th
     absolute_paths, expand, load_spec, output_parameter, run_identity, select, spec_from_dict)
 from lgtools.sweep_store import (  # noqa: F401  re-exported: what a sweep finds on disk
     STALE_SECONDS, content_key, copy_result, coverage, identical_result, record_failure,
-    remove_stale_temporaries, stored_by_content, utc_now)
+    remove_stale_temporaries, result_path, stored_by_content, utc_now)
 
 log = logging.getLogger(__name__)
 LAUNCHERS = ("local", "submitit")
@@ -98,8 +98,7 @@ class RunTask:
     @property
     def result_path(self) -> Path:
         """Where the run's result lands; its existence means the run is done."""
-        suffix = ".json" if self.kind == "train" else ""
-        return Path(self.results) / self.sweep / f"{self.run_id}{suffix}"
+        return result_path(self.results, self.sweep, self.run_id, self.kind)
 
     @property
     def failure_path(self) -> Path:
@@ -179,7 +178,7 @@ def execute(task: RunTask) -> tuple[str, str]:
 # ----------------------------------------------------------------------------- the sweep
 
 class SweepInterrupted(KeyboardInterrupt):
-    """A signal (SIGTERM, SIGHUP) stopped a local sweep; ``signum`` says which."""
+    """A signal (SIGTERM, SIGHUP) stopped a sweep; ``signum`` says which."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signum)  # args = (signum,): pickles and copies like the original
@@ -284,23 +283,33 @@ def _outcome_of(task: RunTask, get: Callable) -> tuple[str, str]:
 
 
 def _outcomes_submitit(tasks: list[RunTask], jobs: int, folder: Path, options: dict):
-    """Yield outcomes of runs submitted through submitit, at most ``jobs`` in flight."""
+    """Yield outcomes of runs submitted through submitit, at most ``jobs`` in flight.
+
+    An interruption cancels the jobs in flight (``scancel`` on SLURM): the next invocation
+    submits them again and they resume from their checkpoints, so two jobs never train one run.
+    """
     import submitit
 
     options = dict(options)
     executor = submitit.AutoExecutor(folder=folder, cluster=options.pop("cluster", None))
     executor.update_parameters(name=f"lgtools-{tasks[0].sweep}", **options)
     waiting, running = list(tasks), []
-    while waiting or running:
-        while waiting and len(running) < jobs:
-            task = waiting.pop(0)
-            running.append((task, executor.submit(execute, task)))
-        finished = [(t, j) for t, j in running if j.done()]
-        for task, job in finished:
-            running.remove((task, job))
-            yield task, _outcome_of(task, job.result)
-        if not finished:
-            time.sleep(0.5)
+    with _signals_raise():
+        try:
+            while waiting or running:
+                while waiting and len(running) < jobs:
+                    task = waiting.pop(0)
+                    running.append((task, executor.submit(execute, task)))
+                finished = [(t, j) for t, j in running if j.done()]
+                for task, job in finished:
+                    running.remove((task, job))
+                    yield task, _outcome_of(task, job.result)
+                if not finished:
+                    time.sleep(0.5)
+        finally:
+            for task, job in running:  # empty unless interrupted
+                log.warning("cancelling job %s (run %s) of sweep %s", job.job_id, task.run_id, task.sweep)
+                job.cancel(check=False)
 
 
 def run_sweep(spec: SweepSpec | str | Path, results: str | Path = "results",
@@ -318,7 +327,8 @@ def run_sweep(spec: SweepSpec | str | Path, results: str | Path = "results",
     training it again. ``only`` keeps the runs whose parameters have these values (``select``),
     e.g. ``{"dataset": "cifar10"}`` for the paper-scale specs where only CIFAR-10 is at hand.
     ``data_root`` replaces every run's data path (not part of a run's id, so ids and reuse stay).
-    An interrupted local sweep raises KeyboardInterrupt (SweepInterrupted for SIGTERM/SIGHUP).
+    An interrupted sweep raises KeyboardInterrupt (SweepInterrupted for SIGTERM/SIGHUP); its runs
+    in flight stop (local workers killed, submitit jobs cancelled) and resume on the next call.
     """
     if launcher not in LAUNCHERS:
         raise ValueError(f"launcher must be one of {LAUNCHERS}, got {launcher!r}")

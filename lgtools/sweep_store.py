@@ -31,6 +31,11 @@ if TYPE_CHECKING:
     from lgtools.sweep import RunTask
 
 
+def result_path(results: str | Path, sweep: str, run_id: str, kind: str) -> Path:
+    """Where a run's result lands (a JSON file, or a notebook run's folder); it exists once done."""
+    return Path(results) / sweep / (f"{run_id}.json" if kind == "train" else run_id)
+
+
 def utc_now() -> str:
     """The time now, UTC, to the second (ISO 8601): the date stamp of sweep records."""
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
@@ -73,28 +78,26 @@ def content_key(config: dict) -> str | None:
         return None
 
 
-def stored_by_content(results: str | Path, exclude: str = "") -> dict[str, Path]:
+def stored_by_content(results: str | Path, exclude: str = "") -> dict[str, list[Path]]:
     """Every stored train result outside sweep ``exclude``, by ``content_key``.
 
-    Where several files hold the same run, a trained one wins over a copy (so ``reused_from``
-    names where a run was trained), then the first in path order.
+    Each key lists the files holding that run, trained ones before copies (so ``reused_from``
+    names where a run was trained), then in path order. Built once and read for many sweeps:
+    ``identical_result`` skips the files of the asking run's own sweep.
     """
-    index: dict[str, tuple[bool, Path]] = {}
+    index: dict[str, list[tuple[bool, Path]]] = {}
     for path in sorted(Path(results).glob("*/*.json")):
         if path.parent.name == exclude or path.name.startswith("."):
             continue
         record = _train_record(path)
         key = content_key(record["config"]) if record and isinstance(record.get("config"), dict) else None
-        if key is None:
-            continue
-        entry = ("reused_from" in record["metadata"], path)
-        if key not in index or entry[0] < index[key][0]:
-            index[key] = entry
-    return {key: path for key, (_, path) in index.items()}
+        if key is not None:
+            index.setdefault(key, []).append(("reused_from" in record["metadata"], path))
+    return {key: [path for _, path in sorted(entries)] for key, entries in index.items()}
 
 
 def identical_result(run: Run | RunTask, results: str | Path,
-                     by_content: dict[str, Path] | None = None) -> Path | None:
+                     by_content: dict[str, list[Path]] | None = None) -> Path | None:
     """The stored result (under ``results``) of another sweep that ``run`` would reproduce, or None.
 
     Identical means the same run id digest (the parameters' hash, bookkeeping keys aside), e.g.
@@ -111,7 +114,8 @@ def identical_result(run: Run | RunTask, results: str | Path,
         record = _train_record(path)
         if record is not None and run_identity(record["metadata"]["parameters"]) == digest:
             matches.append(("reused_from" in record["metadata"], path))  # else only looks alike
-    hit = by_content.get(content_key(run.parameters) or "") if by_content else None
+    same = by_content.get(content_key(run.parameters) or "", []) if by_content else []
+    hit = next((path for path in same if path.parent.name != run.sweep), None)
     if hit is not None:
         record = _train_record(hit)
         matches.append((bool(record) and "reused_from" in record["metadata"], hit))
@@ -166,8 +170,7 @@ def coverage(specs: list[str | Path], results: str | Path = "results") -> pd.Dat
         runs = expand(spec)
         stored = copyable = 0
         for run in runs:
-            suffix = ".json" if spec.kind == "train" else ""
-            if (results / spec.name / f"{run.run_id}{suffix}").exists():
+            if result_path(results, spec.name, run.run_id, spec.kind).exists():
                 stored += 1
             elif spec.kind == "train" and identical_result(run, results, by_content) is not None:
                 copyable += 1

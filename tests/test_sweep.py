@@ -263,6 +263,36 @@ def test_submitit_local_executor_runs_a_tiny_sweep(tmp_path: Path) -> None:
     assert (tmp_path / "runs" / "tiny" / "submitit").is_dir()  # submitit's logs
 
 
+def test_submitit_jobs_in_flight_are_cancelled_when_the_sweep_stops(tmp_path: Path) -> None:
+    # Left running, a job would train alongside its resubmission on the next invocation.
+    from lgtools.sweep import RunTask, _outcomes_submitit
+
+    def task(run_id: str, **change) -> RunTask:
+        return RunTask("train", "tiny", run_id, {**TINY, "seed": 0, **change},
+                       str(tmp_path / "res"), str(tmp_path / "runs"), num_threads=1)
+
+    folder = tmp_path / "submitit"
+    outcomes = _outcomes_submitit([task("quick"), task("slow", epochs=500)], 2, folder,
+                                  {"cluster": "local"})
+    first, (status, _) = next(outcomes)
+    assert first.run_id == "quick" and status == "done"
+    pids = {int(f.name.split("_")[0]) for f in folder.glob("*_log.out")}
+    assert len(pids) == 2
+    outcomes.close()  # what an interruption of the consuming sweep does
+
+    def alive(pid: int) -> bool:
+        try:
+            return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+        except OSError:
+            return False
+
+    deadline = time.monotonic() + 30
+    while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(pid) for pid in pids)
+    assert not (tmp_path / "res" / "tiny" / "slow.json").exists()
+
+
 # ----------------------------------------------------------------------------- notebooks
 
 NOTEBOOK_BODY = """
@@ -456,6 +486,28 @@ def test_coverage_counts_stored_copyable_and_remaining_runs(tmp_path: Path) -> N
     assert table.loc["first", ["runs", "stored", "copyable", "to_train"]].tolist() == [2, 2, 0, 0]
     assert table.loc["second", ["runs", "stored", "copyable", "to_train"]].tolist() == [3, 0, 2, 1]
     assert table.loc["second", "scale"] == "unit-scale"
+
+
+def test_coverage_predicts_what_a_sweep_copies(tmp_path: Path) -> None:
+    # Two runs of one sweep equal by content (the default grouping spelled out): a sweep never
+    # copies from itself, so with one of them stored the other is still to train, in the
+    # coverage count as in the sweep; a second sweep may copy it.
+    from lgtools.sweep_store import coverage
+
+    own = write_spec(tmp_path, tiny_spec(name="own", grid={"seed": [0]}, cases=[
+        {"labels": "coarse"}, {"labels": "coarse", "hierarchy": "synthetic"}]), "own.yaml")
+    other = write_spec(tmp_path, tiny_spec(name="other", grid={"seed": [0]}, cases=[
+        {"labels": "coarse", "hierarchy": "synthetic"}]), "other.yaml")
+    results = tmp_path / "res"
+    run_sweep(load_spec(own), results, tmp_path / "runs", train_fn=fake_train, progress=False,
+              only={"hierarchy": "synthetic"})
+    table = coverage([own, other], results).set_index("sweep")
+    assert table.loc["own", ["stored", "copyable", "to_train"]].tolist() == [1, 0, 1]
+    assert table.loc["other", ["stored", "copyable", "to_train"]].tolist() == [0, 1, 0]
+    for spec, row in ((own, "own"), (other, "other")):
+        planned = run_sweep(load_spec(spec), results, tmp_path / "runs", dry_run=True, progress=False)
+        assert len(planned.reused) == table.loc[row, "copyable"]
+        assert len(planned.pending) == table.loc[row, "to_train"]
 
 
 def test_every_shipped_spec_is_valid() -> None:
