@@ -26,6 +26,7 @@ The split ``"val"`` is an alias of ``"test"`` for every dataset.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -145,14 +146,14 @@ def _select(name: str, split: str, images: torch.Tensor, labels: torch.Tensor,
 
 # ----------------------------------------------------------------------------- subsets
 
-def _label_array(labels) -> np.ndarray:
+def _label_array(labels: np.ndarray | torch.Tensor | Sequence[int]) -> np.ndarray:
     array = labels.numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
     if array.ndim != 1 or not np.issubdtype(array.dtype, np.integer):
         raise ValueError(f"labels must be a 1-D array of integer class indices, got {array.dtype} {array.shape}")
     return array
 
 
-def subsample(labels, ratio: float, seed: int = 0) -> np.ndarray:
+def subsample(labels: np.ndarray | torch.Tensor | Sequence[int], ratio: float, seed: int = 0) -> np.ndarray:
     """Sorted indices keeping ``ratio`` of every fine class (at least one each); Fig 2's protocol."""
     if isinstance(ratio, bool) or not isinstance(ratio, (int, float)) or not 0 < ratio <= 1:
         raise ValueError(f"ratio must be a number in (0, 1], got {ratio!r}")
@@ -165,7 +166,7 @@ def subsample(labels, ratio: float, seed: int = 0) -> np.ndarray:
     return np.sort(np.concatenate(keep)) if keep else np.zeros(0, np.int64)
 
 
-def stratified_cap(labels, max_n: int, seed: int = 0) -> np.ndarray:
+def stratified_cap(labels: np.ndarray | torch.Tensor | Sequence[int], max_n: int, seed: int = 0) -> np.ndarray:
     """Sorted indices of at most ``max_n`` samples with the class proportions kept (tiny runs)."""
     if isinstance(max_n, bool) or not isinstance(max_n, (int, np.integer)) or max_n < 1:
         raise ValueError(f"max_n must be a positive integer, got {max_n!r}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -19,8 +20,8 @@ from lgtools import train as lgtrain
 from lgtools.models import build_model
 
 
-def reference_loader(root: str, split: str, batch_size: int, workers: int, mean, std,
-                     seed: int, indices=None) -> torch.utils.data.DataLoader:
+def reference_loader(root: str, split: str, batch_size: int, workers: int, mean: Sequence[float],
+                     std: Sequence[float], seed: int, indices: Sequence[int] | None = None) -> torch.utils.data.DataLoader:
     """The original input pipeline: ImageFolder + per-image PIL transforms + a DataLoader."""
     from torchvision import datasets, transforms as T
 

@@ -107,7 +107,7 @@ def _default_root() -> Path:
     return Path(os.environ.get("LGTOOLS_DATA") or cache_dir() / "data")
 
 
-def cifar_arrays(name: str, root, train: bool,
+def cifar_arrays(name: str, root: str | os.PathLike | None, train: bool,
                  download: bool) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
     """(images, labels, class names) from a torchvision CIFAR root or the CIFAR-10 ``.npz`` file."""
     base = Path(root).expanduser() if root is not None else _default_root()
@@ -242,7 +242,7 @@ def _folder_hierarchy(folders: list[str], spec) -> tuple[Hierarchy, list[str]]:
     return h, chosen
 
 
-def image_folder_arrays(root, split: str, spec,
+def image_folder_arrays(root: str | os.PathLike | None, split: str, spec: Hierarchy | str | None,
                         size: int) -> tuple[np.ndarray, np.ndarray, Hierarchy]:
     """(images, labels, hierarchy) of ``root/<split>/<class>/<image>``, images at ``size``."""
     split_dir = _split_dir(root, split)

@@ -10,15 +10,19 @@ four classifiers of that comparison; `lgtools.plots.decision_boundaries` draws t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC, LinearSVC
 
 from lgtools.hierarchy import Hierarchy
 from lgtools.metrics import accuracy, coarse_accuracy
+
+if TYPE_CHECKING:  # annotations only: the toy chapter needs no torch
+    import torch
 
 LAYOUTS = ("xor", "circle")
 KERNELS = ("linear", "rbf")
@@ -70,7 +74,7 @@ def make_toy(n_per_blob: int = 100, layout: str = "xor", blobs: int = 6, spread:
     return ToySet(x[order], fine[order], hierarchy)
 
 
-def make_classifier(kernel: str, seed: int = 0, c: float = 1.0, gamma: str | float = "scale"):
+def make_classifier(kernel: str, seed: int = 0, c: float = 1.0, gamma: str | float = "scale") -> Pipeline:
     """A standardising SVM pipeline: ``"linear"`` (LinearSVC) or ``"rbf"`` (kernel SVC)."""
     if kernel not in KERNELS:
         raise ValueError(f"kernel: {kernel!r} is not one of {KERNELS}")
@@ -109,7 +113,7 @@ def score_granularity_svms(models: dict[str, object], x: np.ndarray, fine_labels
         .assign(**{"fine − coarse": lambda t: t["fine"] - t["coarse"]})
 
 
-def flatten_images(images, max_dim: int | None = None, seed: int = 0) -> np.ndarray:
+def flatten_images(images: np.ndarray | torch.Tensor, max_dim: int | None = None, seed: int = 0) -> np.ndarray:
     """Images (N×C×H×W uint8, tensor or array) as float rows in [0, 1] for scikit-learn."""
     array = np.asarray(images.numpy() if hasattr(images, "numpy") else images, dtype=np.float32)
     rows = array.reshape(array.shape[0], -1) / 255.0
