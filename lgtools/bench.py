@@ -3,12 +3,12 @@
 Speed mode (default) measures, in one process and alternately (reference, lgtools, reference,
 lgtools, … for ``--rounds``), the training images/s and peak memory of
 
-1. the reference, rebuilt from the original design (``lgtools.reference``):
+1. the reference, rebuilt from the original design (``lgtools.training.reference``):
    ``torchvision.datasets.ImageFolder`` with per-image PIL transforms (RandomCrop(32, padding=4),
    RandomHorizontalFlip, ToTensor, Normalize), ``DataLoader(shuffle=True, num_workers=2)``, fp32,
    a plain SGD step (momentum 0.9, weight decay 5e-4) that reads the loss and the accuracy back
    every step as the original did;
-2. ``lgtools.train``'s path (``prepare_run`` + ``train_steps``): uint8 data on the device,
+2. ``lgtools.training.loop``'s path (``prepare_run`` + ``train_steps``): uint8 data on the device,
    batched augmentation; on CUDA bf16, channels_last, optional ``torch.compile``.
 
 Same data, model, batch size and number of timed steps after ``--warmup`` untimed steps. lgtools
@@ -17,7 +17,7 @@ reference gets one DataLoader iterator per round, created before its warm-up (wo
 is untimed) and shut down after its timed steps (idle workers never compete with the lgtools
 phase); when an epoch ends inside a phase a new iterator starts, as in the original loop. On
 CUDA both pipelines run with ``cudnn.benchmark`` (the original CIFAR script set it too).
-Memory (``lgtools.memory``): CUDA, ``max_memory_allocated`` reset per phase; CPU, the peak summed RSS of this
+Memory (``lgtools.training.memory``): CUDA, ``max_memory_allocated`` reset per phase; CPU, the peak summed RSS of this
 process and its DataLoader workers sampled from /proc (a worker's RSS includes pages it shares
 copy-on-write with the parent, so the sum overstates physical memory). Both models stay
 allocated throughout, so each phase's figure includes the other's (small) model state; the
@@ -40,11 +40,22 @@ from typing import Callable
 
 import torch
 
-from lgtools import provenance, results
-from lgtools import train as lgtrain
-from lgtools.memory import MemoryMonitor
-from lgtools.models import MODELS, build_model
-from lgtools.reference import Batches, reference_loader, reference_optimizer, reference_step, reference_train
+from lgtools.data.datasets import dataset_stats
+from lgtools.nets.models import MODELS, build_model
+from lgtools.runs.results import to_jsonable, write_json_atomic
+from lgtools.training.config import TrainConfig
+from lgtools.training.loop import train
+from lgtools.training.memory import MemoryMonitor
+from lgtools.training.provenance import cpu_model, provenance
+from lgtools.training.reference import (
+    Batches,
+    reference_loader,
+    reference_optimizer,
+    reference_step,
+    reference_train,
+)
+from lgtools.training.state import prepare_run, resolve_device
+from lgtools.training.steps import train_steps, warm_up_compile
 
 PRECISIONS = ("auto", "bf16", "fp32")
 
@@ -122,20 +133,18 @@ def _summary(phases: list[dict]) -> dict:
 
 def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = lambda s: None) -> dict:
     """Alternate reference and lgtools phases; returns every figure (see the module docstring)."""
-    from lgtools import data
-
-    config = lgtrain.TrainConfig(
+    config = TrainConfig(
         dataset="imagefolder", data_root=args.data, model=args.model, width=args.width,
         batch_size=args.batch_size, schedule="constant", seed=args.seed, device=args.device,
         precision=args.precision, compile=args.compile, epochs=1, progress=False)
     start = time.perf_counter()
-    state = lgtrain.prepare_run(config)  # decode (or read the cache), copy to the device, build
+    state = prepare_run(config)  # decode (or read the cache), copy to the device, build
     prepare_seconds = time.perf_counter() - start
-    compile_seconds = lgtrain.warm_up_compile(state) if args.compile else 0.0
+    compile_seconds = warm_up_compile(state) if args.compile else 0.0
     device = state.device
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    mean, std = data.dataset_stats(config.dataset)
+    mean, std = dataset_stats(config.dataset)
     start = time.perf_counter()
     loader = reference_loader(args.data, "train", args.batch_size, args.workers, mean, std, args.seed)
     scan_seconds = time.perf_counter() - start
@@ -159,8 +168,8 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = lambda 
         ref = _phase(device, ref_warm, lambda: sum(reference_step(model, optimizer, *batches.next(), device)
                                                    for _ in range(args.steps)))
         batches.close()
-        lg = _phase(device, lambda: args.warmup and lgtrain.train_steps(state, args.warmup),
-                    lambda: lgtrain.train_steps(state, args.steps))
+        lg = _phase(device, lambda: args.warmup and train_steps(state, args.warmup),
+                    lambda: train_steps(state, args.steps))
         ref_phases.append(ref)
         lg_phases.append(lg)
         log(f"round {r + 1}/{args.rounds}: reference {ref['images_per_s']:.1f} img/s, "
@@ -190,13 +199,13 @@ def run_accuracy(args: argparse.Namespace, log: Callable[[str], None] = lambda s
     """Train both pipelines for every seed; compare fine test accuracy (mean ± std over seeds)."""
     runs = []
     for seed in args.seeds:
-        config = lgtrain.TrainConfig(
+        config = TrainConfig(
             dataset="imagefolder", data_root=args.data, model=args.model, width=args.width,
             epochs=args.epochs, batch_size=args.batch_size, schedule="onecycle", seed=seed,
             max_train=args.train_subset or None, device=args.device, progress=False)
         ref = reference_train(config, args.workers)
         log(f"seed {seed}: reference {ref['test_acc_fine']:.2f} % ({ref['seconds']:.0f} s)")
-        result = lgtrain.train(config)
+        result = train(config)
         lg = {"test_acc_fine": result.summary["test_acc_fine"], "seconds": result.summary["seconds"]}
         log(f"seed {seed}: lgtools   {lg['test_acc_fine']:.2f} % ({lg['seconds']:.0f} s)")
         runs.append({"seed": seed, "config": config.to_dict(), "reference": ref, "lgtools": lg})
@@ -215,10 +224,10 @@ def hardware(device: str) -> dict:
     """CPU model and cores, GPU name, torch/CUDA versions, git revision and date."""
     import torchvision
 
-    info = provenance.provenance({}, {"device": device})
+    info = provenance({}, {"device": device})
     info.pop("seed", None)
     gpu = torch.cuda.get_device_name(torch.device(device)) if device.startswith("cuda") else None
-    return {**info, "cpu_model": provenance.cpu_model(), "gpu": gpu, "torchvision_version": torchvision.__version__,
+    return {**info, "cpu_model": cpu_model(), "gpu": gpu, "torchvision_version": torchvision.__version__,
             "cuda_version": torch.version.cuda}
 
 
@@ -228,7 +237,7 @@ def write_result(record: dict, out: str, stem: str) -> Path:
         path = Path(out) / f"{stem}{'' if n == 1 else f'-{n}'}.json"
         if not path.exists():
             try:
-                return results.write_json_atomic(path, results.to_jsonable(record))
+                return write_json_atomic(path, to_jsonable(record))
             except FileExistsError:
                 continue
     raise FileExistsError(f"no free result name for {stem!r} in {out!r}")
@@ -253,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     def say(line: str) -> None:
         print(line, flush=True)
 
-    device = str(lgtrain.resolve_device(args.device))
+    device = str(resolve_device(args.device))
     hw = hardware(device)
     say(f"hardware: {hw['cpu_model']} ({hw['cpu_count']} cores), GPU {hw['gpu'] or 'none'}, "
         f"torch {hw['torch_version']}, git {(hw['git_rev'] or 'unknown')[:10]}")

@@ -1,8 +1,8 @@
 """Command line: ``python -m lgtools train|sweep|results`` (the one place that prints).
 
 - ``train``: every ``TrainConfig`` field is an option (``--epochs 2``, ``--no-augment``);
-  trains, prints a one-screen summary and stores the result (``lgtools.results``).
-- ``sweep``: runs YAML sweep specs (``lgtools.sweep``), resumably, one after another.
+  trains, prints a one-screen summary and stores the result (``lgtools.runs.results``).
+- ``sweep``: runs YAML sweep specs (``lgtools.runs.sweep``), resumably, one after another.
 - ``results``: a table of the stored results, mean ± std over seeds; ``--scorecard`` sets them
   beside the paper's numbers as chapter 8 does.
 """
@@ -22,9 +22,9 @@ import typing
 from pathlib import Path
 from typing import Any
 
-CHOICES = {"labels": ("train", "LABELS"), "schedule": ("train", "SCHEDULES"),
-           "precision": ("train", "PRECISIONS"), "model": ("models", "MODELS"),
-           "extra_layer": ("models", "EXTRA_LAYERS")}
+CHOICES = {"labels": ("training.config", "LABELS"), "schedule": ("training.config", "SCHEDULES"),
+           "precision": ("training.config", "PRECISIONS"), "model": ("nets.models", "MODELS"),
+           "extra_layer": ("nets.models", "EXTRA_LAYERS")}
 DEFAULT_BY = ["scale", "experiment", "dataset", "hierarchy", "labels", "model", "epochs",
               "data_ratio", "noise", "dropout", "extra_layer"]
 
@@ -66,7 +66,7 @@ def add_train_options(parser: argparse.ArgumentParser) -> None:
     """One option per TrainConfig field, documented from the dataclass."""
     from importlib import import_module
 
-    from lgtools.train import TrainConfig
+    from lgtools.training.config import TrainConfig
 
     hints, helps = typing.get_type_hints(TrainConfig), field_help(TrainConfig)
     group = parser.add_argument_group("training configuration (TrainConfig fields)")
@@ -139,12 +139,15 @@ def _fmt(value: Any, digits: int = 2, unit: str = "") -> str:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from lgtools.results import config_id, save_result
-    from lgtools.train import TrainConfig, train
+    from lgtools.runs.results import save_result
+    from lgtools.training.config import TrainConfig
+    from lgtools.training.identity import run_id as make_run_id
+    from lgtools.training.identity import run_identity
+    from lgtools.training.loop import train
 
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     config = TrainConfig(**{k: v for k, v in vars(args).items() if k in names})
-    run_id = args.run_id or config_id(config.to_dict())
+    run_id = args.run_id or make_run_id(run_identity(config))
     target = Path(args.results) / config.experiment / f"{run_id}.json"
     if target.exists() and not args.overwrite:
         print(f"error: {target} exists (same configuration); pass --overwrite or --run-id",
@@ -186,7 +189,7 @@ def _only(pairs: list[str]) -> dict:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from lgtools.sweep import expand, load_spec, select
+    from lgtools.runs.sweep_spec import expand, load_spec, select
 
     specs = [load_spec(path) for path in args.spec]  # a bad spec stops everything before any run
     args.only = _only(args.only)
@@ -204,7 +207,8 @@ def _sweep(args: argparse.Namespace) -> int:
 
 
 def _sweep_one(spec, args: argparse.Namespace) -> int:
-    from lgtools.sweep import expand, run_sweep, select
+    from lgtools.runs.sweep import run_sweep
+    from lgtools.runs.sweep_spec import expand, select
 
     try:
         summary = run_sweep(spec, results=args.results, runs_dir=args.runs_dir, jobs=args.jobs,
@@ -212,7 +216,7 @@ def _sweep_one(spec, args: argparse.Namespace) -> int:
                             progress=not args.no_progress, cluster=args.cluster,
                             reuse=not args.no_reuse, only=args.only,
                             data_root=args.data_root)
-    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM/SIGHUP as lgtools.sweep.SweepInterrupted
+    except KeyboardInterrupt as stop:  # Ctrl-C, or SIGTERM/SIGHUP as lgtools.runs.sweep.SweepInterrupted
         signum = getattr(stop, "signum", signal.SIGINT)
         flight = ("runs in flight were stopped and resume from their checkpoints when you re-run "
                   "this command" if args.launcher == "local" else
@@ -242,8 +246,8 @@ def _sweep_one(spec, args: argparse.Namespace) -> int:
 def _results(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from lgtools.compare import as_text
-    from lgtools.results import load_results
+    from lgtools.runs.compare import as_text
+    from lgtools.runs.results import load_results
 
     frame = load_results(args.directory)
     if frame.empty:
@@ -270,8 +274,9 @@ def _print_scorecard(directory: str) -> int:
     """Chapter 8's overview and, for every source with runs of ours, its rows that have them."""
     import pandas as pd
 
-    from lgtools.book import stored_results
-    from lgtools.scorecard import SOURCE_KEYS, scorecard, scorecard_summary
+    from lgtools.chapters.scorecard import scorecard, scorecard_summary
+    from lgtools.chapters.selection import SOURCE_KEYS
+    from lgtools.chapters.stored import stored_results
 
     stored = stored_results(directory)  # a run copied between sweeps counts once
     with pd.option_context("display.width", 250, "display.max_rows", 500, "display.max_columns", 30,

@@ -1,7 +1,7 @@
 """Accuracy at the coarse level, confusion matrices and the Average Confusion Ratio (ACR).
 
 Chapter 3 uses `coarse_accuracy` (the paper's A_FC), chapter 6 uses `acr` in both of its
-conventions, and `lgtools.results` re-evaluates stored fine confusion matrices under other
+conventions, and `lgtools.runs.results` re-evaluates stored fine confusion matrices under other
 hierarchies with `coarse_accuracy_from_confusion`.
 """
 
@@ -13,24 +13,15 @@ import numpy as np
 import torch
 from sklearn.metrics import confusion_matrix as _sk_confusion_matrix
 
-from lgtools.hierarchy import Hierarchy
+from lgtools.labels.hierarchy import Hierarchy
+from lgtools.labels.validate import as_label_array
 
 ACR_CONVENTIONS = ("code", "equation")
 
 
-def _as_labels(x: np.ndarray | torch.Tensor | list, what: str) -> np.ndarray:
-    arr = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-    if arr.ndim != 1:
-        raise ValueError(f"{what} must be one-dimensional, got shape {arr.shape}")
-    if arr.dtype.kind not in "iu":
-        if arr.dtype.kind != "f" or not np.all(np.mod(arr, 1) == 0):
-            raise ValueError(f"{what} must hold integer class indices, got dtype {arr.dtype}")
-    return arr.astype(np.int64)
-
-
 def accuracy(pred: np.ndarray | torch.Tensor, true: np.ndarray | torch.Tensor) -> float:
     """Share of `pred` equal to `true`, in percent."""
-    p, t = _as_labels(pred, "pred"), _as_labels(true, "true")
+    p, t = as_label_array(pred, "pred"), as_label_array(true, "true")
     if p.shape != t.shape or p.size == 0:
         raise ValueError(f"pred and true must be non-empty and of equal length, got {p.shape} and {t.shape}")
     return float(np.mean(p == t) * 100.0)
@@ -40,14 +31,14 @@ def coarse_accuracy(
     fine_pred: np.ndarray | torch.Tensor, coarse_true: np.ndarray | torch.Tensor, hierarchy: Hierarchy
 ) -> float:
     """A_FC: accuracy in percent after mapping fine predictions to their coarse classes."""
-    return accuracy(hierarchy.to_coarse(_as_labels(fine_pred, "fine_pred")), coarse_true)
+    return accuracy(hierarchy.to_coarse(as_label_array(fine_pred, "fine_pred")), coarse_true)
 
 
 def confusion_matrix(
     true: np.ndarray | torch.Tensor, pred: np.ndarray | torch.Tensor, num_classes: int
 ) -> np.ndarray:
     """Count matrix (int64): rows are true classes, columns predicted classes."""
-    t, p = _as_labels(true, "true"), _as_labels(pred, "pred")
+    t, p = as_label_array(true, "true"), as_label_array(pred, "pred")
     if t.shape != p.shape:
         raise ValueError(f"true and pred must have equal length, got {t.shape} and {p.shape}")
     if int(num_classes) < 1:

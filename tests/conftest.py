@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-# Tiny mode: chapters shrink their parameters through lgtools.book.scale_params.
+# Tiny mode: chapters shrink their parameters through lgtools.chapters.tiny.scale_params.
 os.environ["LGTOOLS_TINY"] = "1"
 
 # The "python3" kernelspec runs `python` from PATH; make that the interpreter running the tests.

@@ -1,9 +1,9 @@
-"""lgtools.augment: batched crop/flip equals per-image slicing; resized crops; normalisation."""
+"""lgtools.data.augment: batched crop/flip equals per-image slicing; resized crops; normalisation."""
 
 import pytest
 import torch
 
-from lgtools import augment
+from lgtools.data import augment
 
 
 def _images(n=16, c=3, h=32, w=32, seed=0):

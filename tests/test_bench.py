@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lgtools import bench
-from lgtools.hierarchy import get_hierarchy
+from lgtools import bench  # the benchmark command module
+from lgtools.labels.builtin import get_hierarchy
 
 
 @pytest.fixture

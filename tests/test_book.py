@@ -135,8 +135,9 @@ def test_papermill_runs_chapter_with_injected_parameters(tmp_path):
 def test_a_chapter_runs_as_a_notebook_sweep(tmp_path):
     # The users' way to batch-run a chapter: a notebook spec through papermill. The chapter's
     # live runs land under the sweep's results, tagged with its scale; nothing else is written.
-    from lgtools.results import load_results
-    from lgtools.sweep import run_sweep, spec_from_dict
+    from lgtools.runs.results import load_results
+    from lgtools.runs.sweep import run_sweep
+    from lgtools.runs.sweep_spec import spec_from_dict
 
     spec = spec_from_dict({"name": "ch05-sweep", "notebook": str(ROOT / "book" / "05_generalization.ipynb"),
                            "scale": "unit-scale", "parameters": {"max_train": 240, "max_test": 120},

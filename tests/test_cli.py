@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from lgtools.cli import build_parser, field_help, main
-from lgtools.results import load_results
-from lgtools.train import TrainConfig
+from lgtools.runs.results import load_results
+from lgtools.training.config import TrainConfig
 
 TINY = ["--dataset", "synthetic", "--model", "small_cnn", "--epochs", "1", "--max_train", "200",
         "--max-test", "100", "--batch_size", "64", "--device", "cpu", "--no-progress"]

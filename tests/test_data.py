@@ -1,4 +1,4 @@
-"""lgtools.data and lgtools.sources: every loader on tiny files written here, caches, subsets, errors."""
+"""lgtools.data and lgtools.data.sources: every loader on tiny files written here, caches, subsets, errors."""
 
 import dataclasses
 import io
@@ -9,8 +9,9 @@ import pytest
 import torch
 from PIL import Image
 
-from lgtools import data, sources
-from lgtools.hierarchy import CIFAR100_CLASSES, Hierarchy, get_hierarchy
+from lgtools.data import datasets as data, sources
+from lgtools.labels.builtin import CIFAR100_CLASSES, get_hierarchy
+from lgtools.labels.hierarchy import Hierarchy
 
 CIFAR10_NAMES = get_hierarchy("cifar10").fine_names
 

@@ -1,17 +1,13 @@
-"""Tests for lgtools.hierarchy: built-ins against Table II, constructors, validation, label noise."""
+"""Tests for lgtools.labels: built-ins against Table II, constructors, validation, label noise."""
 
 import numpy as np
 import pytest
 import torch
 
-from lgtools.hierarchy import (
-    Hierarchy,
-    add_label_noise,
-    as_hierarchy,
-    get_hierarchy,
-    list_hierarchies,
-    random_partition,
-)
+from lgtools.labels.builtin import as_hierarchy, get_hierarchy, list_hierarchies
+from lgtools.labels.hierarchy import Hierarchy
+from lgtools.labels.noise import add_label_noise
+from lgtools.labels.partitions import random_partition
 
 # torchvision's CIFAR-100 class names in label order (typed here independently of the module).
 CIFAR100_NAMES = """apple aquarium_fish baby bear beaver bed bee beetle bicycle bottle bowl boy bridge bus

@@ -4,15 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from lgtools.hierarchy import Hierarchy, get_hierarchy
-from lgtools.metrics import (
-    accuracy,
-    acr,
-    coarse_accuracy,
-    coarse_accuracy_from_confusion,
-    coarse_confusion,
-    confusion_matrix,
-)
+from lgtools.labels.builtin import get_hierarchy
+from lgtools.labels.hierarchy import Hierarchy
+from lgtools.metrics import accuracy, acr, coarse_accuracy, coarse_accuracy_from_confusion, coarse_confusion, confusion_matrix
 
 # Four fine classes a, b | c, d in two coarse classes.
 TWO_BY_TWO = Hierarchy.from_bits(["a", "b", "c", "d"], "0011")
@@ -106,7 +100,7 @@ def test_confusion_matrix_rows_true_columns_pred():
 
 
 def test_acr_defined_only_with_shared_and_separate_coarse_classes():
-    from lgtools.hierarchy import Hierarchy
+    from lgtools.labels.hierarchy import Hierarchy
     from lgtools.metrics import acr_defined
     flat = Hierarchy.from_groups({"a": ["x"], "b": ["y"], "c": ["z"]})
     single = Hierarchy.from_groups({"all": ["x", "y", "z"]})

@@ -1,10 +1,10 @@
-"""lgtools.models: Table III parameter counts, features, the extra layer and dropout."""
+"""lgtools.nets.models: Table III parameter counts, features, the extra layer and dropout."""
 
 import pytest
 import torch
 from torch import nn
 
-from lgtools.models import MODELS, build_model, count_parameters
+from lgtools.nets.models import build_model, count_parameters, MODELS
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,33 +16,42 @@ import lgtools
 
 PACKAGE = Path(lgtools.__file__).resolve().parent
 ROOT = PACKAGE.parent
-MODULES = sorted(p for p in PACKAGE.glob("*.py") if p.name != "__init__.py")
+MODULES = sorted(p for p in PACKAGE.rglob("*.py") if "__pycache__" not in p.parts)
+SUBPACKAGES = sorted(p.parent for p in PACKAGE.glob("*/__init__.py"))
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
 def _tree(path: Path) -> ast.Module:
     return ast.parse(path.read_text(), filename=str(path))
 
 
-def test_every_module_is_listed_where_readers_look() -> None:
+def _name(path: Path) -> str:
+    return path.relative_to(PACKAGE).as_posix()
+
+
+def test_every_subpackage_and_module_is_listed_where_readers_look() -> None:
     contributing = (ROOT / "CONTRIBUTING.md").read_text()
-    listed = set(re.findall(r"\w+", lgtools.__doc__.split("Modules", 1)[1].split(".", 1)[0]))
-    for path in MODULES:
-        if path.name == "__main__.py":
-            continue
-        assert f"`lgtools/{path.name}`" in contributing, f"{path.name} missing from CONTRIBUTING.md's table"
-        assert path.stem in listed, f"{path.stem} missing from the module list in lgtools' docstring"
+    for folder in SUBPACKAGES:
+        assert f"`lgtools/{folder.name}/`" in contributing, f"{folder.name}/ missing from CONTRIBUTING.md's layer map"
+        doc = ast.get_docstring(_tree(folder / "__init__.py")) or ""
+        for path in sorted(folder.glob("*.py")):
+            if path.name != "__init__.py":
+                assert f"``{path.stem}``" in doc, f"{_name(path)} missing from {folder.name}/__init__.py's docstring"
+    for path in PACKAGE.glob("*.py"):
+        if path.name not in ("__init__.py", "__main__.py"):
+            assert f"`lgtools/{path.name}`" in contributing, f"{path.name} missing from CONTRIBUTING.md's layer map"
 
 
-@pytest.mark.parametrize("path", MODULES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", MODULES, ids=_name)
 def test_modules_have_a_docstring_and_public_functions_are_documented_and_typed(path: Path) -> None:
     tree = _tree(path)
-    assert ast.get_docstring(tree), f"{path.name} has no module docstring"
+    assert ast.get_docstring(tree), f"{_name(path)} has no module docstring"
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and not node.name.startswith("_"):
-            assert ast.get_docstring(node), f"{path.name}: {node.name}() has no docstring"
-            assert node.returns is not None, f"{path.name}: {node.name}() has no return type hint"
+            assert ast.get_docstring(node), f"{_name(path)}: {node.name}() has no docstring"
+            assert node.returns is not None, f"{_name(path)}: {node.name}() has no return type hint"
             unhinted = [a.arg for a in node.args.args + node.args.kwonlyargs if a.annotation is None]
-            assert not unhinted, f"{path.name}: {node.name}() has parameters without hints: {unhinted}"
+            assert not unhinted, f"{_name(path)}: {node.name}() has parameters without hints: {unhinted}"
 
 
 def _prints(node: ast.AST) -> list[int]:
@@ -46,12 +59,88 @@ def _prints(node: ast.AST) -> list[int]:
                   if isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "print")
 
 
-@pytest.mark.parametrize("path", [p for p in MODULES if p.name not in ("cli.py", "__main__.py")],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [p for p in MODULES if _name(p) not in ("cli.py", "__main__.py")], ids=_name)
 def test_library_code_does_not_print(path: Path) -> None:
     # Only the command-line front ends talk to the terminal: cli.py and a module's main().
     tree = _tree(path)
     mains = [n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "main"]
     allowed = {line for main in mains for line in _prints(main)}
     calls = [line for line in _prints(tree) if line not in allowed]
-    assert not calls, f"{path.name} calls print outside main() on lines {calls}"
+    assert not calls, f"{_name(path)} calls print outside main() on lines {calls}"
+
+
+# ----------------------------------------------------------------------------- layers
+
+def _lint_imports(cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(LINT_IMPORTS), str(ROOT / "pyproject.toml"), "--no-cache"],
+                          cwd=cwd, capture_output=True, text=True, timeout=300, env=env)
+
+
+def test_import_contracts_hold() -> None:
+    """The layers of pyproject.toml's [tool.importlinter]: no upward import, no circle anywhere."""
+    done = _lint_imports(ROOT)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "2 kept, 0 broken" in done.stdout
+
+
+@pytest.mark.parametrize("importer, imported", [
+    ("labels/hierarchy.py", "lgtools.chapters.paper"),  # upward across layers
+    ("data/augment.py", "lgtools.nets.models"),  # between siblings of one layer
+    ("training/config.py", "lgtools.training.loop"),  # a circle inside one layer
+])
+def test_import_contracts_catch_a_bad_import(tmp_path: Path, importer: str, imported: str) -> None:
+    copy = tmp_path / "lgtools"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    target = copy / importer
+    target.write_text(target.read_text() + f"\nimport {imported}  # noqa\n")
+    done = _lint_imports(tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    assert done.returncode != 0 and "BROKEN" in done.stdout, done.stdout[-2000:]
+    assert imported in done.stdout or f".{imported.rsplit('.', 1)[1]}" in done.stdout
+
+
+def _layer_of(module: str) -> str:
+    parts = module.split(".")
+    return ".".join(parts[:2])
+
+
+def test_the_import_graph_between_layers_has_at_most_seven_levels() -> None:
+    import grimp
+
+    graph = grimp.build_graph("lgtools")
+    nodes = {_layer_of(m) for m in graph.modules if m != "lgtools"}
+    edges = {(a, b) for m in graph.modules if m != "lgtools"
+             for i in graph.find_modules_directly_imported_by(m) if i != "lgtools"
+             for a, b in [(_layer_of(m), _layer_of(i))] if a != b}
+    level: dict[str, int] = {}
+
+    def height(node: str, seen: tuple = ()) -> int:
+        assert node not in seen, f"import circle between layers: {seen + (node,)}"
+        if node not in level:
+            level[node] = 1 + max((height(b, seen + (node,)) for a, b in edges if a == node), default=0)
+        return level[node]
+
+    levels = max(height(n) for n in nodes)
+    assert levels <= 7, sorted(level.items(), key=lambda kv: -kv[1])
+    assert level["lgtools.labels"] == 1 and level["lgtools.__main__"] == levels
+
+
+def test_the_public_face_offers_what_a_user_needs_and_stays_cheap() -> None:
+    code = ("import sys, lgtools as lg; cheap = 'torch' not in sys.modules; "
+            "names = [n for n in lg.__all__ if n != '__version__']; "
+            "print(cheap, all(callable(getattr(lg, n)) for n in names), len(names))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.stdout.split() == ["True", "True", "13"], done.stderr[-2000:]
+    with pytest.raises(AttributeError, match="public names"):
+        lgtools.no_such_name  # noqa: B018
+
+
+def test_the_old_flat_modules_are_gone() -> None:
+    old = ("hierarchy", "sources", "synthetic", "augment", "models", "config", "train", "checkpoint",
+           "provenance", "results", "compare", "sweep_spec", "sweep_store", "sweep", "experiments",
+           "scorecard", "toy", "plots", "book", "paper", "memory", "reference")
+    assert not [name for name in old + ("data",) if (PACKAGE / f"{name}.py").exists()]
+    mentions = [f"{p.relative_to(ROOT)}: lgtools.{m.group(1)}"
+                for p in [*ROOT.glob("*.md"), *ROOT.glob("book/*.md"), *ROOT.glob("book/*.ipynb"),
+                          *ROOT.glob("benchmarks/*.md"), *ROOT.glob("results/*.md"), *PACKAGE.rglob("*.py")]
+                for m in re.finditer(r"lgtools\.(" + "|".join(old) + r")\b", p.read_text())]
+    assert not mentions, mentions[:20]

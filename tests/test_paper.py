@@ -1,10 +1,10 @@
-"""Tests for lgtools.paper: the reported numbers are complete and internally consistent."""
+"""Tests for lgtools.chapters.paper: the reported numbers are complete and internally consistent."""
 
 import numpy as np
 import pytest
 
-from lgtools.hierarchy import list_hierarchies
-from lgtools.paper import paper_results, paper_table, paper_value, table6_inconsistent_rows
+from lgtools.labels.builtin import list_hierarchies
+from lgtools.chapters.paper import paper_results, paper_table, paper_value, table6_inconsistent_rows
 
 
 def test_row_counts_per_source():

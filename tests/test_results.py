@@ -1,4 +1,4 @@
-"""lgtools.results: round trip with provenance, no silent overwrite, graceful absence, re-evaluation."""
+"""lgtools.runs.results: round trip with provenance, no silent overwrite, graceful absence, re-evaluation."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lgtools.hierarchy import Hierarchy
-from lgtools.compare import NOISE_PAIR_KEYS, delta_pairs, delta_table, summarise
-from lgtools.results import (COLUMNS, config_id, load_result, load_results, reevaluate, reevaluate_runs,
-                             save_result)
+from lgtools.labels.hierarchy import Hierarchy
+from lgtools.runs.compare import delta_pairs, delta_table, NOISE_PAIR_KEYS, summarise
+from lgtools.training.config import TrainConfig
+from lgtools.training.identity import run_identity
+from lgtools.runs.results import COLUMNS, load_result, load_results, reevaluate, reevaluate_runs, save_result
 
 FINE = ("a", "b", "c", "d")
 # Fine classes a, b | c, d: the run's own grouping.
@@ -27,7 +28,7 @@ CONFUSION = np.array([[20, 3, 1, 1],
 
 def fake_result(labels: str = "fine", seed: int = 0, test_acc: float = 90.0,
                 hierarchy=None, **config) -> SimpleNamespace:
-    """A RunResult-shaped object, as lgtools.train.train returns it."""
+    """A RunResult-shaped object, as lgtools.training.loop.train returns it."""
     cfg = {"experiment": "unit", "dataset": "synthetic", "hierarchy": hierarchy, "labels": labels,
            "model": "small_cnn", "width": None, "epochs": 1, "data_ratio": 1.0, "noise": 0.0,
            "dropout": 0.0, "extra_layer": None, "schedule": "onecycle", "seed": seed,
@@ -61,15 +62,19 @@ def test_round_trip_keeps_everything_and_provenance(tmp_path: Path) -> None:
         assert key in prov
     assert prov["seed"] == 0 and prov["cpu_count"] >= 1 and prov["date"].endswith("+00:00")
     assert prov["device_name"]  # CPU model string on this machine
-    # The run id is a stable hash of the config, independent of bookkeeping keys.
-    assert path.stem == config_id(fake_result(hierarchy=GROUPING, progress=True).config)
+    # The run id is the run's identity (bookkeeping keys aside), whose digits the record keeps whole.
+    again = fake_result(hierarchy=GROUPING, progress=True, experiment="elsewhere").config
+    assert record["identity"] == run_identity(TrainConfig(**again), "cpu")
+    assert path.stem == record["identity"][:10]
+    assert record["identity"] != run_identity(TrainConfig(**{**again, "seed": 1}), "cpu")
     assert not list(tmp_path.rglob("*.tmp"))
 
 
 @pytest.mark.parametrize("labels", ["fine", "coarse"])
 def test_per_image_predictions_are_stored_and_agree_with_the_confusion(tmp_path: Path, labels: str) -> None:
     from lgtools.metrics import confusion_matrix
-    from lgtools.train import TrainConfig, train
+    from lgtools.training.config import TrainConfig
+    from lgtools.training.loop import train
 
     config = TrainConfig(dataset="synthetic", model="small_cnn", labels=labels, epochs=1,
                          batch_size=64, max_train=120, max_test=60, device="cpu", progress=False)
@@ -88,7 +93,8 @@ def test_per_image_predictions_are_stored_and_agree_with_the_confusion(tmp_path:
 @pytest.fixture(scope="module")
 def tiny_pair(tmp_path_factory) -> Path:
     """A fine and a coarse run trained on the embedded data (same seed, same test images), stored."""
-    from lgtools.train import TrainConfig, train
+    from lgtools.training.config import TrainConfig
+    from lgtools.training.loop import train
 
     folder = tmp_path_factory.mktemp("pair")
     for labels in ("fine", "coarse"):
@@ -100,7 +106,7 @@ def tiny_pair(tmp_path_factory) -> Path:
 
 
 def test_paired_outcomes_count_images_and_give_delta_exactly(tiny_pair: Path) -> None:
-    from lgtools.compare import paired_outcomes
+    from lgtools.runs.compare import paired_outcomes
 
     frame = load_results(tiny_pair).set_index("labels")
     fine, coarse = (load_result(frame.loc[k, "path"]) for k in ("fine", "coarse"))
@@ -116,7 +122,7 @@ def test_paired_outcomes_count_images_and_give_delta_exactly(tiny_pair: Path) ->
 
 
 def test_paired_table_finds_the_stored_pairs_with_predictions(tiny_pair: Path) -> None:
-    from lgtools.scorecard import paired_table
+    from lgtools.chapters.per_image import paired_table
 
     table = paired_table(load_results(tiny_pair).assign(scale="unit"))
     assert len(table) == 1 and table["n"].iloc[0] == 60 and table["source"].iloc[0] == "table1"
@@ -124,7 +130,7 @@ def test_paired_table_finds_the_stored_pairs_with_predictions(tiny_pair: Path) -
 
 
 def test_label_encoding_round_trips_and_rejects_what_it_cannot_hold() -> None:
-    from lgtools.results import decode_labels, encode_labels
+    from lgtools.runs.results import decode_labels, encode_labels
 
     labels = np.array([0, 9, 99, 65535, 3])
     np.testing.assert_array_equal(decode_labels(encode_labels(labels)), labels)

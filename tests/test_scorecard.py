@@ -1,4 +1,4 @@
-"""lgtools.scorecard (chapters 3–8): stored runs and the paper's numbers side by side, without training."""
+"""lgtools.chapters.scorecard (chapters 3–8): stored runs and the paper's numbers side by side, without training."""
 
 import matplotlib
 
@@ -9,47 +9,52 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 
-from lgtools import plots  # noqa: E402
-from lgtools import scorecard as sc  # noqa: E402
-from lgtools.hierarchy import get_hierarchy  # noqa: E402
-from lgtools.metrics import acr  # noqa: E402
-from lgtools.results import load_results  # noqa: E402
+from lgtools.chapters import plots  # noqa: E402
+from lgtools.chapters.data_share import fine_share_vs_full_coarse, paper_curve
+from lgtools.chapters.ranking import acr_points, paper_points, rank_correlation, rank_table
+from lgtools.chapters.scorecard import scorecard, scorecard_summary
+from lgtools.chapters.selection import SOURCE_KEYS, select_runs, stored_histories
+from lgtools.chapters.stored import provenance_table
+from lgtools.labels.builtin import get_hierarchy
+from lgtools.metrics import acr
+from lgtools.runs.results import load_results
 
 
 def test_rank_correlation_matches_scipy():
     rng = np.random.default_rng(0)
     x, y = rng.integers(0, 5, 20).astype(float), rng.normal(size=20)
-    assert sc.rank_correlation(x, y) == pytest.approx(spearmanr(x, y).statistic)
-    assert sc.rank_correlation([1, 2, 3, 4], [10, 20, 25, 40]) == pytest.approx(1.0)
-    assert sc.rank_correlation([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
-    assert np.isnan(sc.rank_correlation([1, 2, np.nan], [1, 2, 3]))
+    assert rank_correlation(x, y) == pytest.approx(spearmanr(x, y).statistic)
+    assert rank_correlation([1, 2, 3, 4], [10, 20, 25, 40]) == pytest.approx(1.0)
+    assert rank_correlation([1, 2, 3], [3, 2, 1]) == pytest.approx(-1.0)
+    assert np.isnan(rank_correlation([1, 2, np.nan], [1, 2, 3]))
     with pytest.raises(ValueError, match="acr and delta"):
-        sc.rank_correlation([1, 2, 3], [1, 2])
+        rank_correlation([1, 2, 3], [1, 2])
 
 
 def test_paper_points_and_curve():
-    points = sc.paper_points(("fig6",))
+    points = paper_points(("fig6",))
     assert len(points) == 7 and points["acr"].notna().all()
     cifar10 = points.set_index("dataset").loc["cifar10"]
     assert cifar10["delta"] == pytest.approx(99.20 - 98.42)
-    curve = sc.paper_curve("cifar10")
+    curve = paper_curve("cifar10")
     assert len(curve) == 10 and set(curve["labels"]) == {"fine", "coarse"}
     with pytest.raises(ValueError, match="dataset"):
-        sc.paper_curve("synthetic")
+        paper_curve("synthetic")
     with pytest.raises(ValueError, match="sources"):
-        sc.paper_points(("nope",))
+        paper_points(("nope",))
     fig = plots.data_efficiency_curves(curve)
     assert fig.axes[0].get_xlabel().startswith("training data used")
     labelled = points.assign(group="paper", label=points["dataset"])
     fig = plots.delta_vs_acr(labelled)
-    rho = sc.rank_correlation(points["acr"], points["delta"])
+    rho = rank_correlation(points["acr"], points["delta"])
     assert f"ρ={rho:+.2f}" in fig.axes[0].get_title()
 
 
 def _fake_run(tmp_path, seed, test_acc, **config):
     """Store a result without training: a fixed confusion matrix and the given test accuracy."""
-    from lgtools.results import save_result
-    from lgtools.train import RunResult, TrainConfig
+    from lgtools.runs.results import save_result
+    from lgtools.training.config import TrainConfig
+    from lgtools.training.loop import RunResult
 
     cfg = TrainConfig(**{"dataset": "cifar10", **config, "seed": seed}).to_dict()
     h = get_hierarchy(cfg["hierarchy"] or cfg["dataset"])
@@ -80,16 +85,16 @@ def stored(tmp_path):
 
 def test_select_runs_picks_one_kind_of_setting(stored):
     runs, _ = stored
-    plain = sc.select_runs(runs)
+    plain = select_runs(runs)
     assert len(plain) == 8 and plain["extra_layer"].isna().all()
     assert set(plain["dataset"]) == {"cifar10", "cifar100_animals"}
     assert set(plain.loc[plain["dataset"] == "cifar100_animals", "source_dataset"]) == {"cifar100"}
-    assert len(sc.select_runs(runs, extra_layer="linear")) == 2
-    assert len(sc.select_runs(runs, noise="any")) == 10
-    assert len(sc.select_runs(runs, hierarchy=["cifar10_table6_2"])) == 2
+    assert len(select_runs(runs, extra_layer="linear")) == 2
+    assert len(select_runs(runs, noise="any")) == 10
+    assert len(select_runs(runs, hierarchy=["cifar10_table6_2"])) == 2
     with pytest.raises(ValueError, match="extra_layer"):
-        sc.select_runs(runs, extra_layer="tanh")
-    curves = sc.stored_histories(plain.head(2))
+        select_runs(runs, extra_layer="tanh")
+    curves = stored_histories(plain.head(2))
     assert len(curves) == 2 * 2 * 2 and set(curves["split"]) == {"train", "test"}
 
 
@@ -97,7 +102,7 @@ def test_scorecard_sets_ours_beside_the_paper(stored):
     from lgtools.metrics import coarse_accuracy_from_confusion
 
     runs, confusion = stored
-    card = sc.scorecard(runs, "table1").set_index("dataset")
+    card = scorecard(runs, "table1").set_index("dataset")
     assert card.loc["cifar10", "paper_delta"] == pytest.approx(99.20 - 98.42)
     assert card.loc["cifar10", "ours_delta"] == pytest.approx(91.0 - 88.5)
     assert card.loc["cifar10", "n"] == 2 and card.loc["cifar10", "sign_agrees"] == True  # noqa: E712
@@ -106,24 +111,24 @@ def test_scorecard_sets_ours_beside_the_paper(stored):
     assert np.isnan(card.loc["imagenet_dog_cat", "ours_delta_std"])
     assert card.loc["cifar100_animals", "sign_agrees"] == False  # noqa: E712  (70 < 71)
     assert card.loc["imagenet_dog_cat", "n"] == 0  # printed, not run: kept with a gap
-    table6 = sc.scorecard(runs, "table6").set_index("hierarchy")
+    table6 = scorecard(runs, "table6").set_index("hierarchy")
     assert len(table6) == 10 and table6.loc["cifar10_table6_2", "n"] == 2
     a_fc = coarse_accuracy_from_confusion(confusion, get_hierarchy("cifar10_table6_2"))
     assert table6.loc["cifar10_table6_2", "ours_delta"] == pytest.approx(a_fc - 85.0)
-    table7 = sc.scorecard(runs, "table7").set_index("noise")
+    table7 = scorecard(runs, "table7").set_index("noise")
     assert table7.loc[0.3, "ours_delta"] == pytest.approx(86.0 - 88.5)
-    summary = sc.scorecard_summary(runs).set_index("source")
+    summary = scorecard_summary(runs).set_index("source")
     assert summary.loc["table1", "ours"] == 2 and summary.loc["table1", "sign_agrees"] == 1
-    prebuilt = {source: sc.scorecard(runs, source) for source in sc.SOURCE_KEYS}
-    pd.testing.assert_frame_equal(sc.scorecard_summary(runs, prebuilt).set_index("source"), summary)
-    assert sc.provenance_table(runs)["runs"].sum() == len(runs)
+    prebuilt = {source: scorecard(runs, source) for source in SOURCE_KEYS}
+    pd.testing.assert_frame_equal(scorecard_summary(runs, prebuilt).set_index("source"), summary)
+    assert provenance_table(runs)["runs"].sum() == len(runs)
 
 
 def test_table4_scorecard_sets_the_relu_variant_beside_the_printed_extra_layer(stored, tmp_path):
     runs, _ = stored
-    assert "extra_layer (relu)" not in set(sc.scorecard(runs, "table4")["setting_value"])
+    assert "extra_layer (relu)" not in set(scorecard(runs, "table4")["setting_value"])
     _fake_run(tmp_path, 0, 86.5, labels="coarse", extra_layer="relu")
-    card = sc.scorecard(load_results(tmp_path), "table4")
+    card = scorecard(load_results(tmp_path), "table4")
     cifar10 = card[card["dataset"].eq("cifar10")].reset_index(drop=True)
     assert list(cifar10["setting_value"]) == ["baseline", "extra_layer", "extra_layer (relu)"]
     assert cifar10["paper"].iloc[2] == cifar10["paper"].iloc[1]  # one printed number for both
@@ -133,17 +138,18 @@ def test_table4_scorecard_sets_the_relu_variant_beside_the_printed_extra_layer(s
 
 def test_acr_points_collect_every_pair(stored):
     runs, confusion = stored
-    points = sc.acr_points(runs)
+    points = acr_points(runs)
     cifar10 = points[(points["hierarchy"] == "cifar10") & (points["noise"] == 0.0)]
     assert len(cifar10) == 1
     assert cifar10["acr"].iloc[0] == pytest.approx(acr(confusion, get_hierarchy("cifar10")))
     assert {"table1", "table6", "table7"} <= set(points["source"])
-    assert sc.acr_points(runs.iloc[:0]).empty
+    assert acr_points(runs.iloc[:0]).empty
 
 
 def test_scorecards_with_nothing_stored_keep_the_printed_numbers():
-    from lgtools.book import stored_results
-    from lgtools.scorecard import SOURCE_KEYS, scorecard, scorecard_summary
+    from lgtools.chapters.stored import stored_results
+    from lgtools.chapters.scorecard import scorecard, scorecard_summary
+    from lgtools.chapters.selection import SOURCE_KEYS
     empty = stored_results("/nonexistent-results-dir")
     assert empty.empty
     card = scorecard(empty, "table6")
@@ -156,17 +162,17 @@ def test_scorecards_with_nothing_stored_keep_the_printed_numbers():
 def test_rank_table_gives_rho_per_group():
     points = pd.DataFrame({"group": ["a"] * 4 + ["b"] * 2,
                            "acr": [0.1, 0.2, 0.3, 0.4, 0.1, 0.2], "delta": [4, 3, 2, 1, 1, 2]})
-    table = sc.rank_table(points).set_index("group")
+    table = rank_table(points).set_index("group")
     assert table.loc["a", "spearman_rho"] == pytest.approx(-1.0) and table.loc["a", "points"] == 4
     assert np.isnan(table.loc["b", "spearman_rho"])  # two points have no rank order
-    assert list(sc.rank_table(points.rename(columns={"group": "who"}), by="who").columns)[0] == "who"
+    assert list(rank_table(points.rename(columns={"group": "who"}), by="who").columns)[0] == "who"
     with pytest.raises(ValueError, match="delta"):
-        sc.rank_table(points.drop(columns="delta"))
+        rank_table(points.drop(columns="delta"))
 
 
 def test_fine_share_vs_full_coarse_checks_fig2s_claim():
     # The paper's CIFAR-10 curve: fine labels on 40 % of the data beat coarse labels on all of it.
-    paper = sc.fine_share_vs_full_coarse(sc.paper_curve("cifar10")).set_index("data_ratio")
+    paper = fine_share_vs_full_coarse(paper_curve("cifar10")).set_index("data_ratio")
     assert paper["beats"].to_dict() == {0.2: False, 0.4: True, 0.6: True, 0.8: True}
     assert paper.loc[0.4, "margin"] == pytest.approx(98.62 - 98.42)
     runs = pd.DataFrame({
@@ -174,9 +180,9 @@ def test_fine_share_vs_full_coarse_checks_fig2s_claim():
         "labels": ["fine", "fine", "coarse", "coarse", "fine", "coarse", "fine", "fine"],
         "data_ratio": [0.5, 0.5, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5],
         "test_acc": [80.0, 84.0, 81.0, 83.0, 99.0, 10.0, 90.0, 91.0]})
-    table = sc.fine_share_vs_full_coarse(runs)
+    table = fine_share_vs_full_coarse(runs)
     assert table["dataset"].tolist() == ["d"]  # "e" has no coarse run on all the data
     row = table.iloc[0]
     assert (row["a_fc"], row["n"], row["a_cc_full"], row["margin"]) == (82.0, 2, 82.0, 0.0)
     assert row["a_fc_std"] == pytest.approx(np.std([80, 84], ddof=1)) and not row["beats"]
-    assert sc.fine_share_vs_full_coarse(runs[runs["labels"].eq("fine")]).empty
+    assert fine_share_vs_full_coarse(runs[runs["labels"].eq("fine")]).empty

@@ -1,4 +1,4 @@
-"""lgtools.sweep: spec validation, expansion, resumable runs, failures, submitit, papermill."""
+"""lgtools.runs.sweep: spec validation, expansion, resumable runs, failures, submitit, papermill."""
 
 from __future__ import annotations
 
@@ -18,9 +18,11 @@ import torch
 import yaml
 
 from lgtools.cli import main
-from lgtools.results import load_result, load_results
-from lgtools.sweep import SweepSpec, expand, load_spec, run_sweep, spec_from_dict
-from lgtools.train import RunResult, TrainConfig, train
+from lgtools.runs.results import load_result, load_results
+from lgtools.runs.sweep import run_sweep
+from lgtools.runs.sweep_spec import expand, load_spec, run_of, spec_from_dict, SweepSpec
+from lgtools.training.config import TrainConfig
+from lgtools.training.loop import RunResult, train
 
 TINY = {"dataset": "synthetic", "model": "small_cnn", "epochs": 1, "batch_size": 64,
         "max_train": 200, "max_test": 100, "device": "cpu", "schedule": "constant"}
@@ -33,7 +35,7 @@ def write_spec(tmp_path: Path, spec: dict, name: str = "spec.yaml") -> Path:
 
 
 def fake_train(config: TrainConfig) -> RunResult:
-    """Instant stand-in for lgtools.train.train (for the bookkeeping tests)."""
+    """Instant stand-in for lgtools.training.loop.train (for the bookkeeping tests)."""
     return RunResult(config=config.to_dict(), history=[{"epoch": 1, "test_acc": 50.0}],
                      summary={"train_acc": 60.0, "test_acc": 50.0 + config.seed, "seconds": 0.0,
                               "device": "cpu"},
@@ -210,7 +212,7 @@ def test_temporaries_of_killed_writes_are_removed_fresh_ones_kept(tmp_path: Path
 def test_each_finished_run_is_logged(tmp_path: Path, caplog) -> None:
     # For background sweeps without a progress bar: `python -m lgtools -v sweep …`.
     spec = spec_from_dict(tiny_spec(grid={"seed": [0, 1, 2]}))
-    with caplog.at_level("INFO", logger="lgtools.sweep"):
+    with caplog.at_level("INFO", logger="lgtools.runs.sweep"):
         run_sweep(spec, tmp_path / "res", tmp_path / "runs", train_fn=failing_on_seed_1, progress=False)
     done = [r.getMessage() for r in caplog.records if " done (" in r.getMessage()]
     assert len(done) == 2 and done[-1].endswith("(3 of 3)")
@@ -265,7 +267,8 @@ def test_submitit_local_executor_runs_a_tiny_sweep(tmp_path: Path) -> None:
 
 def test_submitit_jobs_in_flight_are_cancelled_when_the_sweep_stops(tmp_path: Path) -> None:
     # Left running, a job would train alongside its resubmission on the next invocation.
-    from lgtools.sweep import RunTask, _outcomes_submitit
+    from lgtools.runs.sweep import _outcomes_submitit
+    from lgtools.runs.sweep_task import RunTask
 
     def task(run_id: str, **change) -> RunTask:
         return RunTask("train", "tiny", run_id, {**TINY, "seed": 0, **change},
@@ -298,7 +301,7 @@ def test_submitit_jobs_in_flight_are_cancelled_when_the_sweep_stops(tmp_path: Pa
 NOTEBOOK_BODY = """
 from types import SimpleNamespace
 import numpy as np
-from lgtools.results import save_result
+from lgtools.runs.results import save_result
 assert seed != fail_seed, "this seed is set to fail"
 run = SimpleNamespace(config={"dataset": "synthetic", "labels": "fine", "seed": seed, "lr": lr},
                       history=[], summary={"test_acc": 80.0 + seed, "device": "cpu"},
@@ -361,7 +364,7 @@ CHAPTER_BODY = """
 import json, pathlib
 from types import SimpleNamespace
 import numpy as np
-from lgtools.results import save_result
+from lgtools.runs.results import save_result
 # Like the book's chapters: read stored results from results_dir, save live runs to save_dir.
 pathlib.Path(save_dir, "seen.txt").write_text(results_dir)
 run = SimpleNamespace(config={"dataset": "synthetic", "labels": "fine", "seed": seed},
@@ -474,7 +477,7 @@ def test_runs_equal_by_content_are_reused_across_names(tmp_path: Path) -> None:
 
 
 def test_coverage_counts_stored_copyable_and_remaining_runs(tmp_path: Path) -> None:
-    from lgtools.sweep_store import coverage
+    from lgtools.runs.sweep_store import coverage
 
     first = write_spec(tmp_path, tiny_spec(name="first", grid={"seed": [0, 1]}), "first.yaml")
     second = write_spec(tmp_path, tiny_spec(name="second", grid={"seed": [0, 1, 2]}), "second.yaml")
@@ -492,7 +495,7 @@ def test_coverage_predicts_what_a_sweep_copies(tmp_path: Path) -> None:
     # Two runs of one sweep equal by content (the default grouping spelled out): a sweep never
     # copies from itself, so with one of them stored the other is still to train, in the
     # coverage count as in the sweep; a second sweep may copy it.
-    from lgtools.sweep_store import coverage
+    from lgtools.runs.sweep_store import coverage
 
     own = write_spec(tmp_path, tiny_spec(name="own", grid={"seed": [0]}, cases=[
         {"labels": "coarse"}, {"labels": "coarse", "hierarchy": "synthetic"}]), "own.yaml")
@@ -534,19 +537,16 @@ def test_every_shipped_spec_is_valid() -> None:
 
 def test_run_ids_do_not_move_when_a_trainconfig_default_changes():
     """model's default became "auto"; ids issued when it was preact_resnet18 must stay valid."""
-    from lgtools.sweep import run_identity
-
     base = {"dataset": "cifar10", "width": 16, "labels": "fine", "seed": 0}
-    assert run_identity({**base, "model": "preact_resnet18"}) == run_identity(base)
-    assert run_identity({**base, "model": "small_cnn"}) != run_identity(base)
+    ids = {model: run_of("s", {**base, "model": model}, {}).identity for model in ("preact_resnet18", "small_cnn")}
+    assert run_of("s", base, {}).identity == ids["preact_resnet18"] != ids["small_cnn"]
 
 
 def test_auto_model_is_hashed_as_the_network_it_resolves_to():
-    from lgtools.sweep import run_identity
-
     synthetic = {"dataset": "synthetic", "seed": 0}  # "auto" means small_cnn here
-    assert run_identity(synthetic) == run_identity({**synthetic, "model": "small_cnn"})
-    assert run_identity(synthetic) != run_identity({**synthetic, "model": "preact_resnet18"})
+    auto = run_of("s", synthetic, {}).identity
+    assert auto == run_of("s", {**synthetic, "model": "small_cnn"}, {}).identity
+    assert auto != run_of("s", {**synthetic, "model": "preact_resnet18"}, {}).identity
 
 
 # ----------------------------------------------------------------------------- interruption
@@ -575,12 +575,12 @@ def quick_train(config):
 
 if __name__ == "__main__":
     import signal
-    import lgtools.sweep
+    import lgtools.runs.sweep
     from lgtools.cli import main
 
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with SIGINT ignored
     train_fn = globals()[os.environ["LGTOOLS_TEST_TRAIN"]]
-    lgtools.sweep.run_sweep = functools.partial(lgtools.sweep.run_sweep, train_fn=train_fn)
+    lgtools.runs.sweep.run_sweep = functools.partial(lgtools.runs.sweep.run_sweep, train_fn=train_fn)
     sys.exit(main(sys.argv[1:]))
 """
 
@@ -685,7 +685,7 @@ def terminated(config: TrainConfig) -> RunResult:
 
 def test_sigterm_raises_only_while_a_local_sweep_runs(tmp_path: Path) -> None:
     """SIGTERM raises SweepInterrupted inside a sweep; the previous disposition comes back."""
-    from lgtools.sweep import SweepInterrupted
+    from lgtools.runs.sweep import SweepInterrupted
 
     spec = spec_from_dict(tiny_spec())
     before = signal.signal(signal.SIGTERM, signal.SIG_DFL)

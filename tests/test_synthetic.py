@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from lgtools.hierarchy import get_hierarchy
-from lgtools.synthetic import CLASSES, make_synthetic
+from lgtools.labels.builtin import get_hierarchy
+from lgtools.data.synthetic import CLASSES, make_synthetic
 
 
 def test_shapes_dtypes_and_balance():

@@ -1,0 +1,11 @@
+"""Chapters: what only the book uses. Imports ``runs`` and the layers below it; nothing imports it but the commands.
+
+- ``paper``: every number the paper reports (``paper_results.csv``).
+- ``tiny``: tiny mode for the test suite; ``paths``: the repository root from a chapter.
+- ``stored``: stored results, sweep coverage and benchmark files as tables; ``provenance_table``.
+- ``page``: ``show`` a table, note a missing result; ``hierarchy_tables``: chapter 1's tables.
+- ``selection``: which stored runs answer which printed number (``select_runs``, ``ours_for``).
+- ``versus``: ``paper_vs_ours``; ``scorecard``: per source and scale, sign agreement.
+- ``ranking``: (ACR, ΔA) points and Spearman's ρ; ``data_share``: Fig 2's claim; ``per_image``: McNemar per seed.
+- ``experiments``: the chapters' small live runs; ``toy``: chapter 2's SVMs; ``plots``: the figures.
+"""

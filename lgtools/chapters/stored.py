@@ -1,0 +1,96 @@
+"""What is stored for the book to show: result files, sweep coverage, benchmark files (nothing trains here)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lgtools.chapters.paths import resolve_path
+from lgtools.runs.results import COLUMNS, load_results
+from lgtools.runs.sweep_store import coverage
+
+
+def stored_results(
+    results_dir: str | Path = "results", experiment: str | Sequence[str] | None = None, **filters: Any
+) -> pd.DataFrame:
+    """Stored full-run results as a DataFrame (one row per run), empty when none exist yet.
+
+    ``experiment`` and each keyword filter keep rows whose column equals the value (or is in
+    the list, if a list or tuple is given).
+    """
+    folder = resolve_path(results_dir)
+    table = load_results(folder) if folder.is_dir() else pd.DataFrame()
+    if table.empty:
+        table = pd.DataFrame(columns=sorted(set(COLUMNS) | set(table.columns)))
+    if experiment is not None:
+        filters = {"experiment": experiment, **filters}
+    for column, wanted in filters.items():
+        if column not in table.columns:
+            raise ValueError(
+                f"filter {column!r}: not a results column; allowed: {sorted(table.columns)}"
+            )
+        values = list(wanted) if isinstance(wanted, (list, tuple, set)) else [wanted]
+        table = table[table[column].isin(values)]
+    # A sweep copies a run another sweep already trained (the same identity); count each trained
+    # run once, keeping the file where it was trained over its copies, or seeds would be counted twice.
+    if len(table) and "identity" in table.columns:
+        copied = table["reused_from"].notna() if "reused_from" in table.columns else False
+        order = table.assign(_copy=copied).sort_values("_copy", kind="stable")
+        # The hierarchy's name stays part of the key: Table VI's partition (1) is CIFAR-10's own
+        # grouping by content, but the book shows it under its own name.
+        kept = order[~order[["identity", "hierarchy"]].duplicated()].drop(columns="_copy")
+        table = kept.sort_index()
+    return table.reset_index(drop=True)
+
+
+def sweep_coverage(sweeps_dir: str | Path = "sweeps", results_dir: str | Path = "results") -> pd.DataFrame:
+    """Every spec under ``sweeps_dir`` (CPU scale first): runs, stored, copyable, to train (chapter 8)."""
+    folder = resolve_path(sweeps_dir)
+    specs = sorted(folder.glob("cpu/*.yaml")) + sorted(folder.glob("*.yaml"))
+    table = coverage(specs, resolve_path(results_dir))
+    return table.assign(spec=[Path(s).relative_to(folder.parent).as_posix() for s in specs])
+
+
+def benchmark_table(folder: str | Path = "benchmarks/results") -> pd.DataFrame:
+    """Every benchmark JSON below ``folder`` flattened to one row per file; empty when none exist."""
+    root = resolve_path(folder)
+    rows = []
+    for path in sorted(root.rglob("*.json")) if root.is_dir() else []:
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue  # a stray or half-written file must not break the book
+        if isinstance(record, dict):
+            flat = pd.json_normalize(record, sep=".").iloc[0].to_dict()
+            rows.append({"file": path.name, **flat})
+    return pd.DataFrame(rows)
+
+
+def benchmark_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """The readable columns of `benchmark_table`: hardware, model, speed and speedup."""
+    if table.empty:
+        return table
+    wanted = ("file", "device", "gpu", "cpu", "torch", "model", "width", "batch", "images_per_s",
+              "img_per_s", "speedup", "peak", "accuracy", "date")
+    keep = [c for c in table.columns if any(w in c.lower() for w in wanted)
+            and not isinstance(table[c].iloc[0], (list, dict))]
+    return table[keep]
+
+
+
+
+def provenance_table(stored: pd.DataFrame) -> pd.DataFrame:
+    """Per scale and experiment: runs, seeds, hardware, median minutes per run and dates (chapter 8)."""
+    columns = ["scale", "experiment", "runs", "seeds", "hardware", "median_minutes", "first", "last"]
+    if stored.empty:
+        return pd.DataFrame(columns=columns)
+    grouped = stored.groupby(["scale", "experiment"], dropna=False)
+    table = grouped.agg(runs=("run_id", "size"), seeds=("seed", "nunique"),
+                        hardware=("device_name", lambda v: ", ".join(sorted(set(map(str, v))))),
+                        median_minutes=("epoch_seconds", lambda v: float(pd.to_numeric(v).median()) / 60),
+                        first=("date", "min"), last=("date", "max"))
+    return table.reset_index()[columns]

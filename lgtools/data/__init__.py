@@ -1,0 +1,10 @@
+"""Data: datasets as one uint8 tensor, their file formats and caches, the embedded data, batched augmentation.
+
+Imports only ``lgtools.labels``.
+
+- ``datasets``: ``Dataset``, ``load_dataset``, ``subsample``, ``stratified_cap``, ``dataset_stats``.
+- ``sources``: readers of the on-disk formats (torchvision CIFAR, ``cifar10-jpeg.npz``, image
+  folders, digits) and their ``.npy`` decode cache (``cache_dir``).
+- ``synthetic``: ``make_synthetic``, the embedded shapes-and-textures dataset.
+- ``augment``: crop, flip, resized crop, resize and normalise on whole batches, on the device.
+"""

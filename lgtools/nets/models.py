@@ -1,0 +1,146 @@
+"""The paper's networks (Table III) and a small CNN for quick CPU runs.
+
+Used by ``lgtools.training.loop`` and by the chapters on Table III/IV/V and Fig 4 (t-SNE of
+``model.features(x)``).
+
+- ``"preact_resnet18"``: pre-activation ResNet-18 with a CIFAR stem (one 3×3 conv, no
+  max-pool). ``width`` is the number of filters of the first stage (default 64, widest stage
+  8× that = 512: 11.17 M parameters with 2 classes, Table III's 11.1 M); width 16 (widest
+  128) is the paper's ImageNet-subset network (≈0.70 M). Adaptive average pooling lets the same
+  net take 224-pixel inputs. ``dropout`` adds a dropout layer between global pooling and the
+  classifier (Table V).
+- ``"wide_resnet"``: WRN-28-k of Zagoruyko & Komodakis; ``width`` is the widen factor k (default
+  10: 36.5 M parameters, Table III's CIFAR-100 network). ``dropout`` is the dropout between the
+  two convolutions of every block, as in the WRN paper (the authors used 0.3).
+- ``"small_cnn"``: three conv stages for CPU runs of seconds; ``width`` = filters of the first
+  stage (default 32). ``dropout`` as for the ResNet.
+
+``extra_layer`` adds Table IV's extra fully connected layer after global pooling: ``"linear"``
+(a square Linear, no non-linearity, as in the authors' code) or ``"relu"`` (Linear + ReLU, as
+the paper's text describes). Its hidden size equals the pooled feature size (512 for the
+default ResNet), so it changes depth, not the feature width.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+MODELS = ("preact_resnet18", "wide_resnet", "small_cnn")
+EXTRA_LAYERS = (None, "linear", "relu")
+
+
+class PreActBlock(nn.Module):
+    """Pre-activation basic block: BN-ReLU-conv3×3, BN-ReLU-conv3×3, identity/1×1 shortcut."""
+
+    def __init__(self, in_planes: int, planes: int, stride: int, dropout: float = 0.0):
+        super().__init__()
+        self.bn1 = nn.BatchNorm2d(in_planes)
+        self.conv1 = nn.Conv2d(in_planes, planes, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, 1, 1, bias=False)
+        # WRN puts its dropout between the two convolutions; 0 makes it an identity.
+        self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.shortcut = None
+        if stride != 1 or in_planes != planes:
+            self.shortcut = nn.Conv2d(in_planes, planes, 1, stride, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = torch.relu(self.bn1(x))
+        # The projection shortcut sees the pre-activated input, as in He et al. (2016b).
+        skip = x if self.shortcut is None else self.shortcut(out)
+        out = self.conv1(out)
+        out = self.conv2(self.drop(torch.relu(self.bn2(out))))
+        return out + skip
+
+
+class Net(nn.Module):
+    """A convolutional body, global average pooling, an optional head, a linear classifier."""
+
+    def __init__(self, body: nn.Module, num_features: int, num_classes: int,
+                 dropout: float, extra_layer: str | None):
+        super().__init__()
+        self.body = body
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        head: list[nn.Module] = []
+        if dropout > 0:
+            head.append(nn.Dropout(dropout))
+        if extra_layer is not None:
+            head.append(nn.Linear(num_features, num_features))
+            if extra_layer == "relu":
+                head.append(nn.ReLU(inplace=True))
+        self.head = nn.Sequential(*head)
+        self.classifier = nn.Linear(num_features, num_classes)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Penultimate features: the input of the final linear layer (Fig 4's t-SNE input)."""
+        return self.head(torch.flatten(self.pool(self.body(x)), 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.features(x))
+
+
+def _bn_relu(channels: int) -> list[nn.Module]:
+    return [nn.BatchNorm2d(channels), nn.ReLU(inplace=True)]
+
+
+def _preact_resnet18_body(width: int) -> tuple[nn.Module, int]:
+    layers: list[nn.Module] = [nn.Conv2d(3, width, 3, 1, 1, bias=False)]
+    in_planes = width
+    for stage, stride in enumerate((1, 2, 2, 2)):
+        planes = width * 2**stage
+        layers += [PreActBlock(in_planes, planes, stride), PreActBlock(planes, planes, 1)]
+        in_planes = planes
+    # Pre-activation nets end with a final BN-ReLU before pooling.
+    return nn.Sequential(*layers, *_bn_relu(in_planes)), in_planes
+
+
+def _wide_resnet_body(depth: int, widen: int, dropout: float) -> tuple[nn.Module, int]:
+    blocks_per_stage = (depth - 4) // 6
+    layers: list[nn.Module] = [nn.Conv2d(3, 16, 3, 1, 1, bias=False)]
+    in_planes = 16
+    for stage, stride in enumerate((1, 2, 2)):
+        planes = 16 * widen * 2**stage
+        for b in range(blocks_per_stage):
+            layers.append(PreActBlock(in_planes, planes, stride if b == 0 else 1, dropout))
+            in_planes = planes
+    return nn.Sequential(*layers, *_bn_relu(in_planes)), in_planes
+
+
+def _small_cnn_body(width: int) -> tuple[nn.Module, int]:
+    def conv(cin: int, cout: int) -> list[nn.Module]:
+        return [nn.Conv2d(cin, cout, 3, 1, 1, bias=False), *_bn_relu(cout)]
+
+    layers = [*conv(3, width), nn.MaxPool2d(2), *conv(width, 2 * width), nn.MaxPool2d(2),
+              *conv(2 * width, 4 * width)]
+    return nn.Sequential(*layers), 4 * width
+
+
+def build_model(name: str, num_classes: int, width: int | None = None, dropout: float = 0.0,
+                extra_layer: str | None = None) -> nn.Module:
+    """Build one of ``MODELS`` with ``num_classes`` outputs (see the module docstring)."""
+    if name not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}, got {name!r}")
+    if extra_layer not in EXTRA_LAYERS:
+        raise ValueError(f"extra_layer must be one of {EXTRA_LAYERS}, got {extra_layer!r}")
+    if not isinstance(num_classes, int) or num_classes < 2:
+        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+    if width is not None and (not isinstance(width, int) or width < 1):
+        raise ValueError(f"width must be None or a positive integer, got {width!r}")
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    if name == "preact_resnet18":
+        body, num_features = _preact_resnet18_body(width or 64)
+        head_dropout = dropout
+    elif name == "wide_resnet":
+        body, num_features = _wide_resnet_body(28, width or 10, dropout)
+        head_dropout = 0.0  # WRN's dropout lives inside its blocks
+    else:
+        body, num_features = _small_cnn_body(width or 32)
+        head_dropout = dropout
+    return Net(body, num_features, num_classes, head_dropout, extra_layer)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters (Table III's '# of parameters')."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,11 @@
+"""Runs: result files, their comparison, and sweeps that train many runs resumably.
+
+Imports ``training`` and the layers below it.
+
+- ``results``: ``save_result``, ``load_result(s)``, the result columns, re-scoring under another hierarchy.
+- ``compare``: fine against coarse runs (ΔA tables, per-image outcomes).
+- ``sweep_spec``: sweep specs (YAML), their checks and expansion into runs.
+- ``sweep_task``: ``RunTask``, one run as a worker executes it, and where its result lands.
+- ``sweep_store``: what a sweep finds on disk (identical runs of other sweeps, failures, debris).
+- ``sweep``: ``run_sweep``, running a spec (local processes or submitit; clean stop).
+"""

@@ -1,0 +1,287 @@
+"""Stored results: one JSON file per training run, with provenance, read back as a DataFrame.
+
+Every chapter's "stored results" view and the scorecard read ``results/`` through this module.
+A fine-label run keeps its fine test confusion matrix, so A_FC and ACR for any other grouping
+of the same fine classes are recomputed here (``reevaluate``) instead of retrained (Table VI,
+Table VII, Fig 6/7).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import hashlib
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lgtools import metrics
+from lgtools.labels.builtin import as_hierarchy
+from lgtools.labels.validate import as_label_array
+from lgtools.training.config import TrainConfig
+from lgtools.training.identity import run_id as make_run_id
+from lgtools.training.identity import run_identity, stored_identity
+from lgtools.training.provenance import provenance
+
+# Marks a file as an lgtools run result; sweep bookkeeping files (.failed/.done) lack it.
+FORMAT = "lgtools-result"
+FORMAT_VERSION = 1
+
+CONFIG_COLUMNS = ("dataset", "hierarchy", "labels", "model", "width", "epochs", "data_ratio",
+                  "noise", "dropout", "extra_layer", "seed", "schedule", "lr", "batch_size",
+                  "label_smoothing", "noise_test", "augment", "max_train", "max_test")
+SUMMARY_COLUMNS = ("train_acc", "test_acc", "test_acc_fine", "acr", "acr_equation",
+                   "images_per_s", "seconds", "peak_memory_mb", "device")
+# Every column of the results table, live or stored (``load_results``, ``result_row``): the first 24
+# are the ones the book relies on; the rest are there for whoever needs them.
+COLUMNS = ("experiment", "dataset", "hierarchy", "labels", "model", "width", "epochs",
+           "data_ratio", "noise", "dropout", "extra_layer", "seed", "train_acc", "test_acc",
+           "test_acc_fine", "acr", "device", "seconds", "run_id", "path", "git_rev", "date",
+           "schedule", "scale", "lr", "batch_size", "label_smoothing", "noise_test", "augment",
+           "max_train", "max_test", "acr_equation", "images_per_s", "peak_memory_mb",
+           "device_name", "git_dirty", "epoch_seconds", "identity", "reused_from")
+
+
+def to_jsonable(value: Any) -> Any:
+    """Convert configs and results (numpy, torch, Path, Hierarchy, dataclasses) to plain JSON."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (np.ndarray,)):
+        return value.tolist()
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
+        return value.detach().cpu().tolist()
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if all(hasattr(value, a) for a in ("fine_names", "coarse_names", "fine_to_coarse")):
+        return {"name": str(getattr(value, "name", "custom")),
+                "fine_names": list(value.fine_names), "coarse_names": list(value.coarse_names),
+                "fine_to_coarse": to_jsonable(np.asarray(value.fine_to_coarse))}
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return to_jsonable(dataclasses.asdict(value))
+    return str(value)  # torch.device, dtypes, enums: their text is what a reader needs
+
+
+def write_json_atomic(path: Path, record: dict, overwrite: bool = False) -> Path:
+    """Write JSON through a temporary file; never leaves a half-written file at ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(record, handle, indent=1, allow_nan=True)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            try:  # link fails if the target exists: no window where a result is clobbered
+                os.link(tmp, path)
+            except FileExistsError:
+                raise FileExistsError(f"result already exists: {path} (pass overwrite=True)")
+            except OSError:  # filesystems without hard links
+                if path.exists():
+                    raise FileExistsError(f"result already exists: {path} (pass overwrite=True)")
+                os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+LABEL_ARRAYS = ("test_predictions", "test_fine_labels")  # per-image class indices, stored compactly
+
+
+def encode_labels(labels: np.ndarray | None) -> dict | None:
+    """Class indices as base64 of little-endian uint16 (about 2.7 characters per image, not ~6 as JSON)."""
+    if labels is None:
+        return None
+    labels = as_label_array(labels, "labels", 2**16)
+    data = base64.b64encode(labels.astype("<u2").tobytes()).decode("ascii")
+    return {"encoding": "base64-uint16-le", "n": int(labels.size), "data": data}
+
+
+def decode_labels(stored: dict | None) -> np.ndarray | None:
+    """Inverse of ``encode_labels``: an int64 array (None stays None)."""
+    if stored is None:
+        return None
+    if stored.get("encoding") != "base64-uint16-le":
+        raise ValueError(f"unknown label encoding {stored.get('encoding')!r}; known: 'base64-uint16-le'")
+    labels = np.frombuffer(base64.b64decode(stored["data"]), dtype="<u2").astype(np.int64)
+    if labels.size != stored.get("n"):
+        raise ValueError(f"stored labels hold {labels.size} entries, their header says {stored.get('n')}")
+    return labels
+
+
+def save_result(result: Any, directory: str | Path = "results", experiment: str | None = None,
+                run_id: str | None = None, overwrite: bool = False,
+                metadata: dict | None = None) -> Path:
+    """Write a RunResult to ``directory/<experiment>/<run_id>.json`` with provenance."""
+    config = to_jsonable(dict(result.config))
+    experiment = experiment or config.get("experiment") or "adhoc"
+    identity = run_identity(TrainConfig.from_dict(config), str(result.summary.get("device") or "cpu"))
+    run_id = run_id or make_run_id(identity)
+    if not re.fullmatch(r"[A-Za-z0-9._=,+-]+", str(run_id)) or str(run_id).startswith("."):
+        raise ValueError(f"run_id must be a plain file name, got {run_id!r}")
+    summary = to_jsonable(dict(result.summary))
+    record = {
+        "format": FORMAT, "format_version": FORMAT_VERSION, "experiment": experiment,
+        "run_id": run_id, "identity": identity, "config": config, "provenance": provenance(config, summary),
+        "metadata": to_jsonable(dict(metadata or {})), "summary": summary,
+        "history": to_jsonable(list(result.history)),
+        "confusion_fine": to_jsonable(result.confusion_fine),
+        "confusion_coarse": to_jsonable(result.confusion_coarse),
+        "fine_names": to_jsonable(result.fine_names),
+        "coarse_names": to_jsonable(result.coarse_names),
+        "fine_to_coarse": to_jsonable(result.fine_to_coarse),
+        **{key: encode_labels(getattr(result, key, None)) for key in LABEL_ARRAYS},
+    }
+    path = Path(directory) / experiment / f"{run_id}.json"
+    return write_json_atomic(path, record, overwrite=overwrite)
+
+
+def load_result(path: str | Path) -> dict:
+    """Read one stored result (a dict; confusion matrices and per-image labels as numpy arrays).
+
+    ``test_predictions`` and ``test_fine_labels`` are None for runs stored before they were kept.
+    """
+    record = json.loads(Path(path).read_text())
+    if record.get("format") != FORMAT:
+        raise ValueError(f"path {path} is not an lgtools result (format {record.get('format')!r})")
+    for key in ("confusion_fine", "confusion_coarse", "fine_to_coarse"):
+        if record.get(key) is not None:
+            record[key] = np.asarray(record[key], dtype=np.int64)
+    for key in LABEL_ARRAYS:
+        record[key] = decode_labels(record.get(key))
+    record["path"] = str(path)
+    return record
+
+
+def hierarchy_label(config: dict) -> str:
+    """A short text name for a run's hierarchy (None = the dataset's default)."""
+    value = config.get("hierarchy")
+    if value is None:
+        return str(config.get("dataset"))
+    if isinstance(value, dict):
+        if value.get("name") not in (None, "custom"):
+            return str(value["name"])
+        mapping = value.get("fine_to_coarse", [])
+        if len(value.get("coarse_names", [])) <= 10:
+            return "".join(str(int(c)) for c in mapping)
+        return "custom-" + hashlib.sha256(json.dumps(value).encode()).hexdigest()[:8]
+    return str(value)
+
+
+def _scale(record: dict) -> str:
+    """The run's scale tag: metadata ``scale``, else an ``…-scale`` part of the experiment."""
+    scale = record.get("metadata", {}).get("scale")
+    if scale:
+        return str(scale)
+    found = re.search(r"([A-Za-z0-9]+-scale)", str(record.get("experiment", "")))
+    return found.group(1) if found else ""
+
+
+def result_row(config: dict, summary: dict, **extra: Any) -> dict:
+    """One results-table row (``COLUMNS``) from a run's config and summary, stored or live; ``extra`` set last."""
+    row = {c: config.get(c) for c in CONFIG_COLUMNS}
+    row.update({c: summary.get(c) for c in SUMMARY_COLUMNS})
+    row["hierarchy"] = hierarchy_label(config)
+    row.update(extra)
+    return row
+
+
+def _row(record: dict) -> dict:
+    """One DataFrame row from a stored result."""
+    prov = record.get("provenance", {})
+    # Training and evaluation time over every epoch, also those of attempts before a resume
+    # (summary "seconds" is only the last process's wall time).
+    history = record.get("history") or []
+    seconds = float(sum(h.get("seconds") or 0.0 for h in history)) if history else None
+    return result_row(record["config"], record["summary"], experiment=record.get("experiment"),
+                      run_id=record.get("run_id"), identity=record.get("identity") or stored_identity(record),
+                      path=record.get("path"), scale=_scale(record), git_rev=prov.get("git_rev"),
+                      git_dirty=prov.get("git_dirty"), date=prov.get("date"),
+                      device_name=prov.get("device_name"), epoch_seconds=seconds,
+                      reused_from=(record.get("metadata") or {}).get("reused_from"))
+
+
+def load_results(directory: str | Path = "results") -> pd.DataFrame:
+    """Every stored result below ``directory`` (recursive), one row per run; empty if none."""
+    rows = []
+    root = Path(directory)
+    for path in sorted(root.rglob("*.json")) if root.is_dir() else []:
+        if any(part.startswith(".") for part in path.relative_to(root).parts):
+            continue  # hidden: temporary files and a sweep's unfinished staging folders
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue  # unreadable stray file: the book must still render
+        if isinstance(record, dict) and record.get("format") == FORMAT:
+            record["path"] = str(path)
+            rows.append(_row(record))
+    frame = pd.DataFrame(rows, columns=list(COLUMNS))
+    return frame.sort_values(["experiment", "run_id"], ignore_index=True) if rows else frame
+
+
+def _fine_confusion(result_or_row: Any) -> tuple[np.ndarray, list[str], str]:
+    """(fine confusion, fine names, where it came from) of a result, row, record or path."""
+    source = result_or_row
+    if isinstance(source, (str, Path)):
+        source = load_result(source)
+    elif isinstance(source, pd.Series) or (isinstance(source, dict) and "format" not in source):
+        if not source.get("path"):
+            raise ValueError("result_or_row: a row needs a 'path' column to find its result file")
+        source = load_result(source["path"])
+    if isinstance(source, dict):
+        confusion, names, where = source.get("confusion_fine"), source.get("fine_names"), source.get("path")
+    else:  # a RunResult
+        confusion, names, where = source.confusion_fine, source.fine_names, "RunResult"
+    if confusion is None:
+        raise ValueError(f"result_or_row ({where}) has no fine confusion matrix: only fine-label "
+                         "runs can be re-evaluated under another hierarchy")
+    return np.asarray(confusion), [str(n) for n in names], str(where)
+
+
+def reevaluate(result_or_row: Any, hierarchy: Any) -> dict:
+    """A_FC (%) and ACR (both conventions) of a stored fine run under another hierarchy."""
+    confusion, fine_names, where = _fine_confusion(result_or_row)
+    target = as_hierarchy(hierarchy, fine_names)
+    if list(target.fine_names) != fine_names:
+        raise ValueError(f"hierarchy {getattr(target, 'name', '?')!r} is over fine classes "
+                         f"{list(target.fine_names)[:5]}…, the run ({where}) over {fine_names[:5]}…; "
+                         "they must be the same classes in the same order")
+    return {"hierarchy": hierarchy if isinstance(hierarchy, str) else target.name,
+            "num_coarse": int(target.num_coarse),
+            "a_fc": metrics.coarse_accuracy_from_confusion(confusion, target),
+            "acr": metrics.acr(confusion, target, convention="code"),
+            "acr_equation": metrics.acr(confusion, target, convention="equation")}
+
+
+def reevaluate_runs(df: pd.DataFrame, hierarchies: list) -> pd.DataFrame:
+    """Rows of every fine run in ``df`` re-scored under each hierarchy (Table VI, Fig 6/7).
+
+    ``test_acc`` becomes A_FC under the new hierarchy and ``acr``/``acr_equation`` follow it;
+    ``train_acc`` is NaN (no train confusion is stored); ``reevaluated_from`` keeps the
+    hierarchy the run was trained with.
+    """
+    rows = []
+    for _, row in df[df["labels"] == "fine"].iterrows():
+        record = load_result(row["path"])
+        for hierarchy in hierarchies:
+            scores = reevaluate(record, hierarchy)
+            rows.append({**row.to_dict(), "reevaluated_from": row["hierarchy"],
+                         "hierarchy": scores["hierarchy"], "test_acc": scores["a_fc"],
+                         "acr": scores["acr"], "acr_equation": scores["acr_equation"],
+                         "train_acc": float("nan")})
+    return pd.DataFrame(rows, columns=list(df.columns) + ["reevaluated_from"])

@@ -1,0 +1,290 @@
+"""Sweep specs: load and validate the YAML, expand it into runs with stable ids.
+
+The keys are described in ``lgtools.runs.sweep``'s docstring; everything here is re-exported there.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import re
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from lgtools.training.config import TrainConfig, paper_recipe
+from lgtools.training.identity import digest, run_id, run_identity
+
+SPEC_KEYS = ("name", "description", "notebook", "train", "parameters", "cases", "grid",
+             "exclude", "recipe", "scale", "submitit", "kernel")
+MANAGED = ("results_dir", "checkpoint_dir")  # the sweep sets these for every run
+# Where a notebook writes its results, the first it has: the book's chapters read stored results
+# from results_dir and save their live runs to save_dir; a plain notebook writes to results_dir.
+OUTPUT_PARAMETERS = ("save_dir", "results_dir")
+PATH_PARAMETERS = ("data_root",)  # made absolute: notebooks run in their own folder
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A validated sweep spec (the YAML keys are described in ``lgtools.runs.sweep``'s docstring)."""
+
+    name: str
+    notebook: Path | None = None
+    parameters: dict = field(default_factory=dict)
+    cases: tuple = ({},)
+    grid: dict = field(default_factory=dict)
+    exclude: tuple = ()  # partial parameter sets: a run matching one of them is left out
+    recipe: str | None = None
+    scale: str = ""
+    submitit: dict = field(default_factory=dict)
+    kernel: str | None = None
+
+    @property
+    def kind(self) -> str:
+        """"notebook" or "train"."""
+        return "train" if self.notebook is None else "notebook"
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run of a sweep: its id, the parameters it executes with and its identity."""
+
+    sweep: str
+    run_id: str
+    parameters: dict
+    varying: dict  # the case and grid values that tell this run apart
+    identity: str = ""  # lgtools.training.identity.run_identity (train runs; a digest of the parameters otherwise)
+
+
+def _train_types() -> dict[str, Any]:
+    """TrainConfig field name → type hint."""
+    return typing.get_type_hints(TrainConfig)
+
+
+_NOTEBOOK_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list,
+                   "dict": dict, "tuple": tuple, "None": type(None), "Optional": typing.Optional,
+                   "Union": typing.Union, "Literal": typing.Literal, "Any": typing.Any}
+
+
+def _notebook_types(notebook: Path) -> dict[str, Any]:
+    """Parameters-cell name → type (its annotation, else its default's type; None = any)."""
+    import papermill
+
+    types = {}
+    for name, info in papermill.inspect_notebook(str(notebook)).items():
+        hint = None
+        try:
+            if info.get("inferred_type_name") not in (None, "None"):
+                hint = eval(info["inferred_type_name"], {"__builtins__": {}}, _NOTEBOOK_TYPES)
+            else:
+                default = ast.literal_eval(info.get("default", "None"))
+                hint = None if default is None else (float if isinstance(default, float) else type(default))
+        except (ValueError, SyntaxError, NameError, TypeError):
+            hint = None  # an expression we cannot evaluate safely: accept any value
+        types[name] = hint
+    return types
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    """Whether a YAML value fits a type hint (int fits float; bool fits only bool)."""
+    if hint is None or hint is typing.Any:
+        return True
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin is typing.Union or type(hint).__name__ == "UnionType":
+        return any(_matches(value, a) for a in args)
+    if origin is typing.Literal:
+        return value in args
+    if origin in (list, tuple) or hint in (list, tuple):
+        return isinstance(value, list) and all(_matches(v, args[0] if args else None) for v in value)
+    if hint is type(None):
+        return value is None
+    if hint is bool or isinstance(value, bool):
+        return hint is bool and isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float))
+    if isinstance(hint, type):
+        return isinstance(value, hint)  # a class YAML cannot build (Hierarchy) never matches
+    return True  # an annotation we do not interpret: leave it to the run's own checks
+
+
+def _type_name(hint: Any) -> str:
+    return getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+
+
+def _resolve_notebook(text: Any, spec_path: Path | None) -> Path:
+    """The notebook file: relative to the working directory, else to the spec's folders."""
+    if not isinstance(text, str) or not text.endswith(".ipynb"):
+        raise ValueError(f"notebook must be a path to an .ipynb file, got {text!r}")
+    bases = [Path.cwd()] + (list(spec_path.resolve().parents) if spec_path else [])
+    for base in bases:
+        if (base / text).is_file():
+            return (base / text).resolve()
+    raise ValueError(f"notebook {text!r} not found (looked in {', '.join(str(b) for b in bases[:3])})")
+
+
+def _mapping(raw: dict, key: str) -> dict:
+    value = raw.get(key) or {}
+    if not isinstance(value, dict):
+        raise ValueError(f"{key} must be a mapping of parameter: value, got {type(value).__name__}")
+    return dict(value)
+
+
+def spec_from_dict(raw: dict, spec_path: Path | None = None) -> SweepSpec:
+    """Validate a spec (as read from YAML); every problem raises ValueError naming the key."""
+    if not isinstance(raw, dict):
+        raise ValueError("a sweep spec must be a YAML mapping with at least name and notebook or train")
+    unknown = [k for k in raw if k not in SPEC_KEYS]
+    if unknown:
+        raise ValueError(f"unknown spec key(s) {unknown}; allowed: {list(SPEC_KEYS)}")
+    name = raw.get("name")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name):
+        raise ValueError(f"name must be a plain folder name (letters, digits, . _ -), got {name!r}")
+    if ("notebook" in raw) == ("train" in raw):
+        raise ValueError("a spec needs exactly one of the keys notebook or train")
+    notebook = _resolve_notebook(raw["notebook"], spec_path) if "notebook" in raw else None
+    fixed = _mapping(raw, "train")
+    for key, value in _mapping(raw, "parameters").items():
+        if key in fixed:
+            raise ValueError(f"parameter {key!r} is set both in train and in parameters")
+        fixed[key] = value
+    grid = _mapping(raw, "grid")
+    for key, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise ValueError(f"grid key {key!r} must be a non-empty list, got {values!r}")
+    cases = raw.get("cases") or [{}]
+    if not isinstance(cases, list) or not all(isinstance(c, dict) for c in cases):
+        raise ValueError("cases must be a list of mappings of parameter: value")
+    recipe = raw.get("recipe")
+    if recipe not in (None, "paper") or (recipe and notebook is not None):
+        raise ValueError(f"recipe must be 'paper' (train specs only) or absent, got {recipe!r}")
+    for key in ("scale", "kernel"):
+        if raw.get(key) is not None and not isinstance(raw[key], str):
+            raise ValueError(f"{key} must be a string, got {raw[key]!r}")
+    if not isinstance(raw.get("submitit") or {}, dict):
+        raise ValueError("submitit must be a mapping of executor options")
+
+    # Every parameter name and value against what the run accepts.
+    types = _train_types() if notebook is None else _notebook_types(notebook)
+    managed = MANAGED
+    if notebook is not None:
+        output = output_parameter(types)
+        if output is None:
+            raise ValueError(f"notebook {raw['notebook']!r} has no {' or '.join(OUTPUT_PARAMETERS)} "
+                             "parameter to write results to")
+        managed = (output, "checkpoint_dir")
+    places = [("parameters", k, v) for k, v in fixed.items()]
+    places += [(f"cases[{i}]", k, v) for i, case in enumerate(cases) for k, v in case.items()]
+    places += [(f"grid[{k!r}][{i}]", k, v) for k, values in grid.items() for i, v in enumerate(values)]
+    for where, key, value in places:
+        if key in managed:
+            raise ValueError(f"parameter {key!r} ({where}) is set by the sweep for each run; remove it")
+        if key not in types:
+            known = sorted(k for k in types if k not in managed)
+            raise ValueError(f"unknown parameter {key!r} ({where}); allowed: {known}")
+        if not _matches(value, types[key]):
+            raise ValueError(f"parameter {key!r} ({where}) must be {_type_name(types[key])}, "
+                             f"got {type(value).__name__} {value!r}")
+    case_keys = {k for case in cases for k in case}
+    exclude = raw.get("exclude") or []
+    if not isinstance(exclude, list) or not all(isinstance(e, dict) and e for e in exclude):
+        raise ValueError("exclude must be a list of non-empty mappings of parameter: value")
+    for i, entry in enumerate(exclude):
+        stray = [k for k in entry if k not in set(grid) | case_keys]
+        if stray:
+            raise ValueError(f"exclude[{i}] names {stray}, which no case or grid key varies")
+    twice = sorted((set(fixed) & set(grid)) | (case_keys & set(grid)) | (case_keys & set(fixed)))
+    if twice:
+        raise ValueError(f"parameter(s) {twice} given in more than one of parameters, cases, grid")
+    spec = SweepSpec(name=name, notebook=notebook, parameters=fixed, cases=tuple(cases),
+                     grid=grid, exclude=tuple(exclude), recipe=recipe, scale=raw.get("scale") or "",
+                     submitit=dict(raw.get("submitit") or {}), kernel=raw.get("kernel"))
+    runs = expand(spec)  # TrainConfig's own checks (choices, ranges) run here, before anything trains
+    if not runs:
+        raise ValueError("exclude leaves no runs in this sweep")
+    return spec
+
+
+def load_spec(path: str | Path) -> SweepSpec:
+    """Read and validate a YAML sweep spec."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"spec file {str(path)!r} not found")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise ValueError(f"spec file {str(path)!r} is not valid YAML: {error}") from None
+    return spec_from_dict(raw, path)
+
+
+def _slug(varying: dict) -> str:
+    text = "_".join(f"{k}={v}" for k, v in varying.items() if k not in PATH_PARAMETERS)
+    return re.sub(r"[^A-Za-z0-9._=,+-]", "-", text)[:80]
+
+
+def output_parameter(names: typing.Iterable[str]) -> str | None:
+    """The notebook parameter a sweep points at each run's result folder (``OUTPUT_PARAMETERS``)."""
+    names = set(names)
+    return next((name for name in OUTPUT_PARAMETERS if name in names), None)
+
+
+def absolute_paths(parameters: dict) -> dict:
+    """The parameters with every path (``PATH_PARAMETERS``) made absolute, the rest as given."""
+    return {k: (str(Path(v).expanduser().resolve()) if k in PATH_PARAMETERS and isinstance(v, str) else v)
+            for k, v in parameters.items()}
+
+
+def run_of(sweep: str, parameters: dict, varying: dict, kind: str = "train") -> Run:
+    """A ``Run`` with its id: the readable values that set it apart + its identity's first digits.
+
+    A train run's identity is ``run_identity`` of its resolved ``TrainConfig`` (which checks every
+    value); a notebook run's is a digest of its parameters, paths aside.
+    """
+    slug = _slug(varying)
+    if kind == "train":
+        try:
+            identity = run_identity(TrainConfig(**absolute_paths(parameters)))
+        except (ValueError, TypeError) as error:
+            raise ValueError(f"run {slug or sweep} ({varying}): {error}") from None
+    else:
+        identity = digest({k: v for k, v in parameters.items() if k not in PATH_PARAMETERS})
+    return Run(sweep, run_id(identity, slug), parameters, varying, identity)
+
+
+def expand(spec: SweepSpec) -> list[Run]:
+    """Every run of the sweep: cases × product of the grid, each with a stable id."""
+    runs = []
+    for case in spec.cases:
+        for values in itertools.product(*spec.grid.values()):
+            varying = {**case, **dict(zip(spec.grid, values))}
+            if any(all(varying.get(k) == v for k, v in e.items()) for e in spec.exclude):
+                continue
+            parameters = {**spec.parameters, **varying}
+            if spec.recipe == "paper":
+                parameters = {**paper_recipe(parameters.get("dataset", "synthetic")), **parameters}
+            runs.append(run_of(spec.name, parameters, varying, spec.kind))
+    return runs
+
+
+def select(runs: list[Run], only: dict[str, Any] | None) -> list[Run]:
+    """The runs whose parameters equal every ``only`` value (e.g. ``{"dataset": "cifar10"}``).
+
+    A key no run sets, or values that leave no run, raise ValueError naming the key and what the
+    runs have, so a typo never turns into a silently empty sweep.
+    """
+    if not only:
+        return list(runs)
+    for key, value in only.items():
+        seen = [run.parameters[key] for run in runs if key in run.parameters]
+        if not seen:
+            keys = sorted({k for run in runs for k in run.parameters})
+            raise ValueError(f"only: no run of this sweep sets {key!r}; its parameters are {keys}")
+        if value not in seen:
+            values = ", ".join(sorted({repr(v) for v in seen}))
+            raise ValueError(f"only: {key}={value!r} matches no run; its runs have {key} in {{{values}}}")
+    kept = [run for run in runs if all(run.parameters.get(k) == v for k, v in only.items())]
+    if not kept:
+        raise ValueError(f"only: {only} together match no run of this sweep")
+    return kept

@@ -1,0 +1,150 @@
+"""What a sweep finds on disk: results other sweeps stored, failure records, debris of killed writes.
+
+``lgtools.runs.sweep`` runs the sweep; this module reads and writes the files around its runs:
+
+- ``identical_result`` finds a stored run of another sweep that a planned run would repeat: the
+  same ``lgtools.training.identity.run_identity`` (hierarchies compared by content), looked up
+  in the index ``stored_by_content``; ``copy_result`` stores it under the planned run's id.
+- ``record_failure`` writes ``<run-id>.failed.json`` with the attempt count.
+- ``remove_stale_temporaries`` deletes the hidden files a write killed half-way leaves behind.
+- ``coverage`` counts, per spec, the runs stored, the runs other sweeps' results would give and
+  the runs left to train.
+
+Functions taking a ``task`` use its ``sweep``, ``run_id``, ``parameters``, ``results``,
+``scale``, ``result_path`` and ``failure_path`` (``lgtools.runs.sweep_task.RunTask``).
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from lgtools.runs.results import FORMAT, write_json_atomic
+from lgtools.runs.sweep_spec import Run, expand, load_spec
+from lgtools.runs.sweep_task import RunTask, result_path
+from lgtools.training.identity import stored_identity
+
+
+def utc_now() -> str:
+    """The time now, UTC, to the second (ISO 8601): the date stamp of sweep records."""
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+def record_failure(task: RunTask, error: str, trace: str = "") -> Path:
+    """Write ``<run-id>.failed.json`` (attempt count kept across retries)."""
+    attempts = 1
+    if task.failure_path.exists():
+        try:
+            attempts += int(json.loads(task.failure_path.read_text()).get("attempts", 0))
+        except (OSError, ValueError):
+            pass
+    record = {"format": "lgtools-sweep-failure", "sweep": task.sweep, "run_id": task.run_id,
+              "parameters": task.parameters, "error": error, "traceback": trace,
+              "attempts": attempts, "date": utc_now()}
+    return write_json_atomic(task.failure_path, record, overwrite=True)
+
+
+def _train_record(path: Path) -> dict | None:
+    """A stored train result (its JSON), or None for anything else (failures, notebook runs)."""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(record, dict) or record.get("format") != FORMAT:
+        return None
+    if not isinstance(record.get("metadata", {}).get("parameters"), dict):
+        return None
+    return record
+
+
+def stored_by_content(results: str | Path, exclude: str = "") -> dict[str, list[Path]]:
+    """Every stored train result outside sweep ``exclude``, by its identity (``stored_identity``).
+
+    Each key lists the files holding that run, trained ones before copies (so ``reused_from``
+    names where a run was trained), then in path order. Built once and read for many sweeps:
+    ``identical_result`` skips the files of the asking run's own sweep.
+    """
+    index: dict[str, list[tuple[bool, Path]]] = {}
+    for path in sorted(Path(results).glob("*/*.json")):
+        if path.parent.name == exclude or path.name.startswith("."):
+            continue
+        record = _train_record(path)
+        identity = stored_identity(record) if record else None
+        if identity is not None:
+            index.setdefault(identity, []).append(("reused_from" in record["metadata"], path))
+    return {key: [path for _, path in sorted(entries)] for key, entries in index.items()}
+
+
+def identical_result(run: Run | RunTask, results: str | Path,
+                     by_content: dict[str, list[Path]] | None = None) -> Path | None:
+    """The stored result (under ``results``) of another sweep that ``run`` would reproduce, or None.
+
+    Identical means the same identity (``lgtools.training.identity``): e.g. Table I's CIFAR-10
+    runs are Fig 2's 100 % runs and Table V's dropout-0 runs, and Table VI's partition (1),
+    which is CIFAR-10's own grouping under another name, is Table I's coarse run. A trained run
+    is preferred over a copy of it. ``by_content`` is the index ``stored_by_content`` (built here if None).
+    """
+    index = stored_by_content(results) if by_content is None else by_content
+    return next((path for path in index.get(run.identity, []) if path.parent.name != run.sweep), None)
+
+
+def copy_result(task: RunTask, source: Path) -> Path:
+    """Store ``source`` (another sweep's result) as ``task``'s, naming it in ``metadata.reused_from``.
+
+    ``reused_from`` is relative to the results root (``table1-cpu-scale/labels=fine_seed=0-2bbf1a7ed1.json``):
+    result files are committed, and machines differ.
+    """
+    record = json.loads(Path(source).read_text())
+    record.update(experiment=task.sweep, run_id=task.run_id)
+    relative = Path(source).relative_to(task.results).as_posix()
+    record["metadata"] = {**record["metadata"], "sweep": task.sweep, "scale": task.scale,
+                          "parameters": task.parameters, "reused_from": relative}
+    return write_json_atomic(task.result_path, record)
+
+
+STALE_SECONDS = 600  # a temporary file this old is debris: every write renames its own within seconds
+
+
+def remove_stale_temporaries(results: Path, runs_dir: Path, sweep: str) -> list[Path]:
+    """Delete the temporary files a killed write left in the sweep's folders; the paths removed.
+
+    Result JSON goes through ``.<name>.<random>.tmp`` and checkpoints through
+    ``checkpoint.pt.tmp<pid>``; neither is ever read, and one older than ``STALE_SECONDS`` belongs
+    to a writer that died.
+    """
+    patterns = [(results / sweep, ".*.tmp"), (runs_dir / sweep, "*.ckpt/*.tmp*")]
+    cutoff, removed = time.time() - STALE_SECONDS, []
+    for folder, pattern in patterns:
+        for path in folder.glob(pattern):
+            try:
+                if path.is_file() and path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed.append(path)
+            except FileNotFoundError:
+                pass  # renamed or removed by its writer meanwhile
+    return removed
+
+
+def coverage(specs: list[str | Path], results: str | Path = "results") -> pd.DataFrame:
+    """Per spec: its runs, how many have a stored result, how many another sweep's results would
+    give (copied on the next run), and how many are left to train (chapter 8, ``sweep --dry-run``)."""
+    results = Path(results)
+    rows = []
+    by_content = stored_by_content(results) if results.is_dir() else {}
+    for path in specs:
+        spec = load_spec(path)
+        runs = expand(spec)
+        stored = copyable = 0
+        for run in runs:
+            if result_path(results, spec.name, run.run_id, spec.kind).exists():
+                stored += 1
+            elif spec.kind == "train" and identical_result(run, results, by_content) is not None:
+                copyable += 1
+        rows.append({"spec": Path(path).as_posix(), "sweep": spec.name, "scale": spec.scale,
+                     "runs": len(runs), "stored": stored, "copyable": copyable,
+                     "to_train": len(runs) - stored - copyable})
+    return pd.DataFrame(rows, columns=["spec", "sweep", "scale", "runs", "stored", "copyable", "to_train"])

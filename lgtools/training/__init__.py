@@ -1,0 +1,15 @@
+"""Training: one run from its configuration to its ``RunResult``, and the measurements around it.
+
+Imports ``labels``, ``data``, ``nets`` and ``metrics``.
+
+- ``config``: ``TrainConfig`` and its checks, the authors' recipes (``paper_recipe``), schedules.
+- ``identity``: ``run_identity``, the one identity of a run (sweeps, result store, reuse, checkpoints).
+- ``run_data``: ``load_run_data``, the tensors one config trains and tests on.
+- ``state``: ``RunState`` and ``prepare_run`` (data, model, optimizer on the device).
+- ``steps``: SGD steps, one epoch, evaluation, the compile warm-up.
+- ``checkpoint``: a run's whole state, saved every epoch and resumed.
+- ``loop``: ``train`` and ``RunResult``.
+- ``provenance``: what every stored result says about its code and machine.
+- ``memory``: ``MemoryMonitor`` (peak CUDA memory, or summed RSS of a process and its workers).
+- ``reference``: the rebuilt original pipeline the benchmark measures against.
+"""

@@ -1,0 +1,129 @@
+"""A run's one identity: a digest of everything in its resolved configuration that changes its numbers.
+
+``run_identity(config)`` is what the sweep names a run by, what the result store files it under
+and what the reuse-by-content index looks runs up by; a checkpoint resumes only a run of the same
+identity. It digests the ``TrainConfig`` after ``__post_init__`` resolved it (``model="auto"``
+→ the network), with
+
+- the hierarchy by content (fine names in label order and their coarse index), so ``None``,
+  ``"cifar10"``, ``"cifar10_table6_1"`` and the bits ``"0011111100"`` are one grouping;
+- the device kind (``cpu`` or ``cuda``) and the precision as resolved for it (``"auto"`` is bf16
+  on CUDA, fp32 on a CPU), since a GPU run and a CPU run of one config give different numbers;
+- float fields as floats (``lr: 1`` and ``lr: 1.0`` are one run);
+- and without the fields that change no number: where the data lies, the results folder name,
+  checkpoints, threads, progress bars and the evaluation batch size.
+
+A field equal to its value in ``IDENTITY_BASELINE`` is left out of the digest, so a field added
+to ``TrainConfig`` later (with a baseline value that reproduces today's runs) changes no stored
+identity, and changing a default in ``TrainConfig`` never renames a stored run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import typing
+from typing import Any
+
+from lgtools.labels.builtin import as_hierarchy, get_hierarchy
+from lgtools.labels.hierarchy import Hierarchy
+from lgtools.training.config import TrainConfig
+
+# Fields that change no number of a run (where things are, how they are shown or how fast).
+NOT_IDENTITY = ("experiment", "data_root", "checkpoint_dir", "progress", "num_threads",
+                "eval_batch_size", "device", "precision")
+# The values a field takes in every run stored so far when nothing set it: left out of the digest.
+IDENTITY_BASELINE = {
+    "hierarchy": None, "labels": "fine", "model": "preact_resnet18", "width": None, "dropout": 0.0,
+    "extra_layer": None, "epochs": 200, "batch_size": 256, "lr": 0.1, "momentum": 0.9,
+    "weight_decay": 5e-4, "schedule": "paper", "label_smoothing": 0.0, "data_ratio": 1.0,
+    "scale_epochs": True, "noise": 0.0, "noise_test": False, "augment": True, "seed": 0,
+    "compile": False, "max_train": None, "max_test": None, "dataset": "synthetic",
+}
+DEVICE_KINDS = ("cpu", "cuda")
+DIGEST_LENGTH = 10  # hex digits of the identity in a run id (file names); the full digest is stored
+
+
+def digest(values: dict, length: int | None = None) -> str:
+    """SHA-256 (hex) of a JSON-able dict with sorted keys: the one hash behind every run id."""
+    text = json.dumps(values, sort_keys=True, separators=(",", ":"))
+    full = hashlib.sha256(text.encode()).hexdigest()
+    return full if length is None else full[:length]
+
+
+def device_kind(device: str) -> str:
+    """``"cpu"`` or ``"cuda"`` for a config's device (``"auto"`` as this machine resolves it) or a stored device name."""
+    if device == "auto":
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return "cpu" if str(device).startswith("cpu") else "cuda"
+
+
+def resolved_precision(precision: str, kind: str) -> str:
+    """``"auto"`` → bf16 on CUDA, fp32 on a CPU; an explicit precision as it is."""
+    if kind not in DEVICE_KINDS:
+        raise ValueError(f"kind must be one of {DEVICE_KINDS}, got {kind!r}")
+    if precision == "auto":
+        return "bf16" if kind == "cuda" else "fp32"
+    return precision
+
+
+def hierarchy_content(config: TrainConfig) -> Any:
+    """The run's grouping as [fine names, coarse index per fine class]; a folder's own classes by name."""
+    spec = config.hierarchy if config.hierarchy is not None else config.dataset
+    if isinstance(spec, str):
+        try:
+            base = get_hierarchy(config.dataset) if spec.isdigit() else None
+            spec = as_hierarchy(spec, base.fine_names if base else ())
+        except ValueError:
+            return spec  # no built-in of that name (an image folder's own classes): as written
+    if isinstance(spec, Hierarchy):
+        return [list(spec.fine_names), [int(c) for c in spec.fine_to_coarse]]
+    return spec
+
+
+def identity_values(config: TrainConfig, device: str | None = None) -> dict:
+    """What ``run_identity`` digests: the fields that change the numbers, baseline values left out."""
+    hints = typing.get_type_hints(TrainConfig)
+    kind = device_kind(config.device if device is None else device)
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(TrainConfig):
+        if f.name in NOT_IDENTITY:
+            continue
+        value = getattr(config, f.name)
+        if f.name == "hierarchy":
+            value = None if value is None else hierarchy_content(config)
+        elif hints[f.name] is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        baseline = IDENTITY_BASELINE.get(f.name, dataclasses.MISSING)
+        if value == baseline and isinstance(value, bool) == isinstance(baseline, bool):
+            continue
+        values[f.name] = value
+    # A hierarchy is always compared by content: None means the dataset's own grouping.
+    values["hierarchy"] = hierarchy_content(config)
+    values["device_kind"] = kind
+    values["precision"] = resolved_precision(config.precision, kind)
+    return values
+
+
+def run_identity(config: TrainConfig, device: str | None = None) -> str:
+    """The run's identity (64 hex digits); ``device`` is where it ran or runs (default: ``config.device`` here)."""
+    return digest(identity_values(config, device))
+
+
+def stored_identity(record: dict) -> str | None:
+    """``run_identity`` of a stored result (its config, on the device its summary names); None if not a run."""
+    try:
+        config = TrainConfig.from_dict(record["config"])
+        device = (record.get("summary") or {}).get("device") or "cpu"
+    except (KeyError, TypeError, ValueError):
+        return None
+    return run_identity(config, device)
+
+
+def run_id(identity: str, readable: str = "") -> str:
+    """A run's file name: ``readable`` (the values that set it apart) + "-" + the identity's first digits."""
+    short = identity[:DIGEST_LENGTH]
+    return f"{readable}-{short}" if readable else short

@@ -1,0 +1,133 @@
+"""What one run does on its device: augmented SGD steps, one epoch, evaluation, compile warm-up.
+
+Every step stays on the device: loss and accuracy are summed there and read once per epoch (or
+once per ``train_steps`` call, which the benchmark times).
+"""
+
+from __future__ import annotations
+
+import time
+
+import torch
+from torch import nn
+
+from lgtools.data import augment
+from lgtools.training.state import RunState
+
+
+def _train_batch(x: torch.Tensor, state: RunState) -> torch.Tensor:
+    if state.config.augment:
+        if x.shape[-1] > 64:
+            return augment.random_resized_crop_flip(x, state.crop_size, generator=state.generator)
+        return augment.random_crop_flip(x, 4, state.generator)
+    return augment.center_crop(x, state.crop_size) if x.shape[-1] > 64 else x
+
+
+def _prepare_input(x: torch.Tensor, state: RunState) -> torch.Tensor:
+    x = augment.normalize(x, state.mean, state.std)
+    if state.device.type == "cuda":
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x
+
+
+def _autocast(state: RunState):
+    enabled = state.amp_dtype is not None
+    return torch.autocast(state.device.type, dtype=state.amp_dtype or torch.bfloat16, enabled=enabled)
+
+
+def _run_batches(state: RunState, batches: list[torch.Tensor]) -> tuple[torch.Tensor, ...]:
+    """SGD over index batches; returns device sums (loss, coarse correct, fine correct)."""
+    model, f2c = state.step_model, state.fine_to_coarse
+    state.model.train()
+    zero = torch.zeros((), device=state.device)
+    loss_sum, correct, correct_fine = zero.clone(), zero.clone(), zero.clone()
+    for idx in batches:
+        x = _prepare_input(_train_batch(state.x_train[idx], state), state)
+        y = state.y_train[idx]
+        with _autocast(state):
+            logits = model(x)
+        loss = state.criterion(logits.float(), y)
+        state.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        state.optimizer.step()
+        state.scheduler.step()
+        # Summed on the device: reading them here would stall the GPU every step.
+        pred = logits.detach().argmax(1)
+        loss_sum += loss.detach() * len(idx)
+        if state.fine:
+            correct_fine += (pred == y).sum()
+            pred = f2c[pred]
+        correct += (pred == state.coarse_train[idx]).sum()
+    return loss_sum, correct, correct_fine
+
+
+def _epoch_batches(state: RunState) -> list[torch.Tensor]:
+    n = len(state.y_train)
+    perm = torch.randperm(n, generator=state.generator, device=state.device)
+    return list(perm.split(state.config.batch_size))
+
+
+def train_one_epoch(state: RunState) -> dict:
+    """One pass over a fresh permutation of the training set; returns loss/accuracies (%)."""
+    lr = state.optimizer.param_groups[0]["lr"]
+    loss_sum, correct, correct_fine = _run_batches(state, _epoch_batches(state))
+    n = len(state.y_train)
+    return {"lr": lr, "train_loss": loss_sum.item() / n, "train_acc": 100 * correct.item() / n,
+            "train_acc_fine": 100 * correct_fine.item() / n if state.fine else None}
+
+
+def train_steps(state: RunState, n_steps: int) -> int:
+    """Run ``n_steps`` SGD steps (permutations as needed), sync once; returns images processed."""
+    batches: list[torch.Tensor] = []
+    while len(batches) < n_steps:
+        batches += _epoch_batches(state)
+    batches = batches[:n_steps]
+    loss_sum, _, _ = _run_batches(state, batches)
+    loss_sum.item()  # the one host sync, so timings include all queued work
+    return sum(len(b) for b in batches)
+
+
+def evaluate(state: RunState) -> dict:
+    """Test loss and accuracies (%) with the test transform; ``pred`` holds the predictions."""
+    model = state.step_model
+    state.model.eval()
+    targets = state.fine_test if state.fine else state.coarse_test
+    loss_sum = torch.zeros((), device=state.device)
+    preds = []
+    with torch.inference_mode(), _autocast(state):
+        for start in range(0, len(targets), state.config.eval_batch_size):
+            stop = start + state.config.eval_batch_size
+            x = augment.eval_transform(state.x_test[start:stop], state.crop_size)
+            logits = model(_prepare_input(x, state)).float()
+            loss_sum += nn.functional.cross_entropy(logits, targets[start:stop], reduction="sum")
+            preds.append(logits.argmax(1))
+    pred = torch.cat(preds)
+    coarse_pred = state.fine_to_coarse[pred] if state.fine else pred
+    n = len(targets)
+    return {"test_loss": loss_sum.item() / n,
+            "test_acc": 100 * (coarse_pred == state.coarse_test).sum().item() / n,
+            "test_acc_fine": 100 * (pred == state.fine_test).sum().item() / n if state.fine else None,
+            "pred": pred.cpu()}
+
+
+def warm_up_compile(state: RunState) -> float:
+    """Compile every shape the run will use, leaving weights and RNG as they were; returns seconds."""
+    start = time.perf_counter()
+    saved = ({k: v.clone() for k, v in state.model.state_dict().items()},
+             torch.get_rng_state(), state.generator.get_state())
+    cuda_rng = torch.cuda.get_rng_state_all() if state.device.type == "cuda" else None
+    n, bs = len(state.y_train), state.config.batch_size
+    state.model.train()
+    for size in sorted({min(bs, n), n % bs or min(bs, n)}):
+        x = _prepare_input(_train_batch(state.x_train[:size], state), state)
+        with _autocast(state):
+            state.step_model(x).float().sum().backward()
+    state.optimizer.zero_grad(set_to_none=True)
+    evaluate(state)
+    state.model.load_state_dict(saved[0])
+    torch.set_rng_state(saved[1])
+    state.generator.set_state(saved[2])
+    if cuda_rng is not None:
+        torch.cuda.set_rng_state_all(cuda_rng)
+        torch.cuda.synchronize(state.device)
+    return time.perf_counter() - start

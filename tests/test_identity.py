@@ -1,0 +1,95 @@
+"""One identity for a run: what changes it, what does not, and that the sweep, the store and the reuse index agree."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lgtools.runs.results import save_result
+from lgtools.runs.sweep import run_sweep
+from lgtools.runs.sweep_spec import expand, spec_from_dict
+from lgtools.runs.sweep_store import stored_by_content
+from lgtools.training.config import TrainConfig
+from lgtools.training.identity import (IDENTITY_BASELINE, NOT_IDENTITY, identity_values, run_id, run_identity,
+                                       stored_identity)
+from lgtools.training.loop import train
+
+ROOT = Path(__file__).resolve().parents[1]
+CIFAR = dict(dataset="cifar10", model="preact_resnet18", width=16, epochs=4, schedule="onecycle")
+
+
+def ident(device: str = "cpu", **fields) -> str:
+    return run_identity(TrainConfig(**{**CIFAR, **fields}), device)
+
+
+@pytest.mark.parametrize("field, value", [("experiment", "elsewhere"), ("data_root", "/data/x.npz"),
+                                          ("num_threads", 1), ("progress", False),
+                                          ("checkpoint_dir", "/tmp/ckpt"), ("eval_batch_size", 64)])
+def test_bookkeeping_fields_leave_the_identity(field: str, value) -> None:
+    assert ident(**{field: value}) == ident()
+
+
+@pytest.mark.parametrize("field, value", [("seed", 1), ("lr", 0.05), ("labels", "coarse"), ("width", 32),
+                                          ("noise", 0.1), ("max_train", 100), ("augment", False),
+                                          ("compile", True), ("weight_decay", 1e-4)])
+def test_every_field_that_changes_the_numbers_changes_it(field: str, value) -> None:
+    assert ident(**{field: value}) != ident()
+
+
+def test_a_hierarchy_is_compared_by_content_not_by_name() -> None:
+    own = ident()
+    assert own == ident(hierarchy="cifar10") == ident(hierarchy="cifar10_table6_1") == ident(hierarchy="0011111100")
+    assert ident(hierarchy="cifar10_table6_2") == ident(hierarchy="1011110100") != own
+
+
+def test_the_device_kind_and_the_resolved_precision_are_part_of_it() -> None:
+    assert ident("cpu") != ident("cuda")  # precision "auto" is fp32 on a CPU, bf16 on CUDA
+    assert ident("cpu") == ident("cpu", precision="fp32")
+    assert ident("cuda") == ident("cuda", precision="bf16") != ident("cuda", precision="fp32")
+    assert ident("NVIDIA H200") == ident("cuda:1") == ident("cuda")  # a stored GPU name is CUDA
+    assert identity_values(TrainConfig(**CIFAR), "cpu")["precision"] == "fp32"
+
+
+def test_numbers_are_compared_by_value_not_by_spelling() -> None:
+    assert ident(lr=1) == ident(lr=1.0) and ident(dropout=0) == ident()
+
+
+def test_every_field_is_either_in_the_baseline_or_bookkeeping() -> None:
+    """A new TrainConfig field must say which value reproduces every run stored so far."""
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    assert fields == set(IDENTITY_BASELINE) | set(NOT_IDENTITY)
+    assert not set(IDENTITY_BASELINE) & set(NOT_IDENTITY)
+
+
+def test_sweep_store_and_index_agree_on_a_run(tmp_path: Path) -> None:
+    spec = spec_from_dict({"name": "tiny", "train": {},
+                           "parameters": {"dataset": "synthetic", "epochs": 1, "max_train": 96, "max_test": 48,
+                                          "device": "cpu"}, "grid": {"seed": [0]}})
+    planned = expand(spec)[0]
+    run_sweep(spec, tmp_path / "res", tmp_path / "runs", progress=False)
+    (path,) = (tmp_path / "res" / "tiny").glob("*.json")
+    record = json.loads(path.read_text())
+    assert path.stem == planned.run_id == run_id(planned.identity, "seed=0")
+    assert record["identity"] == planned.identity == stored_identity(record)
+    assert stored_by_content(tmp_path / "res") == {planned.identity: [path]}
+    # Saved by hand, the same run lands under the same identity.
+    result = train(TrainConfig(**{**planned.parameters, "progress": False}))
+    again = save_result(result, tmp_path / "by-hand")
+    assert json.loads(again.read_text())["identity"] == planned.identity and again.stem == planned.identity[:10]
+
+
+def test_every_stored_result_is_named_by_its_identity() -> None:
+    """results/ went through migrations/001_one_run_identity.py; a result saved since keeps the rule."""
+    done = subprocess.run([sys.executable, "migrations/001_one_run_identity.py", "results", "--check"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    paths = sorted((ROOT / "results").glob("*/*.json"))
+    assert len(paths) >= 74
+    for path in paths[:: max(1, len(paths) // 12)]:  # a sample, read whole
+        record = json.loads(path.read_text())
+        assert record["identity"] == stored_identity(record) and path.stem.endswith(record["identity"][:10])
