@@ -46,6 +46,7 @@ from lgtools.runs.results import to_jsonable, write_json_atomic
 from lgtools.training.config import TrainConfig
 from lgtools.training.loop import train
 from lgtools.training.memory import MemoryMonitor
+from lgtools.training.peak import measured_peak_gflops, theoretical_peak_gflops, training_flops_per_image
 from lgtools.training.provenance import cpu_model, provenance
 from lgtools.training.reference import (
     Batches,
@@ -54,7 +55,7 @@ from lgtools.training.reference import (
     reference_step,
     reference_train,
 )
-from lgtools.training.state import prepare_run, resolve_device
+from lgtools.training.state import keep_freed_memory, prepare_run, resolve_device
 from lgtools.training.steps import train_steps, warm_up_compile
 
 PRECISIONS = ("auto", "bf16", "fp32")
@@ -71,13 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--width", type=int, default=16, help="filters of stage 1 (64: paper CIFAR net)")
     p.add_argument("--batch-size", type=int, default=256, help="images per SGD step")
     p.add_argument("--steps", type=int, default=20, help="timed steps per measurement")
-    p.add_argument("--warmup", type=int, default=3, help="untimed steps before each measurement")
-    p.add_argument("--rounds", type=int, default=3, help="alternations reference/lgtools")
+    p.add_argument("--warmup", type=int, default=5, help="untimed steps before each measurement")
+    p.add_argument("--rounds", type=int, default=5, help="alternations reference/lgtools")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--workers", type=int, default=2, help="reference DataLoader workers")
     p.add_argument("--precision", default="auto", choices=PRECISIONS,
                    help="lgtools' precision (auto: bf16 on CUDA, fp32 on CPU); the reference is fp32")
-    p.add_argument("--compile", action="store_true", help="torch.compile lgtools' model")
+    p.add_argument("--compile", choices=("auto", "on", "off"), default="auto",
+                   help="torch.compile lgtools' model: auto = as training does (CUDA only)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="benchmarks/results", help="folder for the result JSON")
     p.add_argument("--accuracy", action="store_true", help="compare test accuracy instead of speed")
@@ -136,11 +138,12 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = lambda 
     config = TrainConfig(
         dataset="imagefolder", data_root=args.data, model=args.model, width=args.width,
         batch_size=args.batch_size, schedule="constant", seed=args.seed, device=args.device,
-        precision=args.precision, compile=args.compile, epochs=1, progress=False)
+        precision=args.precision, compile={"on": True, "off": False}.get(args.compile, "auto"),
+        epochs=1, progress=False)
     start = time.perf_counter()
     state = prepare_run(config)  # decode (or read the cache), copy to the device, build
     prepare_seconds = time.perf_counter() - start
-    compile_seconds = warm_up_compile(state) if args.compile else 0.0
+    compile_seconds = warm_up_compile(state) if state.compiled else 0.0
     device = state.device
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
@@ -161,6 +164,8 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = lambda 
 
         def ref_warm() -> None:
             nonlocal batches
+            # The original design ran with glibc's defaults; lgtools' path tunes them (prepare_run).
+            keep_freed_memory(False)
             batches = Batches(loader)  # workers start here, untimed
             for _ in range(args.warmup):
                 reference_step(model, optimizer, *batches.next(), device)
@@ -168,13 +173,16 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = lambda 
         ref = _phase(device, ref_warm, lambda: sum(reference_step(model, optimizer, *batches.next(), device)
                                                    for _ in range(args.steps)))
         batches.close()
-        lg = _phase(device, lambda: args.warmup and train_steps(state, args.warmup),
-                    lambda: train_steps(state, args.steps))
+        lg = _phase(device, lambda: keep_freed_memory(device.type == "cpu") and args.warmup
+                    and train_steps(state, args.warmup), lambda: train_steps(state, args.steps))
         ref_phases.append(ref)
         lg_phases.append(lg)
         log(f"round {r + 1}/{args.rounds}: reference {ref['images_per_s']:.1f} img/s, "
             f"lgtools {lg['images_per_s']:.1f} img/s")
     reference, fast = _summary(ref_phases), _summary(lg_phases)
+    machine = machine_figures(state.model, state.crop_size, len(classes), device)
+    for summary in (reference, fast):
+        summary.update(throughput_share(summary["median_images_per_s"], machine))
     return {
         "mode": "speed", "args": vars(args), "device": str(device),
         "data": {"root": os.path.abspath(args.data), "train_images": len(loader.dataset),
@@ -182,10 +190,28 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = lambda 
         "one_off_seconds": {"lgtools_prepare": prepare_seconds, "lgtools_compile": compile_seconds,
                             "reference_scan": scan_seconds},
         "torch_threads": torch.get_num_threads(),
-        "reference": reference, "lgtools": fast,
+        "layout": "channels_last" if state.channels_last else "contiguous", "compiled": state.compiled,
+        "machine": machine, "reference": reference, "lgtools": fast,
         "round_speedups": [b["images_per_s"] / a["images_per_s"] for a, b in zip(ref_phases, lg_phases)],
         "speedup": fast["median_images_per_s"] / reference["median_images_per_s"],
     }
+
+
+def machine_figures(model: torch.nn.Module, side: int, num_classes: int, device: torch.device) -> dict:
+    """The model's training FLOPs per image and the machine's fp32 peak, measured here and in theory."""
+    theory = theoretical_peak_gflops() if device.type == "cpu" else {"gflops": None}
+    return {"training_gflop_per_image": training_flops_per_image(model, side, num_classes, device=device) / 1e9,
+            "measured_peak_gflops": measured_peak_gflops(device, n=4096 if device.type == "cuda" else 2048),
+            "peak_measured_with": "fp32 matrix product (torch.mm), best of 5",
+            "theoretical_peak_gflops": theory["gflops"], "theoretical_peak": theory}
+
+
+def throughput_share(images_per_s: float, machine: dict) -> dict:
+    """Achieved GFLOP/s of a pipeline at ``images_per_s`` and its share of the measured and theoretical peaks."""
+    gflops = images_per_s * machine["training_gflop_per_image"]
+    theory = machine.get("theoretical_peak_gflops")
+    return {"gflops": gflops, "share_of_measured_peak": gflops / machine["measured_peak_gflops"],
+            "share_of_theoretical_peak": gflops / theory if theory else None}
 
 
 # ----------------------------------------------------------------------------- accuracy mode
@@ -282,10 +308,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     say(f"{args.rounds} rounds x {args.steps} timed steps after {args.warmup} warm-up steps, alternating")
     record = {**run_benchmark(args, say), "hardware": hw}
+    machine = record["machine"]
+    theory = machine["theoretical_peak_gflops"]
+    say(f"model: {machine['training_gflop_per_image']:.3f} GFLOP per training image; machine peak: "
+        f"{machine['measured_peak_gflops']:.1f} GFLOP/s measured (fp32 matmul)"
+        + (f", {theory:.1f} GFLOP/s in theory" if theory else ""))
     for name in ("reference", "lgtools"):
         s = record[name]
+        share = f", {100 * s['share_of_theoretical_peak']:.0f} % of theory" if s["share_of_theoretical_peak"] else ""
         say(f"{name}: {s['median_images_per_s']:.1f} img/s median (all: "
-            f"{', '.join(f'{v:.1f}' for v in s['images_per_s'])}), {_memory_text(s)}")
+            f"{', '.join(f'{v:.1f}' for v in s['images_per_s'])}), {s['gflops']:.1f} GFLOP/s "
+            f"= {100 * s['share_of_measured_peak']:.0f} % of measured peak{share}, {_memory_text(s)}")
     path = write_result(record, args.out, stem)
     say(f"results: {path}")
     say(f"speedup {record['speedup']:.2f}")

@@ -291,3 +291,28 @@ def _decode_files(files: list[Path], size: int) -> np.ndarray:
         except OSError as err:
             raise ValueError(f"imagefolder: cannot decode {str(path)!r} ({err})") from None
     return out
+
+
+def export_image_folder(npz: str | os.PathLike, out: str | os.PathLike) -> Path:
+    """Write ``cifar10-jpeg.npz`` as ``out/{train,test}/<class>/<index>.jpg`` (the JPEG bytes as stored); returns ``out``.
+
+    The tree the benchmark's reference pipeline (``torchvision.datasets.ImageFolder``) reads. A
+    tree already complete is left as it is; files are written through a temporary name.
+    """
+    source, out = Path(npz), Path(out)
+    if not source.is_file():
+        raise ValueError(f"npz: {str(source)!r} is not a file (expected cifar10-jpeg.npz)")
+    archive = np.load(source)
+    classes = [str(c) for c in archive["classes"]]
+    for split in ("train", "test"):
+        blob, offsets = archive[f"{split}_jpeg"], archive[f"{split}_offsets"]
+        labels = archive[f"{split}_labels"]
+        for name in classes:
+            (out / split / name).mkdir(parents=True, exist_ok=True)
+        for index, (a, b, label) in enumerate(zip(offsets[:-1], offsets[1:], labels)):
+            target = out / split / classes[int(label)] / f"{index:05d}.jpg"
+            if not target.exists():
+                tmp = target.with_suffix(".jpg.tmp")
+                tmp.write_bytes(blob[a:b].tobytes())
+                os.replace(tmp, target)
+    return out

@@ -22,6 +22,7 @@ from lgtools.nets.models import EXTRA_LAYERS, MODELS
 LABELS = ("fine", "coarse")
 SCHEDULES = ("paper", "onecycle", "constant")
 PRECISIONS = ("auto", "bf16", "fp32")
+COMPILE_CHOICES = (True, False, "auto")
 # (milestones as fractions of the epochs, decay factor) from the authors' public code.
 PAPER_SCHEDULES = {
     "cifar10": ((150 / 200,), 0.1),
@@ -104,7 +105,7 @@ class TrainConfig:
     seed: int = 0  # seeds init, batch order, augmentation, sub-sampling and noise
     device: str = "auto"  # "auto" (CUDA if available), "cpu", "cuda", "cuda:N"
     precision: str = "auto"  # "auto" (bf16 autocast on CUDA, fp32 on CPU), "bf16", "fp32"
-    compile: bool = False  # torch.compile the model (time reported as compile_seconds)
+    compile: bool | str = "auto"  # torch.compile: True, False, or "auto" (when the run is long enough to repay it)
     eval_batch_size: int = 1024  # images per evaluation batch
     max_train: int | None = None  # cap on training images, stratified (None = all)
     max_test: int | None = None  # cap on test images, stratified (None = all)
@@ -121,6 +122,8 @@ class TrainConfig:
         _choice("extra_layer", self.extra_layer, EXTRA_LAYERS)
         _choice("schedule", self.schedule, SCHEDULES)
         _choice("precision", self.precision, PRECISIONS)
+        if not any(self.compile is c or (isinstance(c, str) and self.compile == c) for c in COMPILE_CHOICES):
+            raise ValueError(f"compile must be one of {COMPILE_CHOICES}, got {self.compile!r}")
         if not (self.device in ("auto", "cpu", "cuda") or str(self.device).startswith("cuda:")):
             raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {self.device!r}")
         if not (self.hierarchy is None or isinstance(self.hierarchy, (str, Hierarchy))):

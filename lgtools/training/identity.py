@@ -11,7 +11,9 @@ identity. It digests the ``TrainConfig`` after ``__post_init__`` resolved it (``
   on CUDA, fp32 on a CPU), since a GPU run and a CPU run of one config give different numbers;
 - float fields as floats (``lr: 1`` and ``lr: 1.0`` are one run);
 - and without the fields that change no number: where the data lies, the results folder name,
-  checkpoints, threads, progress bars and the evaluation batch size.
+  checkpoints, progress bars; nor how fast the same arithmetic runs (threads, ``torch.compile``,
+  the memory layout, the evaluation batch size), which changes at most the rounding of a run,
+  as another machine would.
 
 A field equal to its value in ``IDENTITY_BASELINE`` is left out of the digest, so a field added
 to ``TrainConfig`` later (with a baseline value that reproduces today's runs) changes no stored
@@ -32,14 +34,14 @@ from lgtools.training.config import TrainConfig
 
 # Fields that change no number of a run (where things are, how they are shown or how fast).
 NOT_IDENTITY = ("experiment", "data_root", "checkpoint_dir", "progress", "num_threads",
-                "eval_batch_size", "device", "precision")
+                "eval_batch_size", "compile", "device", "precision")
 # The values a field takes in every run stored so far when nothing set it: left out of the digest.
 IDENTITY_BASELINE = {
     "hierarchy": None, "labels": "fine", "model": "preact_resnet18", "width": None, "dropout": 0.0,
     "extra_layer": None, "epochs": 200, "batch_size": 256, "lr": 0.1, "momentum": 0.9,
     "weight_decay": 5e-4, "schedule": "paper", "label_smoothing": 0.0, "data_ratio": 1.0,
     "scale_epochs": True, "noise": 0.0, "noise_test": False, "augment": True, "seed": 0,
-    "compile": False, "max_train": None, "max_test": None, "dataset": "synthetic",
+    "max_train": None, "max_test": None, "dataset": "synthetic",
 }
 DEVICE_KINDS = ("cpu", "cuda")
 DIGEST_LENGTH = 10  # hex digits of the identity in a run id (file names); the full digest is stored

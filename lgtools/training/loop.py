@@ -105,7 +105,7 @@ def _train(config: TrainConfig, stop_after: int | None) -> RunResult:
         os.makedirs(config.checkpoint_dir, exist_ok=True)
         ckpt = os.path.join(config.checkpoint_dir, CHECKPOINT_NAME)
         load_checkpoint(state, ckpt)
-    if config.compile:
+    if state.compiled:
         state.compile_seconds = warm_up_compile(state)
     last_epoch = state.num_epochs if stop_after is None else min(stop_after, state.num_epochs)
     result = None
@@ -148,6 +148,8 @@ def _result(state: RunState, pred: torch.Tensor, seconds: float,
         "images_per_s": images / sum(r["train_seconds"] for r in timed) if timed else None,
         "seconds": seconds,
         "compile_seconds": state.compile_seconds,
+        "compiled": state.compiled,
+        "channels_last": state.channels_last,
         "epochs_run": len(state.history),
         "peak_memory_mb": _peak_memory_mb(state.device),
         "device": torch.cuda.get_device_name(state.device) if state.device.type == "cuda" else "cpu",

@@ -46,6 +46,8 @@ class RunState:
     amp_dtype: torch.dtype | None  # autocast dtype, None = fp32
     num_epochs: int
     steps_per_epoch: int
+    channels_last: bool = False  # model and inputs in NHWC (``uses_channels_last``)
+    compiled: bool = False  # ``step_model`` is torch.compile'd (``compiles``)
     history: list[dict] = field(default_factory=list)
     compile_seconds: float = 0.0
 
@@ -63,6 +65,54 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+# oneDNN's AVX2 kernel for the weight gradient of a 1×1 convolution (jit_avx2_1x1_convolution_
+# bwd_weights, the ResNet shortcuts) hangs in NHWC when the layer has 4 input channels (torch
+# 2.14.1, batches of 64 and 256; seen at PreActResNet-18 width 4). Narrow convolutions keep NCHW.
+MIN_CHANNELS_LAST = 8
+
+
+def uses_channels_last(model: nn.Module, device: torch.device) -> bool:
+    """NHWC on CUDA always; on a CPU when every convolution has ``MIN_CHANNELS_LAST`` channels or more."""
+    if device.type == "cuda":
+        return True
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    return bool(convs) and min(min(m.in_channels, m.out_channels) for m in convs[1:] or convs) >= MIN_CHANNELS_LAST
+
+
+# glibc's mallopt parameters (malloc.h): M_TRIM_THRESHOLD, M_MMAP_MAX.
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+_GLIBC_DEFAULTS = {_M_TRIM_THRESHOLD: 128 * 1024, _M_MMAP_MAX: 65536}
+
+
+def keep_freed_memory(enable: bool = True) -> bool:
+    """Let glibc keep freed memory for reuse instead of unmapping it (``enable=False``: its defaults again).
+
+    Every activation of a CPU training step is a fresh tensor of megabytes; by default glibc maps
+    each one from the kernel and unmaps it when freed, so every step pays page faults that zero
+    the memory again (half of the CPU time was system time). Keeping freed memory in the heap
+    removes that; the process keeps its peak memory. Returns False where glibc is not the C library.
+    """
+    import ctypes
+
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    values = {_M_TRIM_THRESHOLD: 2**30, _M_MMAP_MAX: 0} if enable else _GLIBC_DEFAULTS
+    return all(mallopt(key, value) == 1 for key, value in values.items())
+
+
+def compiles(config: TrainConfig, device: torch.device) -> bool:
+    """Whether the run is torch.compile'd: as configured; ``"auto"`` on CUDA only.
+
+    On this project's 2-core CPU, compiling PreActResNet-18 at width 16 took 140 s and trained at
+    0.95× the eager speed (oneDNN's convolutions are 73 % of a step either way), so it never repays.
+    """
+    if config.compile != "auto":
+        return bool(config.compile)
+    return device.type == "cuda"
+
+
 def _make_optimizer(model: nn.Module, config: TrainConfig, device: torch.device) -> torch.optim.SGD:
     # fused SGD on CUDA (one kernel for all parameters), foreach on CPU.
     fast = {"fused": True} if device.type == "cuda" else {"foreach": True}
@@ -75,6 +125,7 @@ def prepare_run(config: TrainConfig) -> RunState:
     device = resolve_device(config.device)
     if device.type == "cpu":
         torch.set_num_threads(config.num_threads or os.cpu_count() or 1)
+        keep_freed_memory()
     else:
         torch.backends.cudnn.benchmark = True
     hierarchy, (x_tr, y_tr), (x_te, y_te), (mean, std) = load_run_data(config)
@@ -84,14 +135,14 @@ def prepare_run(config: TrainConfig) -> RunState:
     torch.manual_seed(config.seed)
     model = build_model(config.model, num_classes, config.width, config.dropout, config.extra_layer)
     model = model.to(device)
-    # channels_last (NHWC) is what cuDNN's tensor-core kernels want. On the CPU it was 15-30 %
-    # faster at width 16 but crashed oneDNN (segfault) at width 4 with torch 2.14.1, so the CPU
-    # keeps the default layout.
-    if device.type == "cuda":
+    # channels_last (NHWC): what cuDNN's tensor-core kernels want, and faster in oneDNN on a CPU too.
+    channels_last = uses_channels_last(model, device)
+    if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    step_model = torch.compile(model, dynamic=False) if config.compile else model
-    optimizer = _make_optimizer(model, config, device)
     steps = math.ceil(len(targets) / config.batch_size)
+    compiled = compiles(config, device)
+    step_model = torch.compile(model, dynamic=False) if compiled else model
+    optimizer = _make_optimizer(model, config, device)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda s: lr_factor(config, s, steps))
     precision = resolved_precision(config.precision, device.type)
@@ -107,4 +158,5 @@ def prepare_run(config: TrainConfig) -> RunState:
         mean=torch.tensor(mean, device=device), std=torch.tensor(std, device=device),
         crop_size=side if side <= 64 else min(224, side),
         amp_dtype=torch.bfloat16 if precision == "bf16" else None,
-        num_epochs=num_epochs(config), steps_per_epoch=steps)
+        num_epochs=num_epochs(config), steps_per_epoch=steps, channels_last=channels_last,
+        compiled=compiled)

@@ -25,7 +25,7 @@ def _train_batch(x: torch.Tensor, state: RunState) -> torch.Tensor:
 
 def _prepare_input(x: torch.Tensor, state: RunState) -> torch.Tensor:
     x = augment.normalize(x, state.mean, state.std)
-    if state.device.type == "cuda":
+    if state.channels_last:
         x = x.contiguous(memory_format=torch.channels_last)
     return x
 
