@@ -51,6 +51,14 @@ def test_speed_mode_prints_speedup_and_writes_both_pipelines(tree, tmp_path, cap
     assert float(lines[-1].split()[1]) == pytest.approx(record["speedup"], abs=0.005)
     assert record["data"]["train_images"] == 80 and record["hardware"]["torch_version"]
     assert record["args"]["precision"] == "bf16"
+    # GFLOP/s and the share of the machine's peak, for both pipelines, from one FLOP count.
+    machine = record["machine"]
+    assert 0 < machine["training_gflop_per_image"] < 0.21 and machine["measured_peak_gflops"] > 0
+    for name in ("reference", "lgtools"):
+        s = record[name]
+        assert s["gflops"] == pytest.approx(s["median_images_per_s"] * machine["training_gflop_per_image"])
+        assert s["share_of_measured_peak"] == pytest.approx(s["gflops"] / machine["measured_peak_gflops"])
+    assert record["layout"] == "contiguous"  # width 4: the oneDNN guard keeps NCHW
 
 
 def test_second_run_same_day_gets_a_new_file(tree, tmp_path):
