@@ -9,7 +9,9 @@ name ends in its first 10 hex digits. This script, run from the repository root,
 - adds ``identity`` (the full digest) to every result,
 - renames a file whose digits differ, keeping its readable part, and records the old run id in
   ``metadata.previous_run_ids``,
-- rewrites every ``metadata.reused_from`` that pointed at a renamed file.
+- rewrites every ``metadata.reused_from`` that points at a renamed file (also one renamed by an
+  earlier invocation, found through its ``previous_run_ids``), so results trained by older code
+  can be copied in and migrated later.
 
 Nothing else changes: config, summary, history, confusion matrices, predictions and provenance
 stay byte for byte. Re-running it does nothing. ``--check`` only reports what it would change
@@ -70,12 +72,17 @@ def migrate(results: Path) -> int:
         if old != new:
             os.unlink(old)
     changed = len(moves)
+    records = {}
     for path in sorted(results.glob("*/*.json")):
-        if path.name.startswith("."):
-            continue
-        record = json.loads(path.read_text())
+        if not path.name.startswith(".") and not path.name.endswith(".failed.json"):
+            records[path] = json.loads(path.read_text())
+    # Files renamed by an earlier invocation: their old names, from metadata.previous_run_ids.
+    for path, record in records.items():
+        for old_id in (record.get("metadata") or {}).get("previous_run_ids", []):
+            renamed.setdefault(f"{path.parent.name}/{old_id}.json", path.relative_to(results).as_posix())
+    for path, record in records.items():
         source = (record.get("metadata") or {}).get("reused_from") if isinstance(record, dict) else None
-        if source in renamed:
+        if source in renamed and not (results / source).exists():
             record["metadata"]["reused_from"] = renamed[source]
             write_json_atomic(path, record, overwrite=True)
             changed += path not in {new for _, new, _ in moves}
