@@ -127,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     results = commands.add_parser("results", help="summarise stored results")
     results.add_argument("directory", nargs="?", default="results", help="(default: results)")
+    results.add_argument("--check", action="store_true",
+                         help="list every file that should be a result and is not; exit 1 if there is one")
     results.add_argument("--scorecard", action="store_true",
                          help="the paper's numbers beside ours, source by source (chapter 8's tables)")
     results.add_argument("--by", nargs="+", default=None,
@@ -139,7 +141,7 @@ def _fmt(value: Any, digits: int = 2, unit: str = "") -> str:
 
 
 def _train(args: argparse.Namespace) -> int:
-    from lgtools.runs.results import save_result
+    from lgtools.runs.results import ensure_writable, save_result
     from lgtools.training.config import TrainConfig
     from lgtools.training.identity import run_id as make_run_id
     from lgtools.training.identity import run_identity
@@ -148,7 +150,7 @@ def _train(args: argparse.Namespace) -> int:
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     config = TrainConfig(**{k: v for k, v in vars(args).items() if k in names})
     run_id = args.run_id or make_run_id(run_identity(config))
-    target = Path(args.results) / config.experiment / f"{run_id}.json"
+    target = ensure_writable(Path(args.results) / config.experiment) / f"{run_id}.json"
     if target.exists() and not args.overwrite:
         print(f"error: {target} exists (same configuration); pass --overwrite or --run-id",
               file=sys.stderr)
@@ -237,7 +239,8 @@ def _sweep_one(spec, args: argparse.Namespace) -> int:
         print(f"sweep {spec.name}: all {summary.total} runs already have results; nothing to do")
         return 0
     print(f"sweep {spec.name}: done {len(summary.done)}, skipped {len(summary.skipped)}, "
-          f"reused {len(summary.reused)}, failed {len(summary.failed)} (of {summary.total})")
+          f"reused {len(summary.reused)}, failed {len(summary.failed)}, trained elsewhere "
+          f"{len(summary.locked)} (of {summary.total})")
     for run_id, error in summary.failed.items():
         print(f"  failed {run_id}: {error}  → {Path(args.results) / spec.name / run_id}.failed.json")
     return 1 if summary.failed else 0
@@ -247,8 +250,16 @@ def _results(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from lgtools.runs.compare import as_text
-    from lgtools.runs.results import load_results
+    from lgtools.runs.results import check_results, load_results
 
+    if args.check:
+        if not Path(args.directory).is_dir():
+            raise ValueError(f"results folder {args.directory!r} does not exist")
+        problems = check_results(args.directory)
+        for path, problem in problems:
+            print(f"{path}: {problem}")
+        print(f"{len(problems)} problem(s) under {args.directory}")
+        return 1 if problems else 0
     frame = load_results(args.directory)
     if frame.empty:
         print(f"no results under {args.directory}")
@@ -299,9 +310,11 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return {"train": _train, "sweep": _sweep, "results": _results}[args.command](args)
-    except (ValueError, FileExistsError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
     except BrokenPipeError:  # `lgtools results | head` closed the pipe: the reader is done, not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         return 128 + signal.SIGPIPE
+    except (ValueError, OSError, FloatingPointError) as error:  # bad values, missing or unwritable files,
+        # a diverged run: one line, no traceback
+        text = f"{error.strerror}: {error.filename!r}" if isinstance(error, OSError) and error.filename and error.strerror else str(error)
+        print(f"error: {' '.join(text.split())}", file=sys.stderr)
+        return 2

@@ -157,7 +157,7 @@ def test_real_tiny_sweep_then_rerun_does_nothing(tmp_path: Path, capsys) -> None
     args = ["sweep", str(spec), "--results", str(tmp_path / "res"), "--runs-dir",
             str(tmp_path / "runs"), "--no-progress"]
     assert main(args) == 0
-    assert "done 2, skipped 0, reused 0, failed 0" in capsys.readouterr().out
+    assert "done 2, skipped 0, reused 0, failed 0, trained elsewhere 0" in capsys.readouterr().out
     frame = load_results(tmp_path / "res")
     assert sorted(frame["labels"]) == ["coarse", "fine"]
     assert set(frame["experiment"]) == {"tiny"} and set(frame["scale"]) == {"unit-scale"}

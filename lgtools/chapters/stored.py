@@ -75,7 +75,7 @@ def benchmark_summary(table: pd.DataFrame) -> pd.DataFrame:
     if table.empty:
         return table
     wanted = ("file", "device", "gpu", "cpu", "torch", "model", "width", "batch", "images_per_s",
-              "img_per_s", "speedup", "peak", "accuracy", "date")
+              "img_per_s", "speedup", "peak", "accuracy", "date", "gflops", "share")
     keep = [c for c in table.columns if any(w in c.lower() for w in wanted)
             and not isinstance(table[c].iloc[0], (list, dict))]
     return table[keep]
@@ -94,3 +94,34 @@ def provenance_table(stored: pd.DataFrame) -> pd.DataFrame:
                         median_minutes=("epoch_seconds", lambda v: float(pd.to_numeric(v).median()) / 60),
                         first=("date", "min"), last=("date", "max"))
     return table.reset_index()[columns]
+
+
+def benchmark_figures(folder: str | Path = "benchmarks/results") -> pd.DataFrame:
+    """The newest speed benchmark per device that has GFLOP/s figures: one row per pipeline (performance page)."""
+    root = resolve_path(folder)
+    newest: dict[str, tuple[str, Path, dict]] = {}
+    for path in sorted(root.glob("*.json")) if root.is_dir() else []:
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue
+        if isinstance(record, dict) and record.get("mode") == "speed" and "machine" in record:
+            key = str(record.get("device"))
+            stamp = str((record.get("hardware") or {}).get("date", ""))
+            if key not in newest or stamp >= newest[key][0]:
+                newest[key] = (stamp, path, record)
+    rows = []
+    for device, (stamp, path, record) in sorted(newest.items()):
+        machine = record["machine"]
+        for name in ("reference", "lgtools"):
+            part = record[name]
+            rows.append({"file": path.name, "device": device, "pipeline": name,
+                         "images_per_s": part["median_images_per_s"], "gflops": part["gflops"],
+                         "share_of_measured_peak": part["share_of_measured_peak"],
+                         "share_of_theoretical_peak": part["share_of_theoretical_peak"],
+                         "speedup": record["speedup"] if name == "lgtools" else 1.0,
+                         "measured_peak_gflops": machine["measured_peak_gflops"],
+                         "theoretical_peak_gflops": machine["theoretical_peak_gflops"]})
+    columns = ["file", "device", "pipeline", "images_per_s", "gflops", "share_of_measured_peak",
+               "share_of_theoretical_peak", "speedup", "measured_peak_gflops", "theoretical_peak_gflops"]
+    return pd.DataFrame(rows, columns=columns)

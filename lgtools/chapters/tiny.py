@@ -34,6 +34,8 @@ def scale_params(params: dict[str, Any], **tiny_values: Any) -> dict[str, Any]:
             f"tiny_values: {unknown} are not parameters; allowed names are {sorted(params)}"
         )
     scaled = {name: _list_from_text(name, value) for name, value in params.items()}
+    for name, small in tiny_values.items():  # the tiny value's kind is the parameter's, in every mode
+        _check_kind(name, scaled[name], small)
     if not tiny():
         return scaled
     for name, small in tiny_values.items():
@@ -43,6 +45,24 @@ def scale_params(params: dict[str, Any], **tiny_values: Any) -> dict[str, Any]:
         else:
             scaled[name] = small
     return scaled
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if _is_number(value):
+        return "a number"
+    if isinstance(value, (list, tuple)):
+        return "a list"
+    return "a string" if isinstance(value, str) else type(value).__name__
+
+
+def _check_kind(name: str, value: Any, small: Any) -> None:
+    """A parameter must be of its tiny value's kind (None stands for "all" or "default" and fits any)."""
+    if value is None or small is None or _kind(value) == _kind(small):
+        return
+    example = f" such as {small!r}" if isinstance(small, (list, tuple)) else ""
+    raise ValueError(f"parameter {name} must be {_kind(small)}{example}, got {_kind(value)} {value!r}")
 
 
 def _list_from_text(name: str, value: Any) -> Any:

@@ -26,7 +26,8 @@ from lgtools.labels.hierarchy import Hierarchy
 log = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
-NPZ_HELP = "python /path/to/shared/data/cifar10_jpeg.py imagefolder DIR (or pass the .npz file itself)"
+NPZ_HELP = ("pass the offline archive itself as the root (cifar10-jpeg.npz), or write it as a folder tree "
+            "with: python shared/data/cifar10_jpeg.py imagefolder DIR")
 
 
 def cache_dir() -> Path:
@@ -124,7 +125,7 @@ def cifar_arrays(name: str, root: str | os.PathLike | None, train: bool,
         _download(name, base, train)
     data = base / folder
     if not data.is_dir():
-        hint = f"; or root='cifar10-jpeg.npz' ({NPZ_HELP})" if name == "cifar10" else ""
+        hint = f"; or {NPZ_HELP}" if name == "cifar10" else ""
         where = (f"root {str(base)!r} does not exist (relative paths start at {os.getcwd()!r})"
                  if not base.exists() else
                  f"no {folder!r} folder in {str(base)!r} (expected a torchvision CIFAR root)")

@@ -135,6 +135,8 @@ def as_hierarchy(spec: Hierarchy | str, fine_names: Sequence[str]) -> Hierarchy:
     if isinstance(spec, Hierarchy):
         return spec
     if isinstance(spec, str):
-        return Hierarchy.from_bits(tuple(fine_names), spec) if spec.isdigit() else get_hierarchy(spec)
+        # Bits: one character per fine class, digits meant; a stray letter gets the bits error.
+        looks_like_bits = spec not in _BUILTINS and len(spec) == len(fine_names) and any(c.isdigit() for c in spec)
+        return Hierarchy.from_bits(tuple(fine_names), spec) if spec.isdigit() or looks_like_bits else get_hierarchy(spec)
     raise ValueError(f"hierarchy must be a Hierarchy, a built-in name or a bits string, "
                      f"got {type(spec).__name__} {spec!r}")

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -73,11 +74,32 @@ def to_jsonable(value: Any) -> Any:
     return str(value)  # torch.device, dtypes, enums: their text is what a reader needs
 
 
+def _umask() -> int:
+    """The process's umask (read by setting it, then restored at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def ensure_writable(directory: str | Path, what: str = "results") -> Path:
+    """Create ``directory`` and check that files can be written there, before any training; ValueError naming it if not."""
+    directory = Path(directory)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=directory, prefix=".write-check.")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as error:
+        raise ValueError(f"{what} folder {str(directory)!r} is not writable ({error.strerror or error})") from None
+    return directory
+
+
 def write_json_atomic(path: Path, record: dict, overwrite: bool = False) -> Path:
     """Write JSON through a temporary file; never leaves a half-written file at ``path``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; results are shared files (0644 by default)
     try:
         with os.fdopen(fd, "w") as handle:
             json.dump(record, handle, indent=1, allow_nan=True)
@@ -216,17 +238,60 @@ def _row(record: dict) -> dict:
                       reused_from=(record.get("metadata") or {}).get("reused_from"))
 
 
+REQUIRED = ("run_id", "config", "summary", "history", "confusion_coarse", "fine_names", "coarse_names",
+            "fine_to_coarse")  # what every reader of a result relies on
+
+
+class ResultProblem(UserWarning):
+    """A file under a results folder that should be a result and is not a valid one."""
+
+
+def result_problem(path: str | Path) -> str | None:
+    """What is wrong with a would-be result file (truncated, not JSON, fields missing), or None if it is fine or no result."""
+    try:
+        record = json.loads(Path(path).read_text())
+    except OSError as error:
+        return f"unreadable ({error.strerror or error})"
+    except ValueError as error:
+        return f"not valid JSON (truncated or damaged: {error})"
+    if not isinstance(record, dict):
+        return f"holds a {type(record).__name__}, not a result record"
+    if record.get("format") != FORMAT:
+        return None  # a sweep's own bookkeeping (failure records, notebook run notes): not a result
+    missing = [key for key in REQUIRED if key not in record]
+    if missing:
+        return f"an lgtools result without {missing}"
+    if not isinstance(record["summary"], dict) or "test_acc" not in record["summary"]:
+        return "an lgtools result whose summary lacks test_acc"
+    return None
+
+
+def _result_files(root: Path) -> list[Path]:
+    """Every ``*.json`` below ``root``, hidden files and folders (temporaries, staging) left out."""
+    return [path for path in sorted(root.rglob("*.json")) if root.is_dir()
+            and not any(part.startswith(".") for part in path.relative_to(root).parts)]
+
+
+def check_results(directory: str | Path = "results") -> list[tuple[Path, str]]:
+    """Every problem under a results folder: (path, what is wrong); empty when all is well."""
+    return [(path, problem) for path in _result_files(Path(directory)) if (problem := result_problem(path))]
+
+
 def load_results(directory: str | Path = "results") -> pd.DataFrame:
-    """Every stored result below ``directory`` (recursive), one row per run; empty if none."""
+    """Every stored result below ``directory`` (recursive), one row per run; empty if none.
+
+    A file that should be a result and is not (truncated, not JSON, required fields missing) is
+    left out with a ``ResultProblem`` warning naming it and what is wrong, never silently.
+    """
     rows = []
     root = Path(directory)
-    for path in sorted(root.rglob("*.json")) if root.is_dir() else []:
-        if any(part.startswith(".") for part in path.relative_to(root).parts):
-            continue  # hidden: temporary files and a sweep's unfinished staging folders
-        try:
-            record = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue  # unreadable stray file: the book must still render
+    for path in _result_files(root):
+        problem = result_problem(path)
+        if problem:
+            warnings.warn(f"{path}: {problem}; left out (python -m lgtools results --check lists every problem)",
+                          ResultProblem, stacklevel=2)
+            continue
+        record = json.loads(path.read_text())
         if isinstance(record, dict) and record.get("format") == FORMAT:
             record["path"] = str(path)
             rows.append(_row(record))

@@ -46,7 +46,7 @@ from typing import Any, Callable, Iterator
 
 from tqdm import tqdm  # plain text bars: tqdm.auto needs ipywidgets inside notebooks
 
-from lgtools.runs.results import FORMAT, save_result, write_json_atomic
+from lgtools.runs.results import FORMAT, ensure_writable, result_problem, save_result, write_json_atomic
 from lgtools.runs.sweep_spec import (
     SweepSpec,
     absolute_paths,
@@ -58,6 +58,8 @@ from lgtools.runs.sweep_spec import (
 from lgtools.runs.sweep_store import (
     copy_result,
     identical_result,
+    move_aside,
+    run_lock,
     record_failure,
     remove_stale_temporaries,
     stored_by_content,
@@ -82,6 +84,7 @@ class SweepSummary:
     reused: list = field(default_factory=list)  # copied from an identical run of another sweep
     failed: dict = field(default_factory=dict)  # run id → error text
     pending: list = field(default_factory=list)  # runs left to do (a dry run's plan)
+    locked: list = field(default_factory=list)  # runs another process was training (its lock held)
 
     @property
     def nothing_to_do(self) -> bool:
@@ -144,15 +147,22 @@ def _execute_notebook(task: RunTask) -> None:
 
 
 def execute(task: RunTask) -> tuple[str, str]:
-    """Run one task; returns ("done", result path) or ("failed", error). Kills propagate."""
-    try:
-        (_execute_train if task.kind == "train" else _execute_notebook)(task)
-    except Exception as error:  # a failed run must not stop the sweep
-        record_failure(task, f"{type(error).__name__}: {error}", traceback.format_exc())
-        return "failed", f"{type(error).__name__}: {error}"
-    shutil.rmtree(task.checkpoint_dir, ignore_errors=True)
-    task.failure_path.unlink(missing_ok=True)
-    return "done", str(task.result_path)
+    """Run one task under its lock; returns ("done", result path), ("failed", error), ("locked", holder)
+    when another process trains it, or ("skipped", path) when another process finished it meanwhile."""
+    with run_lock(task) as mine:
+        if not mine:
+            return "locked", f"another process holds {task.lock_path.name}"
+        if task.result_path.exists() and (task.kind != "train" or not result_problem(task.result_path)):
+            task.failure_path.unlink(missing_ok=True)
+            return "skipped", str(task.result_path)  # another sweep finished it since this one looked
+        try:
+            (_execute_train if task.kind == "train" else _execute_notebook)(task)
+        except Exception as error:  # a failed run must not stop the sweep
+            record_failure(task, f"{type(error).__name__}: {error}", traceback.format_exc())
+            return "failed", f"{type(error).__name__}: {error}"
+        shutil.rmtree(task.checkpoint_dir, ignore_errors=True)
+        task.failure_path.unlink(missing_ok=True)
+        return "done", str(task.result_path)
 
 
 # ----------------------------------------------------------------------------- the sweep
@@ -333,9 +343,14 @@ def run_sweep(spec: SweepSpec | str | Path, results: str | Path = "results",
     summary = SweepSummary(spec.name, len(tasks))
     pending = []
     for task in tasks:
-        if task.result_path.exists():
+        problem = result_problem(task.result_path) if task.kind == "train" and task.result_path.exists() else None
+        if problem and not dry_run:  # a truncated or damaged result is no result: keep it aside, retrain
+            aside = move_aside(task.result_path)
+            log.warning("sweep %s: %s %s; moved to %s and trained again", spec.name, task.result_path, problem, aside.name)
+        if task.result_path.exists() and not problem:
             summary.skipped.append(task.run_id)
             shutil.rmtree(task.checkpoint_dir, ignore_errors=True)  # left by a kill after saving
+            task.failure_path.unlink(missing_ok=True)  # an earlier attempt's failure is history now
         else:
             pending.append(task)
     summary.pending = [t.run_id for t in pending]
@@ -345,7 +360,11 @@ def run_sweep(spec: SweepSpec | str | Path, results: str | Path = "results",
             source = identical_result(task, results, by_content)
             if source is not None:
                 if not dry_run:
-                    copy_result(task, source)
+                    try:
+                        copy_result(task, source)
+                    except FileExistsError:  # another sweep on this folder copied it a moment ago
+                        pass
+                    task.failure_path.unlink(missing_ok=True)
                 pending.remove(task)
                 summary.reused.append(task.run_id)
                 summary.pending.remove(task.run_id)
@@ -357,6 +376,8 @@ def run_sweep(spec: SweepSpec | str | Path, results: str | Path = "results",
     if missing:
         raise ValueError(f"data_root {missing} does not exist (relative paths are read from "
                          f"{os.getcwd()!r}); run from the repository root or pass --data-root PATH")
+    ensure_writable(results / spec.name)  # found before hours of training, not after
+    ensure_writable(runs_dir / spec.name, "runs")
     if launcher == "submitit":
         options = {**spec.submitit, **({"cluster": cluster} if cluster else {})}
         outcomes = _outcomes_submitit(pending, jobs, runs_dir / spec.name / "submitit", options)
@@ -366,7 +387,12 @@ def run_sweep(spec: SweepSpec | str | Path, results: str | Path = "results",
     with contextlib.closing(outcomes), tqdm(total=len(pending), desc=spec.name, unit="run",
                                             disable=not progress) as bar:
         for task, (status, message) in outcomes:
-            if status == "done":
+            if status == "locked":
+                summary.locked.append(task.run_id)
+                log.info("sweep %s: run %s is trained by another process; moving on", spec.name, task.run_id)
+            elif status == "skipped":
+                summary.skipped.append(task.run_id)
+            elif status == "done":
                 summary.done.append(task.run_id)
                 finished = len(summary.done) + len(summary.failed)  # a log line per run (-v)
                 log.info("sweep %s: run %s done (%d of %d)", spec.name, task.run_id, finished, len(pending))

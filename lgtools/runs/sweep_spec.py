@@ -204,6 +204,12 @@ def spec_from_dict(raw: dict, spec_path: Path | None = None) -> SweepSpec:
     runs = expand(spec)  # TrainConfig's own checks (choices, ranges) run here, before anything trains
     if not runs:
         raise ValueError("exclude leaves no runs in this sweep")
+    seen: dict[str, dict] = {}
+    for run in runs:  # e.g. seed: [0, 0, 1]: one run id twice would train it twice into one file
+        if run.run_id in seen:
+            raise ValueError(f"the spec gives run {run.run_id} twice ({seen[run.run_id]} and {run.varying}); "
+                             "list each value once")
+        seen[run.run_id] = run.varying
     return spec
 
 

@@ -5,6 +5,8 @@
 - ``identical_result`` finds a stored run of another sweep that a planned run would repeat: the
   same ``lgtools.training.identity.run_identity`` (hierarchies compared by content), looked up
   in the index ``stored_by_content``; ``copy_result`` stores it under the planned run's id.
+- ``run_lock`` makes one process at a time train a run, however many sweeps share the folder.
+- ``move_aside`` keeps a damaged result beside its place under another name, so the run trains again.
 - ``record_failure`` writes ``<run-id>.failed.json`` with the attempt count.
 - ``remove_stale_temporaries`` deletes the hidden files a write killed half-way leaves behind.
 - ``coverage`` counts, per spec, the runs stored, the runs other sweeps' results would give and
@@ -16,9 +18,12 @@ Functions taking a ``task`` use its ``sweep``, ``run_id``, ``parameters``, ``res
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
+import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -32,6 +37,41 @@ from lgtools.training.identity import stored_identity
 def utc_now() -> str:
     """The time now, UTC, to the second (ISO 8601): the date stamp of sweep records."""
     return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+
+
+@contextlib.contextmanager
+def run_lock(task: RunTask) -> Iterator[bool]:
+    """Hold the run's lock while the block runs; yields False (and holds nothing) if another process has it.
+
+    An ``fcntl`` record lock on ``task.lock_path``: exclusive between processes on one machine and,
+    where the file system supports POSIX locks (NFSv4, Lustre), between machines; the kernel
+    releases it when its holder dies, so a crashed sweep never leaves a run locked.
+    """
+    import fcntl
+
+    task.lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(task.lock_path, "a+") as handle:
+        try:
+            fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            yield False
+            return
+        try:
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"{os.getpid()} {utc_now()}\n")  # who holds it, for a person looking
+            handle.flush()
+            yield True
+        finally:
+            fcntl.lockf(handle, fcntl.LOCK_UN)
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a damaged result to ``<name>.bad-<UTC time>`` beside it (never deleted; no reader takes it for a result)."""
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    aside = path.with_name(f"{path.name}.bad-{stamp}")
+    path.rename(aside)
+    return aside
 
 
 def record_failure(task: RunTask, error: str, trace: str = "") -> Path:

@@ -40,5 +40,10 @@ class RunTask:
         return Path(self.results) / self.sweep / f"{self.run_id}.failed.json"
 
     @property
+    def lock_path(self) -> Path:
+        """Hidden beside the result: held (``fcntl`` lock) by the one process training the run."""
+        return Path(self.results) / self.sweep / f".{self.run_id}.lock"
+
+    @property
     def checkpoint_dir(self) -> Path:
         return Path(self.runs_dir) / self.sweep / f"{self.run_id}.ckpt"

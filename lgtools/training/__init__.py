@@ -10,6 +10,7 @@ Imports ``labels``, ``data``, ``nets`` and ``metrics``.
 - ``checkpoint``: a run's whole state, saved every epoch and resumed.
 - ``loop``: ``train`` and ``RunResult``.
 - ``provenance``: what every stored result says about its code and machine.
+- ``peak``: a model's training FLOPs per image and the machine's fp32 peak (measured and in theory).
 - ``memory``: ``MemoryMonitor`` (peak CUDA memory, or summed RSS of a process and its workers).
 - ``reference``: the rebuilt original pipeline the benchmark measures against.
 """

@@ -12,10 +12,13 @@ lr/10 to lr over the first 25 % of steps, then falls linearly to 0 (pair it with
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, fields
 
 import numpy as np
 
+from lgtools.labels.builtin import as_hierarchy, get_hierarchy, list_hierarchies
 from lgtools.labels.hierarchy import Hierarchy
 from lgtools.nets.models import EXTRA_LAYERS, MODELS
 
@@ -23,6 +26,8 @@ LABELS = ("fine", "coarse")
 SCHEDULES = ("paper", "onecycle", "constant")
 PRECISIONS = ("auto", "bf16", "fp32")
 COMPILE_CHOICES = (True, False, "auto")
+FLOAT_FIELDS = ("dropout", "label_smoothing", "noise", "momentum", "data_ratio", "lr", "weight_decay")
+MAX_SEED = 2**63 - 1  # numpy's generators take seeds >= 0, torch's at most 2**64 - 1; seed + 1 is used too
 # (milestones as fractions of the epochs, decay factor) from the authors' public code.
 PAPER_SCHEDULES = {
     "cifar10": ((150 / 200,), 0.1),
@@ -77,6 +82,22 @@ def _choice(name: str, value, allowed: tuple) -> None:
         raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
 
 
+def _check_training_hierarchy(dataset: str, spec: str | Hierarchy | None) -> None:
+    """A named or bits hierarchy must resolve, and training needs two coarse classes or more."""
+    if spec is None:
+        return
+    if isinstance(spec, str):
+        if dataset in list_hierarchies():  # the dataset's fine classes are known: names and bits resolve now
+            spec = as_hierarchy(spec, get_hierarchy(dataset).fine_names)
+        elif spec in list_hierarchies():
+            spec = get_hierarchy(spec)
+        else:
+            return  # bits or class names of an image folder: resolved when the folder is read
+    if spec.num_coarse < 2:
+        raise ValueError(f"hierarchy {spec.name!r} has {spec.num_coarse} coarse class; training and A_FC "
+                         "need at least 2 (with one, every prediction is right at the coarse level)")
+
+
 @dataclass
 class TrainConfig:
     """One training run; defaults are the paper's CIFAR-10 recipe on the embedded data."""
@@ -129,6 +150,7 @@ class TrainConfig:
         if not (self.hierarchy is None or isinstance(self.hierarchy, (str, Hierarchy))):
             raise ValueError("hierarchy must be None, a built-in name, a bits string or a Hierarchy, "
                              f"got {type(self.hierarchy).__name__}")
+        _check_training_hierarchy(self.dataset, self.hierarchy)
         positive_ints = ("epochs", "batch_size", "eval_batch_size")
         optional_ints = ("width", "max_train", "max_test", "num_threads")
         for name in positive_ints + optional_ints:
@@ -138,6 +160,10 @@ class TrainConfig:
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 allowed = "a positive integer" + (" or None" if name in optional_ints else "")
                 raise ValueError(f"{name} must be {allowed}, got {value!r}")
+        for name in FLOAT_FIELDS:  # NaN compares false with every bound below: reject it (and ±inf) first
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value!r}")
         for name, low, high, closed in (("dropout", 0, 1, False), ("label_smoothing", 0, 1, False),
                                         ("noise", 0, 1, True), ("momentum", 0, 1, True)):
             value = getattr(self, name)
@@ -148,8 +174,12 @@ class TrainConfig:
         for name in ("lr", "weight_decay"):
             if getattr(self, name) < 0 or (name == "lr" and self.lr == 0):
                 raise ValueError(f"{name} must be {'> 0' if name == 'lr' else '>= 0'}, got {getattr(self, name)!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
-            raise ValueError(f"seed must be an integer, got {self.seed!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
+            raise ValueError(f"seed must be an integer in [0, {MAX_SEED}] (what numpy and torch accept), "
+                             f"got {self.seed!r}")
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._=,+-]*", str(self.experiment)):
+            raise ValueError(f"experiment must be a plain folder name (letters, digits and . _ = , + -, "
+                             f"not starting with a dot), got {self.experiment!r}")
 
     def to_dict(self) -> dict:
         """Plain JSON-able dict (a Hierarchy becomes its names and fine_to_coarse list)."""

@@ -35,18 +35,39 @@ def _autocast(state: RunState):
     return torch.autocast(state.device.type, dtype=state.amp_dtype or torch.bfloat16, enabled=enabled)
 
 
+class NonFiniteLoss(FloatingPointError):
+    """The training loss became NaN or infinite: the run stops and stores nothing."""
+
+
+def _non_finite(state: RunState, step: int) -> NonFiniteLoss:
+    epoch = len(state.history) + 1
+    return NonFiniteLoss(f"training loss became non-finite at epoch {epoch}, step {step + 1} of "
+                         f"{state.steps_per_epoch} (lr {state.config.lr}); the run stops and stores no result")
+
+
 def _run_batches(state: RunState, batches: list[torch.Tensor]) -> tuple[torch.Tensor, ...]:
-    """SGD over index batches; returns device sums (loss, coarse correct, fine correct)."""
+    """SGD over index batches; returns device sums (loss, coarse correct, fine correct).
+
+    A non-finite loss raises ``NonFiniteLoss``: on a CPU at that step, on a GPU at the end of the
+    batches (reading the loss every step would stall it), naming the first bad step either way.
+    """
     model, f2c = state.step_model, state.fine_to_coarse
     state.model.train()
     zero = torch.zeros((), device=state.device)
     loss_sum, correct, correct_fine = zero.clone(), zero.clone(), zero.clone()
-    for idx in batches:
+    first_bad = torch.full((), -1, dtype=torch.int64, device=state.device)
+    on_cpu = state.device.type == "cpu"
+    for step, idx in enumerate(batches):
         x = _prepare_input(_train_batch(state.x_train[idx], state), state)
         y = state.y_train[idx]
         with _autocast(state):
             logits = model(x)
         loss = state.criterion(logits.float(), y)
+        if on_cpu:
+            if not torch.isfinite(loss):
+                raise _non_finite(state, step)
+        else:
+            first_bad = torch.where((first_bad < 0) & ~torch.isfinite(loss.detach()), step, first_bad)
         state.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         state.optimizer.step()
@@ -58,6 +79,8 @@ def _run_batches(state: RunState, batches: list[torch.Tensor]) -> tuple[torch.Te
             correct_fine += (pred == y).sum()
             pred = f2c[pred]
         correct += (pred == state.coarse_train[idx]).sum()
+    if not on_cpu and int(first_bad) >= 0:
+        raise _non_finite(state, int(first_bad))
     return loss_sum, correct, correct_fine
 
 
