@@ -179,3 +179,26 @@ def test_two_sweeps_on_one_folder_train_each_run_once(tmp_path: Path) -> None:
     for path in sorted(folder.glob("*.json")):
         twin = tmp_path / "alone" / "tiny" / path.name
         assert json.loads(path.read_text())["summary"]["test_acc"] == json.loads(twin.read_text())["summary"]["test_acc"]
+
+
+def test_a_lock_held_by_a_process_that_died_is_free_again(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    from lgtools.runs.sweep_store import run_lock
+    from lgtools.runs.sweep_task import RunTask
+
+    task = RunTask("train", "tiny", "seed=0-0123456789", {}, str(tmp_path), str(tmp_path / "runs"))
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from lgtools.runs.sweep_store import run_lock; from lgtools.runs.sweep_task import RunTask\n"
+        f"task = RunTask('train', 'tiny', 'seed=0-0123456789', {{}}, {str(tmp_path)!r}, {str(tmp_path / 'runs')!r})\n"
+        "with run_lock(task) as mine:\n    print(mine, flush=True); time.sleep(600)")],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "True"
+    with run_lock(task) as mine:
+        assert mine is False  # held by a live process: this sweep moves on
+    holder.send_signal(signal.SIGKILL)
+    holder.wait(timeout=30)
+    time.sleep(0.1)
+    with run_lock(task) as mine:
+        assert mine is True  # the kernel released the dead holder's lock: nothing to clean up by hand
