@@ -79,3 +79,23 @@ def test_theoretical_peak_reads_cores_lanes_and_clock() -> None:
     assert peak["fp32_lanes"] == 8 and peak["gflops"] == pytest.approx(2 * 8 * 2 * 2 * 2.5)
     assert theoretical_peak_gflops("flags\t: sse2 avx2 fma avx512f\ncpu MHz : 2000\n", cores=1)["fp32_lanes"] == 16
     assert theoretical_peak_gflops("", cores=1)["gflops"] is None
+
+
+def test_the_performance_page_draws_the_newest_speed_figures_per_device(tmp_path: Path) -> None:
+    import json
+
+    from lgtools.chapters.stored import benchmark_figures
+
+    def record(date: str, speedup: float) -> dict:
+        part = {"median_images_per_s": 100.0, "gflops": 20.0, "share_of_measured_peak": 0.2,
+                "share_of_theoretical_peak": 0.1}
+        return {"mode": "speed", "device": "cpu", "speedup": speedup, "hardware": {"date": date},
+                "machine": {"measured_peak_gflops": 100.0, "theoretical_peak_gflops": 200.0},
+                "reference": part, "lgtools": {**part, "median_images_per_s": 100.0 * speedup}}
+
+    (tmp_path / "old.json").write_text(json.dumps(record("2026-11-01", 1.2)))
+    (tmp_path / "new.json").write_text(json.dumps(record("2026-12-01", 1.9)))
+    (tmp_path / "accuracy.json").write_text(json.dumps({"mode": "accuracy"}))
+    table = benchmark_figures(tmp_path)
+    assert list(table["pipeline"]) == ["reference", "lgtools"] and set(table["file"]) == {"new.json"}
+    assert table.loc[1, "speedup"] == 1.9 and table.loc[1, "images_per_s"] == pytest.approx(190.0)
