@@ -173,8 +173,12 @@ def run_benchmark(args: argparse.Namespace, log: Callable[[str], None] = lambda 
         ref = _phase(device, ref_warm, lambda: sum(reference_step(model, optimizer, *batches.next(), device)
                                                    for _ in range(args.steps)))
         batches.close()
-        lg = _phase(device, lambda: keep_freed_memory(device.type == "cpu") and args.warmup
-                    and train_steps(state, args.warmup), lambda: train_steps(state, args.steps))
+        def lg_warm() -> None:
+            keep_freed_memory(device.type == "cpu")  # lgtools' own setting back (prepare_run's)
+            if args.warmup:
+                train_steps(state, args.warmup)
+
+        lg = _phase(device, lg_warm, lambda: train_steps(state, args.steps))
         ref_phases.append(ref)
         lg_phases.append(lg)
         log(f"round {r + 1}/{args.rounds}: reference {ref['images_per_s']:.1f} img/s, "

@@ -57,17 +57,23 @@ def sweep_coverage(sweeps_dir: str | Path = "sweeps", results_dir: str | Path = 
 
 def benchmark_table(folder: str | Path = "benchmarks/results") -> pd.DataFrame:
     """Every benchmark JSON below ``folder`` flattened to one row per file; empty when none exist."""
+    rows = [{"file": path.name, **pd.json_normalize(record, sep=".").iloc[0].to_dict()}
+            for path, record in _benchmark_records(folder)]
+    return pd.DataFrame(rows)
+
+
+def _benchmark_records(folder: str | Path) -> list[tuple[Path, dict]]:
+    """(path, record) of every benchmark JSON below ``folder``, in path order; strays skipped."""
     root = resolve_path(folder)
-    rows = []
+    records = []
     for path in sorted(root.rglob("*.json")) if root.is_dir() else []:
         try:
             record = json.loads(path.read_text())
         except (OSError, ValueError):
             continue  # a stray or half-written file must not break the book
         if isinstance(record, dict):
-            flat = pd.json_normalize(record, sep=".").iloc[0].to_dict()
-            rows.append({"file": path.name, **flat})
-    return pd.DataFrame(rows)
+            records.append((path, record))
+    return records
 
 
 def benchmark_summary(table: pd.DataFrame) -> pd.DataFrame:
@@ -98,14 +104,9 @@ def provenance_table(stored: pd.DataFrame) -> pd.DataFrame:
 
 def benchmark_figures(folder: str | Path = "benchmarks/results") -> pd.DataFrame:
     """The newest speed benchmark per device that has GFLOP/s figures: one row per pipeline (performance page)."""
-    root = resolve_path(folder)
     newest: dict[str, tuple[str, Path, dict]] = {}
-    for path in sorted(root.glob("*.json")) if root.is_dir() else []:
-        try:
-            record = json.loads(path.read_text())
-        except (OSError, ValueError):
-            continue
-        if isinstance(record, dict) and record.get("mode") == "speed" and "machine" in record:
+    for path, record in _benchmark_records(folder):
+        if record.get("mode") == "speed" and "machine" in record:
             key = str(record.get("device"))
             stamp = str((record.get("hardware") or {}).get("date", ""))
             if key not in newest or stamp >= newest[key][0]:

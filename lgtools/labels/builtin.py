@@ -140,3 +140,16 @@ def as_hierarchy(spec: Hierarchy | str, fine_names: Sequence[str]) -> Hierarchy:
         return Hierarchy.from_bits(tuple(fine_names), spec) if spec.isdigit() or looks_like_bits else get_hierarchy(spec)
     raise ValueError(f"hierarchy must be a Hierarchy, a built-in name or a bits string, "
                      f"got {type(spec).__name__} {spec!r}")
+
+
+def resolve_for(dataset: str, spec: Hierarchy | str | None) -> Hierarchy | None:
+    """The Hierarchy a run's ``hierarchy`` names over ``dataset`` (None: the dataset's own grouping).
+
+    None when only the data can tell: an image folder's own classes, or bits over them.
+    """
+    if isinstance(spec, Hierarchy):
+        return spec
+    spec = dataset if spec is None else spec
+    if dataset in _BUILTINS:  # the dataset's fine classes are known: names and bits resolve now
+        return as_hierarchy(spec, get_hierarchy(dataset).fine_names)
+    return get_hierarchy(spec) if spec in _BUILTINS else None

@@ -246,24 +246,30 @@ class ResultProblem(UserWarning):
     """A file under a results folder that should be a result and is not a valid one."""
 
 
-def result_problem(path: str | Path) -> str | None:
-    """What is wrong with a would-be result file (truncated, not JSON, fields missing), or None if it is fine or no result."""
+def read_record(path: str | Path) -> tuple[dict | None, str | None]:
+    """(record, problem) of a would-be result file, read once: the record if it is a valid lgtools
+    result, else None; the problem (truncated, not JSON, fields missing) if it should be one and is not."""
     try:
         record = json.loads(Path(path).read_text())
     except OSError as error:
-        return f"unreadable ({error.strerror or error})"
+        return None, f"unreadable ({error.strerror or error})"
     except ValueError as error:
-        return f"not valid JSON (truncated or damaged: {error})"
+        return None, f"not valid JSON (truncated or damaged: {error})"
     if not isinstance(record, dict):
-        return f"holds a {type(record).__name__}, not a result record"
+        return None, f"holds a {type(record).__name__}, not a result record"
     if record.get("format") != FORMAT:
-        return None  # a sweep's own bookkeeping (failure records, notebook run notes): not a result
+        return None, None  # a sweep's own bookkeeping (failure records, notebook run notes): not a result
     missing = [key for key in REQUIRED if key not in record]
     if missing:
-        return f"an lgtools result without {missing}"
+        return None, f"an lgtools result without {missing}"
     if not isinstance(record["summary"], dict) or "test_acc" not in record["summary"]:
-        return "an lgtools result whose summary lacks test_acc"
-    return None
+        return None, "an lgtools result whose summary lacks test_acc"
+    return record, None
+
+
+def result_problem(path: str | Path) -> str | None:
+    """What is wrong with a would-be result file (truncated, not JSON, fields missing), or None if it is fine or no result."""
+    return read_record(path)[1]
 
 
 def _result_files(root: Path) -> list[Path]:
@@ -286,13 +292,11 @@ def load_results(directory: str | Path = "results") -> pd.DataFrame:
     rows = []
     root = Path(directory)
     for path in _result_files(root):
-        problem = result_problem(path)
+        record, problem = read_record(path)
         if problem:
             warnings.warn(f"{path}: {problem}; left out (python -m lgtools results --check lists every problem)",
                           ResultProblem, stacklevel=2)
-            continue
-        record = json.loads(path.read_text())
-        if isinstance(record, dict) and record.get("format") == FORMAT:
+        elif record is not None:
             record["path"] = str(path)
             rows.append(_row(record))
     frame = pd.DataFrame(rows, columns=list(COLUMNS))

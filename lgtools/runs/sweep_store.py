@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lgtools.runs.results import FORMAT, write_json_atomic
+from lgtools.runs.results import read_record, write_json_atomic
 from lgtools.runs.sweep_spec import Run, expand, load_spec
 from lgtools.runs.sweep_task import RunTask, result_path
 from lgtools.training.identity import stored_identity
@@ -89,14 +89,9 @@ def record_failure(task: RunTask, error: str, trace: str = "") -> Path:
 
 
 def _train_record(path: Path) -> dict | None:
-    """A stored train result (its JSON), or None for anything else (failures, notebook runs)."""
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(record, dict) or record.get("format") != FORMAT:
-        return None
-    if not isinstance(record.get("metadata", {}).get("parameters"), dict):
+    """A stored train result (its JSON), or None for anything else (failures, notebook runs, damaged files)."""
+    record, _ = read_record(path)
+    if record is None or not isinstance(record.get("metadata", {}).get("parameters"), dict):
         return None
     return record
 

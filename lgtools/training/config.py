@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from lgtools.labels.builtin import as_hierarchy, get_hierarchy, list_hierarchies
+from lgtools.labels.builtin import resolve_for
 from lgtools.labels.hierarchy import Hierarchy
 from lgtools.nets.models import EXTRA_LAYERS, MODELS
 
@@ -84,17 +84,9 @@ def _choice(name: str, value, allowed: tuple) -> None:
 
 def _check_training_hierarchy(dataset: str, spec: str | Hierarchy | None) -> None:
     """A named or bits hierarchy must resolve, and training needs two coarse classes or more."""
-    if spec is None:
-        return
-    if isinstance(spec, str):
-        if dataset in list_hierarchies():  # the dataset's fine classes are known: names and bits resolve now
-            spec = as_hierarchy(spec, get_hierarchy(dataset).fine_names)
-        elif spec in list_hierarchies():
-            spec = get_hierarchy(spec)
-        else:
-            return  # bits or class names of an image folder: resolved when the folder is read
-    if spec.num_coarse < 2:
-        raise ValueError(f"hierarchy {spec.name!r} has {spec.num_coarse} coarse class; training and A_FC "
+    hierarchy = resolve_for(dataset, spec)
+    if hierarchy is not None and hierarchy.num_coarse < 2:
+        raise ValueError(f"hierarchy {hierarchy.name!r} has {hierarchy.num_coarse} coarse class; training and A_FC "
                          "need at least 2 (with one, every prediction is right at the coarse level)")
 
 

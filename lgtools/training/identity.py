@@ -28,8 +28,7 @@ import json
 import typing
 from typing import Any
 
-from lgtools.labels.builtin import as_hierarchy, get_hierarchy
-from lgtools.labels.hierarchy import Hierarchy
+from lgtools.labels.builtin import resolve_for
 from lgtools.training.config import TrainConfig
 
 # Fields that change no number of a run (where things are, how they are shown or how fast).
@@ -74,16 +73,10 @@ def resolved_precision(precision: str, kind: str) -> str:
 
 def hierarchy_content(config: TrainConfig) -> Any:
     """The run's grouping as [fine names, coarse index per fine class]; a folder's own classes by name."""
-    spec = config.hierarchy if config.hierarchy is not None else config.dataset
-    if isinstance(spec, str):
-        try:
-            base = get_hierarchy(config.dataset) if spec.isdigit() else None
-            spec = as_hierarchy(spec, base.fine_names if base else ())
-        except ValueError:
-            return spec  # no built-in of that name (an image folder's own classes): as written
-    if isinstance(spec, Hierarchy):
-        return [list(spec.fine_names), [int(c) for c in spec.fine_to_coarse]]
-    return spec
+    hierarchy = resolve_for(config.dataset, config.hierarchy)
+    if hierarchy is None:  # an image folder's own classes: as written
+        return config.hierarchy if config.hierarchy is not None else config.dataset
+    return [list(hierarchy.fine_names), [int(c) for c in hierarchy.fine_to_coarse]]
 
 
 def identity_values(config: TrainConfig, device: str | None = None) -> dict:
