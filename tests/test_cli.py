@@ -32,9 +32,9 @@ def test_help_documents_every_trainconfig_field(capsys) -> None:
 
 def test_options_parse_to_trainconfig_types() -> None:
     args = build_parser().parse_args(["train", "--width", "none", "--dropout", "0.3",
-                                      "--no-augment", "--extra-layer", "relu", "--seed", "4"])
+                                      "--no-augment", "--extra-layer", "square_relu", "--seed", "4"])
     assert args.width is None and args.dropout == 0.3 and args.augment is False
-    assert args.extra_layer == "relu" and args.seed == 4
+    assert args.extra_layer == "square_relu" and args.seed == 4
     assert not hasattr(args, "epochs")  # unset options keep TrainConfig's defaults
     with pytest.raises(SystemExit):
         build_parser().parse_args(["train", "--epochs", "many"])

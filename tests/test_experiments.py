@@ -100,11 +100,11 @@ def test_bad_seeds_and_settings_are_rejected():
 
 
 def test_compare_variants_builds_the_extra_layer():
-    variants = {"extra relu C": {"labels": "coarse", "extra_layer": "relu"},
+    variants = {"extra relu C": {"labels": "coarse", "extra_layer": "square_relu"},
                 "dropout F": {"labels": "fine", "dropout": 0.3}}
     table, runs = ex.compare_variants(BASE, variants, seeds=[0])
     assert list(table["setting"]) == list(variants)
-    assert table["extra_layer"].iloc[0] == "relu" and pd.isna(table["extra_layer"].iloc[1])
+    assert table["extra_layer"].iloc[0] == "square_relu" and pd.isna(table["extra_layer"].iloc[1])
     assert list(table["dropout"]) == [0.0, 0.3]
     head = [type(m).__name__ for m in runs[0].model.head]
     assert head == ["Linear", "ReLU"]

@@ -6,7 +6,7 @@ import torch
 
 from lgtools.labels.builtin import as_hierarchy, get_hierarchy, list_hierarchies
 from lgtools.labels.hierarchy import Hierarchy
-from lgtools.labels.noise import add_label_noise
+from lgtools.labels.noise import NOISE_MODES, add_label_noise, changed_share
 from lgtools.labels.partitions import random_partition
 
 # torchvision's CIFAR-100 class names in label order (typed here independently of the module).
@@ -189,16 +189,53 @@ def test_label_noise_share_coarse_labels_and_no_mutation():
     h = get_hierarchy("cifar10")  # 4 vehicle, 6 animal classes
     labels = np.random.default_rng(0).integers(0, 10, size=20_000)
     before = labels.copy()
-    noisy = add_label_noise(labels, h, 0.3, seed=1)
+    noisy = add_label_noise(labels, h, 0.3, seed=1, mode="redraw")
     assert np.array_equal(labels, before)  # input untouched
     assert noisy is not labels and noisy.dtype == labels.dtype
     assert np.array_equal(h.to_coarse(noisy), h.to_coarse(labels))
     vehicle_share = np.isin(labels, [0, 1, 8, 9]).mean()
     expected = 0.3 * (vehicle_share * (1 - 1 / 4) + (1 - vehicle_share) * (1 - 1 / 6))
     assert abs((noisy != labels).mean() - expected) < 0.015
-    assert np.array_equal(noisy, add_label_noise(labels, h, 0.3, seed=1))
-    assert not np.array_equal(noisy, add_label_noise(labels, h, 0.3, seed=2))
-    assert np.array_equal(add_label_noise(labels, h, 0.0, seed=1), labels)
+    assert np.array_equal(noisy, add_label_noise(labels, h, 0.3, seed=1, mode="redraw"))
+    assert not np.array_equal(noisy, add_label_noise(labels, h, 0.3, seed=2, mode="redraw"))
+    for mode in NOISE_MODES:
+        assert np.array_equal(add_label_noise(labels, h, 0.0, seed=1, mode=mode), labels)
+    with pytest.raises(ValueError, match="mode must be one of"):
+        add_label_noise(labels, h, 0.3, mode="shuffle")
+
+
+def _authors_swaps(labels, fine_to_coarse, draws, partners):
+    """The loop of the authors' dataset/data_cifar10.py, fed our random numbers (an independent reading)."""
+    labels = list(labels)
+    pools = {c: [j for j in range(len(labels)) if fine_to_coarse[labels[j]] == c] for c in set(fine_to_coarse)}
+    k = 0
+    for i in range(len(labels)):
+        if draws[i]:
+            pool = pools[fine_to_coarse[labels[i]]]
+            swap = pool[int(partners[k] * len(pool))]
+            k += 1
+            labels[i], labels[swap] = labels[swap], labels[i]
+    return np.array(labels)
+
+
+def test_swap_noise_is_the_authors_loop_and_changes_more_labels():
+    h = get_hierarchy("cifar10")
+    labels = np.repeat(np.arange(10), 300)
+    np.random.default_rng(5).shuffle(labels)
+    noisy = add_label_noise(labels, h, 0.3, seed=3, mode="swap")
+    rng = np.random.default_rng(3)  # the same stream the procedure draws from, in its order
+    draws = rng.random(labels.size) < 0.3
+    partners = rng.random(int(draws.sum()))
+    assert np.array_equal(noisy, _authors_swaps(labels, list(h.fine_to_coarse), draws, partners))
+    assert np.array_equal(h.to_coarse(noisy), h.to_coarse(labels))
+    assert np.array_equal(np.bincount(noisy), np.bincount(labels))  # swaps keep every class's count
+    # One swap event changes up to two labels: at 0.3 far more than redraw's 0.3·(1 − 1/k).
+    big = np.repeat(np.arange(10), 5000)
+    swap_share = changed_share(big, add_label_noise(big, h, 0.3, seed=0, mode="swap"))
+    redraw_share = changed_share(big, add_label_noise(big, h, 0.3, seed=0, mode="redraw"))
+    assert 0.36 < swap_share < 0.41 and 0.22 < redraw_share < 0.25
+    with pytest.raises(ValueError, match="one shape"):
+        changed_share(big, big[:5])
 
 
 def test_label_noise_torch():

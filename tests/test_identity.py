@@ -95,3 +95,49 @@ def test_every_stored_result_is_named_by_its_identity() -> None:
     for path in paths[:: max(1, len(paths) // 12)]:  # a sample, read whole
         record = json.loads(path.read_text())
         assert record["identity"] == stored_identity(record) and path.stem.endswith(record["identity"][:10])
+
+
+def test_stored_results_say_their_noise_procedure() -> None:
+    """results/ went through migrations/002_*: every result names its noise_mode; no square layer is called linear."""
+    done = subprocess.run([sys.executable, "migrations/002_noise_mode_and_extra_layers.py", "results", "--check"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+
+
+def test_migration_002_keeps_provenance_and_renames_square_layers(tmp_path) -> None:
+    """A result written before noise_mode existed: redraw recorded, "linear" (square) renamed, the rest kept."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("m002", ROOT / "migrations/002_noise_mode_and_extra_layers.py")
+    m002 = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m002)
+    config = TrainConfig(dataset="synthetic", labels="coarse", extra_layer="square", noise=0.1,
+                         noise_mode="redraw", progress=False).to_dict()
+    square_identity = run_identity(TrainConfig.from_dict(config), "cpu")
+    old = dict(config, extra_layer="linear")
+    del old["noise_mode"]  # as written before the field existed
+    record = {"format": "lgtools-result", "run_id": "extra_layer=linear_seed=0-0123456789", "config": old,
+              "metadata": {"parameters": {"extra_layer": "linear"}, "previous_run_ids": ["x"]},
+              "summary": {"test_acc": 80.0, "device": "cpu"}, "provenance": {"git_rev": "abc", "date": "then"},
+              "history": [{"epoch": 1}]}
+    folder = tmp_path / "results" / "sweep"
+    folder.mkdir(parents=True)
+    (folder / "extra_layer=linear_seed=0-0123456789.json").write_text(json.dumps(record))
+    copy = dict(record, run_id="copy-0000000000", metadata={"reused_from": "sweep/extra_layer=linear_seed=0-0123456789.json"},
+                config=dict(old, extra_layer=None))
+    (folder / "copy-0000000000.json").write_text(json.dumps(copy))
+    assert m002.main([str(tmp_path / "results")]) == 0
+    [moved] = folder.glob("extra_layer=square_seed=0-*.json")
+    new = json.loads(moved.read_text())
+    assert new["config"]["extra_layer"] == "square" and new["config"]["noise_mode"] == "redraw"
+    assert new["identity"] == square_identity and moved.stem.endswith(square_identity[:10])
+    assert new["metadata"]["parameters"] == {"extra_layer": "square"}
+    assert new["metadata"]["previous_run_ids"] == ["x", "extra_layer=linear_seed=0-0123456789"]
+    assert new["provenance"] == record["provenance"] and new["history"] == record["history"]
+    [copied] = folder.glob("copy-*.json")  # renamed too: it now records noise_mode
+    assert json.loads(copied.read_text())["metadata"]["reused_from"] == f"sweep/{moved.name}"
+    assert m002.main([str(tmp_path / "results"), "--check"]) == 0  # re-running changes nothing
+    # A result written since: "linear" is the bottleneck and stays.
+    fresh = dict(record, config=dict(config, extra_layer="linear"), run_id="fresh-0000000000")
+    (folder / "fresh-0000000000.json").write_text(json.dumps(fresh))
+    assert m002.main([str(tmp_path / "results"), "--check"]) == 0

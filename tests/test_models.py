@@ -44,15 +44,21 @@ def test_preact_resnet_takes_224_pixel_inputs():
 
 def test_extra_layer_variants():
     base = build_model("preact_resnet18", 2, width=8)
-    linear = build_model("preact_resnet18", 2, width=8, extra_layer="linear")
-    relu = build_model("preact_resnet18", 2, width=8, extra_layer="relu")
+    bottleneck = build_model("preact_resnet18", 2, width=8, extra_layer="linear", num_fine=10)
+    square = build_model("preact_resnet18", 2, width=8, extra_layer="square")
+    relu = build_model("preact_resnet18", 2, width=8, extra_layer="square_relu")
+    # The authors' bottleneck: pooled 64 features -> 10 fine -> 2 classes, replacing the 64 -> 2 classifier.
+    assert count_parameters(bottleneck) - count_parameters(base) == (64 * 10 + 10) + (10 * 2 + 2) - (64 * 2 + 2)
+    assert [type(m).__name__ for m in bottleneck.head] == ["Linear"] and bottleneck.classifier.in_features == 10
     # A square 64×64 layer (the pooled feature size) with bias.
-    assert count_parameters(linear) - count_parameters(base) == 64 * 64 + 64
-    assert count_parameters(relu) == count_parameters(linear)
-    assert not any(isinstance(m, nn.ReLU) for m in linear.head)
+    assert count_parameters(square) - count_parameters(base) == 64 * 64 + 64
+    assert count_parameters(relu) == count_parameters(square)
+    assert not any(isinstance(m, nn.ReLU) for m in square.head)
     assert isinstance(relu.head[-1], nn.ReLU)
     relu.eval()
     assert (relu.features(torch.randn(2, 3, 32, 32)) >= 0).all()
+    with pytest.raises(ValueError, match="num_fine"):
+        build_model("preact_resnet18", 2, width=8, extra_layer="linear")
 
 
 def test_dropout_placement():
@@ -75,7 +81,7 @@ def test_dropout_is_active_only_in_training():
 
 
 @pytest.mark.parametrize("kwargs, field", [
-    ({"name": "resnet50"}, "model"), ({"extra_layer": "tanh"}, "extra_layer"),
+    ({"name": "resnet50"}, "model"), ({"extra_layer": "relu"}, "extra_layer"),
     ({"num_classes": 1}, "num_classes"), ({"width": 0}, "width"), ({"dropout": 1.0}, "dropout"),
 ])
 def test_bad_arguments_name_the_parameter(kwargs, field):

@@ -126,11 +126,11 @@ def test_scorecard_sets_ours_beside_the_paper(stored):
 
 def test_table4_scorecard_sets_the_relu_variant_beside_the_printed_extra_layer(stored, tmp_path):
     runs, _ = stored
-    assert "extra_layer (relu)" not in set(scorecard(runs, "table4")["setting_value"])
-    _fake_run(tmp_path, 0, 86.5, labels="coarse", extra_layer="relu")
+    assert "extra_layer (square+relu)" not in set(scorecard(runs, "table4")["setting_value"])
+    _fake_run(tmp_path, 0, 86.5, labels="coarse", extra_layer="square_relu")
     card = scorecard(load_results(tmp_path), "table4")
     cifar10 = card[card["dataset"].eq("cifar10")].reset_index(drop=True)
-    assert list(cifar10["setting_value"]) == ["baseline", "extra_layer", "extra_layer (relu)"]
+    assert list(cifar10["setting_value"]) == ["baseline", "extra_layer", "extra_layer (square+relu)"]
     assert cifar10["paper"].iloc[2] == cifar10["paper"].iloc[1]  # one printed number for both
     assert cifar10["ours_mean"].iloc[2] == pytest.approx(86.5) and cifar10["n"].iloc[2] == 1
     assert len(card) == 11  # ten printed rows, the relu row only where it was run

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from lgtools.training.loop import train
-from lgtools.training.run_data import load_run_data
+from lgtools.training.run_data import RunData, load_run_data
 from lgtools.training.state import prepare_run
 from lgtools.training.steps import evaluate, train_one_epoch, train_steps
 from lgtools.labels.builtin import get_hierarchy
@@ -19,7 +19,7 @@ TINY = dict(dataset="synthetic", model="small_cnn", width=8, epochs=2, batch_siz
             schedule="constant", max_train=960, max_test=240, num_threads=1, progress=False,
             eval_batch_size=128)
 HISTORY_KEYS = {"epoch", "lr", "train_loss", "train_acc", "train_acc_fine", "test_loss", "test_acc",
-                "test_acc_fine", "seconds"}
+                "test_acc_fine", "test_acc_summed", "seconds"}
 SUMMARY_KEYS = {"train_acc", "test_acc", "test_acc_fine", "acr", "acr_equation", "images_per_s",
                 "seconds", "peak_memory_mb", "device", "compile_seconds"}
 TIMING_KEYS = {"seconds", "train_seconds"}
@@ -99,24 +99,70 @@ def test_data_ratio_scales_epochs_and_data():
     assert len(r.history) == 2
     from lgtools.training.provenance import git_revision
     assert r.summary["git_rev_started"] == git_revision()[0]  # provenance of the training code
-    full = load_run_data(tiny(max_train=None))[1][1]
-    half = load_run_data(tiny(max_train=None, data_ratio=0.5))[1][1]
+    full = load_run_data(tiny(max_train=None)).train[1]
+    half = load_run_data(tiny(max_train=None, data_ratio=0.5)).train[1]
     assert len(half) == pytest.approx(len(full) / 2, abs=12)
     # Every fine class keeps about half of its images.
     assert np.allclose(np.bincount(half.numpy()) / np.bincount(full.numpy()), 0.5, atol=0.05)
 
 
+def test_data_ratio_is_a_share_of_the_capped_set_through_train():
+    """max_train caps first, data_ratio subsamples the capped set (the ratio holds whatever the cap)."""
+    capped = load_run_data(tiny(max_train=240)).train[1]
+    share = load_run_data(tiny(max_train=240, data_ratio=0.4)).train[1]
+    assert len(capped) == 240 and len(share) == pytest.approx(0.4 * 240, abs=6)
+    run = train(tiny(epochs=1, max_train=240, data_ratio=0.4, max_test=60))
+    assert len(run.history) == 2  # 1 epoch / 0.4, rounded: the updates of the 240-image run
+
+
 def test_label_noise_changes_fine_labels_only():
     clean = load_run_data(tiny())
     noisy = load_run_data(tiny(noise=0.3))
-    h = clean[0]
-    y_clean, y_noisy = clean[1][1].numpy(), noisy[1][1].numpy()
+    h = clean.hierarchy
+    y_clean, y_noisy = clean.train[1].numpy(), noisy.train[1].numpy()
     assert np.array_equal(h.to_coarse(y_clean), h.to_coarse(y_noisy))
-    assert 0.1 < np.mean(y_clean != y_noisy) < 0.3
-    assert np.array_equal(clean[2][1], noisy[2][1])  # test labels stay clean by default
+    assert noisy.noise_share == pytest.approx(np.mean(y_clean != y_noisy)) and 0.15 < noisy.noise_share < 0.5
+    assert clean.noise_share == 0.0 and noisy.noise_share_test is None
+    assert np.array_equal(clean.test[1], noisy.test[1])  # test labels stay clean by default
     both = load_run_data(tiny(noise=0.3, noise_test=True))
-    assert not np.array_equal(clean[2][1], both[2][1])
-    assert train(tiny(epochs=1, noise=0.3)).summary["test_acc"] > 0
+    assert not np.array_equal(clean.test[1], both.test[1])
+    assert both.noise_share_test == pytest.approx(np.mean(clean.test[1].numpy() != both.test[1].numpy()))
+    redraw = load_run_data(tiny(noise=0.3, noise_mode="redraw"))
+    assert not np.array_equal(redraw.train[1], noisy.train[1])
+    run = train(tiny(epochs=1, noise=0.3))
+    assert run.summary["test_acc"] > 0 and run.summary["noise_share"] == pytest.approx(noisy.noise_share)
+    with pytest.raises(ValueError, match="noise_mode must be one of"):
+        tiny(noise=0.3, noise_mode="shuffle")
+
+
+def test_summed_probability_read_out_is_stored_per_image():
+    run = train(tiny(epochs=1))
+    assert run.test_coarse_summed is not None and len(run.test_coarse_summed) == len(run.test_predictions)
+    coarse_true = run.fine_to_coarse[run.test_fine_labels]
+    assert run.summary["test_acc_summed"] == pytest.approx(100 * np.mean(run.test_coarse_summed == coarse_true))
+    assert run.history[-1]["test_acc_summed"] == pytest.approx(run.summary["test_acc_summed"])
+    assert train(tiny(epochs=1, labels="coarse")).test_coarse_summed is None
+
+
+def test_summed_read_out_can_overrule_the_arg_max():
+    """One fine class of coarse class A is likeliest, but B's fine classes together outweigh it."""
+    state = prepare_run(tiny())
+    h = state.hierarchy
+    a, b = 0, 1
+    top = int(np.flatnonzero(h.fine_to_coarse == a)[0])
+    probs = np.full(h.num_fine, 1e-6)
+    probs[top] = 0.3
+    others = np.flatnonzero(h.fine_to_coarse == b)
+    probs[others] = 0.6 / len(others)  # each below 0.3, together 0.6
+    logits = torch.log(torch.tensor(probs / probs.sum(), dtype=torch.float32))
+
+    class Fixed(torch.nn.Module):
+        def forward(self, x):
+            return logits.expand(len(x), -1)
+
+    state.step_model = Fixed()
+    out = evaluate(state)
+    assert (out["pred"] == top).all() and (out["pred_summed"] == b).all()
 
 
 def test_same_seed_same_numbers_and_checkpoint_resume(tmp_path):
@@ -144,7 +190,7 @@ def test_large_images_take_the_resized_crop_path(monkeypatch):
     g = torch.Generator().manual_seed(0)
     images = torch.randint(0, 256, (48, 3, 80, 80), generator=g, dtype=torch.uint8)
     labels = torch.arange(48) % 12
-    fake = (h, (images, labels), (images[:24], labels[:24]), ((0.5,) * 3, (0.25,) * 3))
+    fake = RunData(h, (images, labels), (images[:24], labels[:24]), ((0.5,) * 3, (0.25,) * 3), 0.0, None)
     monkeypatch.setattr("lgtools.training.state.load_run_data", lambda config: fake)
     state = prepare_run(tiny(dataset="imagefolder", batch_size=16))
     assert state.crop_size == 80

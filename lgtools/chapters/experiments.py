@@ -114,8 +114,8 @@ def data_efficiency(base: Mapping[str, Any], ratios: Sequence[float], seeds: Seq
                     cache: dict[str, RunResult] | None = None) -> tuple[pd.DataFrame, list[RunResult]]:
     """Fig 2: fine and coarse runs on a share of the training data, updates held equal (chapter 3).
 
-    With ``max_train`` set, each run keeps ``ratio × max_train`` images, so that the share is
-    of the same capped training set that the 100 % runs use.
+    With ``max_train`` set, the share is of the capped training set the 100 % runs use (the
+    training path caps before it subsamples).
     """
     ratios = [float(r) for r in ratios]
     if not ratios or not all(0.0 < r <= 1.0 for r in ratios):
@@ -123,10 +123,6 @@ def data_efficiency(base: Mapping[str, Any], ratios: Sequence[float], seeds: Seq
     # scale_epochs (TrainConfig's default) runs epochs/ratio epochs: the paper's equal-updates rule.
     settings = {f"{labels} {ratio:g}": {"labels": labels, "data_ratio": ratio}
                 for ratio in ratios for labels in ("fine", "coarse")}
-    cap = base.get("max_train")
-    if cap:  # train subsamples before it caps: shrink the cap too, so ratio is a share of the capped set
-        for overrides in settings.values():
-            overrides["max_train"] = max(1, round(cap * overrides["data_ratio"]))
     return run_settings(base, settings, seeds, results_dir, cache)
 
 
@@ -247,7 +243,8 @@ def penultimate_features(run: RunResult, n: int = 1000, batch_size: int = 512
     if n < 1:
         raise ValueError(f"n must be a positive integer, got {n!r}")
     config = TrainConfig.from_dict(run.config)
-    hierarchy, _, (images, fine), (mean, std) = load_run_data(config)
+    data = load_run_data(config)
+    hierarchy, (images, fine), (mean, std) = data.hierarchy, data.test, data.stats
     keep = np.random.default_rng(config.seed).permutation(len(fine))[:n]  # a random, unbiased sample
     images, fine = images[keep], fine[keep].numpy()
     model = run.model

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lgtools.chapters.selection import SOURCE_KEYS, ours_for, paper_pairs
+from lgtools.chapters.selection import EXTRA_LAYER_SETTINGS, SOURCE_KEYS, ours_for, paper_pairs
 from lgtools.chapters.stored import stored_results
 from lgtools.chapters.versus import paper_vs_ours
 from lgtools.runs.compare import as_text, delta_table
@@ -20,15 +20,17 @@ def scorecard(stored: pd.DataFrame, source: str, metric: str = "test_acc") -> pd
     if ours.empty:
         ours = pd.DataFrame(columns=[*keys, "labels", metric, "scale"])
     if source == "table4":  # its rows are not fine/coarse pairs of one setting
-        # The paper prints one extra-layer number: its text says ReLU, its code has none. Our
-        # ReLU variant is set beside that same printed number, under its own name.
-        # Only where we ran it, each just after the row it is compared with.
-        ran = set(ours.loc[ours["setting_value"].eq("extra_layer (relu)"), "dataset"]) if len(ours) else set()
+        # The paper prints one extra-layer number (the authors' code: a bottleneck). Our square
+        # variants are set beside that same printed number, under their own names, only where
+        # we ran them, each just after the row it is compared with.
+        variants = [v for v in EXTRA_LAYER_SETTINGS.values() if v != "extra_layer"]
         rows = []
         for _, row in paper.iterrows():
             rows.append(row)
-            if row["setting_value"] == "extra_layer" and row["dataset"] in ran:
-                rows.append(row.copy().replace("extra_layer", "extra_layer (relu)"))
+            for variant in variants:
+                ran = set(ours.loc[ours["setting_value"].eq(variant), "dataset"]) if len(ours) else set()
+                if row["setting_value"] == "extra_layer" and row["dataset"] in ran:
+                    rows.append(row.copy().replace("extra_layer", variant))
         paper = pd.DataFrame(rows).reset_index(drop=True)
         return paper_vs_ours(paper, ours, on=(*keys, "labels"), metric=metric, by=("scale",))
     effect = ("labels", "fine", "coarse")

@@ -15,10 +15,16 @@ Used by ``lgtools.training.loop`` and by the chapters on Table III/IV/V and Fig 
 - ``"small_cnn"``: three conv stages for CPU runs of seconds; ``width`` = filters of the first
   stage (default 32). ``dropout`` as for the ResNet.
 
-``extra_layer`` adds Table IV's extra fully connected layer after global pooling: ``"linear"``
-(a square Linear, no non-linearity, as in the authors' code) or ``"relu"`` (Linear + ReLU, as
-the paper's text describes). Its hidden size equals the pooled feature size (512 for the
-default ResNet), so it changes depth, not the feature width.
+``extra_layer`` adds Table IV's extra fully connected layer between global pooling and the
+classifier:
+
+- ``"linear"``: the authors' bottleneck (``models/preact_resnet.py`` at HEAD, ``linear_extra``):
+  Linear(features → number of *fine* classes), no non-linearity, then the classifier
+  Linear(→ classes trained on). A coarse network so gets a layer as wide as the fine label set.
+- ``"square"``: Linear(features → features), no non-linearity (this project's first reading).
+- ``"square_relu"``: the same followed by a ReLU, the non-linear layer the paper's text suggests.
+
+The square layers change depth, not the feature width; ``"linear"`` needs ``num_fine``.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import torch
 from torch import nn
 
 MODELS = ("preact_resnet18", "wide_resnet", "small_cnn")
-EXTRA_LAYERS = (None, "linear", "relu")
+EXTRA_LAYERS = (None, "linear", "square", "square_relu")
 
 
 class PreActBlock(nn.Module):
@@ -61,19 +67,24 @@ class Net(nn.Module):
     """A convolutional body, global average pooling, an optional head, a linear classifier."""
 
     def __init__(self, body: nn.Module, num_features: int, num_classes: int,
-                 dropout: float, extra_layer: str | None):
+                 dropout: float, extra_layer: str | None, num_fine: int | None = None):
         super().__init__()
         self.body = body
         self.pool = nn.AdaptiveAvgPool2d(1)
         head: list[nn.Module] = []
         if dropout > 0:
             head.append(nn.Dropout(dropout))
+        hidden = num_features
+        if extra_layer == "linear":
+            if num_fine is None:
+                raise ValueError("extra_layer 'linear' (the authors' bottleneck) needs num_fine, the number of fine classes")
+            hidden = num_fine
         if extra_layer is not None:
-            head.append(nn.Linear(num_features, num_features))
-            if extra_layer == "relu":
+            head.append(nn.Linear(num_features, hidden))
+            if extra_layer == "square_relu":
                 head.append(nn.ReLU(inplace=True))
         self.head = nn.Sequential(*head)
-        self.classifier = nn.Linear(num_features, num_classes)
+        self.classifier = nn.Linear(hidden, num_classes)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Penultimate features: the input of the final linear layer (Fig 4's t-SNE input)."""
@@ -120,8 +131,8 @@ def _small_cnn_body(width: int) -> tuple[nn.Module, int]:
 
 
 def build_model(name: str, num_classes: int, width: int | None = None, dropout: float = 0.0,
-                extra_layer: str | None = None) -> nn.Module:
-    """Build one of ``MODELS`` with ``num_classes`` outputs (see the module docstring)."""
+                extra_layer: str | None = None, num_fine: int | None = None) -> nn.Module:
+    """Build one of ``MODELS`` with ``num_classes`` outputs (``num_fine``: the bottleneck's width)."""
     if name not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {name!r}")
     if extra_layer not in EXTRA_LAYERS:
@@ -132,6 +143,8 @@ def build_model(name: str, num_classes: int, width: int | None = None, dropout: 
         raise ValueError(f"width must be None or a positive integer, got {width!r}")
     if not 0.0 <= dropout < 1.0:
         raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    if extra_layer == "linear" and (not isinstance(num_fine, int) or num_fine < 2):
+        raise ValueError(f"num_fine must be an integer >= 2 for extra_layer 'linear', got {num_fine!r}")
     if name == "preact_resnet18":
         body, num_features = _preact_resnet18_body(width or 64)
         head_dropout = dropout
@@ -141,7 +154,7 @@ def build_model(name: str, num_classes: int, width: int | None = None, dropout: 
     else:
         body, num_features = _small_cnn_body(width or 32)
         head_dropout = dropout
-    return Net(body, num_features, num_classes, head_dropout, extra_layer)
+    return Net(body, num_features, num_classes, head_dropout, extra_layer, num_fine)
 
 
 def count_parameters(model: nn.Module) -> int:

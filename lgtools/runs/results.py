@@ -122,7 +122,7 @@ def write_json_atomic(path: Path, record: dict, overwrite: bool = False) -> Path
     return path
 
 
-LABEL_ARRAYS = ("test_predictions", "test_fine_labels")  # per-image class indices, stored compactly
+LABEL_ARRAYS = ("test_predictions", "test_fine_labels", "test_coarse_summed")  # per-image class indices, stored compactly
 
 
 def encode_labels(labels: np.ndarray | None) -> dict | None:

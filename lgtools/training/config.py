@@ -20,6 +20,7 @@ import numpy as np
 
 from lgtools.labels.builtin import resolve_for
 from lgtools.labels.hierarchy import Hierarchy
+from lgtools.labels.noise import NOISE_MODES
 from lgtools.nets.models import EXTRA_LAYERS, MODELS
 
 LABELS = ("fine", "coarse")
@@ -102,7 +103,7 @@ class TrainConfig:
     model: str = "auto"  # lgtools.nets.models.MODELS, or "auto" = the paper's network (small_cnn on embedded data)
     width: int | None = None  # ResNet: filters of stage 1; WRN: widen factor (None = default)
     dropout: float = 0.0  # drop probability (ResNet/CNN: before the classifier; WRN: in blocks)
-    extra_layer: str | None = None  # Table IV's extra FC layer: None, "linear", "relu"
+    extra_layer: str | None = None  # Table IV's extra FC layer: lgtools.nets.models.EXTRA_LAYERS
     epochs: int = 200  # epochs at data_ratio 1 (see scale_epochs)
     batch_size: int = 256  # images per SGD step
     lr: float = 0.1  # initial (peak for onecycle) learning rate
@@ -113,6 +114,7 @@ class TrainConfig:
     data_ratio: float = 1.0  # share of each fine class kept for training, (0, 1]
     scale_epochs: bool = True  # epochs /= data_ratio so the number of weight updates stays equal
     noise: float = 0.0  # Section VI-B randomness factor of fine training labels, [0, 1]
+    noise_mode: str = NOISE_MODES[0]  # "swap" (the authors' label swaps) or "redraw" (lgtools.labels.noise)
     noise_test: bool = False  # also noise the test labels (the authors' variant)
     augment: bool = True  # random crop (+4 px padding) / resized crop, and horizontal flip
     seed: int = 0  # seeds init, batch order, augmentation, sub-sampling and noise
@@ -134,6 +136,7 @@ class TrainConfig:
         _choice("model", self.model, MODELS + ("auto",))
         _choice("extra_layer", self.extra_layer, EXTRA_LAYERS)
         _choice("schedule", self.schedule, SCHEDULES)
+        _choice("noise_mode", self.noise_mode, NOISE_MODES)
         _choice("precision", self.precision, PRECISIONS)
         if not any(self.compile is c or (isinstance(c, str) and self.compile == c) for c in COMPILE_CHOICES):
             raise ValueError(f"compile must be one of {COMPILE_CHOICES}, got {self.compile!r}")

@@ -15,7 +15,7 @@ identity. It digests the ``TrainConfig`` after ``__post_init__`` resolved it (``
   the memory layout, the evaluation batch size), which changes at most the rounding of a run,
   as another machine would.
 
-A field equal to its value in ``IDENTITY_BASELINE`` is left out of the digest, so a field added
+``noise_mode`` is left out when a run has no noise. A field equal to its value in ``IDENTITY_BASELINE`` is left out of the digest, so a field added
 to ``TrainConfig`` later (with a baseline value that reproduces today's runs) changes no stored
 identity, and changing a default in ``TrainConfig`` never renames a stored run.
 """
@@ -39,9 +39,11 @@ IDENTITY_BASELINE = {
     "hierarchy": None, "labels": "fine", "model": "preact_resnet18", "width": None, "dropout": 0.0,
     "extra_layer": None, "epochs": 200, "batch_size": 256, "lr": 0.1, "momentum": 0.9,
     "weight_decay": 5e-4, "schedule": "paper", "label_smoothing": 0.0, "data_ratio": 1.0,
-    "scale_epochs": True, "noise": 0.0, "noise_test": False, "augment": True, "seed": 0,
+    "scale_epochs": True, "noise": 0.0, "noise_mode": "redraw", "noise_test": False, "augment": True, "seed": 0,
     "max_train": None, "max_test": None, "dataset": "synthetic",
 }
+# What a stored config that lacks a field meant when it was written (see migrations/002_*).
+LEGACY_CONFIG = {"noise_mode": "redraw"}
 DEVICE_KINDS = ("cpu", "cuda")
 DIGEST_LENGTH = 10  # hex digits of the identity in a run id (file names); the full digest is stored
 
@@ -92,6 +94,8 @@ def identity_values(config: TrainConfig, device: str | None = None) -> dict:
             value = None if value is None else hierarchy_content(config)
         elif hints[f.name] is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
+        if f.name == "noise_mode" and not config.noise:
+            continue  # without noise the procedure changes nothing
         baseline = IDENTITY_BASELINE.get(f.name, dataclasses.MISSING)
         if value == baseline and isinstance(value, bool) == isinstance(baseline, bool):
             continue
@@ -111,7 +115,7 @@ def run_identity(config: TrainConfig, device: str | None = None) -> str:
 def stored_identity(record: dict) -> str | None:
     """``run_identity`` of a stored result (its config, on the device its summary names); None if not a run."""
     try:
-        config = TrainConfig.from_dict(record["config"])
+        config = TrainConfig.from_dict({**LEGACY_CONFIG, **record["config"]})
         device = (record.get("summary") or {}).get("device") or "cpu"
     except (KeyError, TypeError, ValueError):
         return None

@@ -77,6 +77,8 @@ class RunResult:
     # fine-vs-coarse comparisons, other test subsets) need no retraining.
     test_predictions: np.ndarray | None = field(default=None, repr=False)
     test_fine_labels: np.ndarray | None = field(default=None, repr=False)
+    # A fine run's per-image coarse prediction by summed fine probabilities (None for coarse runs).
+    test_coarse_summed: np.ndarray | None = field(default=None, repr=False)
 
 
 def _peak_memory_mb(device: torch.device) -> float:
@@ -116,7 +118,7 @@ def _train(config: TrainConfig, stop_after: int | None) -> RunResult:
         row = {"epoch": epoch + 1, **train_one_epoch(state)}
         train_seconds = time.perf_counter() - t0
         result = evaluate(state)
-        row.update({k: v for k, v in result.items() if k != "pred"})
+        row.update({k: v for k, v in result.items() if not k.startswith("pred")})
         row.update(seconds=time.perf_counter() - t0, train_seconds=train_seconds)
         state.history.append(row)
         bar.set_postfix(train=f"{row['train_acc']:.1f}", test=f"{row['test_acc']:.1f}")
@@ -124,11 +126,12 @@ def _train(config: TrainConfig, stop_after: int | None) -> RunResult:
             save_checkpoint(state, ckpt)
     if result is None:  # nothing left to train (resumed a finished run): evaluate again
         result = evaluate(state)
-    return _result(state, result["pred"], time.perf_counter() - start, revision)
+    return _result(state, result["pred"], time.perf_counter() - start, revision, result["pred_summed"])
 
 
 def _result(state: RunState, pred: torch.Tensor, seconds: float,
-            revision: tuple[str | None, bool | None] = (None, None)) -> RunResult:
+            revision: tuple[str | None, bool | None] = (None, None),
+            pred_summed: torch.Tensor | None = None) -> RunResult:
     h, fine = state.hierarchy, state.fine
     coarse_true = state.coarse_test.cpu().numpy()
     pred_np = pred.numpy()
@@ -143,6 +146,8 @@ def _result(state: RunState, pred: torch.Tensor, seconds: float,
         "train_acc": last.get("train_acc"),
         "test_acc": 100 * float(np.mean(coarse_pred == coarse_true)),
         "test_acc_fine": 100 * float(np.mean(pred_np == state.fine_test.cpu().numpy())) if fine else None,
+        "test_acc_summed": (100 * float(np.mean(pred_summed.numpy() == coarse_true))
+                            if pred_summed is not None else None),
         "acr": metrics.acr(conf_fine, h, convention="code") if has_acr else None,
         "acr_equation": metrics.acr(conf_fine, h, convention="equation") if has_acr else None,
         "images_per_s": images / sum(r["train_seconds"] for r in timed) if timed else None,
@@ -155,9 +160,12 @@ def _result(state: RunState, pred: torch.Tensor, seconds: float,
         "device": torch.cuda.get_device_name(state.device) if state.device.type == "cuda" else "cpu",
         "git_rev_started": revision[0],
         "git_dirty_started": revision[1],
+        "noise_share": state.noise_share,  # realised share of training fine labels changed
+        "noise_share_test": state.noise_share_test,
     }
     return RunResult(
         config=state.config.to_dict(), history=list(state.history), summary=summary,
         confusion_fine=conf_fine, confusion_coarse=conf_coarse, fine_names=h.fine_names,
         coarse_names=h.coarse_names, fine_to_coarse=np.asarray(h.fine_to_coarse), model=state.model,
-        test_predictions=pred_np.astype(np.int64), test_fine_labels=state.fine_test.cpu().numpy().astype(np.int64))
+        test_predictions=pred_np.astype(np.int64), test_fine_labels=state.fine_test.cpu().numpy().astype(np.int64),
+        test_coarse_summed=None if pred_summed is None else pred_summed.numpy().astype(np.int64))

@@ -1,14 +1,33 @@
-"""One run's data: the tensors a ``TrainConfig`` trains and tests on (subsampled, capped, noised)."""
+"""One run's data: the tensors a ``TrainConfig`` trains and tests on (capped, subsampled, noised).
+
+The order is one rule: cap to ``max_train`` (stratified) first, then keep ``data_ratio`` of each
+fine class, then add label noise. So ``data_ratio`` is always a share of the set the 100 % run
+trains on, whatever the cap, and ``scale_epochs`` (epochs / data_ratio) keeps the number of
+weight updates equal to that run's.
+"""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 import torch
 
 from lgtools.data.datasets import dataset_stats, load_dataset, stratified_cap, subsample
 from lgtools.labels.hierarchy import Hierarchy
-from lgtools.labels.noise import add_label_noise
+from lgtools.labels.noise import add_label_noise, changed_share
 from lgtools.training.config import TrainConfig
+
+
+class RunData(NamedTuple):
+    """What ``load_run_data`` returns: CPU tensors, and the share of labels the noise changed."""
+
+    hierarchy: Hierarchy
+    train: tuple[torch.Tensor, torch.Tensor]  # (uint8 images, fine labels as trained on)
+    test: tuple[torch.Tensor, torch.Tensor]  # (uint8 images, fine labels as scored)
+    stats: tuple  # (mean, std) per channel
+    noise_share: float  # share (0–1) of training fine labels the noise changed
+    noise_share_test: float | None  # the same for the test labels (None unless noise_test)
 
 
 def image_size_for(config: TrainConfig) -> int | None:
@@ -24,26 +43,33 @@ def _indices(idx) -> torch.Tensor:
     return torch.as_tensor(np.asarray(idx), dtype=torch.int64)
 
 
-def load_run_data(config: TrainConfig) -> tuple[Hierarchy, tuple, tuple, tuple]:
-    """(hierarchy, (x_train, fine_train), (x_test, fine_test), (mean, std)) on the CPU, as configured."""
+def _noised(labels: torch.Tensor, hierarchy: Hierarchy, config: TrainConfig, seed: int
+            ) -> tuple[torch.Tensor, float]:
+    noisy = add_label_noise(labels.numpy(), hierarchy, config.noise, seed, mode=config.noise_mode)
+    return torch.as_tensor(noisy), changed_share(labels.numpy(), noisy)
+
+
+def load_run_data(config: TrainConfig) -> RunData:
+    """The run's hierarchy, training and test tensors on the CPU, as configured (see the module docstring)."""
     # load_dataset selects and relabels the hierarchy's fine classes (names, bits or object).
     common = dict(root=config.data_root, hierarchy=config.hierarchy, image_size=image_size_for(config))
     train_ds = load_dataset(config.dataset, split="train", **common)
     test_ds = load_dataset(config.dataset, split="test", **common)
     hierarchy = train_ds.hierarchy
     x_tr, y_tr, x_te, y_te = train_ds.images, train_ds.labels, test_ds.images, test_ds.labels
-    if config.data_ratio < 1:
-        keep = _indices(subsample(y_tr.numpy(), config.data_ratio, config.seed))
-        x_tr, y_tr = x_tr[keep], y_tr[keep]
     if config.max_train is not None and config.max_train < len(y_tr):
         keep = _indices(stratified_cap(y_tr.numpy(), config.max_train, config.seed))
+        x_tr, y_tr = x_tr[keep], y_tr[keep]
+    if config.data_ratio < 1:
+        keep = _indices(subsample(y_tr.numpy(), config.data_ratio, config.seed))
         x_tr, y_tr = x_tr[keep], y_tr[keep]
     if config.max_test is not None and config.max_test < len(y_te):
         keep = _indices(stratified_cap(y_te.numpy(), config.max_test, config.seed))
         x_te, y_te = x_te[keep], y_te[keep]
+    share, share_test = 0.0, None
     if config.noise > 0:
-        y_tr = torch.as_tensor(add_label_noise(y_tr.numpy(), hierarchy, config.noise, config.seed))
+        y_tr, share = _noised(y_tr, hierarchy, config, config.seed)
         if config.noise_test:
-            y_te = torch.as_tensor(add_label_noise(y_te.numpy(), hierarchy, config.noise, config.seed + 1))
-    stats = dataset_stats(config.dataset)
-    return hierarchy, (x_tr, y_tr.long()), (x_te, y_te.long()), stats
+            y_te, share_test = _noised(y_te, hierarchy, config, config.seed + 1)
+    return RunData(hierarchy, (x_tr, y_tr.long()), (x_te, y_te.long()), dataset_stats(config.dataset),
+                   share, share_test)

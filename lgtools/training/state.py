@@ -48,6 +48,8 @@ class RunState:
     steps_per_epoch: int
     channels_last: bool = False  # model and inputs in NHWC (``uses_channels_last``)
     compiled: bool = False  # ``step_model`` is torch.compile'd (``compiles``)
+    noise_share: float = 0.0  # share of training fine labels the noise changed (``RunData``)
+    noise_share_test: float | None = None
     history: list[dict] = field(default_factory=list)
     compile_seconds: float = 0.0
 
@@ -128,12 +130,14 @@ def prepare_run(config: TrainConfig) -> RunState:
         keep_freed_memory()
     else:
         torch.backends.cudnn.benchmark = True
-    hierarchy, (x_tr, y_tr), (x_te, y_te), (mean, std) = load_run_data(config)
+    data = load_run_data(config)
+    hierarchy, (x_tr, y_tr), (x_te, y_te), (mean, std) = data.hierarchy, data.train, data.test, data.stats
     f2c = torch.tensor(hierarchy.fine_to_coarse, dtype=torch.int64)
     targets = y_tr if config.labels == "fine" else f2c[y_tr]
     num_classes = hierarchy.num_fine if config.labels == "fine" else hierarchy.num_coarse
     torch.manual_seed(config.seed)
-    model = build_model(config.model, num_classes, config.width, config.dropout, config.extra_layer)
+    model = build_model(config.model, num_classes, config.width, config.dropout, config.extra_layer,
+                        num_fine=hierarchy.num_fine)
     model = model.to(device)
     # channels_last (NHWC): what cuDNN's tensor-core kernels want, and faster in oneDNN on a CPU too.
     channels_last = uses_channels_last(model, device)
@@ -159,4 +163,4 @@ def prepare_run(config: TrainConfig) -> RunState:
         crop_size=side if side <= 64 else min(224, side),
         amp_dtype=torch.bfloat16 if precision == "bf16" else None,
         num_epochs=num_epochs(config), steps_per_epoch=steps, channels_last=channels_last,
-        compiled=compiled)
+        compiled=compiled, noise_share=data.noise_share, noise_share_test=data.noise_share_test)
