@@ -189,7 +189,7 @@ def test_imagefolder_selects_imagenet_classes_by_wordnet_id(tmp_path):
     (tmp_path / "train" / "n99999999").rmdir()
     recognised = data.load_dataset("imagefolder", root=tmp_path)  # exactly the 10 ids: recognised
     assert recognised.hierarchy.name == "imagenet_dog_cat"
-    with pytest.raises(ValueError, match="n07714990"):
+    with pytest.raises(ValueError, match="n07714571"):
         data.load_dataset("imagefolder", root=tmp_path, hierarchy="imagenet_fruit_veg")
 
 
@@ -302,3 +302,20 @@ def test_failed_download_is_one_clear_error(tmp_path, monkeypatch):
     with pytest.raises(ConnectionError, match="download") as err:
         data.load_dataset("cifar10", root=tmp_path, download=True)
     assert err.value.__suppress_context__
+
+
+def test_imagenet_classes_match_the_official_ilsvrc2012_list() -> None:
+    """Table II's 27 ImageNet classes: index, WordNet id and first name as in the committed class list."""
+    import csv
+    from importlib import resources
+
+    from lgtools.labels.builtin import IMAGENET_DOG_CAT, IMAGENET_FRUIT_VEG
+
+    with resources.files("lgtools.labels").joinpath("ilsvrc2012_classes.csv").open() as f:
+        official = {int(row["index"]): (row["wnid"], row["name"]) for row in csv.DictReader(f)}
+    assert len(official) == 1000 and sorted(w for w, _ in official.values()) == [official[i][0] for i in range(1000)]
+    ours = IMAGENET_DOG_CAT + IMAGENET_FRUIT_VEG
+    assert len(ours) == 27
+    for index, wnid, name, _ in ours:
+        assert official[index][0] == wnid, f"class {index} ({name}) is {official[index][0]}, not {wnid}"
+        assert official[index][1].replace(" ", "_") == name

@@ -233,8 +233,47 @@ def test_delta_table_pairs_fine_and_coarse_by_seed(tmp_path: Path) -> None:
     assert len(table) == 1
     row = table.iloc[0]
     assert row["n"] == 3 and row["delta"] == pytest.approx(2.0)
-    assert row["delta_std"] == pytest.approx(1.0) and row["a_fc"] == pytest.approx(92.0)
+    # Deltas 1, 2, 3: sd 1, so the 95 % interval is 2 ± t(0.975, 2) / sqrt(3) = 2 ± 2.484.
+    half = 4.302652729911275 / 3**0.5
+    assert row["delta_low"] == pytest.approx(2.0 - half) and row["delta_high"] == pytest.approx(2.0 + half)
+    assert row["a_fc"] == pytest.approx(92.0)
     assert delta_table(frame.iloc[0:0]).empty
+
+
+def test_paired_interval_and_verdicts() -> None:
+    from lgtools.runs.compare import paired_interval, verdict
+
+    one = paired_interval([1.5])
+    assert one["n"] == 1 and one["mean"] == 1.5 and one["low"] != one["low"]  # NaN: no interval from one pair
+    two = paired_interval([1.0, 3.0])  # sd sqrt(2), sem 1: ± 12.71 with one degree of freedom
+    assert two["low"] == pytest.approx(2.0 - 12.706204736174698) and two["n"] == 2
+    assert paired_interval([]) ["n"] == 0
+    assert verdict(0.5, 1.5, paper_delta=0.7) == "agrees"
+    assert verdict(0.5, 1.5, paper_delta=-0.3) == "disagrees"
+    assert verdict(-1.5, -0.5, paper_delta=-0.3) == "agrees"
+    assert verdict(-0.5, 1.5, paper_delta=0.7) == "inconclusive"
+    assert verdict(float("nan"), float("nan"), paper_delta=0.7) is None
+    assert verdict(0.5, 1.5, paper_delta=float("nan")) is None
+    with pytest.raises(ValueError, match="confidence"):
+        paired_interval([1.0, 2.0], confidence=95)
+
+
+def test_pairs_differ_in_every_setting_that_changes_numbers(tmp_path: Path) -> None:
+    """Runs that differ in lr (or any PAIR_KEYS setting) never pair; a reused copy never displaces its original."""
+    from lgtools.runs.compare import PAIR_KEYS, delta_pairs
+
+    for key in ("lr", "batch_size", "label_smoothing", "augment", "weight_decay", "max_train", "max_test",
+                "noise_mode", "noise_test"):
+        assert key in PAIR_KEYS
+    save_result(fake_result(seed=0, test_acc=90.0), tmp_path)
+    save_result(fake_result(seed=0, labels="coarse", test_acc=88.0), tmp_path)
+    save_result(fake_result(seed=0, labels="coarse", test_acc=50.0, lr=0.01), tmp_path)
+    frame = load_results(tmp_path)
+    pairs = delta_pairs(frame)
+    assert list(pairs["delta"]) == [pytest.approx(2.0)]
+    copy = frame[frame["labels"].eq("fine")].assign(reused_from="elsewhere.json", test_acc=0.0)
+    both = pd.concat([copy, frame], ignore_index=True)  # the copy listed first
+    assert list(delta_pairs(both)["delta"]) == [pytest.approx(2.0)]
 
 
 def test_provenance_names_the_revision_training_started_from(tmp_path: Path) -> None:

@@ -79,7 +79,8 @@ def stored(tmp_path):
         _fake_run(tmp_path, seed, 71.0, labels="coarse", dataset="cifar100", hierarchy="cifar100_animals")
         _fake_run(tmp_path, seed, 87.0, labels="coarse", extra_layer="linear")
         _fake_run(tmp_path, seed, 85.0, labels="coarse", hierarchy="cifar10_table6_2")
-        _fake_run(tmp_path, seed, 86.0, labels="fine", noise=0.3)
+        _fake_run(tmp_path, seed, 86.0, labels="fine", noise=0.3, noise_mode="swap")
+        _fake_run(tmp_path, seed, 99.0, labels="fine", noise=0.3, noise_mode="redraw")  # not the paper's noise
     return load_results(tmp_path), confusion
 
 
@@ -90,7 +91,7 @@ def test_select_runs_picks_one_kind_of_setting(stored):
     assert set(plain["dataset"]) == {"cifar10", "cifar100_animals"}
     assert set(plain.loc[plain["dataset"] == "cifar100_animals", "source_dataset"]) == {"cifar100"}
     assert len(select_runs(runs, extra_layer="linear")) == 2
-    assert len(select_runs(runs, noise="any")) == 10
+    assert len(select_runs(runs, noise="any")) == 12
     assert len(select_runs(runs, hierarchy=["cifar10_table6_2"])) == 2
     with pytest.raises(ValueError, match="extra_layer"):
         select_runs(runs, extra_layer="tanh")
@@ -107,8 +108,12 @@ def test_scorecard_sets_ours_beside_the_paper(stored):
     assert card.loc["cifar10", "ours_delta"] == pytest.approx(91.0 - 88.5)
     assert card.loc["cifar10", "n"] == 2 and card.loc["cifar10", "sign_agrees"] == True  # noqa: E712
     # ΔA's spread comes from per-seed pairs (2 and 3 points), not from the two accuracies' spreads.
-    assert card.loc["cifar10", "ours_delta_std"] == pytest.approx(np.std([2.0, 3.0], ddof=1))
-    assert np.isnan(card.loc["imagenet_dog_cat", "ours_delta_std"])
+    # ΔA's interval comes from per-seed pairs (2 and 3 points): 2.5 ± t(0.975, 1) · sd/√2.
+    half = 12.706204736174698 * np.std([2.0, 3.0], ddof=1) / np.sqrt(2)
+    assert card.loc["cifar10", "ours_delta_low"] == pytest.approx(2.5 - half)
+    assert card.loc["cifar10", "ours_delta_high"] == pytest.approx(2.5 + half)
+    assert card.loc["cifar10", "verdict"] == "inconclusive"  # two seeds cannot exclude 0 here
+    assert np.isnan(card.loc["imagenet_dog_cat", "ours_delta_low"]) and pd.isna(card.loc["imagenet_dog_cat", "verdict"])
     assert card.loc["cifar100_animals", "sign_agrees"] == False  # noqa: E712  (70 < 71)
     assert card.loc["imagenet_dog_cat", "n"] == 0  # printed, not run: kept with a gap
     table6 = scorecard(runs, "table6").set_index("hierarchy")
@@ -119,6 +124,7 @@ def test_scorecard_sets_ours_beside_the_paper(stored):
     assert table7.loc[0.3, "ours_delta"] == pytest.approx(86.0 - 88.5)
     summary = scorecard_summary(runs).set_index("source")
     assert summary.loc["table1", "ours"] == 2 and summary.loc["table1", "sign_agrees"] == 1
+    assert summary.loc["table1", "inconclusive"] == 1 and summary.loc["table1", "disagrees"] == 1  # 70 vs 71 twice
     prebuilt = {source: scorecard(runs, source) for source in SOURCE_KEYS}
     pd.testing.assert_frame_equal(scorecard_summary(runs, prebuilt).set_index("source"), summary)
     assert provenance_table(runs)["runs"].sum() == len(runs)

@@ -10,15 +10,29 @@ import pandas as pd
 from lgtools.chapters.selection import EXTRA_LAYER_SETTINGS, SOURCE_KEYS, ours_for, paper_pairs
 from lgtools.chapters.stored import stored_results
 from lgtools.chapters.versus import paper_vs_ours
-from lgtools.runs.compare import as_text, delta_table
+from lgtools.runs.compare import VERDICTS, as_text, delta_table, verdict
+
+
+# Other readings of the printed test accuracy: the authors' checkpoint choice (best test accuracy
+# over epochs) and the coarse read-out by summed fine probabilities; compared with the printed number.
+READOUTS = ("best_test_acc", "test_acc_summed")
 
 
 def scorecard(stored: pd.DataFrame, source: str, metric: str = "test_acc") -> pd.DataFrame:
-    """One source's printed numbers beside ours per scale: fine/coarse pairs with ΔA and sign agreement (chapter 8)."""
+    """One source's printed numbers beside ours per scale: paired ΔA, its 95 % interval and a verdict (chapter 8).
+
+    ``metric`` is ``"test_acc"`` (last epoch, arg-max read-out), one of ``READOUTS`` or another
+    column the paper prints (``"train_acc"``).
+    """
     keys = SOURCE_KEYS[source]
     paper, ours = paper_pairs(source), ours_for(source, stored)
     if ours.empty:
         ours = pd.DataFrame(columns=[*keys, "labels", metric, "scale"])
+    if metric in READOUTS:  # another reading of the same test accuracy: set beside the printed one
+        paper = paper.assign(**{metric: paper["test_acc"]})
+        if metric == "test_acc_summed" and len(ours):  # a coarse run has one read-out only
+            coarse = ours["labels"].eq("coarse")
+            ours = ours.assign(test_acc_summed=ours["test_acc_summed"].where(~coarse, ours["test_acc"]))
     if source == "table4":  # its rows are not fine/coarse pairs of one setting
         # The paper prints one extra-layer number (the authors' code: a bottleneck). Our square
         # variants are set beside that same printed number, under their own names, only where
@@ -38,24 +52,36 @@ def scorecard(stored: pd.DataFrame, source: str, metric: str = "test_acc") -> pd
     # A setting with only one of its two runs stored drops out above; keep its printed numbers.
     printed = paper_vs_ours(paper, ours.iloc[:0], on=(*keys, "labels"), metric=metric, effect=effect)
     if table.empty or not set(keys) <= set(table.columns):  # nothing stored for this source yet
-        return _with_delta_spread(printed, ours, list(keys))
+        return _with_delta_spread(printed, ours, list(keys), metric)
     seen = set(map(tuple, table[list(keys)].astype(str).to_numpy()))
     unseen = printed[[tuple(k) not in seen for k in printed[list(keys)].astype(str).to_numpy()]]
-    return _with_delta_spread(pd.concat([table, unseen], ignore_index=True), ours, list(keys))
+    return _with_delta_spread(pd.concat([table, unseen], ignore_index=True), ours, list(keys), metric)
 
 
-def _with_delta_spread(table: pd.DataFrame, ours: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Add ``ours_delta_std``: the spread over seeds of ΔA from per-seed fine/coarse pairs."""
+def _with_delta_spread(table: pd.DataFrame, ours: pd.DataFrame, keys: list[str], metric: str) -> pd.DataFrame:
+    """Our ΔA from per-seed fine/coarse pairs: ``ours_delta`` (their mean), ``ours_delta_low``/``_high``
+    (95 % Student-t interval), ``n`` (pairs) and ``verdict`` against the paper's sign."""
     by = [*keys, "scale"]
     columns = list(table.columns)
-    columns.insert(columns.index("ours_delta") + 1, "ours_delta_std")
-    if ours.empty or "scale" not in table.columns:  # no run of ours: no spread to show
-        return table.assign(ours_delta_std=np.nan)[columns]
-    spread = delta_table(ours, by=by)[[*by, "delta_std"]].rename(columns={"delta_std": "ours_delta_std"})
+    extra = ["ours_delta_low", "ours_delta_high"]
+    columns[columns.index("ours_delta") + 1:columns.index("ours_delta") + 1] = extra
+    columns.append("verdict")
+    if ours.empty or "scale" not in table.columns:  # no run of ours: nothing paired
+        out = table.assign(ours_delta=np.nan, ours_delta_low=np.nan, ours_delta_high=np.nan, verdict=None)
+        out["n"] = 0
+        return out[columns]
+    paired = delta_table(ours, by=by, metric=metric)[[*by, "delta", "delta_low", "delta_high", "n"]].rename(
+        columns={"delta": "ours_delta", "delta_low": "ours_delta_low", "delta_high": "ours_delta_high"})
     text = {k: f"_text_{k}" for k in by}  # 0.2 vs "0.2": join stored and printed keys as text
-    left = table.assign(**{t: as_text(table[k]) for k, t in text.items()})
-    right = spread.assign(**{t: as_text(spread[k]) for k, t in text.items()}).drop(columns=by)
+    left = table.drop(columns=["ours_delta", "n"]).assign(**{t: as_text(table[k]) for k, t in text.items()})
+    right = paired.assign(**{t: as_text(paired[k]) for k, t in text.items()}).drop(columns=by)
     out = left.merge(right, on=list(text.values()), how="left").drop(columns=list(text.values()))
+    out["n"] = out["n"].fillna(0).astype(int)
+    # A sign from the pairs' mean; the verdict asks whether the interval excludes 0, and on which side.
+    out["sign_agrees"] = [np.nan if pd.isna(d) else bool(np.sign(d) == np.sign(p))
+                          for d, p in zip(out["ours_delta"], out["paper_delta"])]
+    out["verdict"] = [verdict(lo, hi, p) for lo, hi, p in
+                      zip(out["ours_delta_low"], out["ours_delta_high"], out["paper_delta"])]
     return out[columns]
 
 
@@ -73,11 +99,12 @@ def scorecard_summary(stored: pd.DataFrame, cards: dict[str, pd.DataFrame] | Non
         ours = card[card["n"] > 0]
         if ours.empty:
             rows.append({"source": source, "scale": "—", "printed": printed, "ours": 0, "sign_agrees": 0,
-                         "mean_seeds": np.nan})
+                         **{v: 0 for v in VERDICTS}, "mean_seeds": np.nan})
             continue
         for scale, part in ours.groupby("scale"):
             rows.append({"source": source, "scale": scale, "printed": printed, "ours": len(part),
                          "sign_agrees": int(part["sign_agrees"].eq(True).sum()),
+                         **{v: int(part["verdict"].eq(v).sum()) for v in VERDICTS},
                          "mean_seeds": float(part["n"].mean())})
     return pd.DataFrame(rows)
 
@@ -90,4 +117,5 @@ def headline_scorecard(results_dir: str | Path = "results") -> pd.DataFrame:
     return table.rename(columns={"paper_fine": "paper A_FC", "paper_coarse": "paper A_CC",
                                  "ours_fine": "ours A_FC", "ours_coarse": "ours A_CC",
                                  "paper_delta": "paper ΔA", "ours_delta": "ours ΔA",
-                                 "ours_delta_std": "ours ΔA std"})
+                                 "ours_delta_low": "ours ΔA low", "ours_delta_high": "ours ΔA high",
+                                 "n": "pairs"})

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from lgtools.chapters.paper import paper_results
+from lgtools.runs.compare import paired_interval
 
 
 def paper_vs_ours(
@@ -18,7 +19,7 @@ def paper_vs_ours(
     by: Sequence[str] = (),
     effect: tuple[str, str, str] | None = None,
 ) -> pd.DataFrame:
-    """Set the paper's numbers beside ours (mean ± std over seeds, n) for one metric.
+    """Set the paper's numbers beside ours (mean with a 95 % interval over seeds, n) for one metric.
 
     ``paper`` is a tidy table from ``lgtools.chapters.paper.paper_results()`` or a ``source`` name
     (e.g. ``"table1"``); rows are matched on the columns ``on``; ``by`` splits our runs further
@@ -44,7 +45,7 @@ def paper_vs_ours(
     table = reported.merge(stats, on=on, how="left")
     table["n"] = table["n"].fillna(0).astype(int)
     table["ours"] = [
-        _format(m, s, n) for m, s, n in zip(table["ours_mean"], table["ours_std"], table["n"])
+        _format(m, lo, hi, n) for m, lo, hi, n in zip(table["ours_mean"], table["ours_low"], table["ours_high"], table["n"])
     ]
     table["diff"] = table["ours_mean"] - table["paper"]
     if effect is not None:
@@ -55,18 +56,24 @@ def paper_vs_ours(
 def _seed_stats(ours: pd.DataFrame, keys: list[str], metric: str) -> pd.DataFrame:
     """Mean, std and count of ``metric`` per key combination (our runs over seeds)."""
     if ours.empty:
-        return pd.DataFrame(columns=keys + ["ours_mean", "ours_std", "n"])
+        return pd.DataFrame(columns=keys + ["ours_mean", "ours_std", "ours_low", "ours_high", "n"])
     values = ours.assign(**{metric: pd.to_numeric(ours[metric], errors="coerce")})
-    grouped = values.groupby(keys, dropna=False)[metric]
-    return grouped.agg(ours_mean="mean", ours_std="std", n="count").reset_index()
+    rows = []
+    for key, group in values.groupby(keys, dropna=False):
+        interval = paired_interval(group[metric])
+        rows.append({**dict(zip(keys, key if isinstance(key, tuple) else (key,))),
+                     "ours_mean": interval["mean"], "ours_std": group[metric].std(),
+                     "ours_low": interval["low"], "ours_high": interval["high"], "n": interval["n"]})
+    return pd.DataFrame(rows, columns=keys + ["ours_mean", "ours_std", "ours_low", "ours_high", "n"])
 
 
-def _format(mean: float, std: float, n: int) -> str:
+def _format(mean: float, low: float, high: float, n: int) -> str:
+    """Our mean with its 95 % Student-t interval over seeds (the mean alone when n = 1)."""
     if n == 0 or pd.isna(mean):
         return "—"
-    if n == 1 or pd.isna(std):
-        return f"{mean:.2f}"
-    return f"{mean:.2f} ± {std:.2f}"
+    if n == 1 or pd.isna(low):
+        return f"{mean:.2f} (n=1)"
+    return f"{mean:.2f} [{low:.2f}, {high:.2f}]"
 
 
 def _effect_table(

@@ -47,16 +47,18 @@ CIFAR100_5 = ("aquatic_mammals", "large_carnivores", "large_omnivores_and_herbiv
 CIFAR100_15 = CIFAR100_ANIMALS + ("flowers", "fruit_and_vegetables", "trees", "vehicles_1", "vehicles_2")
 
 # (ILSVRC-2012 index, WordNet id, name, coarse); label order = index order = sorted WordNet ids.
+# Checked against the official list in ilsvrc2012_classes.csv (tests/test_data.py; its source in
+# ilsvrc2012_classes.md): index and id exactly, the name as the first synonym with underscores.
 IMAGENET_DOG_CAT = (
-    (151, "n02085620", "Chihuahua", "dog"), (153, "n02085936", "Maltese", "dog"),
+    (151, "n02085620", "Chihuahua", "dog"), (153, "n02085936", "Maltese_dog", "dog"),
     (154, "n02086079", "Pekinese", "dog"), (157, "n02086910", "papillon", "dog"),
     (161, "n02088238", "basset", "dog"), (281, "n02123045", "tabby", "cat"),
     (282, "n02123159", "tiger_cat", "cat"), (283, "n02123394", "Persian_cat", "cat"),
     (284, "n02123597", "Siamese_cat", "cat"), (285, "n02124075", "Egyptian_cat", "cat"),
 )
 IMAGENET_FRUIT_VEG = (
-    (936, "n07714990", "head_cabbage", "vegetable"), (937, "n07715103", "broccoli", "vegetable"),
-    (938, "n07715561", "cauliflower", "vegetable"), (939, "n07716358", "zucchini", "vegetable"),
+    (936, "n07714571", "head_cabbage", "vegetable"), (937, "n07714990", "broccoli", "vegetable"),
+    (938, "n07715103", "cauliflower", "vegetable"), (939, "n07716358", "zucchini", "vegetable"),
     (942, "n07717556", "butternut_squash", "vegetable"), (943, "n07718472", "cucumber", "vegetable"),
     (944, "n07718747", "artichoke", "vegetable"), (945, "n07720875", "bell_pepper", "vegetable"),
     (947, "n07734744", "mushroom", "vegetable"), (949, "n07745940", "strawberry", "fruit"),

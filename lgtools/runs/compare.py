@@ -1,17 +1,21 @@
 """Fine against coarse: pair runs, tabulate ΔA = A_FC − A_CC over seeds, compare image by image.
 
 Stored and live runs alike are rows of ``lgtools.runs.results.load_results``'s frame. A fine run and
-a coarse run pair up when they share every setting in ``PAIR_KEYS`` (the seed included), and
-the book's tables of ΔA (mean ± std over seeds, n) are ``delta_table`` of such a frame.
+a coarse run pair up when they share every setting in ``PAIR_KEYS`` (the seed included). The
+book's ΔA is ``delta_table`` of such a frame: the mean of the per-seed differences (fine run of
+seed s minus coarse run of seed s), n = the number of pairs, and a 95 % Student-t interval over
+the pairs (``paired_interval``); ``verdict`` reads the interval against the paper's sign.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from lgtools.metrics import mcnemar_p
-from lgtools.runs.results import LABEL_ARRAYS
 
 
 def summarise(df: pd.DataFrame, by: list[str], value: str) -> pd.DataFrame:
@@ -30,18 +34,54 @@ def as_text(values: pd.Series) -> pd.Series:
     return values.map(lambda v: "None" if v is None or (isinstance(v, float) and v != v) else str(v))
 
 
-# A fine and a coarse run pair up when they agree on all of these.
-PAIR_KEYS = ("dataset", "hierarchy", "model", "width", "epochs", "data_ratio", "noise",
-             "dropout", "extra_layer", "schedule", "scale", "seed")
+# A fine and a coarse run pair up when they agree on all of these: every setting that changes
+# the numbers of either run (lgtools.training.identity), the seed included.
+PAIR_KEYS = ("dataset", "hierarchy", "model", "width", "epochs", "data_ratio", "noise", "noise_mode",
+             "noise_test", "dropout", "extra_layer", "schedule", "lr", "batch_size", "weight_decay",
+             "momentum", "label_smoothing", "augment", "scale_epochs", "max_train", "max_test",
+             "scale", "seed")
 # Label noise never changes a coarse label, so one clean coarse run is the reference for every
-# randomness factor (Table VII): pair on everything but ``noise``.
-NOISE_PAIR_KEYS = tuple(k for k in PAIR_KEYS if k != "noise")
+# randomness factor (Table VII): pair on everything but the noise.
+NOISE_PAIR_KEYS = tuple(k for k in PAIR_KEYS if k not in ("noise", "noise_mode", "noise_test"))
+CONFIDENCE = 0.95
+VERDICTS = ("agrees", "disagrees", "inconclusive")
 
 
-def delta_pairs(df: pd.DataFrame, keys: tuple[str, ...] = PAIR_KEYS) -> pd.DataFrame:
-    """One row per (fine run, coarse run) pair: ``a_fc``, ``a_cc``, ``delta`` = A_FC − A_CC.
+def paired_interval(deltas, confidence: float = CONFIDENCE) -> dict:
+    """Mean of paired differences with its Student-t interval: ``mean``, ``low``, ``high``, ``n`` (bounds NaN when n < 2)."""
+    values = np.asarray(pd.to_numeric(pd.Series(deltas), errors="coerce").dropna(), dtype=float)
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence must be in (0, 1), got {confidence!r}")
+    n = len(values)
+    if n == 0:
+        return {"mean": math.nan, "low": math.nan, "high": math.nan, "n": 0}
+    mean = float(values.mean())
+    if n < 2:
+        return {"mean": mean, "low": math.nan, "high": math.nan, "n": 1}
+    sem = float(values.std(ddof=1)) / math.sqrt(n)
+    if sem == 0:
+        return {"mean": mean, "low": mean, "high": mean, "n": n}
+    low, high = stats.t.interval(confidence, n - 1, loc=mean, scale=sem)
+    return {"mean": mean, "low": float(low), "high": float(high), "n": n}
 
-    Identical settings stored twice (e.g. Table I's and Table VII's noise-0 run) count once.
+
+def verdict(low: float, high: float, paper_delta: float) -> str | None:
+    """``"agrees"`` if the interval excludes 0 on the paper's side, ``"disagrees"`` on the other, else ``"inconclusive"``.
+
+    None when there is nothing to judge: no printed effect (or a printed 0) or no interval.
+    """
+    if paper_delta is None or pd.isna(paper_delta) or paper_delta == 0 or pd.isna(low) or pd.isna(high):
+        return None
+    if low > 0 or high < 0:
+        return "agrees" if (low > 0) == (paper_delta > 0) else "disagrees"
+    return "inconclusive"
+
+
+def delta_pairs(df: pd.DataFrame, keys: tuple[str, ...] = PAIR_KEYS, metric: str = "test_acc") -> pd.DataFrame:
+    """One row per (fine run, coarse run) pair: ``a_fc``, ``a_cc``, ``delta`` = A_FC − A_CC (of ``metric``).
+
+    Identical settings stored twice (e.g. Table I's and Table VII's noise-0 run) count once, the
+    original kept over a ``reused_from`` copy.
     A coarse run pairs with every fine run that agrees on ``keys``; pass ``NOISE_PAIR_KEYS`` to
     compare noisy fine runs with the clean coarse run (Table VII). Fine runs stay apart on all
     of ``PAIR_KEYS`` whatever ``keys`` leaves out, so they are never merged with one another.
@@ -50,14 +90,20 @@ def delta_pairs(df: pd.DataFrame, keys: tuple[str, ...] = PAIR_KEYS) -> pd.DataF
     identity = [k for k in dict.fromkeys([*PAIR_KEYS, *keys]) if k in df.columns]
     text = {k: f"_key_{k}" for k in identity}  # text keys: None and NaN pair up like any value
     frame = df.assign(**{text[k]: as_text(df[k]) for k in identity})
+    if "reused_from" in frame.columns:  # a content copy never displaces the run it copies
+        frame = frame.iloc[np.argsort(frame["reused_from"].notna().to_numpy(), kind="stable")]
     fine = frame[frame["labels"] == "fine"].drop_duplicates(subset=[text[k] for k in identity])
     key_text = [text[k] for k in keys]
     coarse = frame[frame["labels"] == "coarse"].drop_duplicates(subset=key_text)
-    kept = key_text + ["test_acc", "train_acc", "run_id"] + (["path"] if "path" in coarse.columns else [])
-    coarse = coarse[kept].rename(columns={"test_acc": "a_cc", "train_acc": "a_cc_train",
+    if metric not in df.columns:
+        raise ValueError(f"metric must be a column of the frame, got {metric!r}")
+    train = {} if metric == "train_acc" else {"train_acc": "_train"}
+    kept = key_text + [metric, *train, "run_id"] + (["path"] if "path" in coarse.columns else [])
+    coarse = coarse[kept].rename(columns={metric: "a_cc", **{k: "a_cc" + v for k, v in train.items()},
                                           "run_id": "coarse_run_id", "path": "coarse_path"})
-    pairs = fine.rename(columns={"test_acc": "a_fc", "train_acc": "a_fc_train"}).merge(
+    pairs = fine.rename(columns={metric: "a_fc", **{k: "a_fc" + v for k, v in train.items()}}).merge(
         coarse, on=key_text, how="inner")
+    pairs[["a_fc", "a_cc"]] = pairs[["a_fc", "a_cc"]].apply(pd.to_numeric, errors="coerce")
     pairs["delta"] = pairs["a_fc"] - pairs["a_cc"]
     return pairs.drop(columns=list(text.values())).reset_index(drop=True)
 
@@ -74,7 +120,7 @@ def paired_outcomes(fine: dict, coarse: dict) -> dict | None:
     for name, record, labels in (("fine", fine, "fine"), ("coarse", coarse, "coarse")):
         if record["config"].get("labels") != labels:
             raise ValueError(f"{name} must be a run trained on {labels} labels, got {record['config'].get('labels')!r}")
-    if any(r.get(k) is None for r in (fine, coarse) for k in LABEL_ARRAYS):
+    if any(r.get(k) is None for r in (fine, coarse) for k in ("test_predictions", "test_fine_labels")):
         return None
     if list(fine["fine_names"]) != list(coarse["fine_names"]):
         raise ValueError("fine and coarse runs have different fine classes (fine_names differ)")
@@ -94,15 +140,19 @@ def paired_outcomes(fine: dict, coarse: dict) -> dict | None:
 
 
 def delta_table(df: pd.DataFrame, by: list[str] = ("dataset", "hierarchy"),
-                keys: tuple[str, ...] = PAIR_KEYS) -> pd.DataFrame:
-    """ΔA = A_FC − A_CC over seeds per group of ``by``: mean ± std of both accuracies, ΔA, ACR, n."""
+                keys: tuple[str, ...] = PAIR_KEYS, confidence: float = CONFIDENCE,
+                metric: str = "test_acc") -> pd.DataFrame:
+    """Paired ΔA per group of ``by``: mean A_FC, A_CC and ΔA over the pairs, the interval of ΔA, ACR, n pairs."""
     by = list(by)
-    columns = [*by, "a_fc", "a_fc_std", "a_cc", "a_cc_std", "delta", "delta_std", "acr", "n"]
-    pairs = delta_pairs(df, keys)
+    columns = [*by, "a_fc", "a_cc", "delta", "delta_low", "delta_high", "acr", "n"]
+    pairs = delta_pairs(df, keys, metric) if not df.empty else pd.DataFrame()
     if pairs.empty:
         return pd.DataFrame(columns=columns)
-    grouped = pairs.groupby(by, dropna=False, sort=True)
-    table = grouped.agg(a_fc=("a_fc", "mean"), a_fc_std=("a_fc", "std"), a_cc=("a_cc", "mean"),
-                        a_cc_std=("a_cc", "std"), delta=("delta", "mean"),
-                        delta_std=("delta", "std"), acr=("acr", "mean"), n=("delta", "count"))
-    return table.reset_index()[columns]
+    rows = []
+    for key, group in pairs.groupby(by, dropna=False, sort=True):
+        interval = paired_interval(group["delta"], confidence)
+        rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))),
+                     "a_fc": group["a_fc"].mean(), "a_cc": group["a_cc"].mean(),
+                     "delta": interval["mean"], "delta_low": interval["low"], "delta_high": interval["high"],
+                     "acr": pd.to_numeric(group.get("acr"), errors="coerce").mean(), "n": interval["n"]})
+    return pd.DataFrame(rows, columns=columns)

@@ -36,9 +36,10 @@ FORMAT_VERSION = 1
 
 CONFIG_COLUMNS = ("dataset", "hierarchy", "labels", "model", "width", "epochs", "data_ratio",
                   "noise", "dropout", "extra_layer", "seed", "schedule", "lr", "batch_size",
-                  "label_smoothing", "noise_test", "augment", "max_train", "max_test")
+                  "label_smoothing", "noise_test", "augment", "max_train", "max_test", "noise_mode",
+                  "weight_decay", "momentum", "scale_epochs")
 SUMMARY_COLUMNS = ("train_acc", "test_acc", "test_acc_fine", "acr", "acr_equation",
-                   "images_per_s", "seconds", "peak_memory_mb", "device")
+                   "images_per_s", "seconds", "peak_memory_mb", "device", "test_acc_summed", "noise_share", "epochs_run")
 # Every column of the results table, live or stored (``load_results``, ``result_row``): the first 24
 # are the ones the book relies on; the rest are there for whoever needs them.
 COLUMNS = ("experiment", "dataset", "hierarchy", "labels", "model", "width", "epochs",
@@ -46,7 +47,9 @@ COLUMNS = ("experiment", "dataset", "hierarchy", "labels", "model", "width", "ep
            "test_acc_fine", "acr", "device", "seconds", "run_id", "path", "git_rev", "date",
            "schedule", "scale", "lr", "batch_size", "label_smoothing", "noise_test", "augment",
            "max_train", "max_test", "acr_equation", "images_per_s", "peak_memory_mb",
-           "device_name", "git_dirty", "epoch_seconds", "identity", "reused_from")
+           "device_name", "git_dirty", "epoch_seconds", "identity", "reused_from", "noise_mode",
+           "weight_decay", "momentum", "scale_epochs", "test_acc_summed", "noise_share",
+           "best_test_acc", "best_epoch", "train_acc_fine", "epochs_run")
 
 
 def to_jsonable(value: Any) -> Any:
@@ -219,8 +222,23 @@ def result_row(config: dict, summary: dict, **extra: Any) -> dict:
     row = {c: config.get(c) for c in CONFIG_COLUMNS}
     row.update({c: summary.get(c) for c in SUMMARY_COLUMNS})
     row["hierarchy"] = hierarchy_label(config)
+    if not config.get("noise"):  # without noise the procedure changed nothing (as in the run identity)
+        row["noise_mode"] = None
     row.update(extra)
     return row
+
+
+def best_epoch(history: list[dict]) -> tuple[int | None, float | None]:
+    """(epoch, test_acc) of the epoch with the highest coarse-level test accuracy: the authors' checkpoint choice.
+
+    ``main_f2c.py`` saved the checkpoint whenever the test accuracy beat the best so far, so the
+    first epoch reaching the maximum is the one they kept. (None, None) without a history.
+    """
+    scored = [(row.get("epoch"), row.get("test_acc")) for row in history or [] if row.get("test_acc") is not None]
+    if not scored:
+        return None, None
+    epoch, acc = max(scored, key=lambda item: item[1])  # max keeps the first of equal values
+    return epoch, float(acc)
 
 
 def _row(record: dict) -> dict:
@@ -230,7 +248,10 @@ def _row(record: dict) -> dict:
     # (summary "seconds" is only the last process's wall time).
     history = record.get("history") or []
     seconds = float(sum(h.get("seconds") or 0.0 for h in history)) if history else None
+    best = best_epoch(history)
     return result_row(record["config"], record["summary"], experiment=record.get("experiment"),
+                      best_test_acc=best[1], best_epoch=best[0],
+                      train_acc_fine=history[-1].get("train_acc_fine") if history else None,
                       run_id=record.get("run_id"), identity=record.get("identity") or stored_identity(record),
                       path=record.get("path"), scale=_scale(record), git_rev=prov.get("git_rev"),
                       git_dirty=prov.get("git_dirty"), date=prov.get("date"),
@@ -341,7 +362,8 @@ def reevaluate_runs(df: pd.DataFrame, hierarchies: list) -> pd.DataFrame:
     """Rows of every fine run in ``df`` re-scored under each hierarchy (Table VI, Fig 6/7).
 
     ``test_acc`` becomes A_FC under the new hierarchy and ``acr``/``acr_equation`` follow it;
-    ``train_acc`` is NaN (no train confusion is stored); ``reevaluated_from`` keeps the
+    ``train_acc``, ``best_test_acc`` and ``test_acc_summed`` are NaN (only the last epoch's fine
+    confusion is stored, no probabilities); ``reevaluated_from`` keeps the
     hierarchy the run was trained with.
     """
     rows = []
@@ -352,5 +374,6 @@ def reevaluate_runs(df: pd.DataFrame, hierarchies: list) -> pd.DataFrame:
             rows.append({**row.to_dict(), "reevaluated_from": row["hierarchy"],
                          "hierarchy": scores["hierarchy"], "test_acc": scores["a_fc"],
                          "acr": scores["acr"], "acr_equation": scores["acr_equation"],
-                         "train_acc": float("nan")})
+                         "train_acc": float("nan"), "best_test_acc": float("nan"), "best_epoch": None,
+                         "test_acc_summed": float("nan")})
     return pd.DataFrame(rows, columns=list(df.columns) + ["reevaluated_from"])
