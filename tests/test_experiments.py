@@ -243,11 +243,15 @@ def test_base_config_maps_empty_values_to_defaults():
 
 
 def test_versus_baseline_differences():
-    table = pd.DataFrame({"setting": ["C", "C", "F", "F"], "dataset": ["d"] * 4,
+    table = pd.DataFrame({"setting": ["C", "C", "F", "F"], "dataset": ["d"] * 4, "seed": [0, 1, 1, 0],
                           "train_acc": [90.0, 92.0, 95.0, 97.0], "test_acc": [80.0, 82.0, 85.0, 86.0]})
     out = ex.versus_baseline(table, baseline="C", group=["dataset"]).set_index("setting")
+    # Paired by seed: F−C is 86−80 = 6 (seed 0) and 85−82 = 3 (seed 1).
     assert out.loc["F", "test_acc_vs_C"] == pytest.approx(4.5)
+    half = 12.706204736174698 * np.std([6.0, 3.0], ddof=1) / np.sqrt(2)
+    assert out.loc["F", "test_acc_vs_C_low"] == pytest.approx(4.5 - half)
     assert out.loc["F", "train_acc_vs_C"] == pytest.approx(5.0) and out.loc["C", "n"] == 2
+    assert out.loc["F", "pairs"] == 2
     with pytest.raises(ValueError, match="baseline"):
         ex.versus_baseline(table, baseline="X")
 

@@ -182,13 +182,14 @@ def test_fine_share_vs_full_coarse_checks_fig2s_claim():
     assert paper["beats"].to_dict() == {0.2: False, 0.4: True, 0.6: True, 0.8: True}
     assert paper.loc[0.4, "margin"] == pytest.approx(98.62 - 98.42)
     runs = pd.DataFrame({
-        "dataset": ["d"] * 6 + ["e"] * 2, "scale": "s",
+        "dataset": ["d"] * 6 + ["e"] * 2, "scale": "s", "seed": [0, 1, 0, 1, 0, 0, 0, 1],
         "labels": ["fine", "fine", "coarse", "coarse", "fine", "coarse", "fine", "fine"],
         "data_ratio": [0.5, 0.5, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5],
         "test_acc": [80.0, 84.0, 81.0, 83.0, 99.0, 10.0, 90.0, 91.0]})
     table = fine_share_vs_full_coarse(runs)
     assert table["dataset"].tolist() == ["d"]  # "e" has no coarse run on all the data
     row = table.iloc[0]
+    # Paired by seed: 80 − 81 = −1 and 84 − 83 = +1.
     assert (row["a_fc"], row["n"], row["a_cc_full"], row["margin"]) == (82.0, 2, 82.0, 0.0)
-    assert row["a_fc_std"] == pytest.approx(np.std([80, 84], ddof=1)) and not row["beats"]
+    assert row["margin_low"] == pytest.approx(-12.706204736174698) and not row["beats"]
     assert fine_share_vs_full_coarse(runs[runs["labels"].eq("fine")]).empty

@@ -7,6 +7,7 @@
 - ``selection``: which stored runs answer which printed number (``select_runs``, ``ours_for``).
 - ``versus``: ``paper_vs_ours``; ``scorecard``: per source and scale, sign agreement.
 - ``ranking``: (ACR, ΔA) points and Spearman's ρ; ``data_share``: Fig 2's claim; ``per_image``: McNemar per seed.
+- ``noise_study``: chapter 7's Table VII under both noise procedures and the memorisation experiment.
 - ``checkpoint_choice``: the authors' best-on-test checkpoint against our last epoch.
 - ``experiments``: the chapters' small live runs; ``toy``: chapter 2's SVMs; ``plots``: the figures.
 """

@@ -21,6 +21,7 @@ import torch
 from lgtools.chapters.paths import resolve_path
 from lgtools.data import augment
 from lgtools.labels.builtin import get_hierarchy
+from lgtools.runs.compare import paired_interval
 from lgtools.labels.hierarchy import Hierarchy
 from lgtools.labels.partitions import random_partition
 from lgtools.metrics import acr
@@ -311,21 +312,32 @@ def acr_breakdown(confusion: np.ndarray, hierarchy: Hierarchy) -> pd.DataFrame:
 
 def versus_baseline(table: pd.DataFrame, baseline: str, group: Sequence[str] = (),
                     values: Sequence[str] = ("train_acc", "test_acc")) -> pd.DataFrame:
-    """Mean ± std per ``setting`` and the difference of means from the ``baseline`` setting (Tables IV, V; chapters 4–5)."""
+    """Mean per ``setting`` and its paired difference from ``baseline`` (same seed), with a 95 % interval (Tables IV, V).
+
+    For each value ``v``: ``v`` (mean over seeds), ``v_vs_<baseline>`` (mean of the per-seed
+    differences), ``v_vs_<baseline>_low`` / ``_high`` (Student-t over the pairs); ``n`` = seeds
+    of the setting, ``pairs`` = seeds it shares with the baseline.
+    """
     keys = list(group)
-    missing = {"setting", *keys, *values} - set(table.columns)
+    missing = {"setting", "seed", *keys, *values} - set(table.columns)
     if missing:
         raise ValueError(f"table lacks the columns {sorted(missing)}")
     if baseline not in set(table["setting"]):
         raise ValueError(f"baseline {baseline!r} is not a setting; settings: {sorted(set(table['setting']))}")
-    stats = table.groupby(keys + ["setting"], dropna=False, sort=False)[list(values)]
-    out = stats.mean().join(stats.std().add_suffix("_std")).join(stats.size().rename("n")).reset_index()
-    reference = out.loc[out["setting"] == baseline, keys + list(values)]
-    reference = reference.rename(columns={v: f"_ref_{v}" for v in values})
-    out = out.merge(reference, on=keys, how="left") if keys else out.merge(reference, how="cross")
-    for value in values:
-        out[f"{value}_vs_{baseline}"] = out[value] - out.pop(f"_ref_{value}")
-    return out
+    numeric = table.assign(**{v: pd.to_numeric(table[v], errors="coerce") for v in values})
+    reference = numeric[numeric["setting"] == baseline][[*keys, "seed", *values]]
+    paired = numeric.merge(reference.rename(columns={v: f"_ref_{v}" for v in values}), on=[*keys, "seed"], how="left")
+    rows = []
+    for key, part in paired.groupby([*keys, "setting"], dropna=False, sort=False):
+        row = dict(zip([*keys, "setting"], key if isinstance(key, tuple) else (key,)))
+        for value in values:
+            interval = paired_interval(part[value] - part[f"_ref_{value}"])
+            row.update({value: part[value].mean(), f"{value}_vs_{baseline}": interval["mean"],
+                        f"{value}_vs_{baseline}_low": interval["low"], f"{value}_vs_{baseline}_high": interval["high"]})
+            row["pairs"] = interval["n"]
+        row["n"] = len(part)
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def table6_partitions(base: Mapping[str, Any], n_random: int = 2) -> dict[str, Hierarchy | str]:

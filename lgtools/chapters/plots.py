@@ -347,3 +347,33 @@ def delta_vs_acr(points: Any, title: str | None = None, log_x: bool = False,
     ax.set_title(heading + ("\nSpearman " + "; ".join(rhos) if rhos else ""), fontsize=10)
     ax.legend(fontsize=8, loc="best")
     return fig
+
+
+def delta_with_intervals(points: Any, x: str, xlabel: str, title: str | None = None,
+                         ax: plt.Axes | None = None) -> plt.Figure:
+    """ΔA against ``x`` with 95 % intervals as bars, one colour per ``group``, points labelled (chapter 7).
+
+    ``points`` has columns ``x``, ``delta``, ``delta_low``, ``delta_high`` (NaN: no bar, e.g. the
+    paper's single runs), ``group`` and ``label``.
+    """
+    missing = {x, "delta", "delta_low", "delta_high", "group", "label"} - set(points.columns)
+    if missing:
+        raise ValueError(f"points: missing columns {sorted(missing)}")
+    points = points.dropna(subset=[x, "delta"])
+    fig, ax = plt.subplots(figsize=(6.5, 4.5)) if ax is None else (ax.figure, ax)
+    groups = list(dict.fromkeys(points["group"]))
+    colors = dict(zip(groups, sns.color_palette("colorblind", max(1, len(groups)))))
+    for group, marker in zip(groups, "osD^vP*X"):
+        part = points[points["group"] == group].astype({x: float, "delta": float})
+        low = (part["delta"] - part["delta_low"].astype(float)).fillna(0).clip(lower=0)
+        high = (part["delta_high"].astype(float) - part["delta"]).fillna(0).clip(lower=0)
+        ax.errorbar(part[x], part["delta"], yerr=[low, high], fmt=marker, color=colors[group], capsize=3,
+                    markeredgecolor="black", markeredgewidth=0.4, label=group)
+        for px, py, text in zip(part[x], part["delta"], part["label"]):
+            ax.annotate(str(text), (px, py), textcoords="offset points", xytext=(4, 3), fontsize=7)
+    ax.axhline(0, color="0.5", lw=0.8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("ΔA = A_FC − A_CC, test (%), 95 % interval")
+    ax.set_title(title or "ΔA", fontsize=10)
+    ax.legend(fontsize=8, loc="best")
+    return fig

@@ -10,6 +10,7 @@ the pairs (``paired_interval``); ``verdict`` reads the interval against the pape
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -47,7 +48,7 @@ CONFIDENCE = 0.95
 VERDICTS = ("agrees", "disagrees", "inconclusive")
 
 
-def paired_interval(deltas, confidence: float = CONFIDENCE) -> dict:
+def paired_interval(deltas: "Sequence[float] | pd.Series", confidence: float = CONFIDENCE) -> dict:
     """Mean of paired differences with its Student-t interval: ``mean``, ``low``, ``high``, ``n`` (bounds NaN when n < 2)."""
     values = np.asarray(pd.to_numeric(pd.Series(deltas), errors="coerce").dropna(), dtype=float)
     if not 0 < confidence < 1:
