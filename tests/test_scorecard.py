@@ -193,3 +193,47 @@ def test_fine_share_vs_full_coarse_checks_fig2s_claim():
     assert (row["a_fc"], row["n"], row["a_cc_full"], row["margin"]) == (82.0, 2, 82.0, 0.0)
     assert row["margin_low"] == pytest.approx(-12.706204736174698) and not row["beats"]
     assert fine_share_vs_full_coarse(runs[runs["labels"].eq("fine")]).empty
+
+
+def test_best_on_test_is_the_first_maximum_and_its_bias_is_paired_per_run(tmp_path):
+    from lgtools.chapters.checkpoint_choice import best_on_test_bias, protocol_comparison
+    from lgtools.runs.results import best_epoch
+
+    assert best_epoch([{"epoch": 1, "test_acc": 50.0}, {"epoch": 2, "test_acc": 60.0},
+                       {"epoch": 3, "test_acc": 60.0}, {"epoch": 4, "test_acc": 58.0}]) == (2, 60.0)
+    assert best_epoch([]) == (None, None)
+    for seed, (fine, coarse) in enumerate([(90.0, 88.0), (92.0, 89.0)]):
+        _fake_run(tmp_path, seed, fine, labels="fine")
+        _fake_run(tmp_path, seed, coarse, labels="coarse")
+    runs = load_results(tmp_path)
+    # The fake history's best epoch is epoch 2 at 55 %, below every last-epoch accuracy stored.
+    assert (runs["best_test_acc"] == 55.0).all() and (runs["best_epoch"] == 2).all()
+    bias = best_on_test_bias(runs.assign(scale="s")).set_index("labels")
+    assert bias.loc["fine", "bias"] == pytest.approx(55.0 - 91.0) and bias.loc["fine", "n"] == 2
+    assert bias.loc["coarse", "best_before_last"] == 0  # 2 epochs each, the best is the last
+    both = protocol_comparison(runs, sources=("table1",))
+    table1 = both[both["dataset"].eq("cifar10")].set_index("protocol")
+    assert table1.loc["last epoch (ours)", "ours_delta"] == pytest.approx(2.5)
+    assert table1.loc["best on test (authors')", "ours_delta"] == pytest.approx(0.0)
+
+
+def test_noise_study_pairs_each_procedure_with_the_clean_coarse_runs(tmp_path):
+    from lgtools.chapters.noise_study import memorisation_table, noise_table, noise_verdict
+
+    for seed in (0, 1):
+        _fake_run(tmp_path, seed, 90.0 + seed, labels="fine", experiment="table1-cpu-scale")
+        _fake_run(tmp_path, seed, 88.0, labels="coarse", experiment="table1-cpu-scale")
+        _fake_run(tmp_path, seed, 89.0 + 0.5 * seed, labels="fine", noise=0.3, noise_mode="redraw",
+                  experiment="table7-cpu-scale")
+        _fake_run(tmp_path, seed, 87.0 - seed, labels="fine", noise=0.3, noise_mode="swap",
+                  experiment="table7-swap-cpu-scale")
+    stored = load_results(tmp_path)
+    table = noise_table(stored).set_index(["noise_mode", "noise"])
+    assert table.loc[("redraw", 0.3), "delta"] == pytest.approx(1.25) and table.loc[("redraw", 0.3), "n"] == 2
+    assert table.loc[("swap", 0.3), "delta"] == pytest.approx(-1.5)
+    assert table.loc[("swap", 0.3), "paper_delta"] == pytest.approx(-0.70)
+    assert table.loc[("swap", 0.3), "share_source"] == "simulated"  # the fake runs record no share
+    assert 0.36 < table.loc[("swap", 0.3), "share"] < 0.41 and 0.22 < table.loc[("redraw", 0.3), "share"] < 0.25
+    assert memorisation_table(stored).empty
+    verdict = noise_verdict(noise_table(stored), memorisation_table(stored))
+    assert verdict["explained"] == "pending" and "turn ΔA negative" in verdict["procedure"]

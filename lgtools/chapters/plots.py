@@ -318,7 +318,8 @@ def delta_vs_acr(points: Any, title: str | None = None, log_x: bool = False,
                  ax: plt.Axes | None = None) -> plt.Figure:
     """Fig 6/7: ΔA against ACR, one colour per ``group``, each point labelled; Spearman ρ per group in the title.
 
-    ``points`` has columns ``acr``, ``delta``, ``group`` and ``label`` (the text by a point).
+    ``points`` has columns ``acr``, ``delta``, ``group`` and ``label`` (the text by a point); with
+    ``delta_low`` and ``delta_high`` the 95 % intervals are drawn as bars.
     """
     missing = {"acr", "delta", "group", "label"} - set(points.columns)
     if missing:
@@ -333,6 +334,11 @@ def delta_vs_acr(points: Any, title: str | None = None, log_x: bool = False,
         part = points[points["group"] == group]
         ax.scatter(part["acr"], part["delta"], s=40, color=colors[group], marker=markers[group],
                    label=f"{group} (n={len(part)})", edgecolors="black", linewidths=0.4)
+        if {"delta_low", "delta_high"} <= set(part.columns):  # 95 % intervals where we have them
+            bars = part.dropna(subset=["delta_low", "delta_high"])
+            ax.errorbar(bars["acr"], bars["delta"], yerr=[(bars["delta"] - bars["delta_low"]).clip(lower=0),
+                        (bars["delta_high"] - bars["delta"]).clip(lower=0)], fmt="none",
+                        ecolor=colors[group], elinewidth=0.8, capsize=2)
         for x, y, text in zip(part["acr"], part["delta"], part["label"]):
             ax.annotate(str(text), (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7)
         if len(part) >= 3:  # Spearman ρ = Pearson correlation of the ranks
@@ -350,16 +356,20 @@ def delta_vs_acr(points: Any, title: str | None = None, log_x: bool = False,
 
 
 def delta_with_intervals(points: Any, x: str, xlabel: str, title: str | None = None,
-                         ax: plt.Axes | None = None) -> plt.Figure:
-    """ΔA against ``x`` with 95 % intervals as bars, one colour per ``group``, points labelled (chapter 7).
+                         ax: plt.Axes | None = None, y: str = "delta",
+                         ylabel: str = "ΔA = A_FC − A_CC, test (%), 95 % interval") -> plt.Figure:
+    """``y`` (ΔA by default) against ``x``, one colour per ``group``, points labelled (chapter 7).
 
-    ``points`` has columns ``x``, ``delta``, ``delta_low``, ``delta_high`` (NaN: no bar, e.g. the
-    paper's single runs), ``group`` and ``label``.
+    ``points`` has columns ``x``, ``y``, ``group`` and ``label``; for ΔA also ``delta_low`` and
+    ``delta_high``, drawn as bars (NaN: no bar, e.g. the paper's single runs).
     """
-    missing = {x, "delta", "delta_low", "delta_high", "group", "label"} - set(points.columns)
+    needed = {x, y, "group", "label"} | ({"delta_low", "delta_high"} if y == "delta" else set())
+    missing = needed - set(points.columns)
     if missing:
         raise ValueError(f"points: missing columns {sorted(missing)}")
-    points = points.dropna(subset=[x, "delta"])
+    points = points.dropna(subset=[x, y])
+    if y != "delta":
+        points = points.assign(delta=points[y], delta_low=float("nan"), delta_high=float("nan"))
     fig, ax = plt.subplots(figsize=(6.5, 4.5)) if ax is None else (ax.figure, ax)
     groups = list(dict.fromkeys(points["group"]))
     colors = dict(zip(groups, sns.color_palette("colorblind", max(1, len(groups)))))
@@ -371,9 +381,10 @@ def delta_with_intervals(points: Any, x: str, xlabel: str, title: str | None = N
                     markeredgecolor="black", markeredgewidth=0.4, label=group)
         for px, py, text in zip(part[x], part["delta"], part["label"]):
             ax.annotate(str(text), (px, py), textcoords="offset points", xytext=(4, 3), fontsize=7)
-    ax.axhline(0, color="0.5", lw=0.8)
+    if y == "delta":
+        ax.axhline(0, color="0.5", lw=0.8)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("ΔA = A_FC − A_CC, test (%), 95 % interval")
-    ax.set_title(title or "ΔA", fontsize=10)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title or ylabel, fontsize=10)
     ax.legend(fontsize=8, loc="best")
     return fig
