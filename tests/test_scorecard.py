@@ -236,4 +236,29 @@ def test_noise_study_pairs_each_procedure_with_the_clean_coarse_runs(tmp_path):
     assert 0.36 < table.loc[("swap", 0.3), "share"] < 0.41 and 0.22 < table.loc[("redraw", 0.3), "share"] < 0.25
     assert memorisation_table(stored).empty
     verdict = noise_verdict(noise_table(stored), memorisation_table(stored))
-    assert verdict["explained"] == "pending" and "turn ΔA negative" in verdict["procedure"]
+    assert verdict["explained"] == "pending" and "ΔA turns negative" in verdict["procedure"]
+    for seed in (0, 1):  # a memorisation experiment: clean fine labels help, noise 0.3 makes them hurt
+        _fake_run(tmp_path, seed, 90.0, labels="coarse", experiment="memorisation-cpu-scale")
+        _fake_run(tmp_path, seed, 91.0 + seed, labels="fine", experiment="memorisation-cpu-scale")
+        _fake_run(tmp_path, seed, 89.0, labels="fine", noise=0.3, experiment="memorisation-cpu-scale")
+    stored = load_results(tmp_path)
+    memo = memorisation_table(stored).set_index("noise")
+    assert memo.loc[0.3, "delta"] == pytest.approx(-1.0) and memo.loc[0.3, "noise_cost"] == pytest.approx(-2.5)
+    assert not memo["memorised"].any()  # the fake runs record no fine training accuracy
+    assert noise_verdict(noise_table(stored), memorisation_table(stored))["explained"] == "not explained"
+
+
+def test_noise_verdict_reads_the_memorisation_rows():
+    from lgtools.chapters.noise_study import noise_verdict
+
+    def memo(clean, noisy):
+        return pd.DataFrame({"noise": [0.0, 0.3], "memorised": [True, True], "delta": [clean, noisy],
+                             "delta_low": [clean - 1, noisy - 1], "delta_high": [clean + 1, noisy + 1],
+                             "noise_cost": [0.0, noisy - clean], "noise_cost_low": [0.0, noisy - clean - 1],
+                             "noise_cost_high": [0.0, noisy - clean + 1]})
+
+    empty = pd.DataFrame(columns=["noise_mode", "noise", "delta", "share", "n"])
+    assert noise_verdict(empty, memo(1.0, -0.5))["explained"] == "explained"
+    assert noise_verdict(empty, memo(-0.8, -1.5))["explained"] == "not explained by the noise"
+    assert noise_verdict(empty, memo(1.0, 0.5))["explained"] == "not explained"
+    assert "−" not in noise_verdict(empty, memo(1.0, 0.5))["schedule"] and "+0.50" in noise_verdict(empty, memo(1.0, 0.5))["schedule"]
