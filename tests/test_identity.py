@@ -104,6 +104,20 @@ def test_stored_results_say_their_noise_procedure() -> None:
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
 
 
+def test_stored_noisy_runs_record_their_realised_share() -> None:
+    """results/ went through migrations/003_*: every result says what share of labels its noise changed."""
+    done = subprocess.run([sys.executable, "migrations/003_record_noise_share.py", "results", "--check"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    shares = {}
+    for path in (ROOT / "results").glob("table7*-cpu-scale/*.json"):
+        record = json.loads(path.read_text())
+        shares.setdefault((record["config"]["noise_mode"], record["config"]["noise"]), []).append(
+            record["summary"]["noise_share"])
+    # The redraw procedure changes about randomness · (1 − 1/k) of the labels (k = 4 or 6 fine per coarse).
+    assert all(0.22 < s < 0.25 for s in shares[("redraw", 0.3)])
+
+
 def test_migration_002_keeps_provenance_and_renames_square_layers(tmp_path) -> None:
     """A result written before noise_mode existed: redraw recorded, "linear" (square) renamed, the rest kept."""
     import importlib.util

@@ -56,7 +56,8 @@ def acr_points(stored: pd.DataFrame) -> pd.DataFrame:
             continue
         by = ["dataset", "hierarchy", "data_ratio", "noise", "scale"]
         frames.append(delta_table(runs, by=by, keys=PAIR_KEYS).assign(source=source))
-    columns = ["dataset", "hierarchy", "data_ratio", "noise", "scale", "a_fc", "a_cc", "delta", "acr", "n", "source"]
+    columns = ["dataset", "hierarchy", "data_ratio", "noise", "scale", "a_fc", "a_cc", "delta", "delta_low",
+               "delta_high", "acr", "n", "source"]
     if not frames:
         return pd.DataFrame(columns=columns)
     points = pd.concat(frames, ignore_index=True)

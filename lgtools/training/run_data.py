@@ -49,6 +49,25 @@ def _noised(labels: torch.Tensor, hierarchy: Hierarchy, config: TrainConfig, see
     return torch.as_tensor(noisy), changed_share(labels.numpy(), noisy)
 
 
+def training_subset(fine_labels: np.ndarray, config: TrainConfig) -> np.ndarray:
+    """Indices of the training images ``config`` keeps, in order: the cap first, then the ``data_ratio`` share."""
+    keep = np.arange(len(fine_labels))
+    if config.max_train is not None and config.max_train < len(keep):
+        keep = keep[stratified_cap(fine_labels[keep], config.max_train, config.seed)]
+    if config.data_ratio < 1:
+        keep = keep[subsample(fine_labels[keep], config.data_ratio, config.seed)]
+    return keep
+
+
+def noise_share(fine_labels: np.ndarray, hierarchy: Hierarchy, config: TrainConfig) -> float:
+    """The share of the kept training labels ``config``'s noise changes (what ``load_run_data`` records)."""
+    kept = np.asarray(fine_labels)[training_subset(np.asarray(fine_labels), config)]
+    if not config.noise:
+        return 0.0
+    noisy = add_label_noise(kept, hierarchy, config.noise, config.seed, mode=config.noise_mode)
+    return changed_share(kept, noisy)
+
+
 def load_run_data(config: TrainConfig) -> RunData:
     """The run's hierarchy, training and test tensors on the CPU, as configured (see the module docstring)."""
     # load_dataset selects and relabels the hierarchy's fine classes (names, bits or object).
@@ -57,11 +76,8 @@ def load_run_data(config: TrainConfig) -> RunData:
     test_ds = load_dataset(config.dataset, split="test", **common)
     hierarchy = train_ds.hierarchy
     x_tr, y_tr, x_te, y_te = train_ds.images, train_ds.labels, test_ds.images, test_ds.labels
-    if config.max_train is not None and config.max_train < len(y_tr):
-        keep = _indices(stratified_cap(y_tr.numpy(), config.max_train, config.seed))
-        x_tr, y_tr = x_tr[keep], y_tr[keep]
-    if config.data_ratio < 1:
-        keep = _indices(subsample(y_tr.numpy(), config.data_ratio, config.seed))
+    if config.max_train is not None or config.data_ratio < 1:
+        keep = _indices(training_subset(y_tr.numpy(), config))
         x_tr, y_tr = x_tr[keep], y_tr[keep]
     if config.max_test is not None and config.max_test < len(y_te):
         keep = _indices(stratified_cap(y_te.numpy(), config.max_test, config.seed))
