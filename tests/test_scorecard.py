@@ -262,3 +262,20 @@ def test_noise_verdict_reads_the_memorisation_rows():
     assert noise_verdict(empty, memo(-0.8, -1.5))["explained"] == "not explained by the noise"
     assert noise_verdict(empty, memo(1.0, 0.5))["explained"] == "not explained"
     assert "−" not in noise_verdict(empty, memo(1.0, 0.5))["schedule"] and "+0.50" in noise_verdict(empty, memo(1.0, 0.5))["schedule"]
+
+
+def test_verdict_ledger_has_one_row_per_claim_from_the_stored_runs(stored):
+    from lgtools.chapters.ledger import COLUMNS, ledger_markdown, verdict_ledger
+
+    runs, _ = stored
+    ledger = verdict_ledger(runs).set_index("claim")
+    cifar10 = ledger.loc["Fine labels beat coarse labels on CIFAR-10 (Table I)"]
+    assert cifar10["seeds"] == 2 and cifar10["verdict"] == "inconclusive" and cifar10["paper"] == "+0.78"
+    assert cifar10["ours_mean"] == pytest.approx(2.5)
+    imagenet = ledger.loc["Fine labels beat coarse labels on ImageNet dog vs cat (Table I)"]
+    assert imagenet["verdict"].startswith("not run here") and imagenet["ours"] == "—"
+    noisy = ledger.loc["At randomness 0.3, noisy fine labels hurt (Table VII, the authors' swaps)"]
+    assert noisy["paper"] == "-0.70" and noisy["ours_mean"] == pytest.approx(86.0 - 88.5)
+    text = ledger_markdown(verdict_ledger(runs))
+    assert text.count("\n") == len(ledger) + 1 and "[Chapter 7](07_discussion.ipynb)" in text
+    assert list(verdict_ledger(runs.iloc[:0]).columns)[:len(COLUMNS)] == COLUMNS

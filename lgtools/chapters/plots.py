@@ -11,6 +11,8 @@ boundaries), then the helpers of chapters 3–8 appended after them.
 
 from __future__ import annotations
 
+import textwrap
+
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Sequence
 
@@ -387,4 +389,32 @@ def delta_with_intervals(points: Any, x: str, xlabel: str, title: str | None = N
     ax.set_ylabel(ylabel)
     ax.set_title(title or ylabel, fontsize=10)
     ax.legend(fontsize=8, loc="best")
+    return fig
+
+
+def ledger_figure(ledger: Any, title: str = "Each claim: the paper's ΔA and ours (95 % interval)") -> plt.Figure:
+    """The landing page's figure: one line per claim with a ΔA, the paper's value beside ours with its interval."""
+    missing = {"claim", "paper_value", "ours_mean", "ours_low", "ours_high"} - set(ledger.columns)
+    if missing:
+        raise ValueError(f"ledger: missing columns {sorted(missing)}")
+    rows = ledger.dropna(subset=["paper_value"]).reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(8.5, 0.6 * len(rows) + 1.4))
+    y = np.arange(len(rows))[::-1]
+    ax.scatter(rows["paper_value"], y + 0.15, marker="D", color="0.35", s=28, label="paper (one run)", zorder=3)
+    ran = rows["ours_mean"].notna()
+    low = (rows["ours_mean"] - rows["ours_low"]).clip(lower=0).fillna(0)
+    high = (rows["ours_high"] - rows["ours_mean"]).clip(lower=0).fillna(0)
+    ax.errorbar(rows.loc[ran, "ours_mean"], y[ran.to_numpy()] - 0.15, xerr=[low[ran], high[ran]], fmt="o",
+                color=sns.color_palette("colorblind")[0], capsize=3, label="ours (mean of seed pairs, 95 % CI)")
+    notes = (rows["verdict"] if "verdict" in rows.columns else rows["claim"].map(lambda _: "not run")
+             ).astype(str).str.split(" (", regex=False).str[0]
+    for yi, text in zip(y[~ran.to_numpy()], notes[~ran]):
+        ax.annotate(text, (0, yi - 0.15), fontsize=7, color="0.4", ha="left", va="center", xytext=(4, 0),
+                    textcoords="offset points")
+    ax.axvline(0, color="0.5", lw=0.8)
+    ax.set_yticks(y, [textwrap.fill(str(c), 46) for c in rows["claim"]], fontsize=7.5)
+    ax.set_xlabel("ΔA = A_FC − A_CC (points; Fig 2: fine on 40 % minus coarse on 100 %)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7.5, loc="upper left")
+    fig.tight_layout()
     return fig

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from lgtools.chapters.selection import EXTRA_LAYER_SETTINGS, SOURCE_KEYS, ours_for, paper_pairs
-from lgtools.chapters.stored import stored_results
 from lgtools.chapters.versus import paper_vs_ours
 from lgtools.runs.compare import VERDICTS, as_text, delta_table, verdict
 
@@ -107,15 +105,3 @@ def scorecard_summary(stored: pd.DataFrame, cards: dict[str, pd.DataFrame] | Non
                          **{v: int(part["verdict"].eq(v).sum()) for v in VERDICTS},
                          "mean_seeds": float(part["n"].mean())})
     return pd.DataFrame(rows)
-
-
-
-
-def headline_scorecard(results_dir: str | Path = "results") -> pd.DataFrame:
-    """Table I's fine-minus-coarse effect per dataset, paper beside ours (per scale)."""
-    table = scorecard(stored_results(results_dir), "table1")
-    return table.rename(columns={"paper_fine": "paper A_FC", "paper_coarse": "paper A_CC",
-                                 "ours_fine": "ours A_FC", "ours_coarse": "ours A_CC",
-                                 "paper_delta": "paper ΔA", "ours_delta": "ours ΔA",
-                                 "ours_delta_low": "ours ΔA low", "ours_delta_high": "ours ΔA high",
-                                 "n": "pairs"})

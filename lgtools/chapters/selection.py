@@ -34,8 +34,12 @@ def _is_none(values: pd.Series) -> pd.Series:
 
 def select_runs(df: pd.DataFrame, data_ratio: float | str = 1.0, noise: float | str = 0.0,
                 extra_layer: str = "none", dropout: float | str = "recipe",
-                hierarchy: str | Sequence[str] = "own") -> pd.DataFrame:
+                hierarchy: str | Sequence[str] = "own", protocol: str = "paper") -> pd.DataFrame:
     """Stored runs of one kind of setting; ``"any"`` keeps every value of a column (chapters 3–8).
+
+    ``protocol="paper"`` keeps runs on the whole training and test sets with augmentation, as the
+    paper trains; experiments of another design (chapter 7's memorisation runs: a 2,000-image
+    subset without augmentation) are left to the chapter that reads them.
 
     ``dropout="recipe"`` keeps 0, or 0.3 for the CIFAR-100 networks whose recipe has it;
     ``hierarchy="own"`` keeps runs on their dataset's own hierarchy or on one the paper treats
@@ -45,6 +49,14 @@ def select_runs(df: pd.DataFrame, data_ratio: float | str = 1.0, noise: float | 
     if df.empty:
         return df.assign(source_dataset=df.get("dataset"))
     keep = pd.Series(True, index=df.index)
+    if protocol not in ("paper", ANY):
+        raise ValueError(f"protocol must be 'paper' or 'any', got {protocol!r}")
+    if protocol == "paper":
+        for column in ("max_train", "max_test"):
+            if column in df.columns:
+                keep &= _is_none(df[column])
+        if "augment" in df.columns:
+            keep &= ~df["augment"].astype(str).eq("False")
     for column, wanted, default in (("data_ratio", data_ratio, 1.0), ("noise", noise, 0.0)):
         if wanted != ANY:
             values = pd.to_numeric(df[column], errors="coerce").fillna(default)

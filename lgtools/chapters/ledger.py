@@ -1,0 +1,162 @@
+"""The verdict ledger of the landing page: each claim of the paper, its number, ours, and the verdict.
+
+Every row is computed from the stored results and the paper's numbers (``lgtools.chapters.paper``):
+our number is a paired ΔA (mean of per-seed fine-minus-coarse differences) with its 95 % Student-t
+interval, and the verdict reads that interval against the paper's sign (``runs.compare.verdict``).
+A claim with no stored run says why ("not run here").
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from lgtools.chapters.data_share import fine_share_vs_full_coarse, paper_curve
+from lgtools.chapters.noise_study import noise_table
+from lgtools.chapters.ranking import acr_points, paper_points
+from lgtools.chapters.scorecard import scorecard
+from lgtools.chapters.selection import ours_for
+from lgtools.runs.compare import verdict
+
+COLUMNS = ["claim", "paper", "ours", "seeds", "scale", "verdict", "where"]
+NUMBERS = ["paper_value", "ours_mean", "ours_low", "ours_high"]  # for the figure; NaN where not a ΔA
+OFFLINE = {"cifar100": "CIFAR-100 is not available offline", "imagenet": "ImageNet is not available offline"}
+CHAPTERS = {"table1": ("03_training_data", "Chapter 3"), "fig2": ("03_training_data", "Chapter 3"),
+            "table4": ("04_optimization", "Chapter 4"), "table5": ("05_generalization", "Chapter 5"),
+            "table6": ("07_discussion", "Chapter 7"), "table7": ("07_discussion", "Chapter 7"),
+            "table8": ("07_discussion", "Chapter 7"), "acr": ("06_acr", "Chapter 6")}
+
+
+def _ours(mean: float, low: float, high: float) -> str:
+    if pd.isna(mean):
+        return "—"
+    return f"{mean:+.2f}" + ("" if pd.isna(low) else f" [{low:+.2f}, {high:+.2f}]")
+
+
+def _why_missing(dataset: str) -> str:
+    family = "cifar100" if str(dataset).startswith("cifar100") else "imagenet" if "imagenet" in str(dataset) else ""
+    return f"not run here ({OFFLINE[family]})" if family else "not run yet (its sweep is still to train)"
+
+
+def _row(claim: str, source: str, paper: float, card_row: pd.Series | None, dataset: str = "cifar10") -> dict:
+    target, title = CHAPTERS[source]
+    where = f"[{title}]({target}.ipynb)"
+    if card_row is None or not card_row.get("n"):
+        return {"claim": claim, "paper": f"{paper:+.2f}", "ours": "—", "seeds": 0, "scale": "—",
+                "verdict": _why_missing(dataset), "where": where, "paper_value": paper}
+    found = card_row.get("verdict")
+    return {"claim": claim, "paper": f"{paper:+.2f}",
+            "ours": _ours(card_row["ours_delta"], card_row["ours_delta_low"], card_row["ours_delta_high"]),
+            "seeds": int(card_row["n"]), "scale": card_row.get("scale", "—"),
+            "verdict": found if isinstance(found, str) else "inconclusive (one seed)", "where": where,
+            "paper_value": paper, "ours_mean": card_row["ours_delta"], "ours_low": card_row["ours_delta_low"],
+            "ours_high": card_row["ours_delta_high"]}
+
+
+def _first(card: pd.DataFrame, **where) -> pd.Series | None:
+    keep = pd.Series(True, index=card.index)
+    for column, value in where.items():
+        keep &= card[column].astype(str).eq(str(value))
+    rows = card[keep & card["n"].gt(0)] if len(card) else card
+    return rows.iloc[0] if len(rows) else None
+
+
+def verdict_ledger(stored: pd.DataFrame) -> pd.DataFrame:
+    """One row per claim: the claim, the paper's ΔA (points), ours with its 95 % interval, seeds, scale, verdict, link.
+
+    ``NUMBERS`` hold the same ΔA as numbers for ``plots.ledger_figure`` (NaN for the rows that are not one ΔA).
+    """
+    rows = []
+    table1 = scorecard(stored, "table1")
+    names = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "cifar100_animals": "CIFAR-100 animals",
+             "imagenet_dog_cat": "ImageNet dog vs cat", "imagenet_fruit_veg": "ImageNet fruit vs vegetable"}
+    for dataset, name in names.items():
+        printed = table1[table1["dataset"].eq(dataset)]
+        if printed.empty:
+            continue
+        rows.append(_row(f"Fine labels beat coarse labels on {name} (Table I)", "table1",
+                         float(printed["paper_delta"].iloc[0]), _first(table1, dataset=dataset), dataset))
+    rows.append(_fig2_row(stored))
+    table5 = scorecard(stored, "table5")
+    printed = table5[table5["dataset"].eq("cifar10") & table5["setting_value"].astype(str).eq("0.3")]
+    if len(printed):
+        rows.append(_row("With dropout 0.3, fine labels still beat coarse on CIFAR-10 (Table V)", "table5",
+                         float(printed["paper_delta"].iloc[0]), _first(table5, dataset="cifar10", setting_value="0.3")))
+    rows.append(_table6_row(stored))
+    table7 = scorecard(stored, "table7")
+    for level in (0.1, 0.3):
+        printed = table7[pd.to_numeric(table7["noise"], errors="coerce").eq(level)]
+        if len(printed):
+            rows.append(_row(f"At randomness {level:g}, noisy fine labels hurt (Table VII, the authors' swaps)",
+                             "table7", float(printed["paper_delta"].iloc[0]), _first(table7, noise=level)))
+    table8 = scorecard(stored, "table8")
+    if len(table8):
+        rows.append(_row("With all 20 CIFAR-100 superclasses the gain vanishes (Table VIII)", "table8",
+                         float(table8["paper_delta"].iloc[-1]), _first(table8, n=table8["n"].max()) if table8["n"].max() else None,
+                         "cifar100"))
+    rows.append(_acr_row(stored))
+    return pd.DataFrame(rows, columns=COLUMNS + NUMBERS)
+
+
+def _fig2_row(stored: pd.DataFrame) -> dict:
+    paper = fine_share_vs_full_coarse(paper_curve("cifar10")).set_index("data_ratio")
+    claim = "Fine labels on 40 % of CIFAR-10 beat coarse labels on all of it (Fig 2)"
+    ours = fine_share_vs_full_coarse(ours_for("fig2", stored))
+    ours = ours[ours["dataset"].eq("cifar10") & np.isclose(ours["data_ratio"], 0.4)] if len(ours) else ours
+    printed = float(paper.loc[0.4, "margin"])
+    if ours.empty:
+        return _row(claim, "fig2", printed, None)
+    r = ours.iloc[0]
+    card = pd.Series({"n": r["n"], "ours_delta": r["margin"], "ours_delta_low": r["margin_low"],
+                      "ours_delta_high": r["margin_high"], "scale": r.get("scale", "—"),
+                      "verdict": verdict(r["margin_low"], r["margin_high"], printed)})
+    return _row(claim, "fig2", printed, card)
+
+
+def _table6_row(stored: pd.DataFrame) -> dict:
+    card = scorecard(stored, "table6")
+    claim = "Fine labels win under all ten regroupings of CIFAR-10 (Table VI)"
+    paper = f"+{card['paper_delta'].min():.2f} … +{card['paper_delta'].max():.2f}"
+    ours = card[card["n"] > 0]
+    where = f"[{CHAPTERS['table6'][1]}]({CHAPTERS['table6'][0]}.ipynb)"
+    if ours.empty:
+        return {"claim": claim, "paper": paper, "ours": "—", "seeds": 0, "scale": "—",
+                "verdict": _why_missing("cifar10"), "where": where}
+    counts = ours["verdict"].value_counts()
+    tally = ", ".join(f"{int(counts.get(v, 0))} {v}" for v in ("agrees", "disagrees", "inconclusive"))
+    overall = ("disagrees" if counts.get("disagrees", 0) else
+               "agrees" if counts.get("agrees", 0) == len(ours) == 10 else "inconclusive")
+    return {"claim": claim, "paper": paper,
+            "ours": f"{ours['ours_delta'].min():+.2f} … {ours['ours_delta'].max():+.2f}",
+            "seeds": f"{int(ours['n'].min())}–{int(ours['n'].max())}", "scale": ours["scale"].iloc[0],
+            "verdict": f"{overall} ({len(ours)} partitions: {tally})", "where": where}
+
+
+def _acr_row(stored: pd.DataFrame) -> dict:
+    """Does ACR rank ΔA over Table VI's partitions? Spearman's ρ, its p-value, against the paper's ρ."""
+    claim = "A higher ACR goes with a larger ΔA (Table VI's partitions, Fig 7a)"
+    paper = paper_points(("fig7a",))
+    paper_rho = stats.spearmanr(paper["acr"], paper["delta"]).statistic
+    ours = acr_points(stored)
+    ours = ours[ours["source"].eq("table6")] if len(ours) else ours
+    where = f"[{CHAPTERS['acr'][1]}]({CHAPTERS['acr'][0]}.ipynb)"
+    if len(ours) < 3:
+        return {"claim": claim, "paper": f"ρ = {paper_rho:+.2f}", "ours": "—", "seeds": 0, "scale": "—",
+                "verdict": _why_missing("cifar10"), "where": where}
+    test = stats.spearmanr(ours["acr"], ours["delta"])
+    found = ("inconclusive" if test.pvalue >= 0.05 else "agrees" if np.sign(test.statistic) == np.sign(paper_rho)
+             else "disagrees")
+    return {"claim": claim, "paper": f"ρ = {paper_rho:+.2f}",
+            "ours": f"ρ = {test.statistic:+.2f} (p = {test.pvalue:.1e}, {len(ours)} partitions)",
+            "seeds": f"{int(ours['n'].min())}–{int(ours['n'].max())}", "scale": ours["scale"].iloc[0],
+            "verdict": found, "where": where}
+
+
+def ledger_markdown(ledger: pd.DataFrame) -> str:
+    """The ledger as a Markdown table (links work, the theme styles it)."""
+    head = ["Claim of the paper", "Paper ΔA (points)", "Ours: ΔA [95 % CI]", "Seeds", "Scale", "Verdict", "Where"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join([" --- "] * len(head)) + "|"]
+    for _, row in ledger.iterrows():
+        lines.append("| " + " | ".join(str(row[c]) for c in COLUMNS) + " |")
+    return "\n".join(lines)
