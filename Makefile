@@ -7,11 +7,12 @@ STAMP := $(VENV)/.installed
 
 .PHONY: book test unit bench clean browser-deps
 
-# (Re)install whenever the dependency list changes; torch/torchvision come from the local wheel cache.
-$(STAMP): pyproject.toml
+# (Re)install whenever the dependency list or the tested versions change; torch/torchvision come
+# from the local wheel cache. pyproject.toml has ranges; constraints.txt the exact tested versions.
+$(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev]" -c constraints.txt
 	touch $(STAMP)
 
 # Build the book, executing every chapter at its parameters-cell defaults (offline, CPU).

@@ -144,3 +144,26 @@ def test_the_old_flat_modules_are_gone() -> None:
                           *ROOT.glob("benchmarks/*.md"), *ROOT.glob("results/*.md"), *PACKAGE.rglob("*.py")]
                 for m in re.finditer(r"lgtools\.(" + "|".join(old) + r")\b", p.read_text())]
     assert not mentions, mentions[:20]
+
+
+def test_a_built_wheel_carries_the_package_data(tmp_path) -> None:
+    """Not only the editable install: the wheel holds the paper's numbers, the class list and its source note."""
+    import zipfile
+
+    source = tmp_path / "source"  # a copy, so that setuptools' build/ folder never lands in the checkout
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(PACKAGE, source / "lgtools", ignore=shutil.ignore_patterns("__pycache__"))
+    built = subprocess.run([sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "--no-build-isolation",
+                            "-q", "-w", str(tmp_path / "dist")], capture_output=True, text=True, timeout=600)
+    assert built.returncode == 0, built.stderr[-2000:]
+    [wheel] = (tmp_path / "dist").glob("lgtools-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for data in ("lgtools/chapters/paper_results.csv", "lgtools/labels/ilsvrc2012_classes.csv",
+                 "lgtools/labels/ilsvrc2012_classes.md"):
+        assert data in names, f"{data} missing from {wheel.name}"
+    assert not any(n.startswith(("tests/", "book/", "results/")) for n in names)
+    metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
+    text = zipfile.ZipFile(wheel).read(metadata).decode()
+    assert "Requires-Dist: torch>=2.11" in text and "==" not in text.split("Requires-Dist: torch")[1].split("\n")[0]
