@@ -526,8 +526,8 @@ def test_every_shipped_spec_is_valid() -> None:
         assert spec.scale == ("cpu-scale" if cpu else "paper-scale") and spec.kind == "train"
         runs = expand(spec)
         # Three seeds for a 95 % interval of a paired difference; the redraw noise procedure (kept
-        # beside the authors' swaps) and the memorisation experiment have two.
-        cpu_seeds = {0, 1} if spec.name in ("table7-cpu-scale", "memorisation-cpu-scale") else {0, 1, 2}
+        # beside the authors' swaps) has two.
+        cpu_seeds = {0, 1} if spec.name == "table7-cpu-scale" else {0, 1, 2}
         assert {r.parameters["seed"] for r in runs} == (cpu_seeds if cpu else {0, 1, 2})
         if cpu:
             assert all(r.parameters["data_root"] == "../shared/data/cifar10-jpeg.npz"
