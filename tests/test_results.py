@@ -124,7 +124,9 @@ def test_paired_outcomes_count_images_and_give_delta_exactly(tiny_pair: Path) ->
 def test_paired_table_finds_the_stored_pairs_with_predictions(tiny_pair: Path) -> None:
     from lgtools.chapters.per_image import paired_table
 
-    table = paired_table(load_results(tiny_pair).assign(scale="unit"))
+    runs = load_results(tiny_pair).assign(scale="unit")
+    assert paired_table(runs).empty  # capped runs are not the paper's protocol: the scorecard leaves them out
+    table = paired_table(runs.assign(max_train=None, max_test=None))  # as if trained on the whole sets
     assert len(table) == 1 and table["n"].iloc[0] == 60 and table["source"].iloc[0] == "table1"
     assert paired_table(load_results(tiny_pair).iloc[:0]).empty
 
