@@ -16,8 +16,9 @@ from lgtools.chapters.data_share import fine_share_vs_full_coarse, paper_curve
 from lgtools.chapters.noise_study import noise_table
 from lgtools.chapters.ranking import acr_points, paper_points
 from lgtools.chapters.scorecard import scorecard
-from lgtools.chapters.selection import ours_for
-from lgtools.runs.compare import verdict
+from lgtools.chapters.paper import paper_table
+from lgtools.chapters.selection import ANY, ours_for, select_runs
+from lgtools.runs.compare import PAIR_KEYS, delta_table, verdict
 
 COLUMNS = ["claim", "paper", "ours", "seeds", "scale", "verdict", "where"]
 NUMBERS = ["paper_value", "ours_mean", "ours_low", "ours_high"]  # for the figure; NaN where not a ΔA
@@ -78,6 +79,7 @@ def verdict_ledger(stored: pd.DataFrame) -> pd.DataFrame:
         rows.append(_row(f"Fine labels beat coarse labels on {name} (Table I)", "table1",
                          float(printed["paper_delta"].iloc[0]), _first(table1, dataset=dataset), dataset))
     rows.append(_fig2_row(stored))
+    rows.append(_table4_row(stored))
     table5 = scorecard(stored, "table5")
     printed = table5[table5["dataset"].eq("cifar10") & table5["setting_value"].astype(str).eq("0.3")]
     if len(printed):
@@ -112,6 +114,30 @@ def _fig2_row(stored: pd.DataFrame) -> dict:
                       "ours_delta_high": r["margin_high"], "scale": r.get("scale", "—"),
                       "verdict": verdict(r["margin_low"], r["margin_high"], printed)})
     return _row(claim, "fig2", printed, card)
+
+
+def _table4_row(stored: pd.DataFrame) -> dict:
+    """Fine labels against coarse labels *with* the authors' extra layer (the bottleneck), paired by seed."""
+    claim = "An extra layer does not give coarse labels the gain of fine labels on CIFAR-10 (Table IV)"
+    printed = paper_table("table4")
+    cifar10 = printed[printed["dataset"].eq("cifar10")]
+    by_setting = cifar10.set_index("setting_value")["test_acc"]
+    paper = float(by_setting["baseline"] - by_setting["extra_layer"])  # fine, minus coarse with the layer
+    runs = select_runs(stored, extra_layer=ANY) if len(stored) else stored
+    runs = runs[runs["dataset"].eq("cifar10")] if len(runs) else runs
+    if runs.empty:
+        return _row(claim, "table4", paper, None)
+    plain_fine = runs["labels"].eq("fine") & runs["extra_layer"].isna()
+    bottleneck = runs["labels"].eq("coarse") & runs["extra_layer"].eq("linear")
+    keys = tuple(k for k in PAIR_KEYS if k != "extra_layer")
+    table = delta_table(runs[plain_fine | bottleneck], by=["dataset", "scale"], keys=keys)
+    if table.empty:
+        return _row(claim, "table4", paper, None)
+    r = table.iloc[0]
+    card = pd.Series({"n": r["n"], "ours_delta": r["delta"], "ours_delta_low": r["delta_low"],
+                      "ours_delta_high": r["delta_high"], "scale": r["scale"],
+                      "verdict": verdict(r["delta_low"], r["delta_high"], paper)})
+    return _row(claim, "table4", paper, card)
 
 
 def _table6_row(stored: pd.DataFrame) -> dict:
