@@ -30,11 +30,10 @@ import sys
 from pathlib import Path
 
 from lgtools.runs.results import FORMAT, write_json_atomic
-from lgtools.training.identity import run_id, stored_identity
+from lgtools.training.identity import LEGACY_EXTRA_LAYERS as EXTRA_LAYER_NAMES
+from lgtools.training.identity import legacy_config, run_id, stored_identity
 
 NAME = "002_noise_mode_and_extra_layers"
-OLD_NOISE_MODE = "redraw"
-EXTRA_LAYER_NAMES = {"linear": "square", "relu": "square_relu"}  # old name → what it was
 
 
 def _migration_001():
@@ -60,7 +59,7 @@ def updated_record(record: dict) -> dict | None:
     config = dict(record["config"])
     if "noise_mode" in config:  # written since the field exists: "linear" there is the bottleneck
         return None
-    config = _migrated_extra(dict(config, noise_mode=OLD_NOISE_MODE))
+    config = legacy_config(config)  # the one translation, shared with stored_identity
     metadata = dict(record.get("metadata") or {})
     if isinstance(metadata.get("parameters"), dict):
         metadata["parameters"] = _migrated_extra(metadata["parameters"])

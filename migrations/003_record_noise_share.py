@@ -24,7 +24,7 @@ import numpy as np
 from lgtools.labels.builtin import resolve_for
 from lgtools.runs.results import FORMAT, write_json_atomic
 from lgtools.training.config import TrainConfig
-from lgtools.training.identity import LEGACY_CONFIG
+from lgtools.training.identity import legacy_config
 from lgtools.training.run_data import noise_share
 
 NAME = "003_record_noise_share"
@@ -47,7 +47,7 @@ def plan(results: Path, npz: Path) -> tuple[list[tuple[Path, dict]], list[str]]:
         record = json.loads(path.read_text())
         if not isinstance(record, dict) or record.get("format") != FORMAT or "noise_share" in record["summary"]:
             continue
-        config = TrainConfig.from_dict({**LEGACY_CONFIG, **record["config"]})
+        config = TrainConfig.from_dict(legacy_config(record["config"]))
         if config.noise and (config.dataset != "cifar10" or labels is None):
             skipped.append(f"{path}: needs the {config.dataset} training labels")
             continue

@@ -155,3 +155,17 @@ def test_migration_002_keeps_provenance_and_renames_square_layers(tmp_path) -> N
     fresh = dict(record, config=dict(config, extra_layer="linear"), run_id="fresh-0000000000")
     (folder / "fresh-0000000000.json").write_text(json.dumps(fresh))
     assert m002.main([str(tmp_path / "results"), "--check"]) == 0
+
+
+def test_an_unmigrated_record_keeps_the_meaning_it_was_written_with() -> None:
+    """A result written before noise_mode existed: its "linear" layer was square and its noise redrawn."""
+    from lgtools.training.identity import legacy_config
+
+    new = TrainConfig(dataset="synthetic", labels="coarse", extra_layer="square", noise=0.1, noise_mode="redraw")
+    old = {k: v for k, v in new.to_dict().items() if k != "noise_mode"} | {"extra_layer": "linear"}
+    assert legacy_config(old)["extra_layer"] == "square" and legacy_config(old)["noise_mode"] == "redraw"
+    record = {"config": old, "summary": {"device": "cpu"}}
+    assert stored_identity(record) == run_identity(new, "cpu")
+    bottleneck = TrainConfig(dataset="synthetic", labels="coarse", extra_layer="linear", noise=0.1)
+    assert stored_identity(record) != run_identity(bottleneck, "cpu")
+    assert legacy_config(bottleneck.to_dict())["extra_layer"] == "linear"  # written since: as it is

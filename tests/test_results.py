@@ -311,3 +311,16 @@ def test_summarise_mean_std_n() -> None:
     assert table.loc["fine", "std"] == pytest.approx(np.std([90, 94], ddof=1))
     with pytest.raises(ValueError, match="missing_column"):
         summarise(frame, ["missing_column"], "test_acc")
+
+
+def test_unique_runs_keeps_the_original_over_its_copies() -> None:
+    from lgtools.runs.compare import unique_runs
+
+    frame = pd.DataFrame({"identity": ["a", "a", "b", "a"], "hierarchy": ["h", "h", "h", "g"],
+                          "reused_from": ["x.json", None, None, None], "noise": [0.0, 0.0, 0.0, 0.1],
+                          "test_acc": [1.0, 2.0, 3.0, 4.0]})
+    kept = unique_runs(frame)
+    assert sorted(kept["test_acc"]) == [2.0, 3.0, 4.0]  # the copy (1.0) gives way to its original
+    copies = frame.iloc[[1, 1]].assign(noise=[0.1, 0.3])  # one run listed under two settings on purpose
+    assert len(unique_runs(copies)) == 1 and len(unique_runs(copies, apart=["noise"])) == 2
+    assert unique_runs(frame.drop(columns="identity")).equals(frame.drop(columns="identity"))

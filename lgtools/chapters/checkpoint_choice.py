@@ -12,7 +12,7 @@ import pandas as pd
 
 from lgtools.chapters.scorecard import scorecard
 from lgtools.chapters.selection import ANY, select_runs
-from lgtools.runs.compare import paired_interval
+from lgtools.runs.compare import paired_interval, unique_runs
 
 PROTOCOLS = {"test_acc": "last epoch (ours)", "best_test_acc": "best on test (authors')"}
 SOURCES = ("table1", "fig2", "table5", "table7", "table8")  # Table VI re-scores runs: no per-epoch history
@@ -23,7 +23,7 @@ def best_on_test_bias(stored: pd.DataFrame) -> pd.DataFrame:
     columns = ["scale", "labels", "bias", "bias_low", "bias_high", "n", "best_before_last"]
     if len(stored):  # the paper's protocol only: the memorisation runs (30 epochs, a subset) are chapter 7's
         stored = select_runs(stored, data_ratio=ANY, noise=ANY, extra_layer=ANY, dropout=ANY, hierarchy=ANY)
-    runs = stored.dropna(subset=["best_test_acc", "test_acc"]) if len(stored) else stored
+    runs = unique_runs(stored).dropna(subset=["best_test_acc", "test_acc"]) if len(stored) else stored
     if runs.empty:
         return pd.DataFrame(columns=columns)
     rows = []

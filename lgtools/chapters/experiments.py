@@ -21,7 +21,7 @@ import torch
 from lgtools.chapters.paths import resolve_path
 from lgtools.data import augment
 from lgtools.labels.builtin import get_hierarchy
-from lgtools.runs.compare import paired_interval
+from lgtools.runs.compare import paired_interval, unique_runs
 from lgtools.labels.hierarchy import Hierarchy
 from lgtools.labels.partitions import random_partition
 from lgtools.metrics import acr
@@ -324,6 +324,7 @@ def versus_baseline(table: pd.DataFrame, baseline: str, group: Sequence[str] = (
         raise ValueError(f"table lacks the columns {sorted(missing)}")
     if baseline not in set(table["setting"]):
         raise ValueError(f"baseline {baseline!r} is not a setting; settings: {sorted(set(table['setting']))}")
+    table = unique_runs(table, apart=[*keys, "setting"])
     numeric = table.assign(**{v: pd.to_numeric(table[v], errors="coerce") for v in values})
     reference = numeric[numeric["setting"] == baseline][[*keys, "seed", *values]]
     paired = numeric.merge(reference.rename(columns={v: f"_ref_{v}" for v in values}), on=[*keys, "seed"], how="left")

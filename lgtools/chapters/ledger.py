@@ -94,9 +94,11 @@ def verdict_ledger(stored: pd.DataFrame) -> pd.DataFrame:
                              "table7", float(printed["paper_delta"].iloc[0]), _first(table7, noise=level)))
     table8 = scorecard(stored, "table8")
     if len(table8):
-        rows.append(_row("With all 20 CIFAR-100 superclasses the gain vanishes (Table VIII)", "table8",
-                         float(table8["paper_delta"].iloc[-1]), _first(table8, n=table8["n"].max()) if table8["n"].max() else None,
-                         "cifar100"))
+        printed = table8[table8["dataset"].eq("cifar100")]
+        if len(printed):  # its "agrees" means our interval excludes 0 on the printed +0.01's side
+            rows.append(_row("With all 20 CIFAR-100 superclasses the gain is at most a few hundredths (Table VIII)",
+                             "table8", float(printed["paper_delta"].iloc[0]), _first(table8, dataset="cifar100"),
+                             "cifar100"))
     rows.append(_acr_row(stored))
     return pd.DataFrame(rows, columns=COLUMNS + NUMBERS)
 

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from lgtools.chapters.paths import resolve_path
+from lgtools.runs.compare import unique_runs
 from lgtools.runs.results import COLUMNS, load_results
 from lgtools.runs.sweep_store import coverage
 
@@ -35,15 +36,7 @@ def stored_results(
             )
         values = list(wanted) if isinstance(wanted, (list, tuple, set)) else [wanted]
         table = table[table[column].isin(values)]
-    # A sweep copies a run another sweep already trained (the same identity); count each trained
-    # run once, keeping the file where it was trained over its copies, or seeds would be counted twice.
-    if len(table) and "identity" in table.columns:
-        copied = table["reused_from"].notna() if "reused_from" in table.columns else False
-        order = table.assign(_copy=copied).sort_values("_copy", kind="stable")
-        # The hierarchy's name stays part of the key: Table VI's partition (1) is CIFAR-10's own
-        # grouping by content, but the book shows it under its own name.
-        kept = order[~order[["identity", "hierarchy"]].duplicated()].drop(columns="_copy")
-        table = kept.sort_index()
+    table = unique_runs(table)  # each trained run once, the original over its copies
     return table.reset_index(drop=True)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from lgtools.chapters.paper import paper_results
-from lgtools.runs.compare import paired_interval
+from lgtools.runs.compare import paired_interval, unique_runs
 
 
 def paper_vs_ours(
@@ -57,6 +57,7 @@ def _seed_stats(ours: pd.DataFrame, keys: list[str], metric: str) -> pd.DataFram
     """Mean, std and count of ``metric`` per key combination (our runs over seeds)."""
     if ours.empty:
         return pd.DataFrame(columns=keys + ["ours_mean", "ours_low", "ours_high", "n"])
+    ours = unique_runs(ours, apart=keys)  # a copied run counts once per setting
     values = ours.assign(**{metric: pd.to_numeric(ours[metric], errors="coerce")})
     rows = []
     for key, group in values.groupby(keys, dropna=False):

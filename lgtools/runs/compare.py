@@ -48,6 +48,26 @@ CONFIDENCE = 0.95
 VERDICTS = ("agrees", "disagrees", "inconclusive")
 
 
+def unique_runs(df: pd.DataFrame, apart: Sequence[str] = ()) -> pd.DataFrame:
+    """Each trained run once: rows of one identity and hierarchy name collapse to the original over its copies.
+
+    ``apart`` names further columns whose values keep rows apart (a frame that deliberately lists
+    one run under several settings, as ``coarse_per_noise`` does, stays as it is).
+
+    A sweep copies a run another sweep already trained (``reused_from``); counting both would count
+    a seed twice. The hierarchy's name stays part of the key: Table VI's partition (1) is CIFAR-10's
+    own grouping by content, but the book shows it under its own name. Frames without ``identity``
+    (live runs) are returned as they are.
+    """
+    if df.empty or "identity" not in df.columns:
+        return df
+    copied = df["reused_from"].notna().to_numpy() if "reused_from" in df.columns else np.zeros(len(df), bool)
+    order = df.iloc[np.argsort(copied, kind="stable")]
+    key = [c for c in dict.fromkeys(("identity", "hierarchy", *apart)) if c in df.columns]
+    keep = ~order[key].astype(str).duplicated() | order["identity"].isna().to_numpy()
+    return order[keep].sort_index()
+
+
 def paired_interval(deltas: "Sequence[float] | pd.Series", confidence: float = CONFIDENCE) -> dict:
     """Mean of paired differences with its Student-t interval: ``mean``, ``low``, ``high``, ``n`` (bounds NaN when n < 2)."""
     values = np.asarray(pd.to_numeric(pd.Series(deltas), errors="coerce").dropna(), dtype=float)

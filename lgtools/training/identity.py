@@ -42,8 +42,20 @@ IDENTITY_BASELINE = {
     "scale_epochs": True, "noise": 0.0, "noise_mode": "redraw", "noise_test": False, "augment": True, "seed": 0,
     "max_train": None, "max_test": None, "dataset": "synthetic",
 }
-# What a stored config that lacks a field meant when it was written (see migrations/002_*).
+# What a config written before noise_mode existed meant (see migrations/002_*): its noise was
+# redrawn, and its "linear" / "relu" extra layers were square ones.
 LEGACY_CONFIG = {"noise_mode": "redraw"}
+LEGACY_EXTRA_LAYERS = {"linear": "square", "relu": "square_relu"}
+
+
+def legacy_config(config: dict) -> dict:
+    """A stored config as today's fields read it: unchanged if it names its ``noise_mode``, else translated."""
+    if "noise_mode" in config:
+        return dict(config)
+    out = {**LEGACY_CONFIG, **config}
+    if out.get("extra_layer") in LEGACY_EXTRA_LAYERS:
+        out["extra_layer"] = LEGACY_EXTRA_LAYERS[out["extra_layer"]]
+    return out
 DEVICE_KINDS = ("cpu", "cuda")
 DIGEST_LENGTH = 10  # hex digits of the identity in a run id (file names); the full digest is stored
 
@@ -115,7 +127,7 @@ def run_identity(config: TrainConfig, device: str | None = None) -> str:
 def stored_identity(record: dict) -> str | None:
     """``run_identity`` of a stored result (its config, on the device its summary names); None if not a run."""
     try:
-        config = TrainConfig.from_dict({**LEGACY_CONFIG, **record["config"]})
+        config = TrainConfig.from_dict(legacy_config(record["config"]))
         device = (record.get("summary") or {}).get("device") or "cpu"
     except (KeyError, TypeError, ValueError):
         return None
