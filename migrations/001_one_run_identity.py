@@ -32,15 +32,20 @@ from lgtools.runs.results import FORMAT, write_json_atomic
 from lgtools.training.identity import run_id, stored_identity
 
 
-def plan(results: Path) -> list[tuple[Path, Path, dict]]:
-    """(old path, new path, updated record) for every result that is not named by its identity yet."""
-    moves, targets = [], {}
+def stored_records(results: Path):
+    """(path, record) of every lgtools result directly below ``results/<sweep>/``, in path order (all migrations)."""
     for path in sorted(results.glob("*/*.json")):
         if path.name.startswith(".") or path.name.endswith(".failed.json"):
             continue
         record = json.loads(path.read_text())
-        if not isinstance(record, dict) or record.get("format") != FORMAT:
-            continue
+        if isinstance(record, dict) and record.get("format") == FORMAT:
+            yield path, record
+
+
+def plan(results: Path) -> list[tuple[Path, Path, dict]]:
+    """(old path, new path, updated record) for every result that is not named by its identity yet."""
+    moves, targets = [], {}
+    for path, record in stored_records(results):
         identity = stored_identity(record)
         if identity is None:
             raise SystemExit(f"{path}: its config is not a TrainConfig; cannot compute its identity")

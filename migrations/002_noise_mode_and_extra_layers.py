@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import os
 import re
 import sys
 from pathlib import Path
 
-from lgtools.runs.results import FORMAT, write_json_atomic
+from lgtools.runs.results import write_json_atomic
 from lgtools.training.identity import LEGACY_EXTRA_LAYERS as EXTRA_LAYER_NAMES
 from lgtools.training.identity import legacy_config, run_id, stored_identity
 
@@ -80,12 +79,7 @@ def updated_record(record: dict) -> dict | None:
 def plan(results: Path) -> list[tuple[Path, Path, dict]]:
     """(old path, new path, updated record) for every result this migration changes."""
     moves, targets = [], {}
-    for path in sorted(results.glob("*/*.json")):
-        if path.name.startswith(".") or path.name.endswith(".failed.json"):
-            continue
-        record = json.loads(path.read_text())
-        if not isinstance(record, dict) or record.get("format") != FORMAT:
-            continue
+    for path, record in _migration_001().stored_records(results):
         updated = updated_record(record)
         if updated is None:
             continue

@@ -15,20 +15,29 @@ reports (exit 1 if anything would change).
 from __future__ import annotations
 
 import argparse
-import json
+import importlib.util
 import sys
 from pathlib import Path
 
 import numpy as np
 
 from lgtools.labels.builtin import resolve_for
-from lgtools.runs.results import FORMAT, write_json_atomic
+from lgtools.runs.results import write_json_atomic
 from lgtools.training.config import TrainConfig
 from lgtools.training.identity import legacy_config
 from lgtools.training.run_data import noise_share
 
 NAME = "003_record_noise_share"
 SOURCE = "recomputed by migrations/003"
+
+
+def _stored_records(results: Path):
+    """Migration 001's reader of the stored results (one definition for every migration)."""
+    path = Path(__file__).with_name("001_one_run_identity.py")
+    spec = importlib.util.spec_from_file_location("migration_001", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.stored_records(results)
 
 
 def cifar10_train_labels(npz: Path) -> np.ndarray:
@@ -41,11 +50,8 @@ def plan(results: Path, npz: Path) -> tuple[list[tuple[Path, dict]], list[str]]:
     """(path, updated record) for every result that lacks ``noise_share``, and the ones that cannot be done."""
     labels = cifar10_train_labels(npz) if npz.is_file() else None
     changes, skipped = [], []
-    for path in sorted(results.glob("*/*.json")):
-        if path.name.startswith(".") or path.name.endswith(".failed.json"):
-            continue
-        record = json.loads(path.read_text())
-        if not isinstance(record, dict) or record.get("format") != FORMAT or "noise_share" in record["summary"]:
+    for path, record in _stored_records(results):
+        if "noise_share" in record["summary"]:
             continue
         config = TrainConfig.from_dict(legacy_config(record["config"]))
         if config.noise and (config.dataset != "cifar10" or labels is None):
