@@ -279,3 +279,31 @@ def test_verdict_ledger_has_one_row_per_claim_from_the_stored_runs(stored):
     text = ledger_markdown(verdict_ledger(runs))
     assert text.count("\n") == len(ledger) + 1 and "[Chapter 7](07_discussion.ipynb)" in text
     assert list(verdict_ledger(runs.iloc[:0]).columns)[:len(COLUMNS)] == COLUMNS
+
+
+def test_scale_gap_measures_the_share_of_coarse_errors_removed(stored):
+    from lgtools.chapters.findings import scale_gap, scale_gap_sentence
+
+    runs, _ = stored
+    gap = scale_gap(runs).set_index("dataset").loc["cifar10"]
+    # seeds: (90 - 88) / 12 and (92 - 89) / 11 of the coarse errors; the paper: 0.78 / 1.58
+    assert gap["removed"] == pytest.approx(100 * (2 / 12 + 3 / 11) / 2)
+    assert gap["paper_removed"] == pytest.approx(100 * 0.78 / 1.58)
+    assert gap["delta"] == pytest.approx(2.5) and gap["delta_ratio"] == pytest.approx(2.5 / 0.78) and gap["n"] == 2
+    assert gap["removed_low"] < gap["removed"] < gap["removed_high"]
+    assert "3.2× the paper's +0.78" in scale_gap_sentence(scale_gap(runs))
+    assert scale_gap(runs.iloc[:0]).empty and "No stored run" in scale_gap_sentence(scale_gap(runs.iloc[:0]))
+
+
+def test_chapter_finding_lists_the_ledger_rows_of_that_chapter(stored):
+    from lgtools.chapters.findings import chapter_finding, chapter_of
+    from lgtools.chapters.ledger import verdict_ledger
+
+    runs, _ = stored
+    ledger = verdict_ledger(runs)
+    assert chapter_of("[Chapter 3](03_training_data.ipynb)") == "03_training_data" and chapter_of("—") is None
+    box = chapter_finding(ledger, "03_training_data")
+    assert box.count("\n- ") + 1 == int(sum(chapter_of(w) == "03_training_data" for w in ledger["where"])) == 6
+    assert "+2.50" in box and "2 seeds" in box and "**inconclusive**" in box and "Table VII" not in box
+    assert "Scale" in chapter_finding(ledger, "08_conclusion")
+    assert chapter_finding(ledger, "02_related_work").startswith("- No claim")

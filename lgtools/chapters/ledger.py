@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from lgtools.chapters.findings import scale_gap
 from lgtools.chapters.data_share import fine_share_vs_full_coarse, paper_curve
 from lgtools.chapters.noise_study import noise_table
 from lgtools.chapters.ranking import acr_points, paper_points
@@ -26,7 +27,8 @@ OFFLINE = {"cifar100": "CIFAR-100 is not available offline", "imagenet": "ImageN
 CHAPTERS = {"table1": ("03_training_data", "Chapter 3"), "fig2": ("03_training_data", "Chapter 3"),
             "table4": ("04_optimization", "Chapter 4"), "table5": ("05_generalization", "Chapter 5"),
             "table6": ("07_discussion", "Chapter 7"), "table7": ("07_discussion", "Chapter 7"),
-            "table8": ("07_discussion", "Chapter 7"), "acr": ("06_acr", "Chapter 6")}
+            "table8": ("07_discussion", "Chapter 7"), "acr": ("06_acr", "Chapter 6"),
+            "scale": ("08_conclusion", "Chapter 8")}
 
 
 def _ours(mean: float, low: float, high: float) -> str:
@@ -100,6 +102,7 @@ def verdict_ledger(stored: pd.DataFrame) -> pd.DataFrame:
                              "table8", float(printed["paper_delta"].iloc[0]), _first(table8, dataset="cifar100"),
                              "cifar100"))
     rows.append(_acr_row(stored))
+    rows.append(_scale_row(stored))
     return pd.DataFrame(rows, columns=COLUMNS + NUMBERS)
 
 
@@ -179,6 +182,25 @@ def _acr_row(stored: pd.DataFrame) -> dict:
             "ours": f"ρ = {test.statistic:+.2f} (p = {test.pvalue:.1e}, {len(ours)} partitions)",
             "seeds": f"{int(ours['n'].min())}–{int(ours['n'].max())}", "scale": ours["scale"].iloc[0],
             "verdict": found, "where": where}
+
+
+def _scale_row(stored: pd.DataFrame) -> dict:
+    """Not a claim of the paper: how far our scale is from its scale, in the share of coarse errors fine labels remove."""
+    claim = "Scale: the share of the coarse network's test errors that fine labels remove (CIFAR-10, Table I)"
+    where = f"[{CHAPTERS['scale'][1]}]({CHAPTERS['scale'][0]}.ipynb)"
+    gap = scale_gap(stored)
+    gap = gap[gap["dataset"].eq("cifar10")] if len(gap) else gap
+    printed = paper_table("table1").pivot_table(index="dataset", columns="labels", values="test_acc").loc["cifar10"]
+    paper = 100 * (printed["fine"] - printed["coarse"]) / (100 - printed["coarse"])
+    if gap.empty:
+        return {"claim": claim, "paper": f"{paper:.0f} %", "ours": "—", "seeds": 0, "scale": "—",
+                "verdict": _why_missing("cifar10"), "where": where}
+    r = gap.iloc[0]
+    ours = f"{r['removed']:.0f} %" + ("" if pd.isna(r["removed_low"]) else
+                                      f" [{r['removed_low']:.0f}, {r['removed_high']:.0f}]")
+    return {"claim": claim, "paper": f"{paper:.0f} %", "ours": ours, "seeds": int(r["n"]), "scale": r["scale"],
+            "verdict": f"not a claim: our ΔA is {r['delta_ratio']:.1f}× the paper's at {r['a_cc']:.1f} % coarse accuracy",
+            "where": where}
 
 
 def ledger_markdown(ledger: pd.DataFrame) -> str:

@@ -1,0 +1,92 @@
+"""What each chapter found, as Markdown drawn from the ledger, and the scale gap between our runs and the paper's.
+
+A chapter's "what we found" box lists the ledger rows that link to it (``chapter_finding``), so the
+box, the landing page and the chapter's tables read the same stored results. ``scale_gap`` sets the
+coarse-level accuracy of our stored runs beside the paper's and says what the difference does to ΔA:
+a network with more errors left has more for fine labels to remove, so ΔA alone is not comparable
+across scales; the share of the coarse network's errors that fine labels remove is.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from lgtools.chapters.paper import paper_table
+from lgtools.chapters.selection import select_runs
+from lgtools.runs.compare import PAIR_KEYS, delta_pairs, paired_interval
+
+GAP_COLUMNS = ["dataset", "scale", "paper_a_cc", "paper_a_fc", "paper_delta", "a_cc", "a_fc", "delta",
+               "delta_low", "delta_high", "delta_ratio", "paper_removed", "removed", "removed_low",
+               "removed_high", "n"]
+
+
+def chapter_of(where: str) -> str | None:
+    """The notebook name a ledger ``where`` link points at (``[Chapter 3](03_training_data.ipynb)`` → ``03_training_data``)."""
+    found = re.search(r"\(([^)]+)\.ipynb\)", str(where))
+    return found.group(1) if found else None
+
+
+def finding_line(row: pd.Series) -> str:
+    """One ledger row as a sentence: the claim, the paper's number, ours with n and scale, the verdict."""
+    ours = "not run here" if row["ours"] in ("—", None) else (
+        f"ours {row['ours']} ({row['seeds']} seeds, {row['scale']})")
+    return f"- **{row['claim']}**: the paper {row['paper']}; {ours}. Verdict: **{row['verdict']}**."
+
+
+def chapter_finding(ledger: pd.DataFrame, chapter: str) -> str:
+    """The ledger rows that link to ``chapter`` (a notebook name) as Markdown bullets; a plain note when none do."""
+    rows = ledger[[chapter_of(w) == chapter for w in ledger["where"]]] if len(ledger) else ledger
+    if rows.empty:
+        return "- No claim of the paper is judged in this chapter; the ledger on the landing page lists them all."
+    return "\n".join(finding_line(row) for _, row in rows.iterrows())
+
+
+def _removed(a_fc: pd.Series, a_cc: pd.Series) -> pd.Series:
+    """The share (%) of the coarse network's test errors that the fine network does not make."""
+    return 100 * (a_fc - a_cc) / (100 - a_cc)
+
+
+def scale_gap(stored: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset and scale of Table I: A_CC, A_FC, paired ΔA and the share of coarse errors removed, ours beside the paper's.
+
+    ``delta_ratio`` is our ΔA over the paper's; ``removed`` the paired mean, over seeds, of
+    100 · ΔA / (100 − A_CC), with its 95 % interval; ``paper_removed`` the same from the printed numbers.
+    """
+    printed = paper_table("table1").pivot_table(index="dataset", columns="labels", values="test_acc")
+    runs = select_runs(stored) if len(stored) else stored
+    if runs.empty:
+        return pd.DataFrame(columns=GAP_COLUMNS)
+    pairs = delta_pairs(runs, PAIR_KEYS)
+    rows = []
+    for (dataset, scale), group in pairs.groupby(["dataset", "scale"], sort=True):
+        if dataset not in printed.index:
+            continue
+        paper_cc, paper_fc = float(printed.loc[dataset, "coarse"]), float(printed.loc[dataset, "fine"])
+        delta = paired_interval(group["delta"])
+        removed = paired_interval(_removed(group["a_fc"], group["a_cc"]))
+        paper_delta = paper_fc - paper_cc
+        rows.append({"dataset": dataset, "scale": scale, "paper_a_cc": paper_cc, "paper_a_fc": paper_fc,
+                     "paper_delta": paper_delta, "a_cc": group["a_cc"].mean(), "a_fc": group["a_fc"].mean(),
+                     "delta": delta["mean"], "delta_low": delta["low"], "delta_high": delta["high"],
+                     "delta_ratio": delta["mean"] / paper_delta if paper_delta else np.nan,
+                     "paper_removed": float(_removed(pd.Series([paper_fc]), pd.Series([paper_cc])).iloc[0]),
+                     "removed": removed["mean"], "removed_low": removed["low"], "removed_high": removed["high"],
+                     "n": delta["n"]})
+    return pd.DataFrame(rows, columns=GAP_COLUMNS)
+
+
+def scale_gap_sentence(gap: pd.DataFrame, dataset: str = "cifar10") -> str:
+    """The scale gap of one dataset in words (Markdown), for a finding box and the ledger."""
+    rows = gap[gap["dataset"].eq(dataset)] if len(gap) else gap
+    if rows.empty:
+        return f"No stored run of {dataset} to compare with the paper's scale."
+    r = rows.iloc[0]
+    interval = "" if pd.isna(r["removed_low"]) else f" [{r['removed_low']:.0f}, {r['removed_high']:.0f}]"
+    return (f"At {r['scale']} our coarse network reaches {r['a_cc']:.2f} % and the fine one {r['a_fc']:.2f} % "
+            f"(the paper: {r['paper_a_cc']:.2f} % and {r['paper_a_fc']:.2f} %), so our ΔA, {r['delta']:+.2f} points, "
+            f"is {r['delta_ratio']:.1f}× the paper's {r['paper_delta']:+.2f}. Measured against the errors left to remove, "
+            f"fine labels remove {r['removed']:.0f} %{interval} of the coarse network's errors ({int(r['n'])} seeds) "
+            f"against the paper's {r['paper_removed']:.0f} %.")
