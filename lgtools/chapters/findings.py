@@ -90,3 +90,16 @@ def scale_gap_sentence(gap: pd.DataFrame, dataset: str = "cifar10") -> str:
             f"is {r['delta_ratio']:.1f}× the paper's {r['paper_delta']:+.2f}. Measured against the errors left to remove, "
             f"fine labels remove {r['removed']:.0f} %{interval} of the coarse network's errors ({int(r['n'])} seeds) "
             f"against the paper's {r['paper_removed']:.0f} %.")
+
+
+def ledger_tally(ledger: pd.DataFrame) -> str:
+    """How the ledger's claims came out, in one Markdown bullet: counts per verdict, the ones not run, the scale line apart."""
+    verdicts = ledger["verdict"].astype(str)
+    claims = ~verdicts.str.startswith("not a claim")
+    first = verdicts[claims].str.split(" ").str[0]
+    counts = {v: int(first.eq(v).sum()) for v in ("agrees", "disagrees", "inconclusive")}
+    missing = int(verdicts[claims].str.startswith("not run").sum())
+    return (f"- **The paper's claims, judged at CPU scale on CIFAR-10:** of {int(claims.sum())} claims, "
+            f"{counts['agrees']} agree, {counts['disagrees']} disagree and {counts['inconclusive']} are inconclusive; "
+            f"{missing} are not run here (CIFAR-100 and ImageNet are not available offline, or their sweep is "
+            f"still to train). The [ledger](intro.ipynb) lists each.")

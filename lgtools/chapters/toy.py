@@ -141,3 +141,14 @@ def check_claim(scores: pd.DataFrame, tolerance: float = 1.0) -> pd.DataFrame:
         rows.append({"classifier": row["classifier"], "cited claim": claim,
                      "ours: fine − coarse (points)": delta, "agrees": bool(agrees)})
     return pd.DataFrame(rows)
+
+
+def claim_finding(checks: dict[str, pd.DataFrame]) -> str:
+    """``check_claim`` tables per data set (name → table) as Markdown bullets for a chapter's finding box."""
+    lines = []
+    for name, table in checks.items():
+        parts = [f"{row['classifier']} SVM {row['ours: fine − coarse (points)']:+.1f} points "
+                 f"({'agrees' if row['agrees'] else 'does not agree'} with *{row['cited claim']}*)"
+                 for _, row in table.iterrows()]
+        lines.append(f"- **{name}**: fine minus coarse labels, " + "; ".join(parts) + ".")
+    return "\n".join(lines)

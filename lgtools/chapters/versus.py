@@ -47,7 +47,6 @@ def paper_vs_ours(
     table["ours"] = [
         _format(m, lo, hi, n) for m, lo, hi, n in zip(table["ours_mean"], table["ours_low"], table["ours_high"], table["n"])
     ]
-    table["diff"] = table["ours_mean"] - table["paper"]
     if effect is not None:
         table = _effect_table(table, on, by, effect)
     return table
