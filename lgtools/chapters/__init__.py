@@ -10,5 +10,8 @@
 - ``ranking``: (ACR, ΔA) points and Spearman's ρ; ``data_share``: Fig 2's claim; ``per_image``: McNemar per seed.
 - ``noise_study``: chapter 7's Table VII under both noise procedures and the memorisation experiment.
 - ``checkpoint_choice``: the authors' best-on-test checkpoint against our last epoch.
+- ``findings``: each chapter's "what we found" box from the ledger, and the scale gap to the paper's runs.
+- ``evidence``: the stored runs behind the real-data figures (Fig 2, 3, 5, 6/7, Table VI) as tables; ``plots`` draws them.
+- ``launch``: the repository URL of ``_config.yml`` and each chapter's hidden install cell.
 - ``experiments``: the chapters' small live runs; ``toy``: chapter 2's SVMs; ``plots``: the figures.
 """

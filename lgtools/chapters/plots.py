@@ -6,11 +6,15 @@ and finish each figure with `save_or_show`. Helpers return the matplotlib ``Figu
 caller can adjust or save it.
 
 Layout of this file: base helpers, then chapters 1–2 (hierarchies, image grids, decision
-boundaries), then the helpers of chapters 3–8 appended after them.
+boundaries), then the helpers of chapters 3–8 appended after them, then the figures of the
+stored evidence (``lgtools.chapters.evidence`` gathers their data) and `glue_figure`, which puts a
+figure into a page as a numbered, captioned ``{glue:figure}``.
 """
 
 from __future__ import annotations
 
+import io
+import re
 import textwrap
 
 from pathlib import Path
@@ -19,7 +23,10 @@ from typing import TYPE_CHECKING, Any, Sequence
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import seaborn as sns
+from matplotlib import ticker
+from matplotlib.patches import Patch, Rectangle
 
 if TYPE_CHECKING:  # imported only for type hints; plotting never needs torch itself
     from lgtools.labels.hierarchy import Hierarchy
@@ -213,28 +220,48 @@ def _split_styles() -> dict[str, tuple]:
     return {"train": (1, 2), "test": ""}
 
 
-def training_curves(history: Any, title: str | None = None, ax: plt.Axes | None = None) -> plt.Figure:
+# Bands around a mean over seeds: seaborn's ``errorbar`` per name ("range" = min–max, a 100 % percentile interval).
+BANDS = {"sd": ("sd", "±1 std"), "range": (("pi", 100), "min–max"), "none": (None, "")}
+COARSE_LEVEL = "coarse-level accuracy (%)\nfine runs read out as A_FC, coarse runs A_CC"
+
+
+def training_curves(history: Any, title: str | None = None, ax: plt.Axes | None = None,
+                    band: str = "sd") -> plt.Figure:
     """Fig 3: coarse-level accuracy per epoch, train dotted and test solid, fine red and coarse blue.
 
-    ``history`` is a long table (``lgtools.chapters.experiments.history_frame``) with columns ``epoch``,
-    ``accuracy``, ``split`` and ``labels``; several seeds draw as a mean with a ±1 std band.
+    ``history`` is a long table (``lgtools.chapters.experiments.history_frame`` or
+    ``lgtools.chapters.evidence.training_histories``) with columns ``epoch``, ``accuracy``,
+    ``split`` and ``labels``; several seeds draw as their mean with a band: ``band`` is ``"sd"``
+    (±1 std), ``"range"`` (min–max over the seeds) or ``"none"``. With a ``seed`` column the
+    title says how many seeds each level has.
     """
     missing = {"epoch", "accuracy", "split", "labels"} - set(history.columns)
     if missing:
         raise ValueError(f"history: missing columns {sorted(missing)}")
-    return _split_lines(history, "epoch", "epoch", title or "Training (dotted) and test (solid) accuracy", ax)
+    if band not in BANDS:
+        raise ValueError(f"band: {band!r} is not one of {sorted(BANDS)}")
+    heading = title or "Training (dotted) and test (solid) accuracy"
+    if "seed" in history.columns and len(history):
+        seeds = history.groupby("labels")["seed"].nunique()
+        counts = ", ".join(f"{level} {int(n)}" for level, n in seeds.items())
+        heading += f"\nmean over seeds ({counts})" + (f", band = {BANDS[band][1]}" if BANDS[band][0] else "")
+    fig = _split_lines(history, "epoch", "epoch", heading, ax, band=band)
+    (ax or fig.axes[0]).xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    return fig
 
 
 def _split_lines(data: Any, x: str, xlabel: str, title: str, ax: plt.Axes | None,
-                 markers: bool = False) -> plt.Figure:
-    """Coarse-level accuracy against ``x``: fine red / coarse blue, train dotted / test solid, ±1 std band."""
+                 markers: bool = False, band: str = "sd") -> plt.Figure:
+    """Coarse-level accuracy against ``x``: fine red / coarse blue, train dotted / test solid, a band over seeds."""
+    if band not in BANDS:
+        raise ValueError(f"band: {band!r} is not one of {sorted(BANDS)}")
     fig, ax = plt.subplots(figsize=(6.5, 4)) if ax is None else (ax.figure, ax)
     sns.lineplot(data=data, x=x, y="accuracy", hue="labels", style="split", markers=markers,
                  palette=label_palette(sorted(set(data["labels"]))), dashes=_split_styles(),
-                 errorbar="sd", ax=ax)
+                 errorbar=BANDS[band][0], ax=ax)
     ax.set_xlabel(xlabel)
-    ax.set_ylabel("accuracy at the coarse level (%)")
-    ax.set_title(title)
+    ax.set_ylabel(COARSE_LEVEL)
+    ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, loc="lower right")
     return fig
 
@@ -282,18 +309,30 @@ def tsne_scatter(embedding: np.ndarray, coarse_labels: np.ndarray, coarse_names:
     return fig
 
 
+def coarse_order(hierarchy: "Hierarchy") -> np.ndarray:
+    """Fine class indices ordered so that the fine classes of one coarse class are adjacent (label order within)."""
+    return np.argsort(np.asarray(hierarchy.fine_to_coarse), kind="stable")
+
+
+def coarse_colors(num_coarse: int) -> list[tuple[float, float, float]]:
+    """One colour per coarse class, as in chapter 1's hierarchy trees (tab10, tab20 beyond ten)."""
+    return sns.color_palette("tab10" if num_coarse <= 10 else "tab20", num_coarse)
+
+
 def confusion_heatmap(confusion: np.ndarray, hierarchy: "Hierarchy", normalize: bool = True,
                       title: str | None = None, ax: plt.Axes | None = None) -> plt.Figure:
     """Fig 5: the fine confusion matrix ordered by coarse class, with the coarse blocks outlined.
 
     Rows are true fine classes, columns predicted ones; with ``normalize`` each row is shown as
-    a percentage of that class's test images.
+    a percentage of that class's test images. Each coarse class's diagonal block is outlined in
+    red (a ``Rectangle`` patch) and named above the matrix; thin lines separate the blocks, and
+    the class names are coloured by coarse class.
     """
     confusion = np.asarray(confusion, dtype=float)
     if confusion.shape != (hierarchy.num_fine, hierarchy.num_fine):
         raise ValueError(f"confusion must be {hierarchy.num_fine}×{hierarchy.num_fine}, got {confusion.shape}")
     mapping = np.asarray(hierarchy.fine_to_coarse)
-    order = np.argsort(mapping, kind="stable")
+    order = coarse_order(hierarchy)
     shown = confusion[np.ix_(order, order)]
     if normalize:
         sums = shown.sum(axis=1, keepdims=True)
@@ -306,64 +345,232 @@ def confusion_heatmap(confusion: np.ndarray, hierarchy: "Hierarchy", normalize: 
                 annot_kws={"fontsize": 7}, xticklabels=names if small else False,
                 yticklabels=names if small else False,
                 cbar_kws={"label": "% of the true class" if normalize else "test images"})
-    edges = np.cumsum(np.bincount(mapping, minlength=hierarchy.num_coarse))[:-1]
-    for edge in edges:  # coarse-class blocks: inside = same coarse class
-        ax.axhline(edge, color="red", lw=1.5)
-        ax.axvline(edge, color="red", lw=1.5)
+    counts = np.bincount(mapping, minlength=hierarchy.num_coarse)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    for edge in starts[1:]:  # coarse-class boundaries: inside a diagonal block = same coarse class
+        ax.axhline(edge, color="0.35", lw=0.8)
+        ax.axvline(edge, color="0.35", lw=0.8)
+    colors = coarse_colors(hierarchy.num_coarse)
+    for c, (start, count) in enumerate(zip(starts, counts)):
+        ax.add_patch(Rectangle((start, start), count, count, fill=False, edgecolor="red", lw=2,
+                               clip_on=False, zorder=3, label=hierarchy.coarse_names[c]))
+        if small:  # y grows downwards in a heatmap: above the matrix is y < 0
+            ax.text(start + count / 2, -0.15, hierarchy.coarse_names[c], ha="center", va="bottom",
+                    fontsize=8, fontweight="bold", color=colors[c])
+    if small:
+        ax.set_xticklabels(names, rotation=45, ha="right", rotation_mode="anchor")
+        ax.set_yticklabels(names, rotation=0)
+        for labels in (ax.get_xticklabels(), ax.get_yticklabels()):
+            for text, fine in zip(labels, order):
+                text.set_color(colors[mapping[fine]])
     ax.set_xlabel("predicted fine class")
     ax.set_ylabel("true fine class")
-    ax.set_title(title or "Fine confusion matrix, ordered by coarse class")
+    ax.set_title(title or "Fine confusion matrix, ordered by coarse class", fontsize=10, pad=18 if small else 6)
     return fig
 
 
+# Short names of the paper's datasets for point labels (``short_label``); other names stay as they are.
+SHORT_NAMES = {"cifar10": "C10", "cifar100": "C100", "cifar100_animals": "C100 animals",
+               "cifar100_5": "C100 (5)", "cifar100_15": "C100 (15)", "imagenet_dog_cat": "dog/cat",
+               "imagenet_fruit_veg": "fruit/veg"}
+_NUMBER = re.compile(r"^[+-]?(\d+\.\d*|\.\d+)$")  # a decimal number: a randomness factor
+
+
+def short_label(text: Any) -> str:
+    """A readable point label: ``cifar10_table6_5`` → ``"VI-5"``, ``"0.1"`` → ``"r=0.1"``, ``cifar10`` → ``C10``.
+
+    Integers (Table VI's row numbers) and unknown text stay as they are; ``"a / b"`` shortens
+    each part, leaves out a randomness of 0 and joins the rest with ", ".
+    """
+    text = str(text).strip()
+    if " / " in text:
+        parts = [short_label(part) for part in text.split(" / ")]
+        kept = [part for part in parts if part != "r=0"]
+        return ", ".join(kept or parts[:1])
+    table6 = re.fullmatch(r"cifar10_table6_(\d+)", text)
+    if table6:
+        return f"VI-{table6.group(1)}"
+    if _NUMBER.match(text):
+        return f"r={float(text):g}"
+    return SHORT_NAMES.get(text, text)
+
+
+def readable_log_ticks(axis: Any) -> None:
+    """Plain tick labels on a log axis (0.02, 0.05, 0.1 …), 1-2-5 per decade when narrow, minor ticks unlabelled."""
+    low, high = sorted(axis.get_view_interval())
+    if low <= 0:
+        raise ValueError(f"axis: a log axis needs positive limits, got {low}..{high}")
+    decades = np.log10(high / low)
+    subs = (1.0, 2.0, 5.0) if decades <= 2.5 else (1.0,)
+    axis.set_major_locator(ticker.LogLocator(base=10, subs=subs, numticks=12))
+    axis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_locator(ticker.LogLocator(base=10, subs=np.arange(2, 10), numticks=12))
+    axis.set_minor_formatter(ticker.NullFormatter())
+
+
+# Label placement: offsets (points) tried around each point, nearest first, and the gap kept around a label.
+_DIRECTIONS = ((1, 1), (1, -1), (-1, 1), (-1, -1), (1, 0), (-1, 0), (0, 1), (0, -1))
+_RADII = (3, 7, 12, 18, 26, 36, 48, 62)
+_GAP = 1.5
+
+
+def _overlap(box: np.ndarray, others: np.ndarray) -> float:
+    """Total area of ``box`` (x0, y0, x1, y1) shared with each row of ``others``."""
+    if not len(others):
+        return 0.0
+    width = np.minimum(box[2], others[:, 2]) - np.maximum(box[0], others[:, 0])
+    height = np.minimum(box[3], others[:, 3]) - np.maximum(box[1], others[:, 1])
+    return float(np.sum(np.clip(width, 0, None) * np.clip(height, 0, None)))
+
+
+def _label_box(anchor: np.ndarray, direction: tuple[int, int], radius: float, size: tuple[float, float],
+               scale: float) -> np.ndarray:
+    """Display box of a label set ``radius`` points from ``anchor`` in ``direction`` (aligned away from the point)."""
+    dx, dy = direction
+    x, y = anchor + scale * radius * np.array([dx, dy]) / (np.hypot(dx, dy) or 1)
+    width, height = size
+    x0 = x if dx > 0 else x - width if dx < 0 else x - width / 2
+    y0 = y if dy > 0 else y - height if dy < 0 else y - height / 2
+    pad = _GAP * scale
+    return np.array([x0 - pad, y0 - pad, x0 + width + pad, y0 + height + pad])
+
+
+def place_labels(ax: plt.Axes, x: Sequence[float], y: Sequence[float], texts: Sequence[str],
+                 obstacles: Sequence[tuple[float, float, float, float]] = (), fontsize: float = 7.0,
+                 colors: Sequence[Any] | None = None) -> list:
+    """Annotate each point with its text where no other label, point or ``obstacles`` box (data x0, y0, x1, y1) lies.
+
+    Deterministic: the limits are frozen, each label in turn takes the nearest of eight
+    directions at growing distance that is free and inside the axes (else the least crowded),
+    and a label set further than 10 points off gets a leader line. Call it last, after the
+    limits, scales and layout are final. ``colors`` (one per text) colours the labels.
+    Returns the annotations.
+    """
+    fig = ax.figure
+    ax.set_xlim(ax.get_xlim())
+    ax.set_ylim(ax.get_ylim())
+    scale = fig.dpi / 72
+    anchors = ax.transData.transform(np.column_stack([np.asarray(x, float), np.asarray(y, float)]))
+    marker = 4.0 * scale  # half the size of a point's marker
+    taken = [np.array([px - marker, py - marker, px + marker, py + marker]) for px, py in anchors]
+    for x0, y0, x1, y1 in obstacles:
+        (px0, py0), (px1, py1) = ax.transData.transform([(x0, y0), (x1, y1)])
+        taken.append(np.array([min(px0, px1), min(py0, py1), max(px0, px1), max(py0, py1)]))
+    frame = ax.get_window_extent()
+    notes = []
+    colors = list(colors) if colors is not None else ["0.15"] * len(anchors)
+    for anchor, text, color in zip(anchors, texts, colors):
+        probe = ax.text(0, 0, str(text), fontsize=fontsize)
+        extent = probe.get_window_extent()
+        probe.remove()
+        size = (extent.width, extent.height)
+        best = None
+        for radius in _RADII:
+            for direction in _DIRECTIONS:
+                box = _label_box(anchor, direction, radius, size, scale)
+                inside = _overlap(box, np.array([[frame.x0, frame.y0, frame.x1, frame.y1]]))
+                outside = (box[2] - box[0]) * (box[3] - box[1]) - inside
+                cost = _overlap(box, np.array(taken)) + 5 * outside
+                if best is None or cost < best[0] - 1e-9:
+                    best = (cost, direction, radius, box)
+                if cost == 0:
+                    break
+            if best[0] == 0:
+                break
+        _, (dx, dy), radius, box = best
+        taken.append(box)
+        norm = np.hypot(dx, dy) or 1
+        offset = (radius * dx / norm, radius * dy / norm)
+        align = {1: "left", -1: "right", 0: "center"}[dx], {1: "bottom", -1: "top", 0: "center"}[dy]
+        leader = None
+        if radius > 10:
+            leader = {"arrowstyle": "-", "color": "0.55", "lw": 0.5, "shrinkA": 0, "shrinkB": 2,
+                      "relpos": ((1 - dx) / 2, (1 - dy) / 2)}
+        point = ax.transData.inverted().transform(anchor)
+        notes.append(ax.annotate(str(text), point, textcoords="offset points", xytext=offset, fontsize=fontsize,
+                                 ha=align[0], va=align[1], arrowprops=leader, annotation_clip=False,
+                                 color=color))
+    return notes
+
+
+def _darker(color: Any, factor: float = 0.6) -> tuple[float, float, float]:
+    """``color`` darkened towards black, so that a label in a group's colour stays readable on white."""
+    red, green, blue = matplotlib.colors.to_rgb(color)
+    return (factor * red, factor * green, factor * blue)
+
+
+def _error_boxes(x: Any, low: Any, high: Any) -> list[tuple[float, float, float, float]]:
+    """Data boxes of vertical error bars (zero width) where both ends are known, as ``place_labels`` obstacles."""
+    return [(float(a), float(lo), float(a), float(hi)) for a, lo, hi in zip(x, low, high)
+            if np.isfinite(float(lo)) and np.isfinite(float(hi))]
+
+
 def delta_vs_acr(points: Any, title: str | None = None, log_x: bool = False,
-                 ax: plt.Axes | None = None) -> plt.Figure:
+                 ax: plt.Axes | None = None, shorten: bool = True) -> plt.Figure:
     """Fig 6/7: ΔA against ACR, one colour per ``group``, each point labelled; Spearman ρ per group in the title.
 
-    ``points`` has columns ``acr``, ``delta``, ``group`` and ``label`` (the text by a point); with
-    ``delta_low`` and ``delta_high`` the 95 % intervals are drawn as bars.
+    ``points`` has columns ``acr``, ``delta``, ``group`` and ``label`` (the text by a point,
+    shortened by `short_label` unless ``shorten`` is False); with ``delta_low`` and
+    ``delta_high`` the 95 % intervals are drawn as vertical bars (one errorbar container per
+    group with any). Labels are placed apart by `place_labels`; a log x axis gets plain
+    ticks (`readable_log_ticks`). The legend sits right of the axes.
     """
     missing = {"acr", "delta", "group", "label"} - set(points.columns)
     if missing:
         raise ValueError(f"points: missing columns {sorted(missing)}")
     points = points.dropna(subset=["acr", "delta"])
-    fig, ax = plt.subplots(figsize=(6.5, 4.5)) if ax is None else (ax.figure, ax)
+    own = ax is None
+    fig, ax = plt.subplots(figsize=(8.5, 4.8)) if own else (ax.figure, ax)
     groups = list(dict.fromkeys(points["group"]))
     colors = dict(zip(groups, sns.color_palette("colorblind", max(1, len(groups)))))
-    markers = dict(zip(groups, "osD^vP*X"))
-    rhos = []
+    markers = dict(zip(groups, "osD^vP*X" * (1 + len(groups) // 8)))
+    rhos, obstacles = [], []
     for group in groups:
         part = points[points["group"] == group]
         ax.scatter(part["acr"], part["delta"], s=40, color=colors[group], marker=markers[group],
-                   label=f"{group} (n={len(part)})", edgecolors="black", linewidths=0.4)
+                   label=f"{group} (n={len(part)})", edgecolors="black", linewidths=0.4, zorder=3)
         if {"delta_low", "delta_high"} <= set(part.columns):  # 95 % intervals where we have them
             bars = part.dropna(subset=["delta_low", "delta_high"])
-            ax.errorbar(bars["acr"], bars["delta"], yerr=[(bars["delta"] - bars["delta_low"]).clip(lower=0),
-                        (bars["delta_high"] - bars["delta"]).clip(lower=0)], fmt="none",
-                        ecolor=colors[group], elinewidth=0.8, capsize=2)
-        for x, y, text in zip(part["acr"], part["delta"], part["label"]):
-            ax.annotate(str(text), (x, y), textcoords="offset points", xytext=(4, 3), fontsize=7)
+            if len(bars):
+                ax.errorbar(bars["acr"], bars["delta"], yerr=[(bars["delta"] - bars["delta_low"]).clip(lower=0),
+                            (bars["delta_high"] - bars["delta"]).clip(lower=0)], fmt="none",
+                            ecolor=colors[group], elinewidth=0.8, capsize=2)
+                obstacles += _error_boxes(bars["acr"], bars["delta_low"], bars["delta_high"])
         if len(part) >= 3:  # Spearman ρ = Pearson correlation of the ranks
             ranks = part[["acr", "delta"]].astype(float).rank()
             rhos.append(f"{group}: ρ={ranks['acr'].corr(ranks['delta']):+.2f}")
     ax.axhline(0, color="0.5", lw=0.8)
     if log_x:
         ax.set_xscale("log")
-    ax.set_xlabel("Average Confusion Ratio (authors' code convention)")
+    ax.margins(x=0.08, y=0.1)
+    ax.autoscale_view()
+    if log_x and len(points):
+        readable_log_ticks(ax.xaxis)
+    ax.set_xlabel("Average Confusion Ratio (authors' code convention)" + (", log scale" if log_x else ""))
     ax.set_ylabel("ΔA = A_FC − A_CC, test (%)")
     heading = title or "ΔA against ACR"
-    ax.set_title(heading + ("\nSpearman " + "; ".join(rhos) if rhos else ""), fontsize=10)
-    ax.legend(fontsize=8, loc="best")
+    spearman = "\n" + textwrap.fill("Spearman " + "; ".join(rhos), 95) if rhos else ""
+    ax.set_title(heading + spearman, fontsize=10)
+    if groups:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
+    if own:
+        fig.tight_layout()
+    texts = [short_label(t) if shorten else str(t) for t in points["label"]]
+    shades = [_darker(colors[g]) for g in points["group"]]
+    place_labels(ax, points["acr"], points["delta"], texts, obstacles, colors=shades)
     return fig
 
 
 def delta_with_intervals(points: Any, x: str, xlabel: str, title: str | None = None,
                          ax: plt.Axes | None = None, y: str = "delta",
-                         ylabel: str = "ΔA = A_FC − A_CC, test (%), 95 % interval") -> plt.Figure:
+                         ylabel: str = "ΔA = A_FC − A_CC, test (%), 95 % interval",
+                         shorten: bool = True) -> plt.Figure:
     """``y`` (ΔA by default) against ``x``, one colour per ``group``, points labelled (chapter 7).
 
-    ``points`` has columns ``x``, ``y``, ``group`` and ``label``; for ΔA also ``delta_low`` and
-    ``delta_high``, drawn as bars (NaN: no bar, e.g. the paper's single runs).
+    ``points`` has columns ``x``, ``y``, ``group`` and ``label`` (shortened by `short_label`
+    unless ``shorten`` is False); for ΔA also ``delta_low`` and ``delta_high``, drawn as bars
+    (NaN: no bar, e.g. the paper's single runs). Labels are placed apart by `place_labels`; the
+    legend sits right of the axes.
     """
     needed = {x, y, "group", "label"} | ({"delta_low", "delta_high"} if y == "delta" else set())
     missing = needed - set(points.columns)
@@ -372,23 +579,32 @@ def delta_with_intervals(points: Any, x: str, xlabel: str, title: str | None = N
     points = points.dropna(subset=[x, y])
     if y != "delta":
         points = points.assign(delta=points[y], delta_low=float("nan"), delta_high=float("nan"))
-    fig, ax = plt.subplots(figsize=(6.5, 4.5)) if ax is None else (ax.figure, ax)
+    own = ax is None
+    fig, ax = plt.subplots(figsize=(6.5, 4.5)) if own else (ax.figure, ax)
     groups = list(dict.fromkeys(points["group"]))
     colors = dict(zip(groups, sns.color_palette("colorblind", max(1, len(groups)))))
-    for group, marker in zip(groups, "osD^vP*X"):
+    obstacles = []
+    for group, marker in zip(groups, "osD^vP*X" * (1 + len(groups) // 8)):
         part = points[points["group"] == group].astype({x: float, "delta": float})
         low = (part["delta"] - part["delta_low"].astype(float)).fillna(0).clip(lower=0)
         high = (part["delta_high"].astype(float) - part["delta"]).fillna(0).clip(lower=0)
         ax.errorbar(part[x], part["delta"], yerr=[low, high], fmt=marker, color=colors[group], capsize=3,
                     markeredgecolor="black", markeredgewidth=0.4, label=group)
-        for px, py, text in zip(part[x], part["delta"], part["label"]):
-            ax.annotate(str(text), (px, py), textcoords="offset points", xytext=(4, 3), fontsize=7)
+        obstacles += _error_boxes(part[x], part["delta_low"], part["delta_high"])
     if y == "delta":
         ax.axhline(0, color="0.5", lw=0.8)
+    ax.margins(x=0.08, y=0.1)
+    ax.autoscale_view()
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title or ylabel, fontsize=10)
-    ax.legend(fontsize=8, loc="best")
+    if groups:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
+    if own:
+        fig.tight_layout()
+    texts = [short_label(t) if shorten else str(t) for t in points["label"]]
+    shades = [_darker(colors[g]) for g in points["group"]]
+    place_labels(ax, points[x].astype(float), points["delta"].astype(float), texts, obstacles, colors=shades)
     return fig
 
 
@@ -418,3 +634,139 @@ def ledger_figure(ledger: Any, title: str = "Each claim: the paper's ΔA and our
     ax.legend(fontsize=7.5, loc="upper left")
     fig.tight_layout()
     return fig
+
+
+# --- the stored evidence (lgtools.chapters.evidence gathers the data) --------------------------
+
+def data_share_intervals(points: Any, title: str | None = None) -> plt.Figure:
+    """Fig 2 with intervals: A_FC and A_CC per share of the data (left), ΔA and Fig 2's margin, 95 % intervals (right).
+
+    ``points`` is ``lgtools.chapters.evidence.data_share_evidence``: one row per ``source`` and
+    ``data_ratio`` with ``a_fc``, ``a_cc``, ``delta`` (± ``delta_low``/``delta_high``) and
+    ``margin`` (fine at the share − coarse on all the data, ± ``margin_low``/``margin_high``).
+    Ours are filled markers with bars, the paper's (one run each) hollow; the right panel has one
+    errorbar container per source and quantity.
+    """
+    needed = {"source", "data_ratio", "a_fc", "a_cc", "delta", "delta_low", "delta_high",
+              "margin", "margin_low", "margin_high"}
+    missing = needed - set(points.columns)
+    if missing:
+        raise ValueError(f"points: missing columns {sorted(missing)}")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5.4))
+    sources = list(dict.fromkeys(points["source"]))
+    quantities = (("delta", "ΔA at this share", "o", "0.15"),
+                  ("margin", "fine at this share − coarse on 100 %", "s", "#9467bd"))
+    for k, source in enumerate(sources):
+        part = points[points["source"].eq(source)].sort_values("data_ratio")
+        share = 100 * part["data_ratio"].astype(float)
+        paper = source == "paper"
+        for column, level in (("a_fc", "fine"), ("a_cc", "coarse")):
+            left.plot(share, part[column], marker="o", color=label_color(level), ls="--" if paper else "-",
+                      mfc="white" if paper else label_color(level),
+                      label=f"{'A_FC' if level == 'fine' else 'A_CC'}, {source}")
+        for j, (column, name, marker, color) in enumerate(quantities):
+            rows = part.dropna(subset=[column])
+            low = (rows[column] - rows[f"{column}_low"]).clip(lower=0).fillna(0)
+            high = (rows[f"{column}_high"] - rows[column]).clip(lower=0).fillna(0)
+            shift = 1.2 * (2 * j - 1) + 0.6 * k  # a little apart in x so the bars do not hide one another
+            right.errorbar(100 * rows["data_ratio"].astype(float) + shift, rows[column], yerr=[low, high],
+                           fmt=marker, color=color, mfc="white" if paper else color, capsize=3,
+                           label=f"{name}, {source}" + ("" if paper else " (95 % interval)"))
+    left.set_xlabel("training data used (%)")
+    left.set_ylabel("test accuracy at the coarse level (%)")
+    left.set_title("A_FC (red) and A_CC (blue), mean over seeds", fontsize=10)
+    left.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
+    right.axhline(0, color="0.5", lw=0.8)
+    right.set_xlabel("training data used (%)")
+    right.set_ylabel("difference in test accuracy (points)")
+    right.set_title("ΔA and Fig 2's claim, paired over seeds", fontsize=10)
+    right.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1, frameon=False)
+    for ax in (left, right):
+        ax.set_xticks(sorted(set(100 * points["data_ratio"].astype(float))))
+    fig.suptitle(title or "Fig 2: fine against coarse labels on a share of the training data", fontsize=11,
+                 fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
+def partition_grid(table: Any, classes: Sequence[str], title: str | None = None) -> plt.Figure:
+    """Table VI drawn: a row per partition, a cell per fine class coloured by its coarse group; ΔA at the row's end.
+
+    ``table`` is ``lgtools.chapters.evidence.table6_partitions``: ``label``, one column per name in
+    ``classes`` holding the class's group (0, 1, …), ``paper_delta`` and ``ours_delta`` with
+    ``ours_low``/``ours_high`` (NaN where nothing is stored). The grid is one ``QuadMesh`` whose
+    cell values are the groups; the right panel sets the paper's ΔA (grey diamond) beside ours
+    (dot, 95 % interval) and writes both at the row's end.
+    """
+    classes = list(classes)
+    missing = {"label", "paper_delta", "ours_delta", "ours_low", "ours_high", *classes} - set(table.columns)
+    if missing:
+        raise ValueError(f"table: missing columns {sorted(missing)}")
+    rows = table.reset_index(drop=True)
+    groups = rows[classes].to_numpy(dtype=int)
+    count = int(groups.max()) + 1 if groups.size else 1
+    colors = sns.color_palette("Set2", max(2, count))[:max(2, count)]  # groups are classes: no red/blue
+    fig, (grid, deltas) = plt.subplots(1, 2, figsize=(12, 0.42 * len(rows) + 2.2),
+                                       gridspec_kw={"width_ratios": [len(classes), 5]})
+    grid.pcolormesh(groups, cmap=matplotlib.colors.ListedColormap(colors), vmin=-0.5,
+                    vmax=len(colors) - 0.5, edgecolors="white", linewidth=1.5)
+    for (r, c), group in np.ndenumerate(groups):
+        grid.text(c + 0.5, r + 0.5, str(group), ha="center", va="center", fontsize=8, color="0.2")
+    grid.set_xticks(np.arange(len(classes)) + 0.5, classes, rotation=45, ha="right", rotation_mode="anchor",
+                    fontsize=8)
+    grid.set_yticks(np.arange(len(rows)) + 0.5, rows["label"], fontsize=8)
+    grid.set_ylim(len(rows), 0)
+    grid.set_xlim(0, len(classes))
+    grid.tick_params(length=0)
+    grid.grid(False)
+    grid.set_title("coarse group of each CIFAR-10 class (* bits not in the stated ratio)", fontsize=9)
+    grid.legend(handles=[Patch(color=colors[g], label=f"group {g}") for g in range(count)], fontsize=8,
+                loc="lower left", bbox_to_anchor=(0, 1.06), ncol=count, frameon=False, borderaxespad=0)
+    y = np.arange(len(rows)) + 0.5
+    ran = rows["ours_delta"].notna().to_numpy()
+    deltas.scatter(rows["paper_delta"], y - 0.15, marker="D", color="0.35", s=26, label="paper (one run)", zorder=3)
+    low = (rows["ours_delta"] - rows["ours_low"]).clip(lower=0).fillna(0)
+    high = (rows["ours_high"] - rows["ours_delta"]).clip(lower=0).fillna(0)
+    deltas.errorbar(rows.loc[ran, "ours_delta"], y[ran] + 0.15, xerr=[low[ran], high[ran]], fmt="o",
+                    color=sns.color_palette("colorblind")[0], capsize=3, label="ours (mean of seed pairs, 95 % CI)")
+    deltas.axvline(0, color="0.5", lw=0.8)
+    deltas.set_ylim(len(rows), 0)
+    deltas.set_yticks(y, [_delta_text(p, m, lo, hi) for p, m, lo, hi in
+                          zip(rows["paper_delta"], rows["ours_delta"], rows["ours_low"], rows["ours_high"])],
+                      fontsize=7.5)
+    deltas.yaxis.tick_right()
+    deltas.tick_params(axis="y", length=0)
+    deltas.set_xlabel("ΔA = A_FC − A_CC (points)")
+    deltas.set_title("ΔA: paper | ours [95 % interval]", fontsize=9)
+    deltas.legend(fontsize=7.5, loc="lower left", bbox_to_anchor=(0, 1.06), ncol=2, frameon=False, borderaxespad=0)
+    fig.suptitle(title or "Table VI: the ten two-way partitions of CIFAR-10", fontsize=11, fontweight="bold")
+    fig.tight_layout()
+    return fig
+
+
+def _delta_text(paper: float, mean: float, low: float, high: float) -> str:
+    """``"+0.78 | +1.83 [-1.60, +5.26]"``: the paper's ΔA and ours with its interval (``not run`` when missing)."""
+    ours = "not run" if pd.isna(mean) else f"{mean:+.2f}" + ("" if pd.isna(low) else f" [{low:+.2f}, {high:+.2f}]")
+    return f"{paper:+.2f} | {ours}"
+
+
+def glue_figure(name: str, fig: plt.Figure, dpi: int = 150) -> None:
+    """Glue ``fig`` into the page as a PNG under ``name`` for a ``{glue:figure}`` directive, then close it.
+
+    The PNG is rendered here (``bbox_inches="tight"``), so the page gets an image whatever the
+    kernel's matplotlib backend. In a markdown cell of the same notebook::
+
+        ```{glue:figure} name
+        :name: fig-name
+        :alt: what the figure shows, for readers who cannot see it
+
+        Caption, numbered as "Fig. N" and referenced with {numref}`fig-name`.
+        ```
+    """
+    from IPython.display import Image
+    from myst_nb import glue
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    glue(name, Image(data=buffer.getvalue(), format="png"), display=False)

@@ -1,0 +1,293 @@
+"""The figures of the stored evidence (lgtools.chapters.evidence + plots), drawn from results/ and small made-up tables."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import itertools  # noqa: E402
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.collections import PolyCollection  # noqa: E402
+from matplotlib.container import ErrorbarContainer  # noqa: E402
+from matplotlib.patches import Rectangle  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
+
+from lgtools.chapters import evidence, plots  # noqa: E402
+from lgtools.chapters.stored import stored_results  # noqa: E402
+from lgtools.labels.builtin import get_hierarchy  # noqa: E402
+from lgtools.labels.hierarchy import Hierarchy  # noqa: E402
+from lgtools.runs.results import load_result  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def stored() -> pd.DataFrame:
+    table = stored_results("results")
+    if table.empty:
+        pytest.skip("no stored results in results/")
+    return table
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _boxes(texts) -> list:
+    """Display boxes of the text alone (an annotation's own extent would include its leader line)."""
+    return [Text.get_window_extent(t) for t in texts]
+
+
+def _shared_area(a, b) -> float:
+    width = min(a.x1, b.x1) - max(a.x0, b.x0)
+    height = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return max(width, 0) * max(height, 0)
+
+
+def _assert_disjoint(texts) -> None:
+    boxes = _boxes(texts)
+    clashes = [(texts[i].get_text(), texts[j].get_text()) for i, j in itertools.combinations(range(len(boxes)), 2)
+               if _shared_area(boxes[i], boxes[j]) > 0]
+    assert not clashes, clashes
+
+
+def _visible_ticklabels(axis) -> list:
+    low, high = sorted(axis.get_view_interval())
+    labels = []
+    for ticks in (axis.get_major_ticks(), axis.get_minor_ticks()):
+        for tick in ticks:
+            if low <= tick.get_loc() <= high and tick.label1.get_visible() and tick.label1.get_text():
+                labels.append(tick.label1)
+    return labels
+
+
+def _errorbar_segments(ax) -> int:
+    return sum(len(c.lines[2][0].get_segments()) for c in ax.containers if isinstance(c, ErrorbarContainer))
+
+
+# ----------------------------------------------------------------------------- labels
+
+@pytest.mark.parametrize("text, short", [
+    ("cifar10_table6_5", "VI-5"), ("cifar10_table6_10", "VI-10"), ("0.1", "r=0.1"), ("0.30", "r=0.3"),
+    ("0.0", "r=0"), ("7", "7"), ("cifar100_animals", "C100 animals"), ("imagenet_dog_cat", "dog/cat"),
+    ("cifar10", "C10"), ("40 % data", "40 % data"), ("5 / 0.0", "5"), ("cifar10 / 0.1", "C10, r=0.1"),
+    ("something_else", "something_else"),
+])
+def test_short_label(text, short):
+    assert plots.short_label(text) == short
+
+
+def test_point_label_names_partition_noise_or_share():
+    assert evidence.point_label("cifar10_table6_3", 0.0, 1.0) == "cifar10_table6_3"
+    assert evidence.point_label("cifar10", 0.1, 1.0) == "0.1"
+    assert evidence.point_label("cifar10", 0.0, 0.4) == "40 % data"
+    assert evidence.point_label("cifar100_5") == "cifar100_5"
+    assert plots.short_label(evidence.point_label("cifar10", 0.3)) == "r=0.3"
+
+
+# ----------------------------------------------------------------------------- Fig 5
+
+def test_confusion_heatmap_orders_by_coarse_class_and_outlines_blocks():
+    h = Hierarchy(("a", "b", "c", "d", "e", "f"), ("x", "y", "z"), [1, 0, 1, 0, 2, 2])
+    rng = np.random.default_rng(0)
+    confusion = rng.integers(1, 50, size=(6, 6))
+    fig = plots.confusion_heatmap(confusion, h)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["b", "d", "a", "c", "e", "f"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["b", "d", "a", "c", "e", "f"]
+    blocks = [p for p in ax.patches if isinstance(p, Rectangle) and p.get_edgecolor()[:3] == (1.0, 0.0, 0.0)]
+    assert [(b.get_x(), b.get_y(), b.get_width(), b.get_height()) for b in blocks] == [
+        (0, 0, 2, 2), (2, 2, 2, 2), (4, 4, 2, 2)]
+    shown = ax.collections[0].get_array().reshape(6, 6)
+    assert np.allclose(shown.sum(axis=1), 100)  # each row is a share of its true class
+    order = [1, 3, 0, 2, 4, 5]
+    assert np.allclose(shown, 100 * confusion[np.ix_(order, order)] / confusion[order].sum(axis=1, keepdims=True))
+    colors = [t.get_color() for t in ax.get_yticklabels()]
+    assert colors[0] == colors[1] != colors[2] == colors[3] != colors[4]
+    assert {t.get_text() for t in ax.texts} >= {"x", "y", "z"}  # the coarse names above the blocks
+
+
+def test_fine_confusion_pools_the_stored_fine_runs(stored):
+    confusion, hierarchy, seeds = evidence.fine_confusion(stored)
+    assert seeds == [0, 1, 2] and hierarchy == get_hierarchy("cifar10")
+    assert confusion.shape == (10, 10) and confusion.sum() == 3 * 10_000
+    one, _, only = evidence.fine_confusion(stored, seeds=[1])
+    runs = evidence.headline_runs(stored, labels="fine", seeds=[1])
+    assert only == [1] and np.array_equal(one, load_result(runs["path"].iloc[0])["confusion_fine"])
+    fig = plots.confusion_heatmap(confusion, hierarchy)
+    ax = fig.axes[0]
+    names = [t.get_text() for t in ax.get_xticklabels()]
+    assert names[:4] == ["airplane", "automobile", "ship", "truck"]  # vehicles first, then animals
+    assert len([p for p in ax.patches if isinstance(p, Rectangle)]) == 2
+    with pytest.raises(ValueError, match="no stored fine run"):
+        evidence.fine_confusion(stored, scale="paper-scale")
+
+
+# ----------------------------------------------------------------------------- Fig 3
+
+def test_training_curves_from_stored_histories(stored):
+    curves = evidence.training_histories(stored)
+    assert set(curves["labels"]) == {"fine", "coarse"} and set(curves["split"]) == {"train", "test"}
+    assert sorted(curves["epoch"].unique()) == [1, 2, 3, 4]
+    assert curves.groupby("labels")["seed"].nunique().to_dict() == {"coarse": 3, "fine": 3}
+    fig = plots.training_curves(curves, title="Fig 3, stored", band="range")
+    ax = fig.axes[0]
+    assert "A_FC" in ax.get_ylabel() and "coarse-level" in ax.get_ylabel()
+    assert "min–max" in ax.get_title() and "fine 3" in ax.get_title()
+    bands = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    spans = sorted((round(float(p.vertices[:, 1].min()), 6), round(float(p.vertices[:, 1].max()), 6))
+                   for c in bands for p in c.get_paths())
+    wanted = sorted((round(float(g.min()), 6), round(float(g.max()), 6))
+                    for _, g in curves.groupby(["labels", "split"])["accuracy"])
+    assert spans == wanted  # each band runs from the lowest seed to the highest
+    with pytest.raises(ValueError, match="band"):
+        plots.training_curves(curves, band="ci")
+
+
+# ----------------------------------------------------------------------------- Fig 2
+
+def test_data_share_evidence_has_paired_intervals(stored):
+    table = evidence.data_share_evidence(stored)
+    ours = table[table["source"].eq("ours, cpu-scale")].set_index("data_ratio")
+    paper = table[table["source"].eq("paper")].set_index("data_ratio")
+    assert list(ours.index) == [0.2, 0.4, 0.6, 0.8, 1.0] and list(paper.index) == list(ours.index)
+    assert (ours["delta_low"] < ours["delta"]).all() and (ours["delta"] < ours["delta_high"]).all()
+    assert np.isnan(ours.loc[1.0, "margin"]) and ours.loc[:0.8, "margin"].notna().all()
+    assert paper.loc[0.4, "margin"] == pytest.approx(98.62 - 98.42)  # fine on 40 % against coarse on all
+    assert paper["delta_low"].isna().all()
+    fig = plots.data_share_intervals(table)
+    right = fig.axes[1]
+    containers = [c for c in right.containers if isinstance(c, ErrorbarContainer)]
+    assert len(containers) == 4  # (ours, paper) × (ΔA, margin)
+    assert _errorbar_segments(right) == 2 * 5 + 2 * 4  # ΔA at five shares, the margin at four, each source
+    assert len(fig.axes[0].lines) == 4  # A_FC and A_CC, ours and the paper's
+
+
+# ----------------------------------------------------------------------------- Fig 6/7
+
+def test_delta_vs_acr_draws_one_bar_per_point_with_an_interval():
+    points = pd.DataFrame({"acr": [0.1, 0.2, 0.4, 0.8, 1.6], "delta": [0.5, 1.0, 2.0, 3.0, 4.0],
+                           "delta_low": [0.1, np.nan, 1.5, 2.0, np.nan],
+                           "delta_high": [0.9, np.nan, 2.5, 4.5, np.nan],
+                           "group": ["ours", "ours", "ours", "paper", "paper"],
+                           "label": ["cifar10_table6_1", "0.1", "cifar10", "a", "b"]})
+    fig = plots.delta_vs_acr(points, log_x=True)
+    ax = fig.axes[0]
+    assert _errorbar_segments(ax) == 3
+    fig.canvas.draw()
+    assert [t.get_text() for t in ax.texts] == ["VI-1", "r=0.1", "C10", "a", "b"]
+    raw = plots.delta_vs_acr(points, shorten=False)
+    assert raw.axes[0].texts[0].get_text() == "cifar10_table6_1"
+
+
+def test_delta_vs_acr_labels_and_log_ticks_do_not_collide(stored):
+    points = evidence.acr_evidence(stored)
+    assert {"paper, Fig 6", "paper, Fig 7a", "paper, Fig 7b", "ours, Table VI (cpu-scale)"} <= set(points["group"])
+    fig = plots.delta_vs_acr(points, title="every setting", log_x=True)
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    assert len(ax.texts) == len(points.dropna(subset=["acr", "delta"]))
+    assert not any("cifar10_table6" in t.get_text() for t in ax.texts)
+    _assert_disjoint(ax.texts)
+    frame = ax.get_window_extent()
+    assert all(frame.x0 - 1 <= b.x0 and b.x1 <= frame.x1 + 1 and frame.y0 - 1 <= b.y0 and b.y1 <= frame.y1 + 1
+               for b in _boxes(ax.texts))  # inside the axes: clear of the tick labels
+    ticks = _visible_ticklabels(ax.xaxis)
+    assert len(ticks) >= 3 and "0.1" in [t.get_text() for t in ticks]
+    _assert_disjoint(ticks)
+    assert _errorbar_segments(ax) == points["delta_low"].notna().sum()
+    paper_only = evidence.acr_evidence(stored.iloc[:0])
+    assert set(paper_only["group"]) == {"paper, Fig 6", "paper, Fig 7a", "paper, Fig 7b"} and len(paper_only) == 21
+
+
+def test_crowded_labels_are_nudged_apart():
+    rng = np.random.default_rng(3)  # twelve points in a corner of 1 % of the range, two far ones setting it
+    points = pd.DataFrame({"acr": [*(0.3 + 0.02 * rng.random(12)), 0.05, 2.0],
+                           "delta": [*(1 + 0.1 * rng.random(12)), -2.0, 8.0], "group": "g",
+                           "label": [f"cifar10_table6_{k}" for k in range(1, 15)]})
+    fig = plots.delta_vs_acr(points)
+    fig.canvas.draw()
+    _assert_disjoint(fig.axes[0].texts)
+    again = plots.delta_vs_acr(points)
+    again.canvas.draw()  # deterministic: the same places every time
+    assert [t.xyann for t in fig.axes[0].texts] == [t.xyann for t in again.axes[0].texts]
+
+
+@pytest.mark.parametrize("low, high", [(0.02, 3.0), (0.3, 0.6), (1e-4, 1e2)])
+def test_readable_log_ticks_do_not_collide(low, high):
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    ax.set_xscale("log")
+    ax.set_xlim(low, high)
+    plots.readable_log_ticks(ax.xaxis)
+    fig.canvas.draw()
+    ticks = _visible_ticklabels(ax.xaxis)
+    assert len(ticks) >= 2
+    assert all("$" not in t.get_text() and "10^" not in t.get_text() for t in ticks)  # plain numbers
+    _assert_disjoint(ticks)
+    with pytest.raises(ValueError, match="positive"):
+        fig2, ax2 = plt.subplots()
+        ax2.set_xlim(-1, 1)
+        plots.readable_log_ticks(ax2.xaxis)
+
+
+def test_delta_with_intervals_places_labels_apart():
+    points = pd.DataFrame({"share": [0.0, 0.01, 0.02, 0.05, 0.15, 0.15], "delta": [0.8, 0.7, 0.6, 0.1, 1.2, 1.1],
+                           "delta_low": [np.nan] * 4 + [0.9, 0.5], "delta_high": [np.nan] * 4 + [1.5, 1.6],
+                           "group": ["paper"] * 4 + ["ours"] * 2, "label": ["0", "0.01", "0.03", "0.1", "0.1", "0.3"]})
+    fig = plots.delta_with_intervals(points, x="share", xlabel="share")
+    fig.canvas.draw()
+    assert [t.get_text() for t in fig.axes[0].texts] == ["0", "r=0.01", "r=0.03", "r=0.1", "r=0.1", "r=0.3"]
+    _assert_disjoint(fig.axes[0].texts)
+
+
+# ----------------------------------------------------------------------------- Table VI
+
+def test_table6_partitions_match_the_hierarchies(stored):
+    table, classes = evidence.table6_partitions(stored)
+    assert len(table) == 10 and classes == list(get_hierarchy("cifar10").fine_names)
+    for _, row in table.iterrows():
+        assert "".join(str(row[c]) for c in classes) == get_hierarchy(row["hierarchy"]).bits()
+    assert table.loc[table["row"].eq(3), "label"].item() == "VI-3 (6:4)*"  # printed bits not 6:4
+    assert table["ours_delta"].notna().all() and (table["ours_low"] <= table["ours_high"]).all()
+    empty, _ = evidence.table6_partitions(stored.iloc[:0])
+    assert empty["ours_delta"].isna().all() and empty["paper_delta"].notna().all()
+
+
+def test_partition_grid_colours_cells_by_group(stored):
+    table, classes = evidence.table6_partitions(stored)
+    fig = plots.partition_grid(table, classes)
+    grid, deltas = fig.axes[:2]
+    fig.canvas.draw()
+    mesh = grid.collections[0]
+    groups = table[classes].to_numpy()
+    assert np.array_equal(np.asarray(mesh.get_array()).reshape(groups.shape), groups)
+    colors = np.asarray(mesh.get_facecolors()).reshape(*groups.shape, 4)
+    zero, one = colors[groups == 0], colors[groups == 1]
+    assert (zero == zero[0]).all() and (one == one[0]).all() and not np.allclose(zero[0], one[0])
+    assert [t.get_text() for t in grid.get_yticklabels()] == list(table["label"])
+    assert [t.get_text() for t in grid.get_xticklabels()] == classes
+    ends = [t.get_text() for t in deltas.get_yticklabels()]
+    assert len(ends) == 10 and ends[0].startswith("+0.78 | +1.83 [")
+    assert _errorbar_segments(deltas) == table["ours_delta"].notna().sum()
+    missing = table.assign(ours_delta=np.nan, ours_low=np.nan, ours_high=np.nan)
+    assert plots.partition_grid(missing, classes).axes[1].get_yticklabels()[0].get_text() == "+0.78 | not run"
+
+
+# ----------------------------------------------------------------------------- into the book
+
+def test_glue_figure_glues_a_png_and_closes_the_figure(monkeypatch):
+    import myst_nb
+
+    calls = []
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=True: calls.append((name, value, display)))
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    plots.glue_figure("fig-test", fig)
+    assert len(calls) == 1
+    name, value, display = calls[0]
+    assert name == "fig-test" and display is False
+    assert value.data[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not plt.fignum_exists(fig.number)
