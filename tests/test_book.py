@@ -1,12 +1,17 @@
 """The book as a whole: build it, look at it in a browser, run a chapter through papermill.
 
 These tests are slow (they execute every chapter) but run in `make test` like every other test.
-They need Debian's `chromium`, which `make test` installs when it is missing.
+They need Debian's `chromium`, which `make test` installs when it is missing. To look again at a book
+already built the way the fixture builds it, point LGTOOLS_BUILT_BOOK at its HTML folder (or at the
+folder given to --path-output): the build is then reused, not repeated.
 """
 
 from __future__ import annotations
 
+import html as html_lib
+import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -44,9 +49,24 @@ def _env() -> dict[str, str]:
     return env
 
 
+def _reused_build(folder: str) -> tuple[subprocess.CompletedProcess, Path]:
+    """A finished build named by LGTOOLS_BUILT_BOOK: its HTML folder, or the folder holding _build/html."""
+    html = Path(folder)
+    if (html / "_build" / "html" / "index.html").is_file():
+        html = html / "_build" / "html"
+    if not (html / "index.html").is_file():
+        pytest.fail(f"LGTOOLS_BUILT_BOOK={folder} holds no built book (no index.html)")
+    return subprocess.CompletedProcess(["LGTOOLS_BUILT_BOOK", folder], 0, f"reused the build in {html}", ""), html
+
+
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess, Path]:
-    """Build the whole book once (tiny mode, warnings as errors) into a temporary folder."""
+    """Build the whole book once (tiny mode, warnings as errors) into a temporary folder.
+
+    LGTOOLS_BUILT_BOOK=<folder> reuses a book built this way instead (the browser checks on it).
+    """
+    if os.environ.get("LGTOOLS_BUILT_BOOK"):
+        return _reused_build(os.environ["LGTOOLS_BUILT_BOOK"])
     out = tmp_path_factory.mktemp("book")
     command = [str(BIN / "jupyter-book"), "build", str(ROOT), "--path-output", str(out),
                "-W", "-n", "--keep-going"]
@@ -73,16 +93,24 @@ def _chromium() -> str:
     return found
 
 
-def _chromium_run(args: list[str], profile: Path) -> subprocess.CompletedProcess:
+def _chromium_run(args: list[str], profile: Path, timeout: int = 180) -> subprocess.CompletedProcess:
     base = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
             "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage",
             f"--user-data-dir={profile}"]
-    return subprocess.run(base + args, capture_output=True, text=True, timeout=180)
+    return subprocess.run(base + args, capture_output=True, text=True, timeout=timeout)
+
+
+def _assert_not_blank(shot: Path, size: tuple[int, int]) -> None:
+    """A screenshot of a rendered page: the requested size, real contrast and many shades of grey."""
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
+    assert pixels.shape == (size[1], size[0]), f"{shot.name}: {pixels.shape}"
+    assert pixels.var() > 10.0, f"{shot.name}: the screenshot is blank (variance {pixels.var():.1f})"
+    assert len(np.unique(pixels)) > 16, f"{shot.name}: the screenshot has almost no distinct shades"
 
 
 def test_browser_renders_index_and_chapter(built_book, tmp_path):
-    from PIL import Image
-
     result, html = built_book
     assert result.returncode == 0, "the book build failed; see test_book_builds_every_chapter"
     # The index redirects to the intro; give the redirect virtual time to happen.
@@ -102,10 +130,209 @@ def test_browser_renders_index_and_chapter(built_book, tmp_path):
     done = _chromium_run([f"--screenshot={shot}", "--window-size=1280,1600", "--hide-scrollbars", chapter_uri],
                          tmp_path / "profile-shot")
     assert done.returncode == 0 and shot.is_file(), done.stderr[-3000:]
-    pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
-    assert pixels.shape == (1600, 1280)
-    assert pixels.var() > 10.0, "the screenshot is blank"
-    assert len(np.unique(pixels)) > 16, "the screenshot has almost no distinct shades"
+    _assert_not_blank(shot, (1280, 1600))
+
+
+# The chapters whose equations the book numbers (STYLE: A_FC, A_CC, ΔA, eq. 1, the authors' ACR).
+EQUATIONS = {"book/01_label_granularity": ("eq-acc", "eq-afc", "eq-delta-a"),
+             "book/06_acr": ("eq-acr-printed", "eq-acr-code")}
+# TeX that MathJax should have replaced: display and inline delimiters, environments, common commands,
+# and a $…$ pair with TeX inside it.
+RAW_TEX = re.compile(r"\$\$|\\\(|\\\)|\\\[|\\\]|\\begin\{|\\(?:frac|mathbb|mathrm|Delta|sum)\b"
+                     r"|\$[^$\n]{0,80}[_^\\][^$\n]{0,80}\$")
+
+
+def _raw_tex(dom: str) -> list[str]:
+    """Raw TeX left in a rendered page's text, outside code, scripts and MathJax's own output."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(dom, "html.parser")
+    for tag in soup(["head", "script", "style", "noscript", "textarea", "pre", "code", "mjx-container"]):
+        tag.decompose()
+    text = soup.get_text(" ")
+    return [text[max(0, m.start() - 40):m.end() + 40].replace("\n", " ") for m in RAW_TEX.finditer(text)]
+
+
+def _math_in_pages(html: Path) -> dict[str, int]:
+    """Every `_toc.yml` page that has math, with the number of math elements Sphinx wrote into it."""
+    counts = {}
+    for page in _toc_files():
+        source = (html / f"{page}.html").read_text(encoding="utf-8")
+        found = len(re.findall(r'class="math notranslate nohighlight"', source))
+        if found:
+            counts[page] = found
+    return counts
+
+
+def _rendered_math(dom: str) -> dict:
+    """MathJax's output in a dumped DOM: containers, math elements left without one, raw TeX in the text."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(dom, "html.parser")
+    unrendered = [el.get_text()[:80] for el in soup.select(".math") if el.find("mjx-container") is None]
+    errors = [el.get_text()[:80] for el in soup.select("mjx-merror, [data-mjx-error]")]
+    return {"containers": len(soup.find_all("mjx-container")), "unrendered": unrendered, "errors": errors,
+            "raw": _raw_tex(dom)}
+
+
+def test_every_page_with_math_renders_it_offline(built_book, tmp_path):
+    result, html = built_book
+    assert result.returncode == 0, "the book build failed; see test_book_builds_every_chapter"
+    with_math = _math_in_pages(html)
+    assert set(EQUATIONS) <= set(with_math), f"no math in {sorted(set(EQUATIONS) - set(with_math))}"
+    for page, labels in EQUATIONS.items():
+        source = (html / f"{page}.html").read_text(encoding="utf-8")
+        for label in labels:
+            block = re.search(rf'<div class="math notranslate nohighlight" id="equation-{label}">(.*?)</div>',
+                              source, flags=re.S)
+            assert block and 'class="eqno"' in block.group(1), f"{page}: no numbered equation {label}"
+            assert f'href="#equation-{label}"' in source, f"{page}: the prose never refers to {label}"
+    problems = []
+    for number, (page, expected) in enumerate(sorted(with_math.items())):
+        dom = _chromium_run(["--virtual-time-budget=20000", "--dump-dom", (html / f"{page}.html").as_uri()],
+                            tmp_path / f"profile-math-{number}")
+        assert dom.returncode == 0, dom.stderr[-3000:]
+        found = _rendered_math(dom.stdout)
+        if found["containers"] < expected or found["unrendered"] or found["errors"] or found["raw"]:
+            problems.append(f"{page}: {found['containers']} mjx-container for {expected} math elements; "
+                            f"unrendered {found['unrendered'][:3]}, errors {found['errors'][:3]}, "
+                            f"raw TeX {found['raw'][:3]}")
+    assert not problems, "\n".join(problems)
+
+
+def test_mathjax_is_served_from_the_book_not_a_cdn(built_book):
+    result, html = built_book
+    assert result.returncode == 0, "the book build failed; see test_book_builds_every_chapter"
+    static = (html / "_static").resolve()
+    assert (static / "mathjax" / "tex-chtml.js").is_file(), "MathJax was not copied into _static/mathjax"
+    remote, local = [], 0
+    for page in sorted(html.rglob("*.html")):
+        if static in page.resolve().parents:
+            continue
+        text = page.read_text(encoding="utf-8", errors="replace")
+        name = page.relative_to(html).as_posix()
+        if "cdn.jsdelivr" in text:
+            remote.append(f"{name}: cdn.jsdelivr")
+        for src in re.findall(r'<script\b[^>]*\bsrc="([^"]+)"', text):
+            if "mathjax" not in src.lower():
+                continue
+            target = (page.parent / src.split("?")[0]).resolve()
+            if "://" in src or src.startswith("//") or static not in target.parents or not target.is_file():
+                remote.append(f"{name}: {src}")
+            else:
+                local += 1
+    assert not remote, "MathJax is not served from _static:\n" + "\n".join(remote)
+    assert local >= len(EQUATIONS), f"only {local} pages load MathJax from _static"
+
+
+def test_screenshots_are_not_blank(built_book, tmp_path):
+    result, html = built_book
+    assert result.returncode == 0, "the book build failed; see test_book_builds_every_chapter"
+    for page in ["index", *EQUATIONS]:
+        shot = tmp_path / f"{page.replace('/', '_')}.png"
+        done = _chromium_run(["--virtual-time-budget=10000", f"--screenshot={shot}", "--window-size=1280,1600",
+                              "--hide-scrollbars", (html / f"{page}.html").as_uri()],
+                             tmp_path / f"profile-{shot.stem}")
+        assert done.returncode == 0 and shot.is_file(), done.stderr[-3000:]
+        _assert_not_blank(shot, (1280, 1600))
+
+
+# Loads each page in a same-origin iframe as wide as the screenshots, opens every <details>, and writes
+# per page the text column's width and each table's full width (scrollWidth) into <pre id="report">.
+TABLE_CHECK = """<!doctype html>
+<html><head><meta charset="utf-8"><title>table widths</title></head>
+<body><pre id="report">pending</pre>
+<script>
+const pages = __PAGES__;
+const report = [];
+function measure(doc, page) {
+  doc.querySelectorAll("details").forEach(d => { d.open = true; });
+  const column = doc.querySelector("article.bd-article") || doc.querySelector("main");
+  if (!column) { report.push({page: page, error: "no article.bd-article or main"}); return; }
+  const style = doc.defaultView.getComputedStyle(column);
+  const width = column.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  const tables = Array.from(doc.querySelectorAll("table")).map((table, index) => ({
+    index: index, width: table.scrollWidth,
+    caption: (table.caption ? table.caption.textContent : "").trim().slice(0, 120),
+    head: Array.from(table.querySelectorAll("th")).slice(0, 4).map(th => th.textContent.trim()).join(" | ").slice(0, 160),
+  }));
+  report.push({page: page, column: width, tables: tables});
+}
+function next(i) {
+  if (i >= pages.length) {
+    document.getElementById("report").textContent = JSON.stringify(report);
+    return;
+  }
+  const frame = document.createElement("iframe");
+  frame.style.width = "1280px";
+  frame.style.height = "1000px";
+  frame.onload = () => setTimeout(() => {
+    try { measure(frame.contentDocument, pages[i]); }
+    catch (error) { report.push({page: pages[i], error: String(error)}); }
+    frame.remove();
+    next(i + 1);
+  }, 1500);
+  frame.src = pages[i];
+  document.body.appendChild(frame);
+}
+next(0);
+</script></body></html>
+"""
+
+
+def _table_widths(html: Path, pages: list[str], profile: Path) -> list[dict]:
+    """Every table's width against its page's text column, measured in Chromium (see TABLE_CHECK)."""
+    check = html / "_lgtools_table_check.html"
+    check.write_text(TABLE_CHECK.replace("__PAGES__", json.dumps([f"{page}.html" for page in pages])),
+                     encoding="utf-8")
+    try:
+        dom = _chromium_run(["--allow-file-access-from-files", f"--virtual-time-budget={3000 * len(pages) + 10000}",
+                             "--window-size=1400,1100", "--dump-dom", check.as_uri()], profile, timeout=600)
+    finally:
+        check.unlink()
+    assert dom.returncode == 0, dom.stderr[-3000:]
+    found = re.search(r'<pre id="report">(.*?)</pre>', dom.stdout, flags=re.S)
+    assert found and found.group(1) != "pending", f"the table check did not finish:\n{dom.stdout[-2000:]}"
+    return json.loads(html_lib.unescape(found.group(1)))
+
+
+def test_no_table_is_wider_than_the_text_column(built_book, tmp_path):
+    result, html = built_book
+    assert result.returncode == 0, "the book build failed; see test_book_builds_every_chapter"
+    pages = _toc_files()
+    report = _table_widths(html, pages, tmp_path / "profile-tables")
+    errors = [f"{row['page']}: {row['error']}" for row in report if "error" in row]
+    assert not errors, "\n".join(errors)
+    assert [row["page"] for row in report] == [f"{page}.html" for page in pages]
+    assert sum(len(row["tables"]) for row in report) > 0, "no table measured in the whole book"
+    too_wide = [f"{row['page']} table {table['index']} ({table['caption'] or table['head']}): "
+                f"{table['width']} px in a {row['column']:.0f} px column ({table['width'] / row['column']:.2f}x)"
+                for row in report for table in row["tables"] if table["width"] > row["column"] + 1]
+    assert not too_wide, "tables wider than the text column (1280 px window):\n" + "\n".join(too_wide)
+
+
+def test_landing_page_shows_the_verdict_ledger(built_book, tmp_path):
+    from bs4 import BeautifulSoup
+
+    result, html = built_book
+    assert result.returncode == 0, "the book build failed; see test_book_builds_every_chapter"
+    # The index redirects to the intro; the DOM dumped is the intro's.
+    dom = _chromium_run(["--virtual-time-budget=5000", "--dump-dom", (html / "index.html").as_uri()],
+                        tmp_path / "profile-landing")
+    assert dom.returncode == 0, dom.stderr[-3000:]
+    soup = BeautifulSoup(dom.stdout, "html.parser")
+    article = soup.select_one("article.bd-article") or soup.find("main")
+    assert article is not None, "the landing page has no article"
+    ledgers = [table for table in article.find_all("table")
+               if any("verdict" in th.get_text().lower() for th in table.find_all("th"))]
+    assert ledgers, "the landing page has no table with a verdict column"
+    body = ledgers[0].find("tbody") or ledgers[0]
+    assert len(body.find_all("tr")) >= 3, "the verdict ledger has almost no rows"
+    intro = html / f"{_toc_files()[0]}.html"
+    images = [img.get("src", "") for img in article.find_all("img")]
+    shown = [src for src in images if src.startswith("data:image/")
+             or ("://" not in src and (intro.parent / src).resolve().is_file())]
+    assert shown, f"the landing page shows no figure (img src: {images})"
 
 
 def test_papermill_runs_chapter_with_injected_parameters(tmp_path):
