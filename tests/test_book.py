@@ -335,6 +335,28 @@ def test_landing_page_shows_the_verdict_ledger(built_book, tmp_path):
     assert shown, f"the landing page shows no figure (img src: {images})"
 
 
+def test_launch_buttons_point_at_the_configured_repository(built_book):
+    """Every chapter page's Binder and Colab links open this repository (``_config.yml``), not another."""
+    import re
+    from urllib.parse import urlparse
+
+    from lgtools.chapters.launch import repository_url
+
+    _, html = built_book
+    repo = urlparse(repository_url(ROOT)).path.strip("/")  # owner/name
+    checked = 0
+    for name in _toc_files():
+        page = html / f"{name}.html"
+        if not page.is_file() or not (ROOT / f"{name}.ipynb").is_file():
+            continue
+        links = re.findall(r'href="(https://(?:colab\.research\.google\.com|mybinder\.org)[^"]+)"', page.read_text())
+        assert links, f"{page.name}: no launch button"
+        wrong = [link for link in links if repo not in link]
+        assert not wrong, f"{page.name}: launch links not at {repo}: {wrong}"
+        checked += 1
+    assert checked >= 10
+
+
 def test_papermill_runs_chapter_with_injected_parameters(tmp_path):
     import nbformat
     import papermill

@@ -18,7 +18,7 @@ from lgtools.runs.sweep_store import coverage
 def stored_results(
     results_dir: str | Path = "results", experiment: str | Sequence[str] | None = None, **filters: Any
 ) -> pd.DataFrame:
-    """Stored full-run results as a DataFrame (one row per run), empty when none exist yet.
+    """Stored sweep results (real-data runs) as a DataFrame (one row per run), empty when none exist yet.
 
     ``experiment`` and each keyword filter keep rows whose column equals the value (or is in
     the list, if a list or tuple is given).

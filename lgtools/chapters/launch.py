@@ -1,0 +1,82 @@
+"""Launching a chapter outside a checkout: the repository URL (``_config.yml``) and each chapter's install cell.
+
+The URL lives in ``_config.yml`` (``repository.url``); the launch buttons read it there. A chapter opened
+in Colab has no checkout beside it, so its first, hidden cell clones the repository and installs
+``lgtools`` when the package is missing. That cell is generated from the URL here
+(``book/set_repository.py`` rewrites every chapter; a test checks they agree).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+INSTALL_TAG = "install-lgtools"  # with "remove-cell": hidden on the page, run by Colab and Binder
+CHECKOUT = "label-granularity"  # the folder the install cell clones into
+
+_TEMPLATE = '''# Outside a checkout of the book (Colab, a bare Jupyter server) fetch it and install lgtools;
+# inside one this cell does nothing. Generated from _config.yml by book/set_repository.py.
+def _install_lgtools(repository: str = "{url}", folder: str = "{folder}") -> None:
+    import importlib
+    import importlib.util
+    import os
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("lgtools") is not None:
+        return
+    subprocess.run(["git", "clone", "--depth", "1", repository, folder], check=True)
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", f"./{{folder}}[book]"], check=True)
+    importlib.invalidate_caches()
+    os.chdir(os.path.join(folder, "book"))  # chapters find results/ from here, as in a checkout
+
+
+_install_lgtools()'''
+
+
+def repository_url(root: str | Path) -> str:
+    """The book's repository URL, from ``_config.yml`` under ``root`` (its one source)."""
+    config = yaml.safe_load((Path(root) / "_config.yml").read_text())
+    url = (config.get("repository") or {}).get("url")
+    if not url or not str(url).startswith("https://"):
+        raise ValueError(f"_config.yml: repository.url must be an https URL, got {url!r}")
+    return str(url).rstrip("/")
+
+
+def install_cell_source(url: str) -> str:
+    """The source of the hidden first cell that installs ``lgtools`` from ``url`` when it is missing."""
+    return _TEMPLATE.format(url=url, folder=CHECKOUT)
+
+
+def install_cell(url: str) -> dict:
+    """The install cell as a notebook cell (nbformat 4), hidden on the page."""
+    return {"cell_type": "code", "execution_count": None, "id": "install-lgtools",
+            "metadata": {"tags": ["remove-cell", INSTALL_TAG]}, "outputs": [],
+            "source": install_cell_source(url).splitlines(keepends=True)}
+
+
+def set_install_cell(notebook: str | Path, url: str) -> bool:
+    """Make ``notebook``'s first cell the install cell for ``url``; True when the file changed."""
+    path = Path(notebook)
+    nb = json.loads(path.read_text())
+    cells = nb["cells"]
+    if cells and INSTALL_TAG in cells[0].get("metadata", {}).get("tags", []):
+        cells = cells[1:]
+    new = {**nb, "cells": [install_cell(url), *cells]}
+    text = json.dumps(new, indent=1, ensure_ascii=False) + "\n"
+    if text == path.read_text():
+        return False
+    path.write_text(text)
+    return True
+
+
+def install_cell_url(notebook: str | Path) -> str | None:
+    """The URL a notebook's install cell clones, or None when its first cell is not one."""
+    cells = json.loads(Path(notebook).read_text())["cells"]
+    if not cells or INSTALL_TAG not in cells[0].get("metadata", {}).get("tags", []):
+        return None
+    source = "".join(cells[0]["source"])
+    start = source.index('repository: str = "') + len('repository: str = "')
+    return source[start:source.index('"', start)]
