@@ -43,10 +43,11 @@ def test_the_table_carries_the_theme_and_project_classes_and_its_caption():
 def test_headers_are_words_with_units_and_an_interval_is_one_column():
     soup = _soup(_delta_frame())
     heads = [th.get_text() for th in soup.find("table").thead.find_all("th")]
-    assert heads == ["dataset", "randomness", "A_FC (%)", "A_CC (%)", "ΔA (points)", "95 % CI", "seeds"]
+    # get_text() drops the <sub> of A<sub>FC</sub>: the header reads "AFC (%)" as text
+    assert heads == ["dataset", "randomness", "AFC (%)", "ACC (%)", "ΔA (points)", "95 % CI", "seeds"]
     assert _column(soup, "95 % CI") == ["[+0.86, +1.53]", "[\u22120.23, +1.44]"]
     assert _column(soup, "ΔA (points)") == ["+1.20", "+0.60"]
-    assert _column(soup, "A_FC (%)") == ["95.22", "94.62"]
+    assert _column(soup, "AFC (%)") == ["95.22", "94.62"]
 
 
 def test_unknown_names_fall_back_to_spaces_and_n_says_what_it_counts():
@@ -102,7 +103,7 @@ def test_more_than_seven_columns_go_into_a_collapsed_block_with_the_keys_repeate
     assert more and all(t.find_parent("details") is details for t in more)
     assert all(len(t.thead.find_all("th")) <= 7 for t in more)
     extra = [th.get_text() for th in more[0].thead.find_all("th")]
-    assert extra == ["dataset", "randomness", "A_CC (%)", "seeds", "ACR"], extra  # keys repeated, then table order
+    assert extra == ["dataset", "randomness", "ACC (%)", "seeds", "ACR"], extra  # keys repeated, then table order
     shown = {th.get_text() for t in soup.find_all("table") for th in t.thead.find_all("th")}
     assert {"ΔA (points)", "95 % CI", "paper ΔA (points)", "verdict", "ACR", "seeds"} <= shown
     assert _soup(_delta_frame()).find("details") is None  # seven columns fit
@@ -113,7 +114,7 @@ def test_columns_choose_the_main_table_and_an_interval_can_be_named_by_its_bound
     heads = [th.get_text() for th in soup.find("table").thead.find_all("th")]
     assert heads == ["randomness", "ΔA (points)", "95 % CI"]
     extra = [th.get_text() for th in soup.find("details").find("table").thead.find_all("th")]
-    assert extra == ["randomness", "dataset", "A_FC (%)", "A_CC (%)", "seeds"]
+    assert extra == ["randomness", "dataset", "AFC (%)", "ACC (%)", "seeds"]
     with pytest.raises(ValueError, match="not a column"):
         table_html(_delta_frame(), columns=["nope"])
 
@@ -130,3 +131,12 @@ def test_show_displays_html_with_its_old_signature_and_the_note_names_stored_rea
     assert "stored real-data runs" in shown[1].data.lower() and "full runs" not in shown[1].data.lower()
     note_if_empty(_delta_frame(), "Table VII")
     assert len(shown) == 2  # nothing noted when there are rows
+
+
+def test_headers_and_captions_write_the_accuracies_as_the_equations_do():
+    from lgtools.chapters.page import notation_html, table_html
+
+    assert notation_html("A_FC − A_CC < 1") == "<i>A</i><sub>FC</sub> − <i>A</i><sub>CC</sub> &lt; 1"
+    assert notation_html("ΔA") == "Δ<i>A</i>" and notation_html("A_FCX") == "A_FCX"
+    out = table_html(pd.DataFrame({"a_fc": [95.0], "delta": [1.0]}), caption="A_FC and ΔA")
+    assert "<caption><i>A</i><sub>FC</sub> and Δ<i>A</i></caption>" in out and "A_FC" not in out

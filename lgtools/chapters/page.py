@@ -250,6 +250,14 @@ def _resolve(wanted: Sequence[str], columns: list[str]) -> list[str]:
     return out
 
 
+def notation_html(text: str) -> str:
+    """Escape ``text`` and write A_FC, A_CC and ΔA as the prose's equations typeset them (A with a subscript)."""
+    escaped = html.escape(text, quote=False)
+    for name in ("FC", "CC"):
+        escaped = re.sub(rf"\bA_{name}\b", f"<i>A</i><sub>{name}</sub>", escaped)
+    return escaped.replace("ΔA", "Δ<i>A</i>")
+
+
 def _cell_html(text: str, classes: str) -> str:
     """A cell's text as HTML; a text cell may break after an underscore (``imagenet_fruit_veg``)."""
     escaped = html.escape(text, quote=False)
@@ -272,8 +280,8 @@ def _table(df: pd.DataFrame, columns: list[str], caption: str | None, digits: in
             classes[column] = "lg-num lg-wrap" if spaced else "lg-num" if numeric else "lg-text"
     lines = ['<table class="table lg-table">']
     if caption:
-        lines.append(f"<caption>{html.escape(caption, quote=False)}</caption>")
-    head = "".join(f'<th scope="col" class="{classes[c]}">{html.escape(label(c, all_columns), quote=False)}</th>'
+        lines.append(f"<caption>{notation_html(caption)}</caption>")
+    head = "".join(f'<th scope="col" class="{classes[c]}">{notation_html(label(c, all_columns))}</th>'
                    for c in columns)
     lines += ["<thead>", f"<tr>{head}</tr>", "</thead>", "<tbody>"]
     for i in range(len(df)):
