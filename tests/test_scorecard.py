@@ -307,3 +307,16 @@ def test_chapter_finding_lists_the_ledger_rows_of_that_chapter(stored):
     assert "+2.50" in box and "2 seeds" in box and "**inconclusive**" in box and "Table VII" not in box
     assert "Scale" in chapter_finding(ledger, "08_conclusion")
     assert chapter_finding(ledger, "02_related_work").startswith("- No claim")
+
+
+def test_curve_sentence_says_which_labels_lead_fig3():
+    from lgtools.chapters.findings import curve_gaps, curve_sentence
+
+    rows = [{"epoch": e, "split": "test", "labels": lab, "seed": s, "accuracy": acc + s}
+            for s in (0, 1) for e, (f, c) in enumerate([(80, 82), (88, 86)], start=1)
+            for lab, acc in (("fine", f), ("coarse", c))]
+    histories = pd.DataFrame(rows)
+    assert curve_gaps(histories)["gap"].tolist() == [-2.0, 2.0]
+    text = curve_sentence(histories)
+    assert "epoch 1 -2.00, epoch 2 +2.00" in text and "coarse labels lead up to epoch 1" in text
+    assert curve_sentence(histories.iloc[:0]) == "no stored training history yet"

@@ -103,3 +103,25 @@ def ledger_tally(ledger: pd.DataFrame) -> str:
             f"{counts['agrees']} agree, {counts['disagrees']} disagree and {counts['inconclusive']} are inconclusive; "
             f"{missing} are not run here (CIFAR-100 and ImageNet are not available offline, or their sweep is "
             f"still to train). The [ledger](intro.ipynb) lists each.")
+
+
+def curve_gaps(histories: pd.DataFrame) -> pd.DataFrame:
+    """Fig 3 in numbers: per split and epoch, the mean fine-label accuracy minus the mean coarse-label one (points)."""
+    if histories.empty:
+        return pd.DataFrame(columns=["split", "epoch", "gap"])
+    means = histories.groupby(["split", "epoch", "labels"])["accuracy"].mean().unstack("labels")
+    return (means["fine"] - means["coarse"]).rename("gap").reset_index()
+
+
+def curve_sentence(histories: pd.DataFrame) -> str:
+    """Which label kind leads Fig 3's test curve at each epoch, in words (Markdown)."""
+    gaps = curve_gaps(histories)
+    test = gaps[gaps["split"].eq("test")].sort_values("epoch")
+    if test.empty:
+        return "no stored training history yet"
+    steps = ", ".join(f"epoch {int(e)} {g:+.2f}" for e, g in zip(test["epoch"], test["gap"]))
+    behind = test.loc[test["gap"] < 0, "epoch"]
+    lead = ("fine labels lead at every epoch" if behind.empty else
+            f"coarse labels lead up to epoch {int(behind.max())}, fine labels after it"
+            if behind.max() < test["epoch"].max() else "coarse labels still lead at the last epoch")
+    return f"test accuracy, fine minus coarse (points, mean over seeds): {steps}; {lead}"
