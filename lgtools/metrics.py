@@ -154,3 +154,42 @@ def mcnemar_p(only_a: int, only_b: int) -> float:
     top = max(log_terms)
     tail = math.exp(top) * sum(math.exp(t - top) for t in log_terms)
     return min(1.0, 2 * tail)
+
+
+def mistake_severity(fine_confusion: np.ndarray, hierarchy: Hierarchy) -> dict:
+    """How bad the mistakes of a fine confusion matrix are on the two-level tree.
+
+    ``severity``: mean height of the lowest common ancestor of the true and the predicted class over
+    the wrong predictions (1 inside the coarse class, 2 across); ``crossing``: the share (%) of wrong
+    predictions that leave the true coarse class; ``chance_crossing``: that share if every mistake
+    picked a wrong class uniformly (the control); ``mistakes``: their count.
+    """
+    c = _check_confusion(fine_confusion, hierarchy)
+    f2c = np.asarray(hierarchy.fine_to_coarse)
+    off = ~np.eye(len(f2c), dtype=bool)
+    across = f2c[:, None] != f2c[None, :]
+    mistakes = float(c[off].sum())
+    crossing = float(c[across].sum())
+    # Uniform wrong guesses: class i's mistakes land on each of the other classes equally often.
+    wrong = c.sum(axis=1) - np.diag(c)
+    chance = float(np.sum(wrong * across.sum(axis=1) / (len(f2c) - 1)))
+    return {"mistakes": int(mistakes),
+            "severity": math.nan if mistakes == 0 else 1.0 + crossing / mistakes,
+            "crossing": math.nan if mistakes == 0 else 100.0 * crossing / mistakes,
+            "chance_crossing": math.nan if mistakes == 0 else 100.0 * chance / mistakes}
+
+
+def crm_predict(probabilities: np.ndarray | torch.Tensor, hierarchy: Hierarchy) -> np.ndarray:
+    """Karthik et al.'s conditional risk minimisation: the class of least expected tree distance to the truth.
+
+    On the two-level tree (distance 0 / 1 / 2) the risk of predicting k is (1 − p_k) + (1 − P(coarse of k)),
+    so CRM picks the k with the largest p_k + P(c(k)); it can overrule the arg-max only towards a more
+    probable coarse class. No retraining: it re-ranks stored probabilities.
+    """
+    p = probabilities.detach().cpu().numpy() if isinstance(probabilities, torch.Tensor) else np.asarray(probabilities)
+    f2c = np.asarray(hierarchy.fine_to_coarse)
+    if p.ndim != 2 or p.shape[1] != len(f2c):
+        raise ValueError(f"probabilities must be (images, {len(f2c)} fine classes), got shape {p.shape}")
+    coarse = np.zeros((p.shape[0], hierarchy.num_coarse))
+    np.add.at(coarse.T, f2c, p.T)
+    return np.argmax(p + coarse[:, f2c], axis=1)

@@ -1,4 +1,5 @@
-"""Networks: the models and their heads (``models``: ``build_model``, ``count_parameters``).
+"""Networks: the models and their heads (``models``: ``build_model``, ``count_parameters``) and the
+training losses that know the class hierarchy (``losses``: ``HierarchyLoss``, ``LOSSES``).
 
 Imports no other layer of lgtools.
 """

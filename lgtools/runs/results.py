@@ -37,7 +37,7 @@ FORMAT_VERSION = 1
 CONFIG_COLUMNS = ("dataset", "hierarchy", "labels", "model", "width", "epochs", "data_ratio",
                   "noise", "dropout", "extra_layer", "seed", "schedule", "lr", "batch_size",
                   "label_smoothing", "noise_test", "augment", "max_train", "max_test", "noise_mode",
-                  "weight_decay", "momentum", "scale_epochs")
+                  "weight_decay", "momentum", "scale_epochs", "loss", "loss_param")
 SUMMARY_COLUMNS = ("train_acc", "test_acc", "test_acc_fine", "acr", "acr_equation",
                    "images_per_s", "seconds", "peak_memory_mb", "device", "test_acc_summed", "noise_share", "epochs_run")
 # Every column of the results table, live or stored (``load_results``, ``result_row``): the first 24
@@ -49,7 +49,7 @@ COLUMNS = ("experiment", "dataset", "hierarchy", "labels", "model", "width", "ep
            "max_train", "max_test", "acr_equation", "images_per_s", "peak_memory_mb",
            "device_name", "git_dirty", "epoch_seconds", "identity", "reused_from", "noise_mode",
            "weight_decay", "momentum", "scale_epochs", "test_acc_summed", "noise_share",
-           "best_test_acc", "best_epoch", "train_acc_fine", "epochs_run")
+           "best_test_acc", "best_epoch", "train_acc_fine", "epochs_run", "loss", "loss_param")
 
 
 def to_jsonable(value: Any) -> Any:
@@ -222,6 +222,8 @@ def result_row(config: dict, summary: dict, **extra: Any) -> dict:
     row = {c: config.get(c) for c in CONFIG_COLUMNS}
     row.update({c: summary.get(c) for c in SUMMARY_COLUMNS})
     row["hierarchy"] = hierarchy_label(config)
+    row["loss"] = config.get("loss") or "cross_entropy"  # runs stored before the field trained with it
+    row["loss_param"] = float(config.get("loss_param") or 0.0)
     if not config.get("noise"):  # without noise the procedure changed nothing (as in the run identity)
         row["noise_mode"] = None
     row.update(extra)

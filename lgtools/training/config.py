@@ -21,13 +21,14 @@ import numpy as np
 from lgtools.labels.builtin import resolve_for
 from lgtools.labels.hierarchy import Hierarchy
 from lgtools.labels.noise import NOISE_MODES
+from lgtools.nets.losses import check_loss
 from lgtools.nets.models import EXTRA_LAYERS, MODELS
 
 LABELS = ("fine", "coarse")
 SCHEDULES = ("paper", "onecycle", "constant")
 PRECISIONS = ("auto", "bf16", "fp32")
 COMPILE_CHOICES = (True, False, "auto")
-FLOAT_FIELDS = ("dropout", "label_smoothing", "noise", "momentum", "data_ratio", "lr", "weight_decay")
+FLOAT_FIELDS = ("dropout", "label_smoothing", "loss_param", "noise", "momentum", "data_ratio", "lr", "weight_decay")
 MAX_SEED = 2**63 - 1  # numpy's generators take seeds >= 0, torch's at most 2**64 - 1; seed + 1 is used too
 # (milestones as fractions of the epochs, decay factor) from the authors' public code.
 PAPER_SCHEDULES = {
@@ -111,6 +112,8 @@ class TrainConfig:
     weight_decay: float = 5e-4  # L2 penalty coefficient of SGD
     schedule: str = "paper"  # "paper" step decay, "onecycle", "constant"
     label_smoothing: float = 0.0  # cross-entropy smoothing, 0 … <1
+    loss: str = "cross_entropy"  # training loss: lgtools.nets.losses.LOSSES (the others need fine labels)
+    loss_param: float = 0.0  # the loss's parameter: b (coarse_constraint), alpha (hierarchical), beta (soft_labels)
     data_ratio: float = 1.0  # share of each fine class kept for training, (0, 1]
     scale_epochs: bool = True  # epochs /= data_ratio so the number of weight updates stays equal
     noise: float = 0.0  # Section VI-B randomness factor of fine training labels, [0, 1]
@@ -164,6 +167,7 @@ class TrainConfig:
             value = getattr(self, name)
             if not (low <= value <= high) or (not closed and value == high):
                 raise ValueError(f"{name} must be in [{low}, {high}{']' if closed else ')'}, got {value!r}")
+        check_loss(self.loss, self.loss_param, self.labels)
         if not 0 < self.data_ratio <= 1:
             raise ValueError(f"data_ratio must be in (0, 1], got {self.data_ratio!r}")
         for name in ("lr", "weight_decay"):

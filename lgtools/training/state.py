@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from lgtools.labels.hierarchy import Hierarchy
+from lgtools.nets.losses import HierarchyLoss
 from lgtools.nets.models import build_model
 from lgtools.training.config import TrainConfig, lr_factor, num_epochs
 from lgtools.training.identity import resolved_precision
@@ -154,7 +155,9 @@ def prepare_run(config: TrainConfig) -> RunState:
     return RunState(
         config=config, device=device, hierarchy=hierarchy, model=model, step_model=step_model,
         optimizer=optimizer, scheduler=scheduler,
-        criterion=nn.CrossEntropyLoss(label_smoothing=config.label_smoothing),
+        criterion=(nn.CrossEntropyLoss(label_smoothing=config.label_smoothing) if config.loss == "cross_entropy"
+                   else HierarchyLoss(config.loss, hierarchy.fine_to_coarse, config.loss_param,
+                                      config.label_smoothing).to(device)),
         generator=torch.Generator(device=device).manual_seed(config.seed),
         x_train=x_tr.to(device), y_train=targets.to(device), coarse_train=f2c[y_tr].to(device),
         x_test=x_te.to(device), fine_test=y_te.to(device), coarse_test=f2c[y_te].to(device),
