@@ -120,3 +120,23 @@ def test_mcnemar_exact_values_and_bad_counts() -> None:
     for bad in (-1, 2.5, True):
         with pytest.raises(ValueError, match="only_a"):
             mcnemar_p(bad, 3)
+
+
+def test_confusion_clustering_recovers_planted_blocks_and_not_a_random_grouping():
+    import numpy as np
+
+    from lgtools.labels.hierarchy import Hierarchy
+    from lgtools.metrics import confusion_linkage, hierarchy_recovery
+
+    f2c = np.array([0, 0, 0, 1, 1, 1])
+    h = Hierarchy(tuple("abcdef"), ("x", "y"), f2c, "planted")
+    rng = np.random.default_rng(0)
+    c = np.diag(np.full(6, 80)) + rng.integers(0, 2, (6, 6))
+    c += 12 * (f2c[:, None] == f2c[None, :]) * (1 - np.eye(6, dtype=int))  # confusions stay in blocks
+    assert confusion_linkage(c).shape == (5, 4)
+    found = hierarchy_recovery(c, h, controls=200)
+    assert found["ari"] == 1.0 and found["control_ari"] < 0.2 and found["p_value"] < 0.1
+    other = Hierarchy(tuple("abcdef"), ("x", "y"), np.array([0, 1, 0, 1, 0, 1]), "crossing")
+    assert hierarchy_recovery(c, other, controls=200)["ari"] < 0.5
+    with pytest.raises(ValueError, match="square matrix"):
+        confusion_linkage(np.ones((2, 2)))
