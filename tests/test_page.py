@@ -140,3 +140,13 @@ def test_headers_and_captions_write_the_accuracies_as_the_equations_do():
     assert notation_html("ΔA") == "Δ<i>A</i>" and notation_html("A_FCX") == "A_FCX"
     out = table_html(pd.DataFrame({"a_fc": [95.0], "delta": [1.0]}), caption="A_FC and ΔA")
     assert "<caption><i>A</i><sub>FC</sub> and Δ<i>A</i></caption>" in out and "A_FC" not in out
+
+
+def test_dataset_and_hierarchy_cells_read_as_names():
+    from lgtools.chapters.page import display_name
+
+    assert display_name("cifar100_animals") == "CIFAR-100 animals" and display_name("cifar10_table6_3") == "Table VI (3)"
+    assert display_name("extra_layer (square_relu)") == "extra layer (square + ReLU)" and display_name("fig6") == "fig6"
+    soup = BeautifulSoup(table_html(pd.DataFrame({"dataset": ["imagenet_dog_cat"], "labels": ["fine_x"]})), "html.parser")
+    cells = [td.get_text() for td in soup.find_all("td")]
+    assert cells[0] == "ImageNet dog vs cat" and cells[1].replace("\u200b", "") == "fine_x"  # other columns as they are

@@ -320,3 +320,13 @@ def test_curve_sentence_says_which_labels_lead_fig3():
     text = curve_sentence(histories)
     assert "epoch 1 -2.00, epoch 2 +2.00" in text and "coarse labels lead up to epoch 1" in text
     assert curve_sentence(histories.iloc[:0]) == "no stored training history yet"
+
+
+def test_headline_sentence_answers_from_the_cifar10_row(stored):
+    from lgtools.chapters.findings import headline_sentence
+    from lgtools.chapters.ledger import verdict_ledger
+
+    runs, _ = stored
+    text = headline_sentence(verdict_ledger(runs))
+    assert "not clearly: ΔA +2.50" in text and "2 seeds" in text  # the fixture's interval contains 0
+    assert "No stored CIFAR-10 run" in headline_sentence(verdict_ledger(runs.iloc[:0]))

@@ -125,3 +125,14 @@ def curve_sentence(histories: pd.DataFrame) -> str:
             f"coarse labels lead up to epoch {int(behind.max())}, fine labels after it"
             if behind.max() < test["epoch"].max() else "coarse labels still lead at the last epoch")
     return f"test accuracy, fine minus coarse (points, mean over seeds): {steps}; {lead}"
+
+
+def headline_sentence(ledger: pd.DataFrame, claim: str = "Fine labels beat coarse labels on CIFAR-10 (Table I)") -> str:
+    """The book's short answer, "do fine labels help?", from the ledger's CIFAR-10 Table I row (Markdown bullet)."""
+    rows = ledger[ledger["claim"].eq(claim)] if len(ledger) else ledger
+    if rows.empty or rows.iloc[0]["ours"] in ("—", None):
+        return "- **Do fine labels help?** No stored CIFAR-10 run answers it yet."
+    r = rows.iloc[0]
+    answer = {"agrees": "yes", "disagrees": "no", "inconclusive": "not clearly"}.get(str(r["verdict"]), str(r["verdict"]))
+    return (f"- **Do fine labels help?** On CIFAR-10 at {r['scale']}, {answer}: ΔA {r['ours']} points over "
+            f"{r['seeds']} seeds (the paper: {r['paper']}). CIFAR-100 and the ImageNet subsets are not tested here.")

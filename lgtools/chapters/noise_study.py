@@ -162,13 +162,9 @@ def noise_verdict(noise: pd.DataFrame, memorisation: pd.DataFrame) -> dict:
         return {"procedure": procedure, "schedule": head + ": noise turns fine labels harmful",
                 "explained": "explained"}
     if base["delta"] <= 0:
-        top = noisy.iloc[-1]  # the highest randomness
-        cost = ("the noise costs A_FC" if top["noise_cost_high"] < 0 else
-                "the noise's estimated cost (its interval includes 0) is")
         return {"procedure": procedure, "explained": "not explained by the noise",
-                "schedule": head + f": {cost} {_fmt(top['noise_cost'])} points at {float(top['noise']):g}"
-                            + _four_epoch_cost(noise)
-                            + ", but in this regime fine labels do not help even without noise, so the "
+                "schedule": head + _four_epoch_cost(noise)
+                            + "; but in this regime fine labels do not help even without noise, so the "
                               "experiment cannot show noise turning their gain into a loss"}
     return {"procedure": procedure, "explained": "not explained",
             "schedule": head + ": fine labels keep helping"}

@@ -44,7 +44,7 @@ LABELS = {
     "paper": "paper", "ours": "ours", "ours_mean": "our mean",
     "removed": "errors removed (%)", "paper_removed": "paper: errors removed (%)",
     "acr": "ACR", "n": "seeds", "pairs": "paired seeds", "p_value": "p", "spearman_rho": "Spearman ρ",
-    "sign_agrees": "sign agrees", "verdict": "verdict", "beats": "beats", "share": "labels changed",
+    "sign_agrees": "sign agrees", "verdict": "verdict", "beats": "beats (interval above 0)", "share": "labels changed",
     "noise_share": "labels changed", "share_source": "share from", "memorised": "memorised",
     "fine_only": "only fine right", "coarse_only": "only coarse right", "both_right": "both right",
     "both_wrong": "both wrong", "median_minutes": "minutes per run (median)", "mean_seeds": "mean seeds",
@@ -258,6 +258,27 @@ def notation_html(text: str) -> str:
     return escaped.replace("ΔA", "Δ<i>A</i>")
 
 
+# Names of datasets, hierarchies and settings as a reader says them (cells of NAMED_COLUMNS).
+DISPLAY_NAMES = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "cifar100_animals": "CIFAR-100 animals",
+                 "imagenet_dog_cat": "ImageNet dog vs cat", "imagenet_fruit_veg": "ImageNet fruit vs vegetable",
+                 "extra_layer": "extra layer", "square_relu": "square + ReLU", "cross_entropy": "cross-entropy",
+                 "coarse_constraint": "coarse-label constraint", "soft_labels": "soft labels"}
+NAMED_COLUMNS = {"dataset", "hierarchy", "source_dataset", "setting_value", "setting", "extra_layer", "loss"}
+
+
+def display_name(text: str) -> str:
+    """A dataset, hierarchy or setting name in words: ``cifar100_animals`` → "CIFAR-100 animals", ``cifar10_table6_3`` → "Table VI (3)"."""
+    found = re.fullmatch(r"cifar10_table6_(\d+)", text)
+    if found:
+        return f"Table VI ({found.group(1)})"
+    found = re.fullmatch(r"cifar100_(\d+)", text)
+    if found:
+        return f"CIFAR-100, {found.group(1)} superclasses"
+    if text in DISPLAY_NAMES:
+        return DISPLAY_NAMES[text]
+    return re.sub(r"(extra_layer|square_relu)", lambda m: DISPLAY_NAMES[m.group(1)], text)
+
+
 def _cell_html(text: str, classes: str) -> str:
     """A cell's text as HTML; a text cell may break after an underscore (``imagenet_fruit_veg``)."""
     escaped = html.escape(text, quote=False)
@@ -274,6 +295,8 @@ def _table(df: pd.DataFrame, columns: list[str], caption: str | None, digits: in
             classes[column] = "lg-num lg-wrap lg-ci"
         else:
             cells[column] = [format_cell(v, kind, digits) for v in df[column]]
+            if column in NAMED_COLUMNS:
+                cells[column] = [display_name(text) for text in cells[column]]
             numeric = _is_numeric(df[column])
             # "95.78 [95.50, 96.07]" and "1.48, 1.47, 1.52" may wrap at their spaces; single numbers never do.
             spaced = numeric and any("[" in text or ", " in text for text in cells[column])
@@ -331,7 +354,7 @@ def note_if_empty(df: pd.DataFrame, what: str, detail: str | None = None) -> Non
         return
     from IPython.display import Markdown, display
 
-    detail = detail or ("The live run above is all this page can show. Stored real-data runs appear here once "
+    detail = detail or ("The live demo is all this page can show for it. Stored real-data runs appear here once "
                         "their sweep has written results under `results/` (see `sweeps/` and "
                         "`python -m lgtools sweep`).")
     display(Markdown(f"> **No stored results for {what} yet.** {detail}"))

@@ -547,7 +547,7 @@ def delta_vs_acr(points: Any, title: str | None = None, log_x: bool = False,
     if log_x and len(points):
         readable_log_ticks(ax.xaxis)
     ax.set_xlabel("Average Confusion Ratio (authors' code convention)" + (", log scale" if log_x else ""))
-    ax.set_ylabel("ΔA = A_FC − A_CC, test (%)")
+    ax.set_ylabel("ΔA = A_FC − A_CC, test (points)")
     heading = title or "ΔA against ACR"
     spearman = "\n" + textwrap.fill("Spearman " + "; ".join(rhos), 95) if rhos else ""
     ax.set_title(heading + spearman, fontsize=10)
@@ -563,7 +563,7 @@ def delta_vs_acr(points: Any, title: str | None = None, log_x: bool = False,
 
 def delta_with_intervals(points: Any, x: str, xlabel: str, title: str | None = None,
                          ax: plt.Axes | None = None, y: str = "delta",
-                         ylabel: str = "ΔA = A_FC − A_CC, test (%), 95 % interval",
+                         ylabel: str = "ΔA = A_FC − A_CC, test (points), 95 % interval",
                          shorten: bool = True) -> plt.Figure:
     """``y`` (ΔA by default) against ``x``, one colour per ``group``, points labelled (chapter 7).
 
