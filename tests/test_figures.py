@@ -291,3 +291,34 @@ def test_glue_figure_glues_a_png_and_closes_the_figure(monkeypatch):
     assert name == "fig-test" and display is False
     assert value.data[:8] == b"\x89PNG\r\n\x1a\n"
     assert not plt.fignum_exists(fig.number)
+
+
+def test_confusion_dendrogram_orders_the_matrix_by_the_tree():
+    import numpy as np
+
+    from lgtools.chapters import plots
+    from lgtools.labels.hierarchy import Hierarchy
+
+    f2c = np.array([0, 1, 0, 1, 0, 1])
+    h = Hierarchy(tuple("abcdef"), ("x", "y"), f2c, "interleaved")
+    c = np.diag(np.full(6, 50)) + 10 * (f2c[:, None] == f2c[None, :])
+    fig = plots.confusion_dendrogram(c, h)
+    matrix = fig.axes[1]
+    names = [t.get_text() for t in matrix.get_xticklabels()]
+    groups = [int(f2c["abcdef".index(n)]) for n in names]
+    assert sorted(names) == list("abcdef") and groups in ([0, 0, 0, 1, 1, 1], [1, 1, 1, 0, 0, 0])
+    plt.close(fig)
+
+
+def test_hierarchy_inside_tables_from_the_stored_runs():
+    from lgtools.chapters.hierarchy_inside import inside_finding, recovery_rank, recovery_table, severity_table
+    from lgtools.chapters.stored import stored_results
+
+    stored = stored_results("results")
+    recovery = recovery_table(stored, controls=50)
+    assert list(recovery["hierarchy"])[:2] == ["cifar10", "cifar10_table6_1"] and len(recovery) == 11
+    assert recovery.loc[0, "ari"] == pytest.approx(1.0)  # the stored confusions split animals from vehicles
+    severity = severity_table(stored)
+    assert len(severity) >= 2 and (severity["crossing"] < severity["chance_crossing"]).all()
+    assert recovery_rank(recovery)["n"] >= 3
+    assert "adjusted Rand 1.00" in inside_finding(recovery, severity)

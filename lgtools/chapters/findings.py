@@ -95,7 +95,7 @@ def scale_gap_sentence(gap: pd.DataFrame, dataset: str = "cifar10") -> str:
 def ledger_tally(ledger: pd.DataFrame) -> str:
     """How the ledger's claims came out, in one Markdown bullet: counts per verdict, the ones not run, the scale line apart."""
     verdicts = ledger["verdict"].astype(str)
-    claims = ~verdicts.str.startswith("not a claim")
+    claims = ~verdicts.str.startswith("not a claim") & ~ledger["claim"].astype(str).str.startswith("Beyond the paper")
     first = verdicts[claims].str.split(" ").str[0]
     counts = {v: int(first.eq(v).sum()) for v in ("agrees", "disagrees", "inconclusive")}
     missing = int(verdicts[claims].str.startswith("not run").sum())

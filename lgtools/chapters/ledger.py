@@ -13,6 +13,7 @@ import pandas as pd
 from scipy import stats
 
 from lgtools.chapters.findings import scale_gap
+from lgtools.chapters.hierarchy_inside import severity_summary, severity_table
 from lgtools.chapters.data_share import fine_share_vs_full_coarse, paper_curve
 from lgtools.chapters.noise_study import noise_table
 from lgtools.chapters.ranking import acr_points, paper_points
@@ -28,7 +29,7 @@ CHAPTERS = {"table1": ("03_training_data", "Chapter 3"), "fig2": ("03_training_d
             "table4": ("04_optimization", "Chapter 4"), "table5": ("05_generalization", "Chapter 5"),
             "table6": ("07_discussion", "Chapter 7"), "table7": ("07_discussion", "Chapter 7"),
             "table8": ("07_discussion", "Chapter 7"), "acr": ("07_discussion", "Chapter 7"),
-            "scale": ("08_conclusion", "Chapter 8")}
+            "scale": ("08_conclusion", "Chapter 8"), "inside": ("09_hierarchy_inside", "Chapter 9")}
 
 
 def _ours(mean: float, low: float, high: float) -> str:
@@ -103,6 +104,7 @@ def verdict_ledger(stored: pd.DataFrame) -> pd.DataFrame:
                              "cifar100"))
     rows.append(_acr_row(stored))
     rows.append(_scale_row(stored))
+    rows.append(_inside_row(stored))
     return pd.DataFrame(rows, columns=COLUMNS + NUMBERS)
 
 
@@ -205,6 +207,24 @@ def _scale_row(stored: pd.DataFrame) -> dict:
                                       f" [{r['removed_low']:.0f}, {r['removed_high']:.0f}]")
     return {"claim": claim, "paper": f"{paper:.0f} %", "ours": ours, "seeds": int(r["n"]), "scale": r["scale"],
             "verdict": f"not a claim: our ΔA is {r['delta_ratio']:.1f}× the paper's at {r['a_cc']:.1f} % coarse accuracy",
+            "where": where}
+
+
+def _inside_row(stored: pd.DataFrame) -> dict:
+    """Beyond the paper: do a fine network's mistakes stay inside the coarse classes (Alsallakh et al. 2017)?"""
+    claim = "Beyond the paper: a fine network's mistakes stay inside the coarse classes (Alsallakh et al. 2017)"
+    where = f"[{CHAPTERS['inside'][1]}]({CHAPTERS['inside'][0]}.ipynb)"
+    severity = severity_table(stored) if len(stored) else pd.DataFrame()
+    if len(severity) < 2:
+        return {"claim": claim, "paper": "blocks follow the hierarchy", "ours": "—", "seeds": len(severity),
+                "scale": "—", "verdict": _why_missing("cifar10"), "where": where}
+    found = severity_summary(severity)
+    c, b = found["crossing"], found["below_chance"]
+    return {"claim": claim, "paper": "blocks follow the hierarchy",
+            "ours": f"{c['mean']:.1f} % [{c['low']:.1f}, {c['high']:.1f}] of mistakes cross, "
+                    f"chance {severity['chance_crossing'].mean():.1f} %",
+            "seeds": c["n"], "scale": "cpu-scale",
+            "verdict": "agrees" if b["low"] > 0 else "disagrees" if b["high"] < 0 else "inconclusive",
             "where": where}
 
 

@@ -770,3 +770,39 @@ def glue_figure(name: str, fig: plt.Figure, dpi: int = 150) -> None:
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
     glue(name, Image(data=buffer.getvalue(), format="png"), display=False)
+
+
+def confusion_dendrogram(confusion: np.ndarray, hierarchy: "Hierarchy", title: str | None = None) -> plt.Figure:
+    """The classes clustered by confusion: a dendrogram above the confusion matrix in the tree's leaf order.
+
+    Leaf names are coloured by their coarse class, so a block of one colour under one branch is a
+    coarse class the confusions recover.
+    """
+    from scipy.cluster.hierarchy import dendrogram
+
+    from lgtools.metrics import confusion_linkage
+
+    c = np.asarray(confusion, dtype=float)
+    rates = 100 * c / np.maximum(c.sum(axis=1, keepdims=True), 1)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 9.5), gridspec_kw={"height_ratios": [1, 3.4]})
+    tree = dendrogram(confusion_linkage(c), ax=top, no_labels=True, color_threshold=0, above_threshold_color="0.3")
+    order = tree["leaves"]
+    top.set_yticks([])
+    top.set_ylabel("distance\n(1 − confusion)")
+    for side in ("top", "right", "left"):
+        top.spines[side].set_visible(False)
+    sns.heatmap(rates[np.ix_(order, order)], ax=bottom, cmap="Blues", vmax=np.percentile(rates[~np.eye(len(c), dtype=bool)], 99),
+                cbar_kws={"label": "share of the true class (%)", "orientation": "horizontal", "pad": 0.22,
+                          "shrink": 0.6})  # below, so the matrix keeps the dendrogram's width
+    names = [hierarchy.fine_names[i] for i in order]
+    colors = coarse_colors(hierarchy.num_coarse)
+    bottom.set_xticks(np.arange(len(order)) + 0.5, names, rotation=60, ha="right")
+    bottom.set_yticks(np.arange(len(order)) + 0.5, names, rotation=0)
+    for labels in (bottom.get_xticklabels(), bottom.get_yticklabels()):
+        for label, i in zip(labels, order):
+            label.set_color(colors[int(hierarchy.fine_to_coarse[i])])
+    bottom.set_xlabel("predicted fine class")
+    bottom.set_ylabel("true fine class")
+    fig.suptitle(title or "Classes clustered by how often they are confused", fontsize=11)
+    fig.tight_layout()
+    return fig
