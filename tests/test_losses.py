@@ -111,3 +111,19 @@ def test_mistake_severity_counts_mistakes_that_cross_coarse_classes():
     assert out["mistakes"] == 10 and out["crossing"] == pytest.approx(40.0)
     assert out["severity"] == pytest.approx(1.4)
     assert out["chance_crossing"] == pytest.approx(100 * 6 / 9)  # a plane's 9 wrong classes: 6 animals
+
+
+def test_a_fine_run_stores_its_crm_re_ranking(tmp_path):
+    from lgtools.runs.results import load_result, save_result
+    from lgtools.training.loop import train
+
+    cfg = TrainConfig(dataset="synthetic", epochs=1, max_train=96, max_test=48, batch_size=32, device="cpu",
+                      progress=False, num_threads=1)
+    fine = train(cfg)
+    crm = fine.test_crm_predictions
+    assert crm is not None and crm.shape == fine.test_predictions.shape
+    assert fine.summary["test_acc_fine_crm"] == pytest.approx(100 * np.mean(crm == fine.test_fine_labels))
+    stored = load_result(save_result(fine, tmp_path / "results"))
+    assert np.array_equal(stored["test_crm_predictions"], crm)
+    coarse = train(TrainConfig(**{**cfg.to_dict(), "labels": "coarse"}))
+    assert coarse.test_crm_predictions is None and coarse.summary["test_acc_fine_crm"] is None

@@ -70,7 +70,7 @@ def test_fine_run_confusion_matrices(fine_run):
     assert fine_run.summary["test_acc"] == pytest.approx(100 * np.trace(coarse) / coarse.sum())
     assert fine_run.summary["test_acc_fine"] == pytest.approx(100 * np.trace(fine) / 240)
     assert fine_run.fine_names == get_hierarchy("synthetic").fine_names
-    assert fine_run.summary["test_acc"] == fine_run.history[-1]["test_acc"]
+    assert fine_run.summary["test_acc"] == pytest.approx(fine_run.history[-1]["test_acc"])  # two roundings of one count
 
 
 def test_features_of_the_trained_model(fine_run):

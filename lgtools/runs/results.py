@@ -39,7 +39,8 @@ CONFIG_COLUMNS = ("dataset", "hierarchy", "labels", "model", "width", "epochs", 
                   "label_smoothing", "noise_test", "augment", "max_train", "max_test", "noise_mode",
                   "weight_decay", "momentum", "scale_epochs", "loss", "loss_param")
 SUMMARY_COLUMNS = ("train_acc", "test_acc", "test_acc_fine", "acr", "acr_equation",
-                   "images_per_s", "seconds", "peak_memory_mb", "device", "test_acc_summed", "noise_share", "epochs_run")
+                   "images_per_s", "seconds", "peak_memory_mb", "device", "test_acc_summed", "noise_share", "epochs_run",
+                   "test_acc_fine_crm")
 # Every column of the results table, live or stored (``load_results``, ``result_row``): the first 24
 # are the ones the book relies on; the rest are there for whoever needs them.
 COLUMNS = ("experiment", "dataset", "hierarchy", "labels", "model", "width", "epochs",
@@ -49,7 +50,8 @@ COLUMNS = ("experiment", "dataset", "hierarchy", "labels", "model", "width", "ep
            "max_train", "max_test", "acr_equation", "images_per_s", "peak_memory_mb",
            "device_name", "git_dirty", "epoch_seconds", "identity", "reused_from", "noise_mode",
            "weight_decay", "momentum", "scale_epochs", "test_acc_summed", "noise_share",
-           "best_test_acc", "best_epoch", "train_acc_fine", "epochs_run", "loss", "loss_param")
+           "best_test_acc", "best_epoch", "train_acc_fine", "epochs_run", "loss", "loss_param",
+           "test_acc_fine_crm")
 
 
 def to_jsonable(value: Any) -> Any:
@@ -125,7 +127,7 @@ def write_json_atomic(path: Path, record: dict, overwrite: bool = False) -> Path
     return path
 
 
-LABEL_ARRAYS = ("test_predictions", "test_fine_labels", "test_coarse_summed")  # per-image class indices, stored compactly
+LABEL_ARRAYS = ("test_predictions", "test_fine_labels", "test_coarse_summed", "test_crm_predictions")  # per-image class indices, stored compactly
 
 
 def encode_labels(labels: np.ndarray | None) -> dict | None:

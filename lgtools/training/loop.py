@@ -79,6 +79,8 @@ class RunResult:
     test_fine_labels: np.ndarray | None = field(default=None, repr=False)
     # A fine run's per-image coarse prediction by summed fine probabilities (None for coarse runs).
     test_coarse_summed: np.ndarray | None = field(default=None, repr=False)
+    # A fine run's per-image fine prediction re-ranked by CRM (metrics.crm_predict; None for coarse runs).
+    test_crm_predictions: np.ndarray | None = field(default=None, repr=False)
 
 
 def _peak_memory_mb(device: torch.device) -> float:
@@ -126,12 +128,13 @@ def _train(config: TrainConfig, stop_after: int | None) -> RunResult:
             save_checkpoint(state, ckpt)
     if result is None:  # nothing left to train (resumed a finished run): evaluate again
         result = evaluate(state)
-    return _result(state, result["pred"], time.perf_counter() - start, revision, result["pred_summed"])
+    return _result(state, result["pred"], time.perf_counter() - start, revision, result["pred_summed"],
+                   result["pred_crm"])
 
 
 def _result(state: RunState, pred: torch.Tensor, seconds: float,
             revision: tuple[str | None, bool | None] = (None, None),
-            pred_summed: torch.Tensor | None = None) -> RunResult:
+            pred_summed: torch.Tensor | None = None, pred_crm: torch.Tensor | None = None) -> RunResult:
     h, fine = state.hierarchy, state.fine
     coarse_true = state.coarse_test.cpu().numpy()
     pred_np = pred.numpy()
@@ -148,6 +151,8 @@ def _result(state: RunState, pred: torch.Tensor, seconds: float,
         "test_acc_fine": 100 * float(np.mean(pred_np == state.fine_test.cpu().numpy())) if fine else None,
         "test_acc_summed": (100 * float(np.mean(pred_summed.numpy() == coarse_true))
                             if pred_summed is not None else None),
+        "test_acc_fine_crm": (100 * float(np.mean(pred_crm.numpy() == state.fine_test.cpu().numpy()))
+                              if pred_crm is not None else None),
         "acr": metrics.acr(conf_fine, h, convention="code") if has_acr else None,
         "acr_equation": metrics.acr(conf_fine, h, convention="equation") if has_acr else None,
         "images_per_s": images / sum(r["train_seconds"] for r in timed) if timed else None,
@@ -168,4 +173,5 @@ def _result(state: RunState, pred: torch.Tensor, seconds: float,
         confusion_fine=conf_fine, confusion_coarse=conf_coarse, fine_names=h.fine_names,
         coarse_names=h.coarse_names, fine_to_coarse=np.asarray(h.fine_to_coarse), model=state.model,
         test_predictions=pred_np.astype(np.int64), test_fine_labels=state.fine_test.cpu().numpy().astype(np.int64),
-        test_coarse_summed=None if pred_summed is None else pred_summed.numpy().astype(np.int64))
+        test_coarse_summed=None if pred_summed is None else pred_summed.numpy().astype(np.int64),
+        test_crm_predictions=None if pred_crm is None else pred_crm.numpy().astype(np.int64))

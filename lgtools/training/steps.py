@@ -11,6 +11,7 @@ import time
 import torch
 from torch import nn
 
+from lgtools import metrics
 from lgtools.data import augment
 from lgtools.training.state import RunState
 
@@ -115,13 +116,14 @@ def evaluate(state: RunState) -> dict:
 
     A fine run is read out at the coarse level twice: ``test_acc`` maps the arg-max fine class to
     its coarse class (the paper's A_FC); ``test_acc_summed`` takes the coarse class whose fine
-    classes' softmax probabilities sum highest.
+    classes' softmax probabilities sum highest. ``pred_crm`` re-ranks the fine classes by CRM
+    (``metrics.crm_predict``) and ``test_acc_fine_crm`` is its fine accuracy.
     """
     model = state.step_model
     state.model.eval()
     targets = state.fine_test if state.fine else state.coarse_test
     loss_sum = torch.zeros((), device=state.device)
-    preds, summed = [], []
+    preds, summed, crm = [], [], []
     num_coarse = int(state.hierarchy.num_coarse)
     with torch.inference_mode(), _autocast(state):
         for start in range(0, len(targets), state.config.eval_batch_size):
@@ -134,17 +136,22 @@ def evaluate(state: RunState) -> dict:
                 probs = logits.softmax(1)
                 per_coarse = probs.new_zeros(len(probs), num_coarse).index_add_(1, state.fine_to_coarse, probs)
                 summed.append(per_coarse.argmax(1))
+                crm.append(metrics.crm_predict(probs, state.hierarchy))  # the least-severe-mistake re-ranking
     pred = torch.cat(preds)
     coarse_pred = state.fine_to_coarse[pred] if state.fine else pred
     n = len(targets)
     out = {"test_loss": loss_sum.item() / n,
            "test_acc": 100 * (coarse_pred == state.coarse_test).sum().item() / n,
            "test_acc_fine": 100 * (pred == state.fine_test).sum().item() / n if state.fine else None,
-           "test_acc_summed": None, "pred": pred.cpu(), "pred_summed": None}
+           "test_acc_summed": None, "test_acc_fine_crm": None, "pred": pred.cpu(), "pred_summed": None,
+           "pred_crm": None}
     if state.fine:
         pred_summed = torch.cat(summed)
         out["test_acc_summed"] = 100 * (pred_summed == state.coarse_test).sum().item() / n
         out["pred_summed"] = pred_summed.cpu()
+        pred_crm = torch.cat(crm)
+        out["test_acc_fine_crm"] = 100 * (pred_crm == state.fine_test).sum().item() / n
+        out["pred_crm"] = pred_crm.cpu()
     return out
 
 
