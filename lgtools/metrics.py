@@ -196,3 +196,45 @@ def crm_predict(probabilities: np.ndarray | torch.Tensor, hierarchy: Hierarchy) 
     coarse = p.new_zeros(len(p), hierarchy.num_coarse).index_add_(1, f2c, p)
     best = (p + coarse[:, f2c]).argmax(1)
     return best if given_tensor else best.numpy()
+
+
+def confusion_linkage(fine_confusion: np.ndarray) -> np.ndarray:
+    """A class hierarchy read off the confusions: average-linkage clustering, optimal leaf order (SciPy).
+
+    Two classes are close when the network confuses them often: the distance is 1 minus the
+    symmetrised, row-normalised confusion rate between them (the diagonal left out).
+    """
+    from scipy.cluster.hierarchy import linkage, optimal_leaf_ordering
+    from scipy.spatial.distance import squareform
+
+    c = np.asarray(fine_confusion, dtype=float)
+    if c.ndim != 2 or c.shape[0] != c.shape[1] or c.shape[0] < 3:
+        raise ValueError(f"fine_confusion must be a square matrix of at least 3 classes, got shape {c.shape}")
+    rates = c / np.maximum(c.sum(axis=1, keepdims=True), 1)
+    similar = (rates + rates.T) / 2
+    np.fill_diagonal(similar, 0)
+    distance = 1 - similar / max(similar.max(), 1e-12)
+    np.fill_diagonal(distance, 0)
+    condensed = squareform(distance, checks=False)
+    return optimal_leaf_ordering(linkage(condensed, method="average"), condensed)
+
+
+def hierarchy_recovery(fine_confusion: np.ndarray, hierarchy: Hierarchy, controls: int = 1000,
+                       seed: int = 0) -> dict:
+    """Does the confusion clustering cut into ``num_coarse`` groups recover the coarse classes?
+
+    ``ari``: adjusted Rand index of the cut against the coarse classes; ``control_ari``: its mean
+    over ``controls`` random hierarchies with the same group sizes, and ``p_value``: the share of
+    them that the cut matches at least as well (the control's one-sided test).
+    """
+    from scipy.cluster.hierarchy import fcluster
+    from sklearn.metrics import adjusted_rand_score
+
+    _check_confusion(fine_confusion, hierarchy)
+    f2c = np.asarray(hierarchy.fine_to_coarse)
+    cut = fcluster(confusion_linkage(fine_confusion), t=hierarchy.num_coarse, criterion="maxclust")
+    ari = float(adjusted_rand_score(f2c, cut))
+    rng = np.random.default_rng(seed)
+    random = np.array([adjusted_rand_score(rng.permutation(f2c), cut) for _ in range(controls)])
+    return {"ari": ari, "control_ari": float(random.mean()), "p_value": float((np.sum(random >= ari) + 1) / (controls + 1)),
+            "groups": cut.tolist()}
