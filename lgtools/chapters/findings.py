@@ -92,6 +92,10 @@ def scale_gap_sentence(gap: pd.DataFrame, dataset: str = "cifar10") -> str:
             f"against the paper's {r['paper_removed']:.0f} %.")
 
 
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
 def ledger_tally(ledger: pd.DataFrame) -> str:
     """How the ledger's claims came out, in one Markdown bullet: counts per verdict, the ones not run, the scale line apart."""
     verdicts = ledger["verdict"].astype(str)
@@ -100,8 +104,9 @@ def ledger_tally(ledger: pd.DataFrame) -> str:
     counts = {v: int(first.eq(v).sum()) for v in ("agrees", "disagrees", "inconclusive")}
     missing = int(verdicts[claims].str.startswith("not run").sum())
     return (f"- **The paper's claims, judged at CPU scale on CIFAR-10:** of {int(claims.sum())} claims, "
-            f"{counts['agrees']} agree, {counts['disagrees']} disagree and {counts['inconclusive']} are inconclusive; "
-            f"{missing} are not run here (CIFAR-100 and ImageNet are not available offline, or their sweep is "
+            f"{_count(counts['agrees'], 'agrees', 'agree')}, {_count(counts['disagrees'], 'disagrees', 'disagree')} and "
+            f"{_count(counts['inconclusive'], 'is inconclusive', 'are inconclusive')}; "
+            f"{_count(missing, 'is not run here', 'are not run here')} (CIFAR-100 and ImageNet are not available offline, or their sweep is "
             f"still to train). The [ledger](intro.ipynb) lists each.")
 
 
@@ -134,5 +139,6 @@ def headline_sentence(ledger: pd.DataFrame, claim: str = "Fine labels beat coars
         return "- **Do fine labels help?** No stored CIFAR-10 run answers it yet."
     r = rows.iloc[0]
     answer = {"agrees": "yes", "disagrees": "no", "inconclusive": "not clearly"}.get(str(r["verdict"]), str(r["verdict"]))
-    return (f"- **Do fine labels help?** On CIFAR-10 at {r['scale']}, {answer}: ΔA {r['ours']} points over "
+    scale = str(r["scale"]).replace("cpu-scale", "CPU scale").replace("paper-scale", "the paper's scale")
+    return (f"- **Do fine labels help?** On CIFAR-10 at {scale}, {answer}: ΔA {r['ours']} points over "
             f"{r['seeds']} seeds (the paper: {r['paper']}). CIFAR-100 and the ImageNet subsets are not tested here.")
