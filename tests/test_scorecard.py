@@ -304,7 +304,7 @@ def test_chapter_finding_lists_the_ledger_rows_of_that_chapter(stored):
     assert chapter_of("[Chapter 3](03_training_data.ipynb)") == "03_training_data" and chapter_of("—") is None
     box = chapter_finding(ledger, "03_training_data")
     assert box.count("\n- ") + 1 == int(sum(chapter_of(w) == "03_training_data" for w in ledger["where"])) == 6
-    assert "+2.50" in box and "2 seeds" in box and "**inconclusive**" in box and "Table VII" not in box
+    assert "+2.50" in box and "2 seeds, CPU scale" in box and "no stored run of ours" in box and "**inconclusive**" in box and "Table VII" not in box
     assert "Scale" in chapter_finding(ledger, "08_conclusion")
     assert chapter_finding(ledger, "02_related_work").startswith("- No claim")
 

@@ -31,8 +31,9 @@ def chapter_of(where: str) -> str | None:
 
 def finding_line(row: pd.Series) -> str:
     """One ledger row as a sentence: the claim, the paper's number, ours with n and scale, the verdict."""
-    ours = "not run here" if row["ours"] in ("—", None) else (
-        f"ours {row['ours']} ({row['seeds']} seeds, {row['scale']})")
+    scale = str(row["scale"]).replace("cpu-scale", "CPU scale").replace("paper-scale", "the paper's scale")
+    ours = "no stored run of ours" if row["ours"] in ("—", None) else (
+        f"ours {row['ours']} ({row['seeds']} seeds, {scale})")
     return f"- **{row['claim']}**: the paper {row['paper']}; {ours}. Verdict: **{row['verdict']}**."
 
 
