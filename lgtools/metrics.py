@@ -192,7 +192,7 @@ def crm_predict(probabilities: np.ndarray | torch.Tensor, hierarchy: Hierarchy) 
     p = probabilities if given_tensor else torch.as_tensor(np.asarray(probabilities, dtype=float))
     if p.ndim != 2 or p.shape[1] != hierarchy.num_fine:
         raise ValueError(f"probabilities must be (images, {hierarchy.num_fine} fine classes), got shape {tuple(p.shape)}")
-    f2c = torch.as_tensor(np.asarray(hierarchy.fine_to_coarse), device=p.device)
+    f2c = torch.tensor(np.asarray(hierarchy.fine_to_coarse), device=p.device)  # a copy: the hierarchy array is read-only
     coarse = p.new_zeros(len(p), hierarchy.num_coarse).index_add_(1, f2c, p)
     best = (p + coarse[:, f2c]).argmax(1)
     return best if given_tensor else best.numpy()
