@@ -6,4 +6,6 @@
   ``get_hierarchy``, ``list_hierarchies``, ``as_hierarchy``.
 - ``noise``: ``add_label_noise``, Section VI-B's fine-label noise inside a coarse class.
 - ``partitions``: ``random_partition``, groupings no annotator drew (the controls of Fig 6).
+- ``pseudo``: ``pseudo_fine_labels``, fine classes made by clustering each coarse class (the paper's future
+  work), their ``Hierarchy``, ``cluster_quality`` against the true fine labels, ``whitened_pixels`` features.
 """
