@@ -52,3 +52,43 @@ def test_whitened_pixels_have_unit_variance_components():
     images = np.random.default_rng(0).integers(0, 256, size=(50, 8, 8, 3), dtype=np.uint8)
     features = whitened_pixels(images, dims=10)
     assert features.shape == (50, 10) and np.allclose(features.std(axis=0, ddof=1), 1.0, atol=1e-6)
+
+
+def test_test_images_take_the_nearest_cluster_of_their_own_coarse_class():
+    from lgtools.labels.pseudo import nearest_pseudo_class
+
+    x, fine, coarse = _planted()
+    labels, _ = pseudo_fine_labels(x, coarse, 2, ("a", "b"))
+    new = np.array([[0.2, 0.1], [9.8, 10.3], [5.0, 0.0]])
+    got = nearest_pseudo_class(new, np.array([0, 1, 1]), labels, x, 2)
+    assert got[0] == labels[0] and got[1] == labels[-1]
+    assert got[2] in (2, 3)  # closer to a coarse-0 blob, but coarse class 1 is what it is
+
+
+def test_a_pseudo_fine_run_trains_on_clusters_and_is_scored_at_the_coarse_level():
+    from lgtools.training.config import TrainConfig
+    from lgtools.training.identity import run_identity
+    from lgtools.training.loop import train
+
+    cfg = TrainConfig(dataset="synthetic", epochs=1, max_train=240, max_test=120, batch_size=32, device="cpu",
+                      pseudo_k=2, progress=False, num_threads=1)
+    result = train(cfg)
+    assert len(result.fine_names) == 2 * len(result.coarse_names) and result.fine_names[0].endswith("/0")
+    assert 0 <= result.summary["pseudo_train_nmi"] <= 1 and "pseudo_test_ari" in result.summary
+    assert 0 <= result.summary["test_acc"] <= 100 and result.confusion_fine.shape == (8, 8)
+    plain = TrainConfig(dataset="synthetic", epochs=1)
+    assert run_identity(plain) == run_identity(TrainConfig(dataset="synthetic", epochs=1, pseudo_k=0))
+    assert run_identity(plain) != run_identity(TrainConfig(dataset="synthetic", epochs=1, pseudo_k=2))
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"pseudo_k": -1}, "pseudo_k must be an integer"),
+    ({"pseudo_k": 2, "labels": "coarse"}, "needs labels='fine'"),
+    ({"pseudo_k": 2, "noise": 0.1}, "no label noise"),
+    ({"pseudo_features": "autoencoder"}, "pseudo_features"),
+])
+def test_bad_pseudo_settings_are_refused(values, message):
+    from lgtools.training.config import TrainConfig
+
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(dataset="synthetic", **values)

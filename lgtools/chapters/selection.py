@@ -57,6 +57,8 @@ def select_runs(df: pd.DataFrame, data_ratio: float | str = 1.0, noise: float | 
                 keep &= _is_none(df[column])
         if "augment" in df.columns:
             keep &= ~df["augment"].astype(str).eq("False")
+        if "pseudo_k" in df.columns:  # pseudo-fine labels are their own study, not the paper's tables
+            keep &= pd.to_numeric(df["pseudo_k"], errors="coerce").fillna(0).eq(0)
         if "loss" in df.columns:  # the paper trains with cross-entropy; runs with other losses belong to the hierarchy-loss study
             keep &= df["loss"].fillna("cross_entropy").eq("cross_entropy")
     for column, wanted, default in (("data_ratio", data_ratio, 1.0), ("noise", noise, 0.0)):

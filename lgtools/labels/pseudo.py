@@ -18,6 +18,7 @@ from lgtools.labels.hierarchy import Hierarchy
 from lgtools.labels.validate import as_label_array
 
 METHODS = ("kmeans", "spectral")
+FEATURES = ("pixels",)  # label-free features a training run can cluster (``pixel_features``)
 
 
 def pseudo_fine_labels(features: np.ndarray, coarse_labels: np.ndarray, k: int, coarse_names: tuple[str, ...],
@@ -71,3 +72,29 @@ def whitened_pixels(images: np.ndarray, dims: int = 64, seed: int = 0) -> np.nda
     x = np.asarray(images, dtype=np.float64).reshape(len(images), -1) / 255.0
     dims = min(dims, x.shape[0], x.shape[1])
     return PCA(n_components=dims, whiten=True, random_state=seed).fit_transform(x)
+
+
+def pixel_features(train_images: np.ndarray, test_images: np.ndarray, dims: int = 64,
+                   seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``whitened_pixels`` fitted on the training images and applied to both sets (one PCA, no labels)."""
+    from sklearn.decomposition import PCA
+
+    def flat(images: np.ndarray) -> np.ndarray:
+        return np.asarray(images, dtype=np.float32).reshape(len(images), -1) / 255.0
+
+    x_train = flat(train_images)
+    pca = PCA(n_components=min(dims, *x_train.shape), whiten=True, random_state=seed).fit(x_train)
+    return pca.transform(x_train), pca.transform(flat(test_images))
+
+
+def nearest_pseudo_class(features: np.ndarray, coarse_labels: np.ndarray, pseudo_train: np.ndarray,
+                         train_features: np.ndarray, k: int) -> np.ndarray:
+    """Pseudo-fine labels for new images: the nearest cluster centre among their own coarse class's ``k``."""
+    x, train_x = np.asarray(features, dtype=np.float64), np.asarray(train_features, dtype=np.float64)
+    pseudo = as_label_array(pseudo_train, "pseudo_train")
+    coarse = as_label_array(coarse_labels, "coarse_labels")
+    num = int(pseudo.max()) + 1
+    centres = np.stack([train_x[pseudo == j].mean(axis=0) for j in range(num)])
+    distance = ((x[:, None, :] - centres[None, :, :]) ** 2).sum(axis=2)
+    own = (np.arange(num)[None, :] // k) == coarse[:, None]  # only the clusters of the image's coarse class
+    return np.argmin(np.where(own, distance, np.inf), axis=1)

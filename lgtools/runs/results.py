@@ -37,10 +37,10 @@ FORMAT_VERSION = 1
 CONFIG_COLUMNS = ("dataset", "hierarchy", "labels", "model", "width", "epochs", "data_ratio",
                   "noise", "dropout", "extra_layer", "seed", "schedule", "lr", "batch_size",
                   "label_smoothing", "noise_test", "augment", "max_train", "max_test", "noise_mode",
-                  "weight_decay", "momentum", "scale_epochs", "loss", "loss_param")
+                  "weight_decay", "momentum", "scale_epochs", "loss", "loss_param", "pseudo_k")
 SUMMARY_COLUMNS = ("train_acc", "test_acc", "test_acc_fine", "acr", "acr_equation",
                    "images_per_s", "seconds", "peak_memory_mb", "device", "test_acc_summed", "noise_share", "epochs_run",
-                   "test_acc_fine_crm")
+                   "test_acc_fine_crm", "pseudo_train_nmi", "pseudo_train_ari", "pseudo_test_nmi")
 # Every column of the results table, live or stored (``load_results``, ``result_row``): the first 24
 # are the ones the book relies on; the rest are there for whoever needs them.
 COLUMNS = ("experiment", "dataset", "hierarchy", "labels", "model", "width", "epochs",
@@ -51,7 +51,7 @@ COLUMNS = ("experiment", "dataset", "hierarchy", "labels", "model", "width", "ep
            "device_name", "git_dirty", "epoch_seconds", "identity", "reused_from", "noise_mode",
            "weight_decay", "momentum", "scale_epochs", "test_acc_summed", "noise_share",
            "best_test_acc", "best_epoch", "train_acc_fine", "epochs_run", "loss", "loss_param",
-           "test_acc_fine_crm")
+           "test_acc_fine_crm", "pseudo_k", "pseudo_train_nmi", "pseudo_train_ari", "pseudo_test_nmi")
 
 
 def to_jsonable(value: Any) -> Any:
@@ -226,6 +226,7 @@ def result_row(config: dict, summary: dict, **extra: Any) -> dict:
     row["hierarchy"] = hierarchy_label(config)
     row["loss"] = config.get("loss") or "cross_entropy"  # runs stored before the field trained with it
     row["loss_param"] = float(config.get("loss_param") or 0.0)
+    row["pseudo_k"] = int(config.get("pseudo_k") or 0)  # 0: the annotators' fine labels
     if not config.get("noise"):  # without noise the procedure changed nothing (as in the run identity)
         row["noise_mode"] = None
     row.update(extra)

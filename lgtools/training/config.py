@@ -21,6 +21,7 @@ import numpy as np
 from lgtools.labels.builtin import resolve_for
 from lgtools.labels.hierarchy import Hierarchy
 from lgtools.labels.noise import NOISE_MODES
+from lgtools.labels.pseudo import FEATURES
 from lgtools.nets.losses import check_loss
 from lgtools.nets.models import EXTRA_LAYERS, MODELS
 
@@ -119,6 +120,8 @@ class TrainConfig:
     noise: float = 0.0  # Section VI-B randomness factor of fine training labels, [0, 1]
     noise_mode: str = NOISE_MODES[0]  # "swap" (the authors' label swaps) or "redraw" (lgtools.labels.noise)
     noise_test: bool = False  # also noise the test labels (the authors' variant)
+    pseudo_k: int = 0  # >0: train on k pseudo-fine classes per coarse class, clustered (lgtools.labels.pseudo)
+    pseudo_features: str = "pixels"  # what pseudo_k clusters: lgtools.labels.pseudo.FEATURES
     augment: bool = True  # random crop (+4 px padding) / resized crop, and horizontal flip
     seed: int = 0  # seeds init, batch order, augmentation, sub-sampling and noise
     device: str = "auto"  # "auto" (CUDA if available), "cpu", "cuda", "cuda:N"
@@ -168,6 +171,12 @@ class TrainConfig:
             if not (low <= value <= high) or (not closed and value == high):
                 raise ValueError(f"{name} must be in [{low}, {high}{']' if closed else ')'}, got {value!r}")
         check_loss(self.loss, self.loss_param, self.labels)
+        _choice("pseudo_features", self.pseudo_features, FEATURES)
+        if isinstance(self.pseudo_k, bool) or not isinstance(self.pseudo_k, int) or self.pseudo_k < 0:
+            raise ValueError(f"pseudo_k must be an integer >= 0 (0 = the true fine labels), got {self.pseudo_k!r}")
+        if self.pseudo_k and (self.labels != "fine" or self.noise or self.noise_test):
+            raise ValueError("pseudo_k > 0 needs labels='fine' and no label noise (noise=0, noise_test=False), got "
+                             f"labels={self.labels!r}, noise={self.noise!r}, noise_test={self.noise_test!r}")
         if not 0 < self.data_ratio <= 1:
             raise ValueError(f"data_ratio must be in (0, 1], got {self.data_ratio!r}")
         for name in ("lr", "weight_decay"):

@@ -39,7 +39,7 @@ IDENTITY_BASELINE = {
     "hierarchy": None, "labels": "fine", "model": "preact_resnet18", "width": None, "dropout": 0.0,
     "extra_layer": None, "epochs": 200, "batch_size": 256, "lr": 0.1, "momentum": 0.9,
     "weight_decay": 5e-4, "schedule": "paper", "label_smoothing": 0.0, "loss": "cross_entropy", "loss_param": 0.0, "data_ratio": 1.0,
-    "scale_epochs": True, "noise": 0.0, "noise_mode": "redraw", "noise_test": False, "augment": True, "seed": 0,
+    "scale_epochs": True, "noise": 0.0, "noise_mode": "redraw", "noise_test": False, "pseudo_k": 0, "pseudo_features": "pixels", "augment": True, "seed": 0,
     "max_train": None, "max_test": None, "dataset": "synthetic",
 }
 # What a config written before noise_mode existed meant (see migrations/002_*): its noise was

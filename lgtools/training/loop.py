@@ -167,6 +167,7 @@ def _result(state: RunState, pred: torch.Tensor, seconds: float,
         "git_dirty_started": revision[1],
         "noise_share": state.noise_share,  # realised share of training fine labels changed
         "noise_share_test": state.noise_share_test,
+        **{f"pseudo_{k}": v for k, v in (state.pseudo_quality or {}).items()},  # pseudo_train_nmi, ...
     }
     return RunResult(
         config=state.config.to_dict(), history=list(state.history), summary=summary,

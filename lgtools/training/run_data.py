@@ -16,6 +16,7 @@ import torch
 from lgtools.data.datasets import dataset_stats, load_dataset, stratified_cap, subsample
 from lgtools.labels.hierarchy import Hierarchy
 from lgtools.labels.noise import add_label_noise, changed_share
+from lgtools.labels.pseudo import cluster_quality, nearest_pseudo_class, pixel_features, pseudo_fine_labels
 from lgtools.training.config import TrainConfig
 
 
@@ -28,6 +29,7 @@ class RunData(NamedTuple):
     stats: tuple  # (mean, std) per channel
     noise_share: float  # share (0–1) of training fine labels the noise changed
     noise_share_test: float | None  # the same for the test labels (None unless noise_test)
+    pseudo_quality: dict | None = None  # pseudo-fine runs: NMI and ARI of the clusters against the true fine labels
 
 
 def image_size_for(config: TrainConfig) -> int | None:
@@ -87,5 +89,22 @@ def load_run_data(config: TrainConfig) -> RunData:
         y_tr, share = _noised(y_tr, hierarchy, config, config.seed)
         if config.noise_test:
             y_te, share_test = _noised(y_te, hierarchy, config, config.seed + 1)
+    quality = None
+    if config.pseudo_k:
+        y_tr, y_te, hierarchy, quality = _pseudo(x_tr, y_tr, x_te, y_te, hierarchy, config)
     return RunData(hierarchy, (x_tr, y_tr.long()), (x_te, y_te.long()), dataset_stats(config.dataset),
-                   share, share_test)
+                   share, share_test, quality)
+
+
+def _pseudo(x_tr: torch.Tensor, y_tr: torch.Tensor, x_te: torch.Tensor, y_te: torch.Tensor, hierarchy: Hierarchy,
+            config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor, Hierarchy, dict]:
+    """Replace the fine labels by ``pseudo_k`` clusters per coarse class; test images take their nearest cluster."""
+    f2c = np.asarray(hierarchy.fine_to_coarse)
+    fine_tr, fine_te = y_tr.numpy(), y_te.numpy()
+    train_x, test_x = pixel_features(x_tr.numpy(), x_te.numpy(), seed=config.seed)
+    pseudo_tr, pseudo_h = pseudo_fine_labels(train_x, f2c[fine_tr], config.pseudo_k, hierarchy.coarse_names,
+                                             seed=config.seed)
+    pseudo_te = nearest_pseudo_class(test_x, f2c[fine_te], pseudo_tr, train_x, config.pseudo_k)
+    quality = {f"{split}_{name}": value for split, (p, f) in (("train", (pseudo_tr, fine_tr)), ("test", (pseudo_te, fine_te)))
+               for name, value in cluster_quality(p, f).items()}
+    return torch.as_tensor(pseudo_tr), torch.as_tensor(pseudo_te), pseudo_h, quality

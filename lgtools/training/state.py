@@ -51,6 +51,7 @@ class RunState:
     compiled: bool = False  # ``step_model`` is torch.compile'd (``compiles``)
     noise_share: float = 0.0  # share of training fine labels the noise changed (``RunData``)
     noise_share_test: float | None = None
+    pseudo_quality: dict | None = None  # pseudo-fine runs: the clusters against the true fine labels
     history: list[dict] = field(default_factory=list)
     compile_seconds: float = 0.0
 
@@ -166,4 +167,5 @@ def prepare_run(config: TrainConfig) -> RunState:
         crop_size=side if side <= 64 else min(224, side),
         amp_dtype=torch.bfloat16 if precision == "bf16" else None,
         num_epochs=num_epochs(config), steps_per_epoch=steps, channels_last=channels_last,
-        compiled=compiled, noise_share=data.noise_share, noise_share_test=data.noise_share_test)
+        compiled=compiled, noise_share=data.noise_share, noise_share_test=data.noise_share_test,
+        pseudo_quality=data.pseudo_quality)
