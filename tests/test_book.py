@@ -100,6 +100,14 @@ def _chromium_run(args: list[str], profile: Path, timeout: int = 180) -> subproc
     return subprocess.run(base + args, capture_output=True, text=True, timeout=timeout)
 
 
+def _dump_dom(uri: str, profile: Path, budget_ms: int | None = None) -> str:
+    """The DOM of a page after its scripts ran (``budget_ms`` of virtual time), asserting Chromium succeeded."""
+    budget = [f"--virtual-time-budget={budget_ms}"] if budget_ms else []
+    done = _chromium_run(budget + ["--dump-dom", uri], profile)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
 def _assert_not_blank(shot: Path, size: tuple[int, int]) -> None:
     """A screenshot of a rendered page: the requested size, real contrast and many shades of grey."""
     from PIL import Image
@@ -114,17 +122,14 @@ def test_browser_renders_index_and_chapter(built_book, tmp_path):
     result, html = built_book
     assert result.returncode == 0, "the book build failed; see test_book_builds_every_chapter"
     # The index redirects to the intro; give the redirect virtual time to happen.
-    index = _chromium_run(["--virtual-time-budget=5000", "--dump-dom", (html / "index.html").as_uri()],
-                          tmp_path / "profile-index")
-    assert index.returncode == 0, index.stderr[-3000:]
-    assert "Label granularity, replicated" in index.stdout
+    index = _dump_dom((html / "index.html").as_uri(), tmp_path / "profile-index", 5000)
+    assert "Label granularity, replicated" in index
 
     chapter_uri = (html / "book" / "01_label_granularity.html").as_uri()
-    dom = _chromium_run(["--dump-dom", chapter_uri], tmp_path / "profile-dom")
-    assert dom.returncode == 0, dom.stderr[-3000:]
-    assert "Label granularity: fine and coarse classes" in dom.stdout
-    assert "<img" in dom.stdout and ("_images/" in dom.stdout or "data:image/png" in dom.stdout)
-    assert "<table" in dom.stdout
+    dom = _dump_dom(chapter_uri, tmp_path / "profile-dom")
+    assert "Label granularity: fine and coarse classes" in dom
+    assert "<img" in dom and ("_images/" in dom or "data:image/png" in dom)
+    assert "<table" in dom
 
     shot = tmp_path / "chapter01.png"
     done = _chromium_run([f"--screenshot={shot}", "--window-size=1280,1600", "--hide-scrollbars", chapter_uri],
@@ -189,10 +194,8 @@ def test_every_page_with_math_renders_it_offline(built_book, tmp_path):
             assert f'href="#equation-{label}"' in source, f"{page}: the prose never refers to {label}"
     problems = []
     for number, (page, expected) in enumerate(sorted(with_math.items())):
-        dom = _chromium_run(["--virtual-time-budget=20000", "--dump-dom", (html / f"{page}.html").as_uri()],
-                            tmp_path / f"profile-math-{number}")
-        assert dom.returncode == 0, dom.stderr[-3000:]
-        found = _rendered_math(dom.stdout)
+        found = _rendered_math(_dump_dom((html / f"{page}.html").as_uri(), tmp_path / f"profile-math-{number}",
+                                         20000))
         if found["containers"] < expected or found["unrendered"] or found["errors"] or found["raw"]:
             problems.append(f"{page}: {found['containers']} mjx-container for {expected} math elements; "
                             f"unrendered {found['unrendered'][:3]}, errors {found['errors'][:3]}, "
@@ -317,10 +320,8 @@ def test_landing_page_shows_the_verdict_ledger(built_book, tmp_path):
     result, html = built_book
     assert result.returncode == 0, "the book build failed; see test_book_builds_every_chapter"
     # The index redirects to the intro; the DOM dumped is the intro's.
-    dom = _chromium_run(["--virtual-time-budget=5000", "--dump-dom", (html / "index.html").as_uri()],
-                        tmp_path / "profile-landing")
-    assert dom.returncode == 0, dom.stderr[-3000:]
-    soup = BeautifulSoup(dom.stdout, "html.parser")
+    soup = BeautifulSoup(_dump_dom((html / "index.html").as_uri(), tmp_path / "profile-landing", 5000),
+                         "html.parser")
     article = soup.select_one("article.bd-article") or soup.find("main")
     assert article is not None, "the landing page has no article"
     ledgers = [table for table in article.find_all("table")

@@ -505,6 +505,27 @@ def _error_boxes(x: Any, low: Any, high: Any) -> list[tuple[float, float, float,
             if np.isfinite(float(lo)) and np.isfinite(float(hi))]
 
 
+def _group_styles(points: Any) -> tuple[list, dict, dict]:
+    """Groups in order of appearance, with a colour-blind-safe colour and a marker each."""
+    groups = list(dict.fromkeys(points["group"]))
+    colors = dict(zip(groups, sns.color_palette("colorblind", max(1, len(groups)))))
+    markers = dict(zip(groups, "osD^vP*X" * (1 + len(groups) // 8)))
+    return groups, colors, markers
+
+
+def _finish_labelled(fig: plt.Figure, ax: plt.Axes, own: bool, points: Any, x: Any, y: Any,
+                     colors: dict, obstacles: list, shorten: bool) -> plt.Figure:
+    """Legend right of the axes, tight layout on an own figure, each point's label placed apart."""
+    if colors:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
+    if own:
+        fig.tight_layout()
+    texts = [short_label(t) if shorten else str(t) for t in points["label"]]
+    shades = [_darker(colors[g]) for g in points["group"]]
+    place_labels(ax, x, y, texts, obstacles, colors=shades)
+    return fig
+
+
 def delta_vs_acr(points: Any, title: str | None = None, log_x: bool = False,
                  ax: plt.Axes | None = None, shorten: bool = True) -> plt.Figure:
     """Fig 6/7: ΔA against ACR, one colour per ``group``, each point labelled; Spearman ρ per group in the title.
@@ -521,9 +542,7 @@ def delta_vs_acr(points: Any, title: str | None = None, log_x: bool = False,
     points = points.dropna(subset=["acr", "delta"])
     own = ax is None
     fig, ax = plt.subplots(figsize=(8.5, 4.8)) if own else (ax.figure, ax)
-    groups = list(dict.fromkeys(points["group"]))
-    colors = dict(zip(groups, sns.color_palette("colorblind", max(1, len(groups)))))
-    markers = dict(zip(groups, "osD^vP*X" * (1 + len(groups) // 8)))
+    groups, colors, markers = _group_styles(points)
     rhos, obstacles = [], []
     for group in groups:
         part = points[points["group"] == group]
@@ -551,14 +570,7 @@ def delta_vs_acr(points: Any, title: str | None = None, log_x: bool = False,
     heading = title or "ΔA against ACR"
     spearman = "\n" + textwrap.fill("Spearman " + "; ".join(rhos), 95) if rhos else ""
     ax.set_title(heading + spearman, fontsize=10)
-    if groups:
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
-    if own:
-        fig.tight_layout()
-    texts = [short_label(t) if shorten else str(t) for t in points["label"]]
-    shades = [_darker(colors[g]) for g in points["group"]]
-    place_labels(ax, points["acr"], points["delta"], texts, obstacles, colors=shades)
-    return fig
+    return _finish_labelled(fig, ax, own, points, points["acr"], points["delta"], colors, obstacles, shorten)
 
 
 def delta_with_intervals(points: Any, x: str, xlabel: str, title: str | None = None,
@@ -581,14 +593,13 @@ def delta_with_intervals(points: Any, x: str, xlabel: str, title: str | None = N
         points = points.assign(delta=points[y], delta_low=float("nan"), delta_high=float("nan"))
     own = ax is None
     fig, ax = plt.subplots(figsize=(6.5, 4.5)) if own else (ax.figure, ax)
-    groups = list(dict.fromkeys(points["group"]))
-    colors = dict(zip(groups, sns.color_palette("colorblind", max(1, len(groups)))))
+    groups, colors, markers = _group_styles(points)
     obstacles = []
-    for group, marker in zip(groups, "osD^vP*X" * (1 + len(groups) // 8)):
+    for group in groups:
         part = points[points["group"] == group].astype({x: float, "delta": float})
         low = (part["delta"] - part["delta_low"].astype(float)).fillna(0).clip(lower=0)
         high = (part["delta_high"].astype(float) - part["delta"]).fillna(0).clip(lower=0)
-        ax.errorbar(part[x], part["delta"], yerr=[low, high], fmt=marker, color=colors[group], capsize=3,
+        ax.errorbar(part[x], part["delta"], yerr=[low, high], fmt=markers[group], color=colors[group], capsize=3,
                     markeredgecolor="black", markeredgewidth=0.4, label=group)
         obstacles += _error_boxes(part[x], part["delta_low"], part["delta_high"])
     if y == "delta":
@@ -598,14 +609,8 @@ def delta_with_intervals(points: Any, x: str, xlabel: str, title: str | None = N
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title or ylabel, fontsize=10)
-    if groups:
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
-    if own:
-        fig.tight_layout()
-    texts = [short_label(t) if shorten else str(t) for t in points["label"]]
-    shades = [_darker(colors[g]) for g in points["group"]]
-    place_labels(ax, points[x].astype(float), points["delta"].astype(float), texts, obstacles, colors=shades)
-    return fig
+    return _finish_labelled(fig, ax, own, points, points[x].astype(float), points["delta"].astype(float),
+                            colors, obstacles, shorten)
 
 
 def ledger_figure(ledger: Any, title: str = "Each claim: the paper's ΔA and ours (95 % interval)") -> plt.Figure:
