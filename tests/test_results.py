@@ -324,3 +324,17 @@ def test_unique_runs_keeps_the_original_over_its_copies() -> None:
     copies = frame.iloc[[1, 1]].assign(noise=[0.1, 0.3])  # one run listed under two settings on purpose
     assert len(unique_runs(copies)) == 1 and len(unique_runs(copies, apart=["noise"])) == 2
     assert unique_runs(frame.drop(columns="identity")).equals(frame.drop(columns="identity"))
+
+
+def test_a_copy_answers_to_the_name_its_own_sweep_gave_it(tmp_path: Path) -> None:
+    # Table VI's partition (1) is CIFAR-10's own grouping: its seed-2 coarse run is a copy of
+    # Table I's, whose config says hierarchy None. Read back it must be "(1)", or it never pairs.
+    save_result(fake_result(labels="coarse", seed=2), tmp_path / "table6",
+                metadata={"reused_from": "table1/x.json",
+                          "parameters": {"hierarchy": "synthetic_renamed", "data_root": "elsewhere",
+                                         "not_a_config_key": 1}})
+    save_result(fake_result(labels="coarse", seed=1), tmp_path / "table1",
+                metadata={"parameters": {"hierarchy": "ignored_without_a_copy"}})
+    frame = load_results(tmp_path).set_index("seed")
+    assert frame.loc[2, "hierarchy"] == "synthetic_renamed" and frame.loc[1, "hierarchy"] == "synthetic"
+    assert "not_a_config_key" not in frame.columns

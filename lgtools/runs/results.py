@@ -254,14 +254,19 @@ def _row(record: dict) -> dict:
     history = record.get("history") or []
     seconds = float(sum(h.get("seconds") or 0.0 for h in history)) if history else None
     best = best_epoch(history)
-    return result_row(record["config"], record["summary"], experiment=record.get("experiment"),
+    metadata = record.get("metadata") or {}
+    config = record["config"]
+    if metadata.get("reused_from"):  # a copy answers to its own sweep's names (e.g. Table VI's "(1)" for cifar10)
+        config = {**config, **{key: value for key, value in (metadata.get("parameters") or {}).items()
+                               if key in config and key != "data_root"}}
+    return result_row(config, record["summary"], experiment=record.get("experiment"),
                       best_test_acc=best[1], best_epoch=best[0],
                       train_acc_fine=history[-1].get("train_acc_fine") if history else None,
                       run_id=record.get("run_id"), identity=record.get("identity") or stored_identity(record),
                       path=record.get("path"), scale=_scale(record), git_rev=prov.get("git_rev"),
                       git_dirty=prov.get("git_dirty"), date=prov.get("date"),
                       device_name=prov.get("device_name"), epoch_seconds=seconds,
-                      reused_from=(record.get("metadata") or {}).get("reused_from"))
+                      reused_from=metadata.get("reused_from"))
 
 
 REQUIRED = ("run_id", "config", "summary", "history", "confusion_coarse", "fine_names", "coarse_names",
