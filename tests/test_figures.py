@@ -270,7 +270,8 @@ def test_partition_grid_colours_cells_by_group(stored):
     assert [t.get_text() for t in grid.get_yticklabels()] == list(table["label"])
     assert [t.get_text() for t in grid.get_xticklabels()] == classes
     ends = [t.get_text() for t in deltas.get_yticklabels()]
-    assert len(ends) == 10 and ends[0].startswith("+0.78 | +1.83 [")
+    first = table.iloc[0]  # partition (1): the printed +0.78 beside our paired mean
+    assert len(ends) == 10 and ends[0].startswith(f"+0.78 | {first['ours_delta']:+.2f} [")
     assert _errorbar_segments(deltas) == table["ours_delta"].notna().sum()
     missing = table.assign(ours_delta=np.nan, ours_low=np.nan, ours_high=np.nan)
     assert plots.partition_grid(missing, classes).axes[1].get_yticklabels()[0].get_text() == "+0.78 | not run"

@@ -811,3 +811,37 @@ def confusion_dendrogram(confusion: np.ndarray, hierarchy: "Hierarchy", title: s
     fig.suptitle(title or "Classes clustered by how often they are confused", fontsize=11)
     fig.tight_layout()
     return fig
+
+
+def paired_differences(table: Any, title: str = "Each loss minus cross-entropy, paired over seeds") -> plt.Figure:
+    """One panel per ``measure``: each ``loss``'s paired ``delta`` with its 95 % interval (``low``, ``high``); n beside.
+
+    A point without an interval (n < 2) is drawn hollow. Chapter 10's table from
+    ``hierarchy_loss.against_cross_entropy``, or any table with those columns.
+    """
+    missing = {"loss", "measure", "delta", "low", "high", "n"} - set(table.columns)
+    if missing:
+        raise ValueError(f"table: missing columns {sorted(missing)}")
+    measures = list(dict.fromkeys(table["measure"]))
+    losses = list(dict.fromkeys(table["loss"]))
+    fig, axes = plt.subplots(1, max(1, len(measures)), figsize=(3.2 * max(1, len(measures)) + 2.2,
+                                                                0.55 * len(losses) + 1.5), sharey=True)
+    axes = np.atleast_1d(axes)
+    y = {loss: i for i, loss in enumerate(losses[::-1])}
+    color = sns.color_palette("colorblind")[0]
+    for ax, measure in zip(axes, measures):
+        part = table[table["measure"].eq(measure)]
+        for _, row in part.iterrows():
+            known = np.isfinite(float(row["low"])) and np.isfinite(float(row["high"]))
+            err = [[max(0.0, row["delta"] - row["low"])], [max(0.0, row["high"] - row["delta"])]] if known else None
+            ax.errorbar([row["delta"]], [y[row["loss"]]], xerr=err, fmt="o", color=color, capsize=3,
+                        markerfacecolor=color if known else "white")
+            ax.annotate(f"n={row['n']}", (row["delta"], y[row["loss"]]), xytext=(0, 6), textcoords="offset points",
+                        fontsize=7, ha="center", color="0.35")
+        ax.axvline(0, color="0.5", lw=0.8)
+        ax.set_xlabel(f"Δ {measure.replace(' (%)', '')} (points)", fontsize=8.5)
+        ax.margins(y=0.25)
+    axes[0].set_yticks(list(y.values()), [textwrap.fill(loss, 28) for loss in y], fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

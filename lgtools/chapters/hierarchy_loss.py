@@ -1,0 +1,152 @@
+"""Chapter 10: training losses that know the hierarchy, against cross-entropy, on the stored CIFAR-10 runs.
+
+Each loss of ``lgtools.nets.losses`` trains a fine-label network of the CPU-scale recipe
+(``sweeps/cpu/losses.yaml``); cross-entropy is Table I's stored fine runs of the same seeds.
+Per run: fine top-1, A_FC, the share of mistakes that cross the coarse classes
+(``metrics.mistake_severity``) and ACR; for runs that stored them, the same after CRM's test-time
+re-ranking (``metrics.crm_predict``). Every comparison with cross-entropy is a paired mean over the
+seeds both have, with its 95 % Student-t interval.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import confusion_matrix
+
+from lgtools.chapters.evidence import headline_runs
+from lgtools.labels.builtin import get_hierarchy
+from lgtools.metrics import mistake_severity
+from lgtools.runs.compare import paired_interval
+from lgtools.runs.results import load_result
+
+SWEEP = "losses-cpu-scale"
+BASELINE = ("cross_entropy", 0.0)
+PARAMETER = {"coarse_constraint": "b", "hierarchical": "α", "soft_labels": "β"}  # each loss's one knob
+# What each measure means for "better": higher accuracy, fewer mistakes crossing the coarse classes.
+MEASURES = {"fine": ("fine top-1 (%)", +1), "afc": ("A_FC (%)", +1), "crossing": ("mistakes crossing (%)", -1)}
+
+
+def loss_name(loss: str, param: float) -> str:
+    """A loss in words with its parameter, e.g. ``coarse-label constraint (b = 0.5)``."""
+    words = {"cross_entropy": "cross-entropy", "coarse_constraint": "coarse-label constraint",
+             "hierarchical": "hierarchical cross-entropy", "soft_labels": "soft labels"}.get(loss, loss)
+    return f"{words} ({PARAMETER[loss]} = {param:g})" if loss in PARAMETER else words
+
+
+def _crm_crossing(record: dict, hierarchy) -> float:
+    """The crossing share of CRM's re-ranked predictions, or NaN where the run did not store them."""
+    predicted, truth = record.get("test_crm_predictions"), record.get("test_fine_labels")
+    if predicted is None or truth is None:
+        return math.nan
+    n = len(hierarchy.fine_to_coarse)
+    return mistake_severity(confusion_matrix(truth, predicted, labels=range(n)), hierarchy)["crossing"]
+
+
+def loss_runs(stored: pd.DataFrame, dataset: str = "cifar10", scale: str = "cpu-scale") -> pd.DataFrame:
+    """One row per stored fine run of each loss and seed: what the chapter compares.
+
+    Cross-entropy rows are Table I's fine runs; the others come from the losses sweep. Columns:
+    ``loss``, ``loss_param``, ``name``, ``seed``, ``fine``, ``afc``, ``crossing``, ``acr``, and
+    ``fine_crm`` / ``crossing_crm`` (NaN for runs stored before CRM was kept).
+    """
+    columns = ["loss", "loss_param", "name", "seed", "fine", "afc", "crossing", "acr", "fine_crm", "crossing_crm"]
+    if stored.empty:
+        return pd.DataFrame(columns=columns)
+    base = headline_runs(stored, dataset, scale, labels="fine")
+    others = stored[stored["experiment"].eq(SWEEP) & stored["labels"].eq("fine")
+                    & stored["dataset"].eq(dataset) & ~stored["loss"].eq("cross_entropy")]
+    hierarchy = get_hierarchy(dataset)
+    rows = []
+    for _, run in pd.concat([base, others]).iterrows():
+        record = load_result(run["path"])
+        param = 0.0 if run["loss"] == "cross_entropy" else float(run["loss_param"])
+        rows.append({"loss": run["loss"], "loss_param": param, "name": loss_name(run["loss"], param),
+                     "seed": int(run["seed"]), "fine": float(run["test_acc_fine"]), "afc": float(run["test_acc"]),
+                     "crossing": mistake_severity(record["confusion_fine"], hierarchy)["crossing"],
+                     "acr": float(run["acr"]), "fine_crm": float(run.get("test_acc_fine_crm") or math.nan),
+                     "crossing_crm": _crm_crossing(record, hierarchy)})
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.drop_duplicates(["loss", "loss_param", "seed"]).sort_values(["loss", "loss_param", "seed"],
+                                                                           ignore_index=True)
+
+
+def _reading(interval: dict, better: int) -> str:
+    """``better`` / ``worse`` when the paired interval excludes 0, else ``no difference shown``."""
+    if interval["n"] < 2 or math.isnan(interval["low"]):
+        return f"n = {interval['n']}: no interval"
+    if interval["low"] > 0 or interval["high"] < 0:
+        return "better" if (interval["low"] > 0) == (better > 0) else "worse"
+    return "no difference shown"
+
+
+def against_cross_entropy(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per loss and measure: the paired difference from cross-entropy over shared seeds, its interval and reading."""
+    base = runs[(runs["loss"] == BASELINE[0])].set_index("seed")
+    rows = []
+    for (loss, param), part in runs.groupby(["loss", "loss_param"], sort=False):
+        if loss == BASELINE[0]:
+            continue
+        part = part.set_index("seed")
+        seeds = part.index.intersection(base.index)
+        for measure, (words, better) in MEASURES.items():
+            found = paired_interval(part.loc[seeds, measure] - base.loc[seeds, measure])
+            rows.append({"loss": loss_name(loss, param), "measure": words, "delta": found["mean"],
+                         "low": found["low"], "high": found["high"], "n": found["n"],
+                         "reading": _reading(found, better)})
+    return pd.DataFrame(rows, columns=["loss", "measure", "delta", "low", "high", "n", "reading"])
+
+
+def crm_effect(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per loss: CRM's re-ranking minus the arg-max on the same runs (fine top-1, crossing share), paired over seeds."""
+    rows = []
+    for (loss, param), part in runs.dropna(subset=["fine_crm"]).groupby(["loss", "loss_param"], sort=False):
+        for measure, (words, better) in (("fine", MEASURES["fine"]), ("crossing", MEASURES["crossing"])):
+            found = paired_interval(part[f"{measure}_crm"] - part[measure])
+            rows.append({"loss": loss_name(loss, param), "measure": words, "delta": found["mean"],
+                         "low": found["low"], "high": found["high"], "n": found["n"],
+                         "reading": _reading(found, better)})
+    return pd.DataFrame(rows, columns=["loss", "measure", "delta", "low", "high", "n", "reading"])
+
+
+def per_loss(runs: pd.DataFrame) -> pd.DataFrame:
+    """Per loss: seeds and the mean over them of fine top-1, A_FC, the crossing share and ACR."""
+    grouped = runs.groupby(["loss", "loss_param", "name"], sort=False)
+    table = grouped[["fine", "afc", "crossing", "acr"]].mean().reset_index()
+    table.insert(3, "n", grouped.size().to_numpy())
+    return table.drop(columns=["loss", "loss_param"])
+
+
+def loss_finding(runs: pd.DataFrame, versus: pd.DataFrame, crm: pd.DataFrame) -> str:
+    """The chapter's finding box, as Markdown bullets drawn from the three tables."""
+    losses = [name for name in dict.fromkeys(runs["name"]) if name != loss_name(*BASELINE)]
+    if not losses:
+        return ("- **Not run yet.** No hierarchy-aware loss is stored; `sweeps/cpu/losses.yaml` lists the runs "
+                "(the cross-entropy baseline is Table I's fine runs).")
+    lines = []
+    for words, _ in MEASURES.values():
+        rows = versus[versus["measure"].eq(words)]
+        better = rows[rows["reading"].eq("better")]["loss"].tolist()
+        worse = rows[rows["reading"].eq("worse")]["loss"].tolist()
+        text = (f"better with {', '.join(better)}" if better else "no loss is shown better than cross-entropy")
+        if worse:
+            text += f"; worse with {', '.join(worse)}"
+        n = rows["n"].min() if len(rows) else 0
+        lines.append(f"- **{words}:** {text} (paired over {n}–{rows['n'].max() if len(rows) else 0} seeds).")
+    constraint = versus[versus["loss"].str.startswith("coarse-label constraint") & versus["measure"].eq(MEASURES["fine"][0])]
+    if len(constraint):
+        best = constraint.loc[constraint["delta"].idxmax()]
+        interval = ("" if math.isnan(best["low"]) else f" [{best['low']:+.2f}, {best['high']:+.2f}]")
+        lines.append(f"- **The seed paper's claim** (the coarse-label constraint raises fine accuracy): at its best "
+                     f"setting here, {best['loss']}, fine top-1 changes by {best['delta']:+.2f} points{interval}, n = "
+                     f"{best['n']}: {best['reading']}.")
+    fine_crm = crm[crm["measure"].eq(MEASURES["fine"][0])]
+    if len(fine_crm):
+        crossing = crm[crm["measure"].eq(MEASURES["crossing"][0])]
+        lines.append(f"- **CRM alone** (re-ranking at test time, no retraining) changes fine top-1 by "
+                     f"{fine_crm['delta'].min():+.2f} to {fine_crm['delta'].max():+.2f} points and the crossing share "
+                     f"by {crossing['delta'].min():+.2f} to {crossing['delta'].max():+.2f} points over the losses "
+                     f"whose runs stored it.")
+    return "\n".join(lines)

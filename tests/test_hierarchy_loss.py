@@ -1,0 +1,95 @@
+"""lgtools.chapters.hierarchy_loss: per-run measures and the paired comparison with cross-entropy, on hand-made results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from lgtools.chapters import hierarchy_loss as hl
+from lgtools.labels.builtin import get_hierarchy
+from lgtools.runs.results import load_results, save_result
+
+HIERARCHY = get_hierarchy("synthetic")  # 12 fine classes in 4 coarse classes of 3
+
+
+def confusion(inside: int, across: int, right: int = 20) -> np.ndarray:
+    """Every class: ``right`` correct, ``inside`` mistakes to a sibling, ``across`` to a class of another coarse class."""
+    c = np.zeros((12, 12), dtype=np.int64)
+    for i in range(12):
+        c[i, i] = right
+        c[i, 3 * (i // 3) + (i + 1) % 3] += inside
+        c[i, (i + 3) % 12] += across
+    return c
+
+
+def as_images(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(true, predicted) per image for a confusion matrix."""
+    pairs = [(i, j) for i in range(12) for j in range(12) for _ in range(int(c[i, j]))]
+    truth, predicted = map(np.array, zip(*pairs))
+    return truth, predicted
+
+
+def store(root: Path, experiment: str, loss: str, param: float, seed: int, inside: int, across: int,
+          crm: tuple[int, int] | None = None) -> None:
+    c = confusion(inside, across)
+    total = c.sum()
+    truth, _ = as_images(c)
+    crm_predicted = as_images(confusion(*crm))[1] if crm else None
+    summary = {"test_acc": 100 * (c.trace() + 12 * inside) / total, "test_acc_fine": 100 * c.trace() / total,
+               "acr": 0.5, "device": "cpu", "seconds": 1.0,
+               "test_acc_fine_crm": 100 * np.trace(confusion(*crm)) / total if crm else None}
+    config = {"experiment": experiment, "dataset": "synthetic", "hierarchy": None, "labels": "fine",
+              "model": "small_cnn", "epochs": 1, "seed": seed, "device": "cpu", "progress": False,
+              "loss": loss, "loss_param": param}
+    result = SimpleNamespace(config=config, summary=summary, history=[{"epoch": 1, "test_acc": summary["test_acc"]}],
+                             confusion_fine=c, confusion_coarse=np.eye(4, dtype=np.int64),
+                             fine_names=list(HIERARCHY.fine_names), coarse_names=list(HIERARCHY.coarse_names),
+                             fine_to_coarse=HIERARCHY.fine_to_coarse, test_fine_labels=truth,
+                             test_crm_predictions=crm_predicted)
+    save_result(result, root, experiment=experiment, metadata={"scale": "cpu-scale"})
+
+
+@pytest.fixture
+def stored(tmp_path: Path):
+    for seed in (0, 1, 2):
+        store(tmp_path, "table1-cpu-scale", "cross_entropy", 0.0, seed, inside=3, across=3 + seed % 2)
+        # Fewer mistakes across, the same inside: better fine top-1, A_FC and crossing share.
+        store(tmp_path, hl.SWEEP, "coarse_constraint", 0.5, seed, inside=3, across=1 + seed % 2,
+              crm=(4 + seed % 2, 0))  # CRM moves every crossing mistake inside
+    store(tmp_path, hl.SWEEP, "soft_labels", 5.0, 0, inside=6, across=3)  # one seed: no interval
+    return load_results(tmp_path)
+
+
+def test_runs_carry_the_measures_each_loss_is_judged_by(stored) -> None:
+    runs = hl.loss_runs(stored, dataset="synthetic")
+    assert sorted(runs["name"].unique()) == ["coarse-label constraint (b = 0.5)", "cross-entropy", "soft labels (β = 5)"]
+    base = runs[runs["loss"].eq("cross_entropy")].set_index("seed")
+    assert base.loc[0, "crossing"] == pytest.approx(50.0) and base.loc[1, "crossing"] == pytest.approx(400 / 7)
+    constraint = runs[runs["loss"].eq("coarse_constraint")].set_index("seed")
+    assert constraint.loc[0, "crossing"] == pytest.approx(25.0)
+    assert constraint.loc[0, "crossing_crm"] == pytest.approx(0.0)  # CRM's predictions stay inside
+    assert np.isnan(base.loc[0, "fine_crm"])  # stored without CRM
+
+
+def test_paired_difference_from_cross_entropy_and_its_reading(stored) -> None:
+    runs = hl.loss_runs(stored, dataset="synthetic")
+    versus = hl.against_cross_entropy(runs).set_index(["loss", "measure"])
+    crossing = versus.loc[("coarse-label constraint (b = 0.5)", "mistakes crossing (%)")]
+    # Seeds 0, 2: 25 vs 50; seed 1: 40 vs 400/7: every pair lower, the interval excludes 0.
+    assert crossing["n"] == 3 and crossing["delta"] == pytest.approx(np.mean([-25, 40 - 400 / 7, -25]))
+    assert crossing["reading"] == "better" and crossing["high"] < 0
+    assert versus.loc[("coarse-label constraint (b = 0.5)", "fine top-1 (%)"), "reading"] == "better"
+    assert versus.loc[("soft labels (β = 5)", "A_FC (%)"), "reading"] == "n = 1: no interval"
+    crm = hl.crm_effect(runs).set_index(["loss", "measure"])
+    assert crm.loc[("coarse-label constraint (b = 0.5)", "mistakes crossing (%)"), "reading"] == "better"
+    text = hl.loss_finding(runs, hl.against_cross_entropy(runs), hl.crm_effect(runs))
+    assert "better with coarse-label constraint (b = 0.5)" in text and "CRM alone" in text
+
+
+def test_without_loss_runs_the_finding_says_so(stored) -> None:
+    runs = hl.loss_runs(stored[stored["loss"].eq("cross_entropy")], dataset="synthetic")
+    assert set(runs["loss"]) == {"cross_entropy"}
+    assert "Not run yet" in hl.loss_finding(runs, hl.against_cross_entropy(runs), hl.crm_effect(runs))
