@@ -92,3 +92,60 @@ def test_bad_pseudo_settings_are_refused(values, message):
 
     with pytest.raises(ValueError, match=message):
         TrainConfig(dataset="synthetic", **values)
+
+
+def test_network_features_are_the_penultimate_layer_and_leave_the_model_as_it_was():
+    import torch
+
+    from lgtools.nets.models import build_model
+    from lgtools.training.features import network_features
+
+    torch.manual_seed(0)
+    model = build_model("small_cnn", num_classes=3, width=4).train()
+    images = torch.randint(0, 256, (10, 3, 16, 16), dtype=torch.uint8)
+    found = network_features(model, images, (0.5, 0.5, 0.5), (0.25, 0.25, 0.25), batch_size=3)
+    assert model.training, "the model's mode must be restored"
+    model.eval()
+    with torch.no_grad():
+        x = (images.float() / 255 - 0.5) / 0.25
+        expected = model.features(x).numpy()
+    assert found.shape == (10, model.classifier.in_features)
+    np.testing.assert_allclose(found, expected, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="images must be uint8"):
+        network_features(model, images.float(), (0.5,) * 3, (0.25,) * 3)
+
+
+def test_random_network_features_are_whitened_seeded_and_leave_the_global_generator_alone():
+    import torch
+
+    from lgtools.training.features import random_network_features
+
+    images = torch.randint(0, 256, (80, 3, 16, 16), dtype=torch.uint8)
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    a_train, a_test = random_network_features(images[:60], images[60:], "small_cnn", 8, (0.5,) * 3, (0.25,) * 3,
+                                              seed=1, dims=5)
+    assert torch.rand(1) == before, "building the random network must not move the run's generator"
+    b_train, _ = random_network_features(images[:60], images[60:], "small_cnn", 8, (0.5,) * 3, (0.25,) * 3,
+                                         seed=1, dims=5)
+    c_train, _ = random_network_features(images[:60], images[60:], "small_cnn", 8, (0.5,) * 3, (0.25,) * 3,
+                                         seed=2, dims=5)
+    assert a_train.shape == (60, 5) and a_test.shape == (20, 5)
+    np.testing.assert_allclose(a_train.std(axis=0, ddof=1), 1.0, rtol=1e-3)  # whitened on the training images
+    np.testing.assert_allclose(a_train, b_train, rtol=1e-6, atol=1e-6)
+    assert not np.allclose(np.abs(a_train), np.abs(c_train), atol=1e-3)
+
+
+def test_a_pseudo_fine_run_can_cluster_an_untrained_networks_features():
+    from lgtools.training.config import TrainConfig
+    from lgtools.training.identity import run_identity
+    from lgtools.training.loop import train
+
+    cfg = TrainConfig(dataset="synthetic", epochs=1, max_train=240, max_test=120, batch_size=32, device="cpu",
+                      pseudo_k=2, pseudo_features="random_net", progress=False, num_threads=1)
+    result = train(cfg)
+    assert len(result.fine_names) == 8 and 0 <= result.summary["pseudo_train_nmi"] <= 1
+    pixels = TrainConfig(dataset="synthetic", epochs=1, pseudo_k=2)
+    assert run_identity(pixels) != run_identity(TrainConfig(dataset="synthetic", epochs=1, pseudo_k=2,
+                                                            pseudo_features="random_net"))

@@ -18,7 +18,8 @@ from lgtools.labels.hierarchy import Hierarchy
 from lgtools.labels.validate import as_label_array
 
 METHODS = ("kmeans", "spectral")
-FEATURES = ("pixels",)  # label-free features a training run can cluster (``pixel_features``)
+FEATURES = ("pixels", "random_net")  # label-free features a run can cluster: ``pixel_features``, or an
+# untrained network of the run's architecture (``lgtools.training.features.random_network_features``)
 
 
 def pseudo_fine_labels(features: np.ndarray, coarse_labels: np.ndarray, k: int, coarse_names: tuple[str, ...],

@@ -5,6 +5,7 @@ Imports ``labels``, ``data``, ``nets`` and ``metrics``.
 - ``config``: ``TrainConfig`` and its checks, the authors' recipes (``paper_recipe``), schedules.
 - ``identity``: ``run_identity``, the one identity of a run (sweeps, result store, reuse, checkpoints).
 - ``run_data``: ``load_run_data``, the tensors one config trains and tests on.
+- ``features``: a network's pooled penultimate features for images; an untrained network's, whitened (pseudo-fine labels).
 - ``state``: ``RunState`` and ``prepare_run`` (data, model, optimizer on the device).
 - ``steps``: SGD steps, one epoch, evaluation, the compile warm-up.
 - ``checkpoint``: a run's whole state, saved every epoch and resumed.

@@ -18,6 +18,7 @@ from lgtools.labels.hierarchy import Hierarchy
 from lgtools.labels.noise import add_label_noise, changed_share
 from lgtools.labels.pseudo import cluster_quality, nearest_pseudo_class, pixel_features, pseudo_fine_labels
 from lgtools.training.config import TrainConfig
+from lgtools.training.features import random_network_features
 
 
 class RunData(NamedTuple):
@@ -101,7 +102,11 @@ def _pseudo(x_tr: torch.Tensor, y_tr: torch.Tensor, x_te: torch.Tensor, y_te: to
     """Replace the fine labels by ``pseudo_k`` clusters per coarse class; test images take their nearest cluster."""
     f2c = np.asarray(hierarchy.fine_to_coarse)
     fine_tr, fine_te = y_tr.numpy(), y_te.numpy()
-    train_x, test_x = pixel_features(x_tr.numpy(), x_te.numpy(), seed=config.seed)
+    if config.pseudo_features == "random_net":
+        train_x, test_x = random_network_features(x_tr, x_te, config.model, config.width,
+                                                  *dataset_stats(config.dataset), seed=config.seed)
+    else:
+        train_x, test_x = pixel_features(x_tr.numpy(), x_te.numpy(), seed=config.seed)
     pseudo_tr, pseudo_h = pseudo_fine_labels(train_x, f2c[fine_tr], config.pseudo_k, hierarchy.coarse_names,
                                              seed=config.seed)
     pseudo_te = nearest_pseudo_class(test_x, f2c[fine_te], pseudo_tr, train_x, config.pseudo_k)

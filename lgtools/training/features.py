@@ -1,0 +1,56 @@
+"""Penultimate features of a network for images, and the label-free features of a randomly initialised one.
+
+``network_features`` runs any ``lgtools.nets`` model (trained or not) over uint8 images in
+evaluation mode and returns its pooled penultimate features (``Net.features``), the input of
+probes and of clustering. ``random_network_features`` is the second label-free source of the
+pseudo-fine labels (beside whitened pixels): a network of the run's architecture that was never
+trained, its features PCA-whitened on the training images so that k-means sees every direction
+on one scale.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from lgtools.data import augment
+from lgtools.nets.models import build_model
+
+
+@torch.no_grad()
+def network_features(model: torch.nn.Module, images: torch.Tensor, mean: Sequence[float], std: Sequence[float],
+                     batch_size: int = 512) -> np.ndarray:
+    """Pooled penultimate features (one row per image) of ``model`` in evaluation mode, on the model's device."""
+    if images.dtype != torch.uint8 or images.dim() != 4:
+        raise ValueError(f"images must be uint8 of shape (N, C, H, W), got {images.dtype} {tuple(images.shape)}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    try:
+        rows = [model.features(augment.normalize(images[i:i + batch_size].to(device), mean, std)).float().cpu()
+                for i in range(0, len(images), batch_size)]
+    finally:
+        model.train(was_training)
+    return torch.cat(rows).numpy() if rows else np.zeros((0, 0), dtype=np.float32)
+
+
+def random_network_features(train_images: torch.Tensor, test_images: torch.Tensor, model_name: str,
+                            width: int | None, mean: Sequence[float], std: Sequence[float], seed: int = 0,
+                            dims: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Features of an untrained ``model_name`` (initialised from ``seed``), PCA-whitened on the training images."""
+    from sklearn.decomposition import PCA
+
+    generator_state = torch.random.get_rng_state()
+    try:
+        torch.manual_seed(seed)
+        model = build_model(model_name, num_classes=2, width=width)
+    finally:
+        torch.random.set_rng_state(generator_state)  # the run's own initialisation stays as it would be
+    train_x = network_features(model, train_images, mean, std)
+    test_x = network_features(model, test_images, mean, std)
+    pca = PCA(n_components=min(dims, *train_x.shape), whiten=True, random_state=seed).fit(train_x)
+    return pca.transform(train_x), pca.transform(test_x)
