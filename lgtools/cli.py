@@ -133,7 +133,28 @@ def build_parser() -> argparse.ArgumentParser:
                          help="the paper's numbers beside ours, source by source (chapter 8's tables)")
     results.add_argument("--by", nargs="+", default=None,
                          help=f"group columns (default: {' '.join(DEFAULT_BY)})")
+    clusters = commands.add_parser("clusters", help="how well label-free clusters recover the fine classes",
+                                   description="Cluster each coarse class as a pseudo-fine run would (no training) "
+                                               "and store NMI and adjusted Rand against the true fine labels.")
+    clusters.add_argument("--out", required=True, help="JSON file to write (replaced if it exists)")
+    clusters.add_argument("--k", type=int, nargs="+", default=[2, 5, 10], help="clusters per coarse class")
+    clusters.add_argument("--features", nargs="+", default=["pixels", "random_net"], help="feature sources")
+    clusters.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="clustering seeds")
+    add_train_options(clusters)
     return parser
+
+
+def _clusters(args: argparse.Namespace) -> int:
+    from lgtools.runs.cluster_study import cluster_study, save_cluster_study
+    from lgtools.training.config import TrainConfig
+
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    base = {key: value for key, value in vars(args).items() if key in names}
+    frame = cluster_study(base, args.k, args.features, args.seeds)
+    path = save_cluster_study(frame, args.out, base)
+    print(frame.to_string(index=False))
+    print(f"stored {path}")
+    return 0
 
 
 def _fmt(value: Any, digits: int = 2, unit: str = "") -> str:
@@ -309,7 +330,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
-        return {"train": _train, "sweep": _sweep, "results": _results}[args.command](args)
+        return {"train": _train, "sweep": _sweep, "results": _results, "clusters": _clusters}[args.command](args)
     except BrokenPipeError:  # `lgtools results | head` closed the pipe: the reader is done, not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         return 128 + signal.SIGPIPE

@@ -92,21 +92,30 @@ def load_run_data(config: TrainConfig) -> RunData:
             y_te, share_test = _noised(y_te, hierarchy, config, config.seed + 1)
     quality = None
     if config.pseudo_k:
-        y_tr, y_te, hierarchy, quality = _pseudo(x_tr, y_tr, x_te, y_te, hierarchy, config)
+        y_tr, y_te, hierarchy, quality = pseudo_relabel(x_tr, y_tr, x_te, y_te, hierarchy, config)
     return RunData(hierarchy, (x_tr, y_tr.long()), (x_te, y_te.long()), dataset_stats(config.dataset),
                    share, share_test, quality)
 
 
-def _pseudo(x_tr: torch.Tensor, y_tr: torch.Tensor, x_te: torch.Tensor, y_te: torch.Tensor, hierarchy: Hierarchy,
-            config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor, Hierarchy, dict]:
-    """Replace the fine labels by ``pseudo_k`` clusters per coarse class; test images take their nearest cluster."""
+def clustering_features(x_tr: torch.Tensor, x_te: torch.Tensor, config: TrainConfig) -> tuple[np.ndarray, np.ndarray]:
+    """What ``config.pseudo_features`` names, for the training and the test images (depends on the seed, not on k)."""
+    if config.pseudo_features == "random_net":
+        return random_network_features(x_tr, x_te, config.model, config.width, *dataset_stats(config.dataset),
+                                       seed=config.seed)
+    return pixel_features(x_tr.numpy(), x_te.numpy(), seed=config.seed)
+
+
+def pseudo_relabel(x_tr: torch.Tensor, y_tr: torch.Tensor, x_te: torch.Tensor, y_te: torch.Tensor,
+                   hierarchy: Hierarchy, config: TrainConfig,
+                   features: tuple[np.ndarray, np.ndarray] | None = None
+                   ) -> tuple[torch.Tensor, torch.Tensor, Hierarchy, dict]:
+    """Replace the fine labels by ``pseudo_k`` clusters per coarse class; test images take their nearest cluster.
+
+    ``features`` are ``clustering_features`` computed before (a study reusing them over k), else computed here.
+    """
     f2c = np.asarray(hierarchy.fine_to_coarse)
     fine_tr, fine_te = y_tr.numpy(), y_te.numpy()
-    if config.pseudo_features == "random_net":
-        train_x, test_x = random_network_features(x_tr, x_te, config.model, config.width,
-                                                  *dataset_stats(config.dataset), seed=config.seed)
-    else:
-        train_x, test_x = pixel_features(x_tr.numpy(), x_te.numpy(), seed=config.seed)
+    train_x, test_x = features if features is not None else clustering_features(x_tr, x_te, config)
     pseudo_tr, pseudo_h = pseudo_fine_labels(train_x, f2c[fine_tr], config.pseudo_k, hierarchy.coarse_names,
                                              seed=config.seed)
     pseudo_te = nearest_pseudo_class(test_x, f2c[fine_te], pseudo_tr, train_x, config.pseudo_k)
