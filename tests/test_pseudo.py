@@ -149,3 +149,32 @@ def test_a_pseudo_fine_run_can_cluster_an_untrained_networks_features():
     pixels = TrainConfig(dataset="synthetic", epochs=1, pseudo_k=2)
     assert run_identity(pixels) != run_identity(TrainConfig(dataset="synthetic", epochs=1, pseudo_k=2,
                                                             pseudo_features="random_net"))
+
+
+def test_cluster_study_scores_every_setting_and_round_trips_with_provenance(tmp_path):
+    from lgtools.runs.cluster_study import cluster_study, load_cluster_study, save_cluster_study
+
+    base = {"dataset": "synthetic", "max_train": 240, "max_test": 120, "model": "small_cnn", "width": 4,
+            "device": "cpu"}
+    frame = cluster_study(base, [1, 3], ["pixels", "random_net"], [0])
+    assert len(frame) == 4 and set(frame["features"]) == {"pixels", "random_net"}
+    one = frame[frame["k"].eq(1)]
+    # One cluster per coarse class is the coarse labels whatever the features: one score for both sources.
+    assert one["train_nmi"].nunique() == 1 and one["test_ari"].nunique() == 1
+    assert frame[["train_nmi", "test_nmi"]].stack().between(0, 1).all() and frame["seconds"].gt(0).all()
+    path = save_cluster_study(frame, tmp_path / "study" / "quality.json", base)
+    again, record = load_cluster_study(path)
+    assert again.drop(columns="seconds").equals(frame.drop(columns="seconds"))
+    assert record["parameters"] == base and record["provenance"]["git_rev"] is not None
+    assert load_cluster_study(tmp_path / "absent.json")[0].empty
+
+
+@pytest.mark.parametrize("ks, features, seeds, message", [
+    ([0], ["pixels"], [0], "ks must be"), ([2], ["autoencoder"], [0], "features must be some of"),
+    ([2], ["pixels"], [], "seeds must be"),
+])
+def test_cluster_study_refuses_bad_settings_before_reading_data(ks, features, seeds, message):
+    from lgtools.runs.cluster_study import cluster_study
+
+    with pytest.raises(ValueError, match=message):
+        cluster_study({"dataset": "cifar10", "data_root": "/nonexistent"}, ks, features, seeds)

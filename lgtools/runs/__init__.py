@@ -8,4 +8,5 @@ Imports ``training`` and the layers below it.
 - ``sweep_task``: ``RunTask``, one run as a worker executes it, and where its result lands.
 - ``sweep_store``: what a sweep finds on disk (identical runs of other sweeps, failures, debris).
 - ``sweep``: ``run_sweep``, running a spec (local processes or submitit; clean stop).
+- ``cluster_study``: the pseudo-fine clustering alone (no training), scored against the true fine labels and stored.
 """
