@@ -14,6 +14,7 @@
 - ``evidence``: the stored runs behind the real-data figures (Fig 2, 3, 5, 6/7, Table VI) as tables; ``plots`` draws them.
 - ``hierarchy_inside``: chapter 9, the class hierarchy in a fine network's stored confusions.
 - ``hierarchy_loss``: chapter 10, hierarchy-aware losses and CRM against cross-entropy, paired over seeds.
+- ``auto_fine``: chapter 11, pseudo-fine labels: the cluster study and training on the clusters, paired over seeds.
 - ``launch``: the repository URL of ``_config.yml`` and each chapter's hidden install cell.
 - ``experiments``: the chapters' small live runs; ``toy``: chapter 2's SVMs; ``plots``: the figures.
 """

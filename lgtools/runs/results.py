@@ -37,7 +37,7 @@ FORMAT_VERSION = 1
 CONFIG_COLUMNS = ("dataset", "hierarchy", "labels", "model", "width", "epochs", "data_ratio",
                   "noise", "dropout", "extra_layer", "seed", "schedule", "lr", "batch_size",
                   "label_smoothing", "noise_test", "augment", "max_train", "max_test", "noise_mode",
-                  "weight_decay", "momentum", "scale_epochs", "loss", "loss_param", "pseudo_k")
+                  "weight_decay", "momentum", "scale_epochs", "loss", "loss_param", "pseudo_k", "pseudo_features")
 SUMMARY_COLUMNS = ("train_acc", "test_acc", "test_acc_fine", "acr", "acr_equation",
                    "images_per_s", "seconds", "peak_memory_mb", "device", "test_acc_summed", "noise_share", "epochs_run",
                    "test_acc_fine_crm", "pseudo_train_nmi", "pseudo_train_ari", "pseudo_test_nmi")
@@ -51,7 +51,8 @@ COLUMNS = ("experiment", "dataset", "hierarchy", "labels", "model", "width", "ep
            "device_name", "git_dirty", "epoch_seconds", "identity", "reused_from", "noise_mode",
            "weight_decay", "momentum", "scale_epochs", "test_acc_summed", "noise_share",
            "best_test_acc", "best_epoch", "train_acc_fine", "epochs_run", "loss", "loss_param",
-           "test_acc_fine_crm", "pseudo_k", "pseudo_train_nmi", "pseudo_train_ari", "pseudo_test_nmi")
+           "test_acc_fine_crm", "pseudo_k", "pseudo_train_nmi", "pseudo_train_ari", "pseudo_test_nmi",
+           "pseudo_features")
 
 
 def to_jsonable(value: Any) -> Any:
@@ -227,6 +228,8 @@ def result_row(config: dict, summary: dict, **extra: Any) -> dict:
     row["loss"] = config.get("loss") or "cross_entropy"  # runs stored before the field trained with it
     row["loss_param"] = float(config.get("loss_param") or 0.0)
     row["pseudo_k"] = int(config.get("pseudo_k") or 0)  # 0: the annotators' fine labels
+    # What was clustered (None without pseudo-fine labels; runs stored before the field clustered pixels).
+    row["pseudo_features"] = (config.get("pseudo_features") or "pixels") if row["pseudo_k"] else None
     if not config.get("noise"):  # without noise the procedure changed nothing (as in the run identity)
         row["noise_mode"] = None
     row.update(extra)

@@ -1,4 +1,4 @@
-"""lgtools.chapters.hierarchy_loss: per-run measures and the paired comparison with cross-entropy, on hand-made results."""
+"""The "Beyond the paper" chapters' tables on hand-made results: hierarchy_loss (chapter 10), auto_fine (chapter 11)."""
 
 from __future__ import annotations
 
@@ -33,17 +33,18 @@ def as_images(c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def store(root: Path, experiment: str, loss: str, param: float, seed: int, inside: int, across: int,
-          crm: tuple[int, int] | None = None) -> None:
+          crm: tuple[int, int] | None = None, **extra) -> None:
     c = confusion(inside, across)
     total = c.sum()
     truth, _ = as_images(c)
     crm_predicted = as_images(confusion(*crm))[1] if crm else None
     summary = {"test_acc": 100 * (c.trace() + 12 * inside) / total, "test_acc_fine": 100 * c.trace() / total,
                "acr": 0.5, "device": "cpu", "seconds": 1.0,
-               "test_acc_fine_crm": 100 * np.trace(confusion(*crm)) / total if crm else None}
+               "test_acc_fine_crm": 100 * np.trace(confusion(*crm)) / total if crm else None,
+               "pseudo_test_nmi": 0.3 if extra.get("pseudo_k") else None}
     config = {"experiment": experiment, "dataset": "synthetic", "hierarchy": None, "labels": "fine",
               "model": "small_cnn", "epochs": 1, "seed": seed, "device": "cpu", "progress": False,
-              "loss": loss, "loss_param": param}
+              "loss": loss, "loss_param": param, **extra}
     result = SimpleNamespace(config=config, summary=summary, history=[{"epoch": 1, "test_acc": summary["test_acc"]}],
                              confusion_fine=c, confusion_coarse=np.eye(4, dtype=np.int64),
                              fine_names=list(HIERARCHY.fine_names), coarse_names=list(HIERARCHY.coarse_names),
@@ -93,3 +94,40 @@ def test_without_loss_runs_the_finding_says_so(stored) -> None:
     runs = hl.loss_runs(stored[stored["loss"].eq("cross_entropy")], dataset="synthetic")
     assert set(runs["loss"]) == {"cross_entropy"}
     assert "Not run yet" in hl.loss_finding(runs, hl.against_cross_entropy(runs), hl.crm_effect(runs))
+
+
+def test_pseudo_fine_runs_pair_with_the_coarse_and_the_true_fine_runs(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from lgtools.chapters import auto_fine
+
+    for seed in (0, 1):
+        store(tmp_path, "table1-cpu-scale", "cross_entropy", 0.0, seed, inside=3, across=2)  # A_FC 252/264
+        store(tmp_path, "table1-cpu-scale", "cross_entropy", 0.0, seed, inside=3, across=2, labels="coarse")
+        store(tmp_path, "pseudo-fine-cpu-scale", "cross_entropy", 0.0, seed, inside=3, across=4 + seed,
+              pseudo_k=2, pseudo_features="random_net")
+    frame = load_results(tmp_path)
+    frame.loc[frame["labels"].eq("coarse"), "test_acc"] = [100 * 276 / 300 - 2.0, 100 * 276 / 300 - 3.0]
+    versus = auto_fine.pseudo_versus(frame, dataset="synthetic").iloc[0]
+    assert versus["features"] == "untrained network" and versus["k"] == 2 and versus["n"] == 2
+    pseudo = [100 * (240 + 36) / (240 + 36 + 48), 100 * (240 + 36) / (240 + 36 + 60)]
+    fine = 100 * 276 / 300
+    assert versus["gain"] == pytest.approx(np.mean([pseudo[0] - fine + 2.0, pseudo[1] - fine + 3.0]))
+    assert versus["short"] == pytest.approx(np.mean([pseudo[0] - fine, pseudo[1] - fine]))
+    no_study = auto_fine.cluster_table(pd.DataFrame(columns=["features", "k", "seed", "test_nmi", "test_ari"]))
+    text = auto_fine.auto_finding(no_study, auto_fine.pseudo_versus(frame, dataset="synthetic"))
+    assert "untrained network clusters, k = 2" in text and "Cluster study not stored" in text
+
+
+def test_cluster_table_means_over_seeds_with_intervals() -> None:
+    import pandas as pd
+
+    from lgtools.chapters import auto_fine
+
+    study = pd.DataFrame({"features": ["pixels"] * 3 + ["random_net"], "k": [2, 2, 2, 5], "seed": [0, 1, 2, 0],
+                          "test_nmi": [0.30, 0.32, 0.34, 0.5], "test_ari": [0.1, 0.1, 0.1, 0.2]})
+    table = auto_fine.cluster_table(study).set_index("features")
+    assert table.loc["whitened pixels", "nmi"] == pytest.approx(0.32) and table.loc["whitened pixels", "n"] == 3
+    assert table.loc["whitened pixels", "nmi_low"] < 0.32 < table.loc["whitened pixels", "nmi_high"]
+    assert np.isnan(table.loc["untrained network", "nmi_low"])  # one seed: no interval
+    assert "k = 5" in auto_fine.auto_finding(auto_fine.cluster_table(study), auto_fine.pseudo_versus(pd.DataFrame()))
