@@ -17,6 +17,7 @@ from lgtools.chapters.hierarchy_inside import severity_summary, severity_table
 from lgtools.chapters.data_share import fine_share_vs_full_coarse, paper_curve
 from lgtools.chapters.noise_study import noise_table
 from lgtools.chapters.ranking import acr_points, paper_points
+from lgtools.chapters.auto_fine import pseudo_versus
 from lgtools.chapters.hierarchy_loss import MEASURES, against_cross_entropy, loss_name, loss_runs
 from lgtools.chapters.scorecard import scorecard
 from lgtools.chapters.paper import paper_table
@@ -31,7 +32,8 @@ CHAPTERS = {"table1": ("03_training_data", "Chapter 3"), "fig2": ("03_training_d
             "table6": ("07_discussion", "Chapter 7"), "table7": ("07_discussion", "Chapter 7"),
             "table8": ("07_discussion", "Chapter 7"), "acr": ("07_discussion", "Chapter 7"),
             "scale": ("08_conclusion", "Chapter 8"), "inside": ("09_hierarchy_inside", "Chapter 9"),
-            "loss": ("10_hierarchy_in_the_loss", "Chapter 10")}
+            "loss": ("10_hierarchy_in_the_loss", "Chapter 10"),
+            "auto": ("11_automatic_fine_labels", "Chapter 11")}
 
 
 def _ours(mean: float, low: float, high: float) -> str:
@@ -108,6 +110,7 @@ def verdict_ledger(stored: pd.DataFrame) -> pd.DataFrame:
     rows.append(_scale_row(stored))
     rows.append(_inside_row(stored))
     rows.append(_loss_row(stored))
+    rows.append(_auto_fine_row(stored))
     return pd.DataFrame(rows, columns=COLUMNS + NUMBERS)
 
 
@@ -246,6 +249,23 @@ def _loss_row(stored: pd.DataFrame) -> dict:
             "ours": f"fine top-1 {_ours(r['delta'], r['low'], r['high'])} points vs cross-entropy",
             "seeds": int(r["n"]), "scale": "cpu-scale",
             "verdict": reading.get(r["reading"], "inconclusive (one seed)"), "where": where}
+
+
+def _auto_fine_row(stored: pd.DataFrame) -> dict:
+    """The paper's future work: do pseudo-fine labels (clusters of each coarse class) beat the coarse labels?"""
+    claim = "Future work of the paper: fine labels made by clustering each coarse class also beat coarse labels"
+    where = f"[{CHAPTERS['auto'][1]}]({CHAPTERS['auto'][0]}.ipynb)"
+    versus = pseudo_versus(stored) if len(stored) else pd.DataFrame()
+    if versus.empty:
+        return {"claim": claim, "paper": "proposed, not tested", "ours": "—", "seeds": 0, "scale": "—",
+                "verdict": _why_missing("cifar10"), "where": where}
+    best = versus.loc[versus["gain"].idxmax()]
+    found = verdict(best["gain_low"], best["gain_high"], 1.0)  # the proposal's side: a positive gain
+    return {"claim": claim, "paper": "proposed, not tested",
+            "ours": f"A_FC − A_CC {_ours(best['gain'], best['gain_low'], best['gain_high'])} "
+                    f"({best['features']}, k = {best['k']})",
+            "seeds": int(best["n"]), "scale": "cpu-scale", "verdict": found or "inconclusive (one seed)",
+            "where": where}
 
 
 def ledger_markdown(ledger: pd.DataFrame) -> str:
