@@ -319,7 +319,7 @@ def _print_scorecard(directory: str) -> int:
         for source, card in cards.items():
             card = card[card["n"] > 0]
             if not card.empty:
-                print(f"\n{source}: the paper beside ours (mean ± std over n seeds)")
+                print(f"\n{source}: the paper beside ours (ours: mean over seeds [95 % interval]; ΔA paired over n seeds)")
                 print(card.to_string(index=False))
     return 0
 
