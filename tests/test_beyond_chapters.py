@@ -131,3 +131,8 @@ def test_cluster_table_means_over_seeds_with_intervals() -> None:
     assert table.loc["whitened pixels", "nmi_low"] < 0.32 < table.loc["whitened pixels", "nmi_high"]
     assert np.isnan(table.loc["untrained network", "nmi_low"])  # one seed: no interval
     assert "k = 5" in auto_fine.auto_finding(auto_fine.cluster_table(study), auto_fine.pseudo_versus(pd.DataFrame()))
+    with_coarse = pd.concat([study, pd.DataFrame({"features": ["pixels"], "k": [1], "seed": [0], "test_nmi": [0.45],
+                                                  "test_ari": [0.3]})])
+    text = auto_fine.auto_finding(auto_fine.cluster_table(with_coarse), auto_fine.pseudo_versus(pd.DataFrame()))
+    assert "best clustering (untrained network, k = 5)" in text  # k = 1 is the coarse labels, not a clustering
+    assert "coarse labels alone (k = 1) already score 0.45" in text and "add +0.05 at best" in text
