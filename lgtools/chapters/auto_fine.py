@@ -67,14 +67,16 @@ def auto_finding(clusters: pd.DataFrame, versus: pd.DataFrame) -> str:
     if len(split):
         best = split.loc[split["nmi"].idxmax()]
         worst = split.loc[split["nmi"].idxmin()]
-        text = (f"- **Clusters recover part of the fine classes, not all.** On CIFAR-10's test images the best "
+        text = (f"- **How close the clusters come to the fine classes.** On CIFAR-10's test images the best "
                 f"clustering ({best['features']}, k = {best['k']}) has NMI {best['nmi']:.2f} against the annotators' "
                 f"fine labels (1 would be the same classes), the weakest ({worst['features']}, k = {worst['k']}) "
                 f"{worst['nmi']:.2f}; {int(split['n'].max())} seeds each.")
         alone = clusters[clusters["k"].eq(1)]
         if len(alone):  # one cluster per coarse class is the coarse labels themselves, whatever the features
+            gain = best["nmi"] - alone["nmi"].iloc[0]
             text += (f" The coarse labels alone (k = 1) already score {alone['nmi'].iloc[0]:.2f}, so the clusters "
-                     f"add {best['nmi'] - alone['nmi'].iloc[0]:+.2f} at best.")
+                     f"add {gain:+.2f} at best" + (": by this measure they carry none of the fine classes beyond the "
+                                                   "coarse labels." if gain <= 0 else "."))
         lines.append(text)
     else:
         lines.append("- **Cluster study not stored yet** (`python -m lgtools clusters`, see the notes).")
