@@ -133,8 +133,8 @@ def loss_finding(runs: pd.DataFrame, versus: pd.DataFrame, crm: pd.DataFrame) ->
         text = (f"better with {', '.join(better)}" if better else "no loss is shown better than cross-entropy")
         if worse:
             text += f"; worse with {', '.join(worse)}"
-        n = rows["n"].min() if len(rows) else 0
-        lines.append(f"- **{words}:** {text} (paired over {n}–{rows['n'].max() if len(rows) else 0} seeds).")
+        low, high = (int(rows["n"].min()), int(rows["n"].max())) if len(rows) else (0, 0)
+        lines.append(f"- **{words}:** {text} (paired over {low if low == high else f'{low}–{high}'} seeds).")
     constraint = versus[versus["loss"].str.startswith("coarse-label constraint") & versus["measure"].eq(MEASURES["fine"][0])]
     if len(constraint):
         best = constraint.loc[constraint["delta"].idxmax()]
