@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from lgtools.runs.results import save_result
+from lgtools.runs.cluster_study import FORMAT as STUDY_FORMAT
+from lgtools.runs.results import FORMAT, save_result
 from lgtools.runs.sweep import run_sweep
 from lgtools.runs.sweep_spec import expand, spec_from_dict
 from lgtools.runs.sweep_store import stored_by_content
@@ -90,10 +91,13 @@ def test_every_stored_result_is_named_by_its_identity() -> None:
     done = subprocess.run([sys.executable, "migrations/001_one_run_identity.py", "results", "--check"],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    paths = sorted((ROOT / "results").glob("*/*.json"))
+    records = {path: json.loads(path.read_text()) for path in sorted((ROOT / "results").glob("*/*.json"))}
+    # Besides run results, results/ holds studies (a cluster study, ...): each says its own format.
+    assert all(record.get("format") in (FORMAT, STUDY_FORMAT) for record in records.values())
+    paths = [path for path, record in records.items() if record["format"] == FORMAT]
     assert len(paths) >= 74
     for path in paths[:: max(1, len(paths) // 12)]:  # a sample, read whole
-        record = json.loads(path.read_text())
+        record = records[path]
         assert record["identity"] == stored_identity(record) and path.stem.endswith(record["identity"][:10])
 
 
