@@ -141,7 +141,26 @@ def build_parser() -> argparse.ArgumentParser:
     clusters.add_argument("--features", nargs="+", default=["pixels", "random_net"], help="feature sources")
     clusters.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="clustering seeds")
     add_train_options(clusters)
+    probes = commands.add_parser("probes", help="linear probes of every stage at every kept epoch",
+                                 description="Fit a coarse and a fine logistic-regression probe on each residual "
+                                             "stage of runs trained with --keep_weights, at every kept epoch.")
+    probes.add_argument("--weights", nargs="+", required=True, metavar="DIR",
+                        help="checkpoint_dir(s) of runs trained with --keep_weights")
+    probes.add_argument("--out", required=True, help="JSON file to write (replaced if it exists)")
+    probes.add_argument("--probe-train", type=int, default=5000, help="training images per probe, stratified")
+    probes.add_argument("--probe-test", type=int, default=2000, help="test images per probe, stratified")
+    probes.add_argument("--data-root", default=None, metavar="PATH", help="data path instead of the runs' own")
     return parser
+
+
+def _probes(args: argparse.Namespace) -> int:
+    from lgtools.runs.probe_study import probe_study, save_probe_study
+
+    frame, parameters = probe_study(args.weights, args.probe_train, args.probe_test, args.data_root)
+    path = save_probe_study(frame, args.out, parameters)
+    print(frame.to_string(index=False))
+    print(f"stored {path}")
+    return 0
 
 
 def _clusters(args: argparse.Namespace) -> int:
@@ -330,7 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:
-        return {"train": _train, "sweep": _sweep, "results": _results, "clusters": _clusters}[args.command](args)
+        return {"train": _train, "sweep": _sweep, "results": _results, "clusters": _clusters,
+                "probes": _probes}[args.command](args)
     except BrokenPipeError:  # `lgtools results | head` closed the pipe: the reader is done, not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         return 128 + signal.SIGPIPE

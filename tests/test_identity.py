@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from lgtools.runs.cluster_study import FORMAT as STUDY_FORMAT
 from lgtools.runs.results import FORMAT, save_result
+from lgtools.runs.studies import FORMATS as STUDY_FORMATS
 from lgtools.runs.sweep import run_sweep
 from lgtools.runs.sweep_spec import expand, spec_from_dict
 from lgtools.runs.sweep_store import stored_by_content
@@ -93,7 +93,7 @@ def test_every_stored_result_is_named_by_its_identity() -> None:
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     records = {path: json.loads(path.read_text()) for path in sorted((ROOT / "results").glob("*/*.json"))}
     # Besides run results, results/ holds studies (a cluster study, ...): each says its own format.
-    assert all(record.get("format") in (FORMAT, STUDY_FORMAT) for record in records.values())
+    assert all(record.get("format") in (FORMAT, *STUDY_FORMATS) for record in records.values())
     paths = [path for path, record in records.items() if record["format"] == FORMAT]
     assert len(paths) >= 74
     for path in paths[:: max(1, len(paths) // 12)]:  # a sample, read whole

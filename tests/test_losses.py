@@ -59,7 +59,67 @@ def test_soft_labels_put_more_mass_on_the_same_coarse_class():
     assert sharp == pytest.approx(F.cross_entropy(LOGITS, TARGET).item(), rel=1e-4)
 
 
+def test_multitask_adds_lambda_times_the_coarse_heads_cross_entropy():
+    coarse_logits = torch.tensor([[0.3, -0.1], [0.2, 0.9]])
+    ce = F.cross_entropy(LOGITS, TARGET)
+    coarse_ce = F.cross_entropy(coarse_logits, torch.tensor([0, 1]))  # targets 1 and 4 lie in coarse 0 and 1
+    value = HierarchyLoss("multitask", F2C, 0.5)(LOGITS, TARGET, coarse_logits).item()
+    assert value == pytest.approx((ce + 0.5 * coarse_ce).item(), rel=1e-6)
+    with pytest.raises(ValueError, match="needs coarse_logits"):
+        HierarchyLoss("multitask", F2C, 0.5)(LOGITS, TARGET)
+    with pytest.raises(ValueError, match="takes no coarse_logits"):
+        HierarchyLoss("hierarchical", F2C, 0.5)(LOGITS, TARGET, coarse_logits)
+
+
+@pytest.mark.parametrize("stage", [1, 2, 3, 4])
+def test_a_coarse_head_reads_its_stage_and_leaves_the_fine_head_alone(stage):
+    from lgtools.nets.models import build_model
+
+    torch.manual_seed(0)
+    net = build_model("preact_resnet18", 10, width=4, coarse_head=stage, num_coarse=2)
+    torch.manual_seed(0)
+    plain = build_model("preact_resnet18", 10, width=4)
+    x = torch.randn(3, 3, 32, 32)
+    net.eval(), plain.eval()
+    # Same seed, same fine path: the fine head's output is the plain network's (the head is built after it).
+    assert torch.allclose(net(x), plain(x)) and torch.allclose(net.forward_heads(x)[0], plain(x))
+    net.train(), plain.train()
+    fine, coarse = net(x)
+    assert fine.shape == (3, 10) and coarse.shape == (3, 2) and torch.allclose(fine, plain(x))
+    # The head's input has the stage's width: 4, 8, 16, 32 channels, the last after the final BN-ReLU.
+    assert net.coarse_head[-1].in_features == 4 * 2 ** (stage - 1)
+
+
+def test_a_multitask_run_trains_through_train_and_reports_its_coarse_head():
+    from lgtools.runs.results import result_row
+    from lgtools.training.loop import train
+
+    cfg = TrainConfig(dataset="synthetic", model="preact_resnet18", width=4, epochs=1, max_train=96, max_test=48,
+                      batch_size=32, device="cpu", loss="multitask", loss_param=1.0, coarse_head=2,
+                      progress=False, num_threads=1)
+    result = train(cfg)
+    head = result.summary["test_acc_coarse_head"]
+    assert head is not None and 0 <= head <= 100 and result.history[-1]["test_acc_coarse_head"] == head
+    row = result_row(cfg.to_dict(), result.summary)
+    assert row["coarse_head"] == 2 and row["test_acc_coarse_head"] == head
+    assert train(TrainConfig(**{**cfg.to_dict(), "loss": "coarse_constraint", "coarse_head": None})
+                 ).summary["test_acc_coarse_head"] is None
+
+
+def test_multitask_names_its_head_once():
+    """``coarse_head=None`` with loss multitask is the last stage, one run under one identity."""
+    a = TrainConfig(dataset="synthetic", loss="multitask", loss_param=1.0)
+    b = TrainConfig(dataset="synthetic", loss="multitask", loss_param=1.0, coarse_head=4)
+    assert a.coarse_head == 4 and run_identity(a) == run_identity(b)
+    assert run_identity(b) != run_identity(TrainConfig(dataset="synthetic", loss="multitask", loss_param=1.0,
+                                                       model="preact_resnet18", coarse_head=2))
+
+
 @pytest.mark.parametrize("values, field", [
+    ({"loss": "multitask", "loss_param": 1.0, "coarse_head": 5}, r"coarse_head must be None or one of \(1, 2, 3, 4\)"),
+    ({"coarse_head": 2, "model": "preact_resnet18"}, "coarse_head must be None unless loss is 'multitask'"),
+    ({"loss": "multitask", "loss_param": 1.0, "coarse_head": 2, "model": "small_cnn"}, "needs model 'preact_resnet18'"),
+    ({"loss": "multitask", "loss_param": -0.5}, r"loss_param \(lambda"),
     ({"loss": "focal"}, "loss must be one of"),
     ({"loss": "coarse_constraint", "loss_param": -1.0}, "loss_param"),
     ({"loss": "hierarchical", "labels": "coarse"}, "needs labels='fine'"),

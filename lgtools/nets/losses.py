@@ -13,6 +13,9 @@ parameter ``loss_param``:
 - ``"soft_labels"``: cross-entropy against Bertinetto et al.'s soft target q_j ∝ exp(−β·d(y, j)),
   d the height of the lowest common ancestor (0 same class, 1 same coarse class, 2 otherwise);
   ``β = loss_param`` (large β tends to the one-hot target).
+- ``"multitask"``: a second, coarse head beside the fine one (``lgtools.nets.models``, ``coarse_head``):
+  cross-entropy of the fine head plus λ times the cross-entropy of the coarse head against the target's
+  coarse class; ``λ = loss_param``. Its forward takes the coarse head's logits as a third argument.
 """
 
 from __future__ import annotations
@@ -24,10 +27,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-LOSSES = ("cross_entropy", "coarse_constraint", "hierarchical", "soft_labels")
+LOSSES = ("cross_entropy", "coarse_constraint", "hierarchical", "soft_labels", "multitask")
 # The parameter each loss reads from ``loss_param``, and the range it may take.
 LOSS_PARAMS = {"cross_entropy": None, "coarse_constraint": ("b", 0.0, None),
-               "hierarchical": ("alpha", 0.0, None), "soft_labels": ("beta", 0.0, None)}
+               "hierarchical": ("alpha", 0.0, None), "soft_labels": ("beta", 0.0, None),
+               "multitask": ("lambda", 0.0, None)}
 
 
 def tree_distance(fine_to_coarse: Sequence[int]) -> torch.Tensor:
@@ -69,8 +73,15 @@ class HierarchyLoss(nn.Module):
         self.register_buffer("membership", F.one_hot(f2c, num_coarse).float())  # fine × coarse
         self.register_buffer("distance", tree_distance(f2c.tolist()).float())
 
-    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """The mean loss over the batch."""
+    def forward(self, logits: torch.Tensor, target: torch.Tensor,
+                coarse_logits: torch.Tensor | None = None) -> torch.Tensor:
+        """The mean loss over the batch (``coarse_logits``: the coarse head's output, for ``"multitask"`` only)."""
+        if (coarse_logits is not None) != (self.loss == "multitask"):
+            raise ValueError(f"loss {self.loss!r} {'needs' if self.loss == 'multitask' else 'takes no'} "
+                             "coarse_logits (a network with a coarse head goes with loss 'multitask' only)")
+        if self.loss == "multitask":
+            return (F.cross_entropy(logits, target, label_smoothing=self.label_smoothing)
+                    + self.param * F.cross_entropy(coarse_logits, self.fine_to_coarse[target]))
         if self.loss == "cross_entropy":
             return F.cross_entropy(logits, target, label_smoothing=self.label_smoothing)
         if self.loss == "coarse_constraint":

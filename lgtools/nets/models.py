@@ -25,6 +25,14 @@ classifier:
 - ``"square_relu"``: the same followed by a ReLU, the non-linear layer the paper's text suggests.
 
 The square layers change depth, not the feature width; ``"linear"`` needs ``num_fine``.
+
+``coarse_head`` (with ``num_coarse``) adds a second classifier for the coarse labels, for the
+``"multitask"`` loss: it reads the globally pooled output of residual stage ``coarse_head`` (1–4;
+4 = the last stage, whose pooled output the fine classifier reads too: the usual two-head network; an earlier
+stage is Alsallakh et al.'s hierarchy-aware branch, which has the coarse decision made early).
+Stages 1–3 exist in the pre-activation ResNet only. In training mode such a network returns
+``(fine logits, coarse logits)``, the shape torch.compile and the loss see; in evaluation mode the
+fine logits alone, so every read-out stays the fine head's; ``forward_heads`` gives both always.
 """
 
 from __future__ import annotations
@@ -34,6 +42,7 @@ from torch import nn
 
 MODELS = ("preact_resnet18", "wide_resnet", "small_cnn")
 EXTRA_LAYERS = (None, "linear", "square", "square_relu")
+COARSE_HEAD_STAGES = (1, 2, 3, 4)  # the residual stage a coarse head reads (4 = the penultimate features)
 
 
 class PreActBlock(nn.Module):
@@ -70,6 +79,9 @@ class Net(nn.Module):
                  dropout: float, extra_layer: str | None, num_fine: int | None = None):
         super().__init__()
         self.body = body
+        # build_model may set a coarse head on the output of the first ``coarse_tap`` body layers.
+        self.coarse_tap: int | None = None
+        self.coarse_head: nn.Module | None = None
         self.pool = nn.AdaptiveAvgPool2d(1)
         head: list[nn.Module] = []
         if dropout > 0:
@@ -90,7 +102,18 @@ class Net(nn.Module):
         """Penultimate features: the input of the final linear layer (Fig 4's t-SNE input)."""
         return self.head(torch.flatten(self.pool(self.body(x)), 1))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(fine logits, coarse head logits or None without a coarse head), in either mode."""
+        if self.coarse_head is None:
+            return self.forward(x), None
+        early = self.body[: self.coarse_tap](x)
+        late = self.body[self.coarse_tap:](early)
+        fine = self.classifier(self.head(torch.flatten(self.pool(late), 1)))
+        return fine, self.coarse_head(early)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        if self.coarse_head is not None and self.training:
+            return self.forward_heads(x)
         return self.classifier(self.features(x))
 
 
@@ -130,9 +153,29 @@ def _small_cnn_body(width: int) -> tuple[nn.Module, int]:
     return nn.Sequential(*layers), 4 * width
 
 
+def check_coarse_head(coarse_head: int | None, model: str) -> None:
+    """Raise ValueError naming ``coarse_head`` unless it is None or a stage ``model`` has."""
+    if coarse_head is not None and (isinstance(coarse_head, bool) or coarse_head not in COARSE_HEAD_STAGES):
+        raise ValueError(f"coarse_head must be None or one of {COARSE_HEAD_STAGES}, got {coarse_head!r}")
+    if coarse_head not in (None, COARSE_HEAD_STAGES[-1]) and model != "preact_resnet18":
+        raise ValueError(f"coarse_head {coarse_head} (an early stage) needs model 'preact_resnet18'; "
+                         f"model {model!r} allows coarse_head None or 4 only")
+
+
+def _coarse_branch(body: nn.Sequential, num_features: int, width: int, stage: int,
+                   num_coarse: int) -> tuple[int, nn.Module]:
+    if stage == 4:  # after the body's final BN-ReLU: the features the fine classifier reads
+        tap, channels, head = len(body), num_features, []
+    else:  # a ResNet block's raw output: pre-activate it as the next block would (BN-ReLU), then pool
+        tap, channels = 1 + 2 * stage, width * 2 ** (stage - 1)  # the stem, then two blocks per stage
+        head = _bn_relu(channels)
+    return tap, nn.Sequential(*head, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, num_coarse))
+
+
 def build_model(name: str, num_classes: int, width: int | None = None, dropout: float = 0.0,
-                extra_layer: str | None = None, num_fine: int | None = None) -> nn.Module:
-    """Build one of ``MODELS`` with ``num_classes`` outputs (``num_fine``: the bottleneck's width)."""
+                extra_layer: str | None = None, num_fine: int | None = None,
+                coarse_head: int | None = None, num_coarse: int | None = None) -> nn.Module:
+    """Build one of ``MODELS`` with ``num_classes`` outputs (``num_fine``: the bottleneck's width; see ``coarse_head``)."""
     if name not in MODELS:
         raise ValueError(f"model must be one of {MODELS}, got {name!r}")
     if extra_layer not in EXTRA_LAYERS:
@@ -145,6 +188,10 @@ def build_model(name: str, num_classes: int, width: int | None = None, dropout: 
         raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
     if extra_layer == "linear" and (not isinstance(num_fine, int) or num_fine < 2):
         raise ValueError(f"num_fine must be an integer >= 2 for extra_layer 'linear', got {num_fine!r}")
+    check_coarse_head(coarse_head, name)
+    if coarse_head is not None:
+        if not isinstance(num_coarse, int) or num_coarse < 2:
+            raise ValueError(f"num_coarse must be an integer >= 2 with a coarse_head, got {num_coarse!r}")
     if name == "preact_resnet18":
         body, num_features = _preact_resnet18_body(width or 64)
         head_dropout = dropout
@@ -154,7 +201,10 @@ def build_model(name: str, num_classes: int, width: int | None = None, dropout: 
     else:
         body, num_features = _small_cnn_body(width or 32)
         head_dropout = dropout
-    return Net(body, num_features, num_classes, head_dropout, extra_layer, num_fine)
+    net = Net(body, num_features, num_classes, head_dropout, extra_layer, num_fine)
+    if coarse_head is not None:  # built last, so the fine path draws the plain network's initial weights
+        net.coarse_tap, net.coarse_head = _coarse_branch(body, num_features, width or 64, coarse_head, num_coarse)
+    return net
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -9,4 +9,6 @@ Imports ``training`` and the layers below it.
 - ``sweep_store``: what a sweep finds on disk (identical runs of other sweeps, failures, debris).
 - ``sweep``: ``run_sweep``, running a spec (local processes or submitit; clean stop).
 - ``cluster_study``: the pseudo-fine clustering alone (no training), scored against the true fine labels and stored.
+- ``probe_study``: linear probes of every residual stage at every kept epoch of a run, stored.
+- ``studies``: how a study (a table computed without a run of its own) is stored and read back.
 """

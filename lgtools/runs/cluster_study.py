@@ -11,7 +11,6 @@ fine labels on the training and the test images. The table is stored as JSON wit
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from pathlib import Path
 from typing import Sequence
@@ -19,12 +18,11 @@ from typing import Sequence
 import pandas as pd
 
 from lgtools.labels.pseudo import FEATURES
-from lgtools.runs.results import write_json_atomic
+from lgtools.runs.studies import CLUSTER_STUDY, load_study, save_study
 from lgtools.training.config import TrainConfig
-from lgtools.training.provenance import provenance
 from lgtools.training.run_data import clustering_features, load_run_data, pseudo_relabel
 
-FORMAT = "lgtools-cluster-study"
+FORMAT = CLUSTER_STUDY
 COLUMNS = ["features", "k", "seed", "train_nmi", "train_ari", "test_nmi", "test_ari", "seconds"]
 
 
@@ -61,18 +59,9 @@ def cluster_study(base: dict, ks: Sequence[int], features: Sequence[str], seeds:
 
 def save_cluster_study(frame: pd.DataFrame, path: str | Path, base: dict) -> Path:
     """Store the study's table with its parameters and provenance (git revision, hardware, date)."""
-    record = {"format": FORMAT, "parameters": dict(base),
-              "provenance": provenance(dict(base), {"device": "cpu"}),
-              "rows": frame.to_dict(orient="records")}
-    return write_json_atomic(Path(path), record, overwrite=True)
+    return save_study(frame, path, FORMAT, base)
 
 
 def load_cluster_study(path: str | Path) -> tuple[pd.DataFrame, dict]:
     """The stored table and its record (parameters, provenance); an empty table if the file is absent."""
-    path = Path(path)
-    if not path.is_file():
-        return pd.DataFrame(columns=COLUMNS), {}
-    record = json.loads(path.read_text())
-    if record.get("format") != FORMAT:
-        raise ValueError(f"path {path} is not a cluster study (format {record.get('format')!r})")
-    return pd.DataFrame(record["rows"], columns=COLUMNS), record
+    return load_study(path, FORMAT, COLUMNS)

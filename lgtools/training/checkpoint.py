@@ -19,6 +19,21 @@ from lgtools.training.state import RunState
 CHECKPOINT_NAME = "checkpoint.pt"
 
 
+def weights_path(checkpoint_dir: str | os.PathLike, epoch: int) -> str:
+    """Where ``keep_weights`` puts the model's weights after ``epoch`` epochs (0: before training)."""
+    return os.path.join(checkpoint_dir, f"weights-epoch{epoch:03d}.pt")
+
+
+def save_weights(state: RunState, checkpoint_dir: str | os.PathLike) -> str:
+    """Write the model's weights after the epochs run so far (atomically) and return the path."""
+    path = weights_path(checkpoint_dir, len(state.history))
+    tmp = f"{path}.tmp{os.getpid()}"
+    torch.save({"identity": run_identity(state.config, state.device.type), "config": state.config.to_dict(),
+                "epoch": len(state.history), "model": state.model.state_dict()}, tmp)
+    os.replace(tmp, path)
+    return path
+
+
 def save_checkpoint(state: RunState, path: str) -> None:
     """Write model, optimizer, schedule, RNG states and history atomically (tmp + os.replace)."""
     payload = {

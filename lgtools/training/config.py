@@ -23,7 +23,7 @@ from lgtools.labels.hierarchy import Hierarchy
 from lgtools.labels.noise import NOISE_MODES
 from lgtools.labels.pseudo import FEATURES
 from lgtools.nets.losses import check_loss
-from lgtools.nets.models import EXTRA_LAYERS, MODELS
+from lgtools.nets.models import COARSE_HEAD_STAGES, EXTRA_LAYERS, MODELS, check_coarse_head
 
 LABELS = ("fine", "coarse")
 SCHEDULES = ("paper", "onecycle", "constant")
@@ -114,7 +114,8 @@ class TrainConfig:
     schedule: str = "paper"  # "paper" step decay, "onecycle", "constant"
     label_smoothing: float = 0.0  # cross-entropy smoothing, 0 … <1
     loss: str = "cross_entropy"  # training loss: lgtools.nets.losses.LOSSES (the others need fine labels)
-    loss_param: float = 0.0  # the loss's parameter: b (coarse_constraint), alpha (hierarchical), beta (soft_labels)
+    loss_param: float = 0.0  # the loss's parameter: b (coarse_constraint), alpha (hierarchical), beta (soft_labels), lambda (multitask)
+    coarse_head: int | None = None  # loss "multitask": the ResNet stage (1-4) its coarse head reads (None there = 4)
     data_ratio: float = 1.0  # share of each fine class kept for training, (0, 1]
     scale_epochs: bool = True  # epochs /= data_ratio so the number of weight updates stays equal
     noise: float = 0.0  # Section VI-B randomness factor of fine training labels, [0, 1]
@@ -132,6 +133,7 @@ class TrainConfig:
     max_test: int | None = None  # cap on test images, stratified (None = all)
     num_threads: int | None = None  # CPU threads (None = os.cpu_count())
     checkpoint_dir: str | None = None  # save each epoch here and resume from it
+    keep_weights: bool = False  # also keep the weights before training and after each epoch in checkpoint_dir (probes)
     progress: bool = True  # tqdm progress bar
 
     def __post_init__(self) -> None:
@@ -171,6 +173,14 @@ class TrainConfig:
             if not (low <= value <= high) or (not closed and value == high):
                 raise ValueError(f"{name} must be in [{low}, {high}{']' if closed else ')'}, got {value!r}")
         check_loss(self.loss, self.loss_param, self.labels)
+        if self.loss == "multitask" and self.coarse_head is None:
+            self.coarse_head = COARSE_HEAD_STAGES[-1]  # one name for one run: None resolves to the last stage
+        if self.loss != "multitask" and self.coarse_head is not None:
+            raise ValueError(f"coarse_head must be None unless loss is 'multitask' (nothing would train the head), "
+                             f"got coarse_head={self.coarse_head!r} with loss {self.loss!r}")
+        check_coarse_head(self.coarse_head, self.model)
+        if self.keep_weights and self.checkpoint_dir is None:
+            raise ValueError("keep_weights=True needs checkpoint_dir (where the per-epoch weights go), got None")
         _choice("pseudo_features", self.pseudo_features, FEATURES)
         if isinstance(self.pseudo_k, bool) or not isinstance(self.pseudo_k, int) or self.pseudo_k < 0:
             raise ValueError(f"pseudo_k must be an integer >= 0 (0 = the true fine labels), got {self.pseudo_k!r}")

@@ -5,7 +5,8 @@ evaluation mode and returns its pooled penultimate features (``Net.features``), 
 probes and of clustering. ``random_network_features`` is the second label-free source of the
 pseudo-fine labels (beside whitened pixels): a network of the run's architecture that was never
 trained, its features PCA-whitened on the training images so that k-means sees every direction
-on one scale.
+on one scale. ``stage_features`` reads every residual stage of a pre-activation ResNet at once,
+the input of the layer probes (``lgtools.runs.probe_study``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 import torch
 
 from lgtools.data import augment
-from lgtools.nets.models import build_model
+from lgtools.nets.models import PreActBlock, build_model
 
 
 @torch.no_grad()
@@ -36,6 +37,39 @@ def network_features(model: torch.nn.Module, images: torch.Tensor, mean: Sequenc
     finally:
         model.train(was_training)
     return torch.cat(rows).numpy() if rows else np.zeros((0, 0), dtype=np.float32)
+
+
+STAGES = (1, 2, 3, 4)  # the pre-activation ResNet's residual stages (lgtools.nets.models.COARSE_HEAD_STAGES)
+
+
+@torch.no_grad()
+def stage_features(model: torch.nn.Module, images: torch.Tensor, mean: Sequence[float], std: Sequence[float],
+                   batch_size: int = 512) -> dict[int, np.ndarray]:
+    """Globally pooled output of each residual stage of a pre-activation ResNet-18, in evaluation mode.
+
+    Stages 1-3 are a block's raw output (the residual sum the next block pre-activates); stage 4 is
+    the final BN-ReLU's output, the penultimate features (``Net.features`` without an extra layer).
+    """
+    body = getattr(model, "body", None)
+    if body is None or len(body) != 11 or sum(isinstance(m, PreActBlock) for m in body) != 8:
+        raise ValueError("model must be lgtools.nets' 'preact_resnet18' (a stem, 8 blocks, a final BN-ReLU)")
+    if images.dtype != torch.uint8 or images.dim() != 4:
+        raise ValueError(f"images must be uint8 of shape (N, C, H, W), got {images.dtype} {tuple(images.shape)}")
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    taps = {2 * s: s for s in STAGES[:-1]} | {len(body) - 1: STAGES[-1]}  # the layer after which each stage ends
+    out: dict[int, list[torch.Tensor]] = {s: [] for s in STAGES}
+    try:
+        for i in range(0, len(images), batch_size):
+            x = augment.normalize(images[i:i + batch_size].to(device), mean, std)
+            for index, layer in enumerate(body):
+                x = layer(x)
+                if index in taps:
+                    out[taps[index]].append(x.float().mean(dim=(2, 3)).cpu())
+    finally:
+        model.train(was_training)
+    return {s: torch.cat(rows).numpy() for s, rows in out.items()}
 
 
 def random_network_features(train_images: torch.Tensor, test_images: torch.Tensor, model_name: str,

@@ -52,6 +52,7 @@ from lgtools.training.checkpoint import (
     CHECKPOINT_NAME,
     load_checkpoint,
     save_checkpoint,
+    save_weights,
 )
 from lgtools.training.config import TrainConfig
 from lgtools.training.provenance import git_revision
@@ -109,6 +110,8 @@ def _train(config: TrainConfig, stop_after: int | None) -> RunResult:
         os.makedirs(config.checkpoint_dir, exist_ok=True)
         ckpt = os.path.join(config.checkpoint_dir, CHECKPOINT_NAME)
         load_checkpoint(state, ckpt)
+        if config.keep_weights and not state.history:
+            save_weights(state, config.checkpoint_dir)  # epoch 0: the initial weights
     if state.compiled:
         state.compile_seconds = warm_up_compile(state)
     last_epoch = state.num_epochs if stop_after is None else min(stop_after, state.num_epochs)
@@ -126,6 +129,8 @@ def _train(config: TrainConfig, stop_after: int | None) -> RunResult:
         bar.set_postfix(train=f"{row['train_acc']:.1f}", test=f"{row['test_acc']:.1f}")
         if ckpt is not None:
             save_checkpoint(state, ckpt)
+            if config.keep_weights:
+                save_weights(state, config.checkpoint_dir)
     if result is None:  # nothing left to train (resumed a finished run): evaluate again
         result = evaluate(state)
     return _result(state, result["pred"], time.perf_counter() - start, revision, result["pred_summed"],
@@ -153,6 +158,7 @@ def _result(state: RunState, pred: torch.Tensor, seconds: float,
                             if pred_summed is not None else None),
         "test_acc_fine_crm": (100 * float(np.mean(pred_crm.numpy() == state.fine_test.cpu().numpy()))
                               if pred_crm is not None else None),
+        "test_acc_coarse_head": last.get("test_acc_coarse_head"),  # loss "multitask": its coarse head
         "acr": metrics.acr(conf_fine, h, convention="code") if has_acr else None,
         "acr_equation": metrics.acr(conf_fine, h, convention="equation") if has_acr else None,
         "images_per_s": images / sum(r["train_seconds"] for r in timed) if timed else None,

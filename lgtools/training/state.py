@@ -139,7 +139,7 @@ def prepare_run(config: TrainConfig) -> RunState:
     num_classes = hierarchy.num_fine if config.labels == "fine" else hierarchy.num_coarse
     torch.manual_seed(config.seed)
     model = build_model(config.model, num_classes, config.width, config.dropout, config.extra_layer,
-                        num_fine=hierarchy.num_fine)
+                        num_fine=hierarchy.num_fine, coarse_head=config.coarse_head, num_coarse=hierarchy.num_coarse)
     model = model.to(device)
     # channels_last (NHWC): what cuDNN's tensor-core kernels want, and faster in oneDNN on a CPU too.
     channels_last = uses_channels_last(model, device)

@@ -62,8 +62,13 @@ def _run_batches(state: RunState, batches: list[torch.Tensor]) -> tuple[torch.Te
         x = _prepare_input(_train_batch(state.x_train[idx], state), state)
         y = state.y_train[idx]
         with _autocast(state):
-            logits = model(x)
-        loss = state.criterion(logits.float(), y)
+            out = model(x)
+        # A network with a coarse head (loss "multitask") gives (fine, coarse) logits in training mode.
+        logits, coarse_logits = out if isinstance(out, tuple) else (out, None)
+        if coarse_logits is None:
+            loss = state.criterion(logits.float(), y)
+        else:
+            loss = state.criterion(logits.float(), y, coarse_logits.float())
         if on_cpu:
             if not torch.isfinite(loss):
                 raise _non_finite(state, step)
@@ -117,19 +122,27 @@ def evaluate(state: RunState) -> dict:
     A fine run is read out at the coarse level twice: ``test_acc`` maps the arg-max fine class to
     its coarse class (the paper's A_FC); ``test_acc_summed`` takes the coarse class whose fine
     classes' softmax probabilities sum highest. ``pred_crm`` re-ranks the fine classes by CRM
-    (``metrics.crm_predict``) and ``test_acc_fine_crm`` is its fine accuracy.
+    (``metrics.crm_predict``) and ``test_acc_fine_crm`` is its fine accuracy. A network with a coarse
+    head (loss ``"multitask"``) is read out by its fine head as any fine run; ``test_acc_coarse_head``
+    is its coarse head's accuracy (None for other networks).
     """
     model = state.step_model
     state.model.eval()
     targets = state.fine_test if state.fine else state.coarse_test
     loss_sum = torch.zeros((), device=state.device)
-    preds, summed, crm = [], [], []
+    preds, summed, crm, head_correct = [], [], [], 0
+    two_heads = getattr(state.model, "coarse_head", None) is not None
     num_coarse = int(state.hierarchy.num_coarse)
     with torch.inference_mode(), _autocast(state):
         for start in range(0, len(targets), state.config.eval_batch_size):
             stop = start + state.config.eval_batch_size
             x = augment.eval_transform(state.x_test[start:stop], state.crop_size)
-            logits = model(_prepare_input(x, state)).float()
+            if two_heads:  # both heads in one pass, uncompiled (the compiled forward gives the fine head only)
+                logits, coarse_logits = state.model.forward_heads(_prepare_input(x, state))
+                logits = logits.float()
+                head_correct += (coarse_logits.argmax(1) == state.coarse_test[start:stop]).sum().item()
+            else:
+                logits = model(_prepare_input(x, state)).float()
             loss_sum += nn.functional.cross_entropy(logits, targets[start:stop], reduction="sum")
             preds.append(logits.argmax(1))
             if state.fine:  # the other coarse read-out: fine probabilities summed per coarse class
@@ -143,7 +156,8 @@ def evaluate(state: RunState) -> dict:
     out = {"test_loss": loss_sum.item() / n,
            "test_acc": 100 * (coarse_pred == state.coarse_test).sum().item() / n,
            "test_acc_fine": 100 * (pred == state.fine_test).sum().item() / n if state.fine else None,
-           "test_acc_summed": None, "test_acc_fine_crm": None, "pred": pred.cpu(), "pred_summed": None,
+           "test_acc_summed": None, "test_acc_fine_crm": None,
+           "test_acc_coarse_head": 100 * head_correct / n if two_heads else None, "pred": pred.cpu(), "pred_summed": None,
            "pred_crm": None}
     if state.fine:
         pred_summed = torch.cat(summed)
@@ -166,7 +180,8 @@ def warm_up_compile(state: RunState) -> float:
     for size in sorted({min(bs, n), n % bs or min(bs, n)}):
         x = _prepare_input(_train_batch(state.x_train[:size], state), state)
         with _autocast(state):
-            state.step_model(x).float().sum().backward()
+            out = state.step_model(x)
+            sum(o.float().sum() for o in (out if isinstance(out, tuple) else (out,))).backward()
     state.optimizer.zero_grad(set_to_none=True)
     evaluate(state)
     state.model.load_state_dict(saved[0])

@@ -1,0 +1,121 @@
+"""Linear probes of a network's layers over its training: which stage separates which labels, and when.
+
+A run trained with ``keep_weights`` leaves its weights before training and after every epoch in
+its ``checkpoint_dir`` (``training.checkpoint.weights_path``). ``probe_study`` reads them back and,
+for every epoch and every residual stage (``training.features.stage_features``: the globally pooled
+stage output), fits a linear probe for the coarse and one for the fine labels on a stratified
+subset of the training images and scores it on a stratified subset of the test images. The
+probes see the annotators' labels (no noise, no pseudo-labels) whatever the run trained on. A
+probe is scikit-learn's logistic regression on standardised features. The table is stored as a
+study (``runs.studies``) and drawn by the hierarchy-inside chapter (Alsallakh et al. 2017: early
+layers separate the coarse groups early; Chen et al.: does fine training leave more coarse
+information in the late layers than coarse training does?).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import glob
+import os
+import re
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+
+from lgtools.nets.models import build_model
+from lgtools.runs.studies import PROBE_STUDY, load_study, save_study
+from lgtools.training.config import TrainConfig
+from lgtools.training.features import stage_features
+from lgtools.training.run_data import load_run_data
+
+FORMAT = PROBE_STUDY
+COLUMNS = ["labels", "seed", "epoch", "stage", "probe", "train_acc", "test_acc", "seconds"]  # seconds: the fit
+PROBES = ("coarse", "fine")
+
+
+def kept_weights(weights_dir: str | os.PathLike) -> list[tuple[int, str]]:
+    """(epoch, path) of every ``weights-epochNNN.pt`` in ``weights_dir``, by epoch; ValueError if none."""
+    found = []
+    for path in glob.glob(os.path.join(weights_dir, "weights-epoch*.pt")):
+        match = re.fullmatch(r"weights-epoch(\d+)\.pt", os.path.basename(path))
+        if match:
+            found.append((int(match.group(1)), path))
+    if not found:
+        raise ValueError(f"weights_dir {str(weights_dir)!r} holds no weights-epochNNN.pt "
+                         "(train with keep_weights=True and this checkpoint_dir)")
+    return sorted(found)
+
+
+def linear_probe(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray,
+                 seed: int = 0) -> tuple[float, float]:
+    """(train, test) accuracy in % of a logistic-regression probe on standardised features."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
+    probe.fit(train_x, train_y)
+    return 100 * probe.score(train_x, train_y), 100 * probe.score(test_x, test_y)
+
+
+def probe_study(weights_dirs: Sequence[str | os.PathLike], probe_train: int = 5000, probe_test: int = 2000,
+                data_root: str | None = None) -> tuple[pd.DataFrame, dict]:
+    """One row per (run, epoch, stage, probe) and the parameters it ran with; every input checked first."""
+    for name, value in (("probe_train", probe_train), ("probe_test", probe_test)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 20:
+            raise ValueError(f"{name} must be an integer >= 20 (images per probe), got {value!r}")
+    if not weights_dirs:
+        raise ValueError("weights_dirs must name at least one checkpoint_dir, got none")
+    runs = []
+    for folder in weights_dirs:  # every folder read and checked before any image is
+        kept = kept_weights(folder)
+        first = torch.load(kept[0][1], map_location="cpu", weights_only=True)
+        for _, path in kept[1:]:
+            if torch.load(path, map_location="cpu", weights_only=True)["identity"] != first["identity"]:
+                raise ValueError(f"weights_dirs entry {str(folder)!r} mixes the weights of different runs ({path})")
+        config = TrainConfig.from_dict({**first["config"], "checkpoint_dir": None, "keep_weights": False})
+        if config.model != "preact_resnet18":
+            raise ValueError(f"probes read the stages of model 'preact_resnet18'; {str(folder)!r} holds {config.model!r}")
+        runs.append((config, kept))
+    rows = []
+    for config, kept in runs:
+        # The probes' images and labels: the annotators' fine labels of stratified subsets, noise and pseudo-labels off.
+        probed = dataclasses.replace(config, max_train=probe_train, max_test=probe_test, noise=0.0, noise_test=False,
+                                     pseudo_k=0, data_ratio=1.0, data_root=data_root or config.data_root)
+        data = load_run_data(probed)
+        (x_tr, y_tr), (x_te, y_te) = data.train, data.test
+        f2c = np.asarray(data.hierarchy.fine_to_coarse)
+        targets = {"fine": (y_tr.numpy(), y_te.numpy()), "coarse": (f2c[y_tr.numpy()], f2c[y_te.numpy()])}
+        num_classes = data.hierarchy.num_fine if config.labels == "fine" else data.hierarchy.num_coarse
+        model = build_model(config.model, num_classes, config.width, config.dropout, config.extra_layer,
+                            num_fine=data.hierarchy.num_fine, coarse_head=config.coarse_head,
+                            num_coarse=data.hierarchy.num_coarse)
+        for epoch, path in kept:
+            model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["model"])
+            train_f = stage_features(model, x_tr, *data.stats)
+            test_f = stage_features(model, x_te, *data.stats)
+            for stage in train_f:
+                for probe in PROBES:
+                    start = time.perf_counter()
+                    train_acc, test_acc = linear_probe(train_f[stage], targets[probe][0], test_f[stage],
+                                                       targets[probe][1], config.seed)
+                    rows.append({"labels": config.labels, "seed": config.seed, "epoch": epoch, "stage": stage,
+                                 "probe": probe, "train_acc": train_acc, "test_acc": test_acc,
+                                 "seconds": time.perf_counter() - start})
+    parameters = {"weights_dirs": [str(d) for d in weights_dirs], "probe_train": probe_train,
+                  "probe_test": probe_test, "runs": [c.to_dict() for c, _ in runs]}
+    return pd.DataFrame(rows, columns=COLUMNS), parameters
+
+
+def save_probe_study(frame: pd.DataFrame, path: str | Path, parameters: dict) -> Path:
+    """Store the probe table with its parameters (the probed runs' configs) and provenance."""
+    return save_study(frame, path, FORMAT, parameters)
+
+
+def load_probe_study(path: str | Path) -> tuple[pd.DataFrame, dict]:
+    """The stored probe table and its record; an empty table if the file is absent."""
+    return load_study(path, FORMAT, COLUMNS)

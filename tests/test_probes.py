@@ -1,0 +1,89 @@
+"""Per-epoch weights (keep_weights), stage features and the layer-probe study on tiny data."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from lgtools.nets.models import build_model
+from lgtools.runs.probe_study import (COLUMNS, kept_weights, linear_probe, load_probe_study, probe_study,
+                                      save_probe_study)
+from lgtools.training.config import TrainConfig
+from lgtools.training.features import network_features, stage_features
+from lgtools.training.loop import train
+
+TINY = dict(dataset="synthetic", model="preact_resnet18", width=4, epochs=2, max_train=120, max_test=60,
+            batch_size=32, device="cpu", progress=False, num_threads=1)
+
+
+@pytest.fixture(scope="module")
+def kept(tmp_path_factory):
+    """Two tiny runs (fine and coarse) that kept their weights: (folders, the fine run's result)."""
+    root = tmp_path_factory.mktemp("weights")
+    fine = train(TrainConfig(**TINY, checkpoint_dir=str(root / "fine"), keep_weights=True))
+    train(TrainConfig(**{**TINY, "labels": "coarse"}, checkpoint_dir=str(root / "coarse"), keep_weights=True))
+    return [root / "fine", root / "coarse"], fine
+
+
+def test_keep_weights_needs_a_checkpoint_dir():
+    with pytest.raises(ValueError, match="keep_weights=True needs checkpoint_dir"):
+        TrainConfig(**TINY, keep_weights=True)
+
+
+def test_a_run_keeps_its_initial_and_every_epochs_weights(kept):
+    folders, fine = kept
+    found = kept_weights(folders[0])
+    assert [epoch for epoch, _ in found] == [0, 1, 2]
+    last = torch.load(found[-1][1], weights_only=True)["model"]
+    assert all(torch.equal(last[k], v) for k, v in fine.model.state_dict().items())
+    first = torch.load(found[0][1], weights_only=True)["model"]
+    assert not torch.equal(first["classifier.weight"], last["classifier.weight"])  # training moved them
+
+
+def test_stage_features_end_with_the_penultimate_features():
+    torch.manual_seed(0)
+    model = build_model("preact_resnet18", 10, width=4)
+    images = torch.randint(0, 256, (6, 3, 32, 32), dtype=torch.uint8)
+    stages = stage_features(model, images, [0.5] * 3, [0.25] * 3, batch_size=4)
+    assert {s: a.shape for s, a in stages.items()} == {1: (6, 4), 2: (6, 8), 3: (6, 16), 4: (6, 32)}
+    assert np.allclose(stages[4], network_features(model, images, [0.5] * 3, [0.25] * 3), atol=1e-6)
+    with pytest.raises(ValueError, match="model must be lgtools.nets' 'preact_resnet18'"):
+        stage_features(build_model("small_cnn", 10, width=4), images, [0.5] * 3, [0.25] * 3)
+
+
+def test_a_linear_probe_separates_what_is_linearly_separable_and_not_noise():
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 100)
+    x = rng.normal(size=(200, 5)) + 4.0 * y[:, None]
+    train_acc, test_acc = linear_probe(x[::2], y[::2], x[1::2], y[1::2])
+    assert train_acc == 100 and test_acc >= 98
+    _, chance = linear_probe(rng.normal(size=(200, 5)), y, rng.normal(size=(200, 5)), y)
+    assert 30 <= chance <= 70
+
+
+def test_the_probe_study_covers_every_epoch_stage_and_probe(kept, tmp_path):
+    folders, _ = kept
+    frame, parameters = probe_study(folders, probe_train=120, probe_test=60)
+    assert list(frame.columns) == COLUMNS and len(frame) == 2 * 3 * 4 * 2  # runs × epochs × stages × probes
+    assert set(frame["labels"]) == {"fine", "coarse"} and set(frame["probe"]) == {"coarse", "fine"}
+    assert frame["test_acc"].between(0, 100).all() and len(parameters["runs"]) == 2
+    path = save_probe_study(frame, tmp_path / "probes.json", parameters)
+    again, record = load_probe_study(path)
+    assert record["format"] == "lgtools-probe-study" and record["provenance"]["git_rev"]
+    assert np.allclose(again["test_acc"], frame["test_acc"])
+
+
+def test_the_probe_study_refuses_bad_inputs_before_reading_images(kept, tmp_path):
+    folders, _ = kept
+    with pytest.raises(ValueError, match="probe_train must be an integer >= 20"):
+        probe_study(folders, probe_train=5)
+    with pytest.raises(ValueError, match="holds no weights-epochNNN.pt"):
+        probe_study([tmp_path])
+    mixed = tmp_path / "mixed"
+    shutil.copytree(folders[0], mixed)
+    shutil.copy(kept_weights(folders[1])[1][1], mixed / "weights-epoch001.pt")
+    with pytest.raises(ValueError, match="mixes the weights of different runs"):
+        probe_study([mixed])
