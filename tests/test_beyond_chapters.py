@@ -6,6 +6,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from lgtools.chapters import hierarchy_loss as hl
@@ -90,6 +91,20 @@ def test_paired_difference_from_cross_entropy_and_its_reading(stored) -> None:
     assert "better with coarse-label constraint (b = 0.5)" in text and "CRM alone" in text
 
 
+def test_coarse_heads_on_different_stages_are_different_settings(stored, tmp_path: Path) -> None:
+    for seed in (0, 1, 2):
+        for head, across in ((4, 2), (2, 6)):
+            store(tmp_path / "heads", hl.SWEEP, "multitask", 1.0, seed, inside=3, across=across, coarse_head=head,
+                  model="preact_resnet18")
+    runs = hl.loss_runs(pd.concat([stored, load_results(tmp_path / "heads")]), dataset="synthetic")
+    heads = runs[runs["loss"].eq("multitask")]
+    assert sorted(heads["name"].unique()) == ["coarse head on stage 2 (λ = 1)", "coarse head on stage 4 (λ = 1)"]
+    assert len(heads) == 6 and set(heads["coarse_head"]) == {2, 4}
+    versus = hl.against_cross_entropy(runs).set_index(["loss", "measure"])
+    assert versus.loc[("coarse head on stage 2 (λ = 1)", "mistakes crossing (%)"), "reading"] == "worse"
+    assert versus.loc[("coarse head on stage 4 (λ = 1)", "mistakes crossing (%)"), "n"] == 3
+
+
 def test_without_loss_runs_the_finding_says_so(stored) -> None:
     runs = hl.loss_runs(stored[stored["loss"].eq("cross_entropy")], dataset="synthetic")
     assert set(runs["loss"]) == {"cross_entropy"}
@@ -97,8 +112,6 @@ def test_without_loss_runs_the_finding_says_so(stored) -> None:
 
 
 def test_pseudo_fine_runs_pair_with_the_coarse_and_the_true_fine_runs(tmp_path: Path) -> None:
-    import pandas as pd
-
     from lgtools.chapters import auto_fine
 
     for seed in (0, 1):
@@ -136,3 +149,46 @@ def test_cluster_table_means_over_seeds_with_intervals() -> None:
     text = auto_fine.auto_finding(auto_fine.cluster_table(with_coarse), auto_fine.pseudo_versus(pd.DataFrame()))
     assert "best clustering (untrained network, k = 5)" in text  # k = 1 is the coarse labels, not a clustering
     assert "coarse labels alone (k = 1) already score 0.45" in text and "add +0.05 at best" in text
+
+
+def _probe_table() -> pd.DataFrame:
+    """A hand-made probe study: coarse probes gain early at stage 2, fine probes late at stage 4."""
+    curves = {("coarse", 2): [50, 80, 85, 88, 90], ("fine", 4): [10, 20, 30, 40, 50],
+              ("coarse", 4): [50, 70, 80, 85, 92], ("fine", 2): [10, 15, 18, 20, 22]}
+    rows = [{"labels": labels, "seed": 0, "epoch": e, "stage": stage, "probe": probe, "train_acc": 0.0,
+             "test_acc": float(acc[e] - (labels == "coarse") * 2), "seconds": 0.0}
+            for labels in ("fine", "coarse") for (probe, stage), acc in curves.items() for e in range(5)]
+    return pd.DataFrame(rows)
+
+
+def test_early_share_is_the_part_of_the_gain_made_by_the_first_epoch() -> None:
+    from lgtools.chapters.hierarchy_inside import early_share, probe_finding, probe_intervals
+
+    shares = early_share(_probe_table()).set_index(["labels", "probe", "stage"])["share"]
+    assert shares[("fine", "coarse", 2)] == pytest.approx(75.0) and shares[("fine", "fine", 4)] == pytest.approx(25.0)
+    bounds = probe_intervals(pd.DataFrame({"test_acc": [50.0, 90.0]}), 100)
+    assert bounds["low"][0] < 50 < bounds["high"][0] and bounds["high"][1] - bounds["low"][1] < bounds["high"][0] - bounds["low"][0]
+    text = "\n".join(probe_finding(_probe_table(), 100))
+    assert "stage 2's coarse probe has made 75 %" in text and "fine probe 25 %" in text
+    assert "fine-trained network's penultimate features scores 92.0 %" in text and "coarse-trained network's 90.0 %" in text
+
+
+def test_a_coarse_head_is_paired_with_the_plain_fine_network_epoch_by_epoch(tmp_path: Path) -> None:
+    from lgtools.chapters.hierarchy_inside import head_curves, head_finding, head_versus
+    from lgtools.chapters.ledger import _head_row, _probe_row
+
+    for seed in (0, 1, 2):
+        store(tmp_path, "table1-cpu-scale", "cross_entropy", 0.0, seed, inside=3, across=3)
+        store(tmp_path, hl.SWEEP, "multitask", 1.0, seed, inside=3, across=3, coarse_head=2, model="preact_resnet18")
+    frame = load_results(tmp_path)
+    curves = head_curves(frame, dataset="synthetic")
+    # Move the head runs' epoch-1 A_FC up by 1 + seed points: a paired gain of +2 with n = 3.
+    heads = curves["coarse_head"].eq(2)
+    curves.loc[heads, "afc"] = curves.loc[heads, "afc"] + 1 + curves.loc[heads, "seed"]
+    versus = head_versus(curves)
+    row = versus.iloc[0]
+    assert row["name"] == "coarse head on stage 2 (λ = 1)" and row["n"] == 3 and row["delta"] == pytest.approx(2.0)
+    assert row["low"] < 2 < row["high"] and "paired over 3 seeds: +2.00" in head_finding(versus)[0]
+    assert _head_row(frame.iloc[:0])["ours"] == "—"
+    assert _probe_row(_probe_table())["ours"].startswith("after epoch 1, stage 2's coarse probe has 75 %")
+    assert _probe_row(_probe_table().iloc[:0])["seeds"] == 0

@@ -6,17 +6,26 @@ confused (``metrics.confusion_linkage``), cut the tree into two groups and compa
 coarse classes and with each of Table VI's regroupings (``metrics.hierarchy_recovery``); and count
 the share of mistakes that cross a coarse class against the share a uniform mistake would
 (``metrics.mistake_severity``), run by run, with a paired interval over seeds.
+
+Two studies look inside the training: linear probes of every residual stage over the epochs of one
+fine- and one coarse-label run (``runs.probe_study``, stored as a study; ``probe_intervals``,
+``early_share``), and a network with a coarse head on an early stage (Alsallakh et al.'s
+hierarchy-aware design; loss ``"multitask"``) against the plain fine network epoch by epoch
+(``head_curves``, ``head_versus``).
 """
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from lgtools.chapters.evidence import fine_confusion, headline_runs
+from lgtools.chapters.hierarchy_loss import SWEEP as LOSS_SWEEP
+from lgtools.chapters.hierarchy_loss import loss_name
 from lgtools.chapters.paper import paper_table
 from lgtools.chapters.scorecard import scorecard
 from lgtools.labels.builtin import get_hierarchy
@@ -91,3 +100,108 @@ def inside_finding(recovery: pd.DataFrame, severity: pd.DataFrame) -> str:
                      f"partitions, Spearman's ρ between the cut's agreement (ARI) and our ΔA is "
                      f"{rank['rho']:+.2f} (p = {rank['p_value']:.3f}).")
     return "\n".join(lines)
+
+
+# --- Layers over epochs: linear probes of each stage (lgtools.runs.probe_study) -------------------
+
+PROBE_FILE = Path("results") / "probes-cpu-scale" / "probes.json"  # relative to the repository root
+
+
+def probe_intervals(frame: pd.DataFrame, n_test: int) -> pd.DataFrame:
+    """The probe table with a 95 % Clopper-Pearson interval (``low``, ``high``) of each test accuracy over ``n_test`` images."""
+    out = frame.copy()
+    bounds = [stats.binomtest(round(acc * n_test / 100), n_test).proportion_ci(0.95) for acc in out["test_acc"]]
+    out["low"] = [100 * b.low for b in bounds]
+    out["high"] = [100 * b.high for b in bounds]
+    return out
+
+
+def early_share(frame: pd.DataFrame, after: int = 1) -> pd.DataFrame:
+    """Per trained labels, probe and stage: the share (%) of the probe's whole gain over training reached after ``after`` epochs.
+
+    The gain runs from the untrained network (epoch 0) to the last kept epoch; a share near 100 says
+    the stage had learned what it separates by then (Alsallakh et al.: early for coarse groups).
+    """
+    rows = []
+    for (labels, probe, stage), part in frame.groupby(["labels", "probe", "stage"]):
+        acc = part.set_index("epoch")["test_acc"]
+        if 0 not in acc.index or after not in acc.index or acc.index.max() <= after:
+            continue
+        first, then, last = acc[0], acc[after], acc[acc.index.max()]
+        rows.append({"labels": labels, "probe": probe, "stage": int(stage), "untrained": first, "after": then,
+                     "last": last, "share": 100 * (then - first) / (last - first) if last != first else np.nan})
+    return pd.DataFrame(rows, columns=["labels", "probe", "stage", "untrained", "after", "last", "share"])
+
+
+def probe_finding(frame: pd.DataFrame, n_test: int) -> list[str]:
+    """The probe bullets of the finding box (empty when no probe study is stored)."""
+    if frame.empty:
+        return []
+    shares = early_share(frame).set_index(["labels", "probe", "stage"])
+    last = frame[frame["epoch"].eq(frame["epoch"].max())].set_index(["labels", "probe", "stage"])["test_acc"]
+    lines = []
+    if ("fine", "coarse", 2) in shares.index and ("fine", "fine", 4) in shares.index:
+        early, late = shares.loc[("fine", "coarse", 2)], shares.loc[("fine", "fine", 4)]
+        lines.append(f"- **When each layer learns** (one fine-label run, probes on {n_test:,} test images): after one "
+                     f"epoch of {int(frame['epoch'].max())}, stage 2's coarse probe has made {early['share']:.0f} % of "
+                     f"its gain over training ({early['untrained']:.1f} → {early['after']:.1f} → {early['last']:.1f} %), "
+                     f"the last stage's fine probe {late['share']:.0f} % ({late['untrained']:.1f} → "
+                     f"{late['after']:.1f} → {late['last']:.1f} %).")
+    if ("fine", "coarse", 4) in last.index and ("coarse", "coarse", 4) in last.index:
+        fine, coarse = last[("fine", "coarse", 4)], last[("coarse", "coarse", 4)]
+        bound = probe_intervals(pd.DataFrame({"test_acc": [fine, coarse]}), n_test)
+        lines.append(f"- **Coarse information in the last stage:** a linear coarse probe on the fine-trained network's "
+                     f"penultimate features scores {fine:.1f} % [{bound['low'][0]:.1f}, {bound['high'][0]:.1f}], on the "
+                     f"coarse-trained network's {coarse:.1f} % [{bound['low'][1]:.1f}, {bound['high'][1]:.1f}] "
+                     "(one run each: the intervals cover the test images, not the seeds).")
+    return lines
+
+
+# --- A hierarchy-aware network: a coarse head on an early stage (loss "multitask") ----------------
+
+def head_curves(stored: pd.DataFrame, dataset: str = "cifar10", scale: str = "cpu-scale") -> pd.DataFrame:
+    """Per epoch of every fine run with cross-entropy (Table I) or a coarse head (the losses sweep): A_FC, fine top-1, the head's accuracy."""
+    columns = ["name", "coarse_head", "seed", "epoch", "afc", "fine", "head_acc"]
+    if stored.empty:
+        return pd.DataFrame(columns=columns)
+    base = headline_runs(stored, dataset, scale, labels="fine")
+    heads = stored[stored["experiment"].eq(LOSS_SWEEP) & stored["loss"].eq("multitask") & stored["dataset"].eq(dataset)]
+    rows = []
+    for _, run in pd.concat([base, heads]).iterrows():
+        head = None if run["loss"] != "multitask" else int(run["coarse_head"])
+        name = loss_name(run["loss"], float(run["loss_param"] or 0.0), head)
+        for step in json.loads(open(run["path"]).read())["history"]:
+            rows.append({"name": name, "coarse_head": head, "seed": int(run["seed"]), "epoch": int(step["epoch"]),
+                         "afc": step["test_acc"], "fine": step.get("test_acc_fine"),
+                         "head_acc": step.get("test_acc_coarse_head")})
+    return pd.DataFrame(rows, columns=columns).drop_duplicates(["name", "seed", "epoch"])
+
+
+def head_versus(curves: pd.DataFrame) -> pd.DataFrame:
+    """Per coarse-head setting and epoch: A_FC minus cross-entropy's at that epoch, paired over seeds, with its 95 % interval."""
+    base = curves[curves["coarse_head"].isna()].set_index(["seed", "epoch"])["afc"]
+    rows = []
+    for (name, epoch), part in curves.dropna(subset=["coarse_head"]).groupby(["name", "epoch"], sort=False):
+        keys = [(s, epoch) for s in part["seed"] if (s, epoch) in base.index]
+        mine = part.set_index(["seed", "epoch"])["afc"]
+        found = paired_interval(pd.Series([mine[k] - base[k] for k in keys], dtype=float))
+        rows.append({"name": name, "epoch": int(epoch), "delta": found["mean"], "low": found["low"],
+                     "high": found["high"], "n": found["n"]})
+    frame = pd.DataFrame(rows, columns=["name", "epoch", "delta", "low", "high", "n"])
+    return frame[frame["name"].ne(loss_name("cross_entropy", 0.0))].sort_values(["name", "epoch"], ignore_index=True)
+
+
+def head_finding(versus: pd.DataFrame) -> list[str]:
+    """The coarse-head bullet of the finding box (empty before any coarse-head run is stored)."""
+    lines = []
+    for name, part in versus.groupby("name", sort=False):
+        first, last = part.iloc[0], part.iloc[-1]
+        lines.append(f"- **{name[0].upper() + name[1:]}** against the plain fine network, A_FC paired over "
+                     f"{int(last['n'])} seed{'s' if last['n'] != 1 else ''}: {_signed(first)} points after epoch "
+                     f"{int(first['epoch'])}, {_signed(last)} after epoch {int(last['epoch'])}.")
+    return lines
+
+
+def _signed(row: pd.Series) -> str:
+    """A paired difference with its interval, or alone where one pair gives no interval."""
+    return f"{row['delta']:+.2f}" + ("" if np.isnan(row["low"]) else f" [{row['low']:+.2f}, {row['high']:+.2f}]")

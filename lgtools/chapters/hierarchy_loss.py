@@ -24,15 +24,18 @@ from lgtools.runs.results import load_result
 
 SWEEP = "losses-cpu-scale"
 BASELINE = ("cross_entropy", 0.0)
-PARAMETER = {"coarse_constraint": "b", "hierarchical": "α", "soft_labels": "β"}  # each loss's one knob
+PARAMETER = {"coarse_constraint": "b", "hierarchical": "α", "soft_labels": "β", "multitask": "λ"}  # each loss's one knob
 # What each measure means for "better": higher accuracy, fewer mistakes crossing the coarse classes.
 MEASURES = {"fine": ("fine top-1 (%)", +1), "afc": ("A_FC (%)", +1), "crossing": ("mistakes crossing (%)", -1)}
 
 
-def loss_name(loss: str, param: float) -> str:
-    """A loss in words with its parameter, e.g. ``coarse-label constraint (b = 0.5)``."""
+def loss_name(loss: str, param: float, coarse_head: int | None = None) -> str:
+    """A loss in words with its parameter, e.g. ``coarse-label constraint (b = 0.5)``; multitask names its head's stage."""
     words = {"cross_entropy": "cross-entropy", "coarse_constraint": "coarse-label constraint",
-             "hierarchical": "hierarchical cross-entropy", "soft_labels": "soft labels"}.get(loss, loss)
+             "hierarchical": "hierarchical cross-entropy", "soft_labels": "soft labels",
+             "multitask": "coarse head"}.get(loss, loss)
+    if loss == "multitask":
+        return f"{words} on stage {coarse_head or 4} ({PARAMETER[loss]} = {param:g})"
     return f"{words} ({PARAMETER[loss]} = {param:g})" if loss in PARAMETER else words
 
 
@@ -49,10 +52,12 @@ def loss_runs(stored: pd.DataFrame, dataset: str = "cifar10", scale: str = "cpu-
     """One row per stored fine run of each loss and seed: what the chapter compares.
 
     Cross-entropy rows are Table I's fine runs; the others come from the losses sweep. Columns:
-    ``loss``, ``loss_param``, ``name``, ``seed``, ``fine``, ``afc``, ``crossing``, ``acr``, and
-    ``fine_crm`` / ``crossing_crm`` (NaN for runs stored before CRM was kept).
+    ``loss``, ``loss_param``, ``name`` (one per setting), ``seed``, ``fine``, ``afc``, ``crossing``,
+    ``acr``, ``fine_crm`` / ``crossing_crm`` (NaN for runs stored before CRM was kept), and for a
+    network with a coarse head (loss ``multitask``) its stage ``coarse_head`` and accuracy ``head_acc``.
     """
-    columns = ["loss", "loss_param", "name", "seed", "fine", "afc", "crossing", "acr", "fine_crm", "crossing_crm"]
+    columns = ["loss", "loss_param", "name", "seed", "fine", "afc", "crossing", "acr", "fine_crm", "crossing_crm",
+               "coarse_head", "head_acc"]
     if stored.empty:
         return pd.DataFrame(columns=columns)
     base = headline_runs(stored, dataset, scale, labels="fine")
@@ -63,14 +68,18 @@ def loss_runs(stored: pd.DataFrame, dataset: str = "cifar10", scale: str = "cpu-
     for _, run in pd.concat([base, others]).iterrows():
         record = load_result(run["path"])
         param = 0.0 if run["loss"] == "cross_entropy" else float(run["loss_param"])
-        rows.append({"loss": run["loss"], "loss_param": param, "name": loss_name(run["loss"], param),
+        head = run.get("coarse_head")
+        head = int(head) if head is not None and head == head else None  # NaN: no coarse head
+        head_acc = run.get("test_acc_coarse_head")
+        rows.append({"loss": run["loss"], "loss_param": param, "name": loss_name(run["loss"], param, head),
+                     "coarse_head": head, "head_acc": math.nan if head_acc is None else float(head_acc),
                      "seed": int(run["seed"]), "fine": float(run["test_acc_fine"]), "afc": float(run["test_acc"]),
                      "crossing": mistake_severity(record["confusion_fine"], hierarchy)["crossing"],
                      "acr": float(run["acr"]), "fine_crm": float(run.get("test_acc_fine_crm") or math.nan),
                      "crossing_crm": _crm_crossing(record, hierarchy)})
     frame = pd.DataFrame(rows, columns=columns)
-    return frame.drop_duplicates(["loss", "loss_param", "seed"]).sort_values(["loss", "loss_param", "seed"],
-                                                                           ignore_index=True)
+    return frame.drop_duplicates(["name", "seed"]).sort_values(["loss", "loss_param", "name", "seed"],
+                                                              ignore_index=True)
 
 
 def _reading(interval: dict, better: int) -> str:
@@ -86,14 +95,14 @@ def against_cross_entropy(runs: pd.DataFrame) -> pd.DataFrame:
     """Per loss and measure: the paired difference from cross-entropy over shared seeds, its interval and reading."""
     base = runs[(runs["loss"] == BASELINE[0])].set_index("seed")
     rows = []
-    for (loss, param), part in runs.groupby(["loss", "loss_param"], sort=False):
-        if loss == BASELINE[0]:
+    for name, part in runs.groupby("name", sort=False):
+        if name == loss_name(*BASELINE):
             continue
         part = part.set_index("seed")
         seeds = part.index.intersection(base.index)
         for measure, (words, better) in MEASURES.items():
             found = paired_interval(part.loc[seeds, measure] - base.loc[seeds, measure])
-            rows.append({"loss": loss_name(loss, param), "measure": words, "delta": found["mean"],
+            rows.append({"loss": name, "measure": words, "delta": found["mean"],
                          "low": found["low"], "high": found["high"], "n": found["n"],
                          "reading": _reading(found, better)})
     return pd.DataFrame(rows, columns=["loss", "measure", "delta", "low", "high", "n", "reading"])
@@ -102,10 +111,10 @@ def against_cross_entropy(runs: pd.DataFrame) -> pd.DataFrame:
 def crm_effect(runs: pd.DataFrame) -> pd.DataFrame:
     """Per loss: CRM's re-ranking minus the arg-max on the same runs (fine top-1, crossing share), paired over seeds."""
     rows = []
-    for (loss, param), part in runs.dropna(subset=["fine_crm"]).groupby(["loss", "loss_param"], sort=False):
+    for name, part in runs.dropna(subset=["fine_crm"]).groupby("name", sort=False):
         for measure, (words, better) in (("fine", MEASURES["fine"]), ("crossing", MEASURES["crossing"])):
             found = paired_interval(part[f"{measure}_crm"] - part[measure])
-            rows.append({"loss": loss_name(loss, param), "measure": words, "delta": found["mean"],
+            rows.append({"loss": name, "measure": words, "delta": found["mean"],
                          "low": found["low"], "high": found["high"], "n": found["n"],
                          "reading": _reading(found, better)})
     return pd.DataFrame(rows, columns=["loss", "measure", "delta", "low", "high", "n", "reading"])
@@ -113,10 +122,10 @@ def crm_effect(runs: pd.DataFrame) -> pd.DataFrame:
 
 def per_loss(runs: pd.DataFrame) -> pd.DataFrame:
     """Per loss: seeds and the mean over them of fine top-1, A_FC, the crossing share and ACR."""
-    grouped = runs.groupby(["loss", "loss_param", "name"], sort=False)
+    grouped = runs.groupby("name", sort=False)
     table = grouped[["fine", "afc", "crossing", "acr"]].mean().reset_index()
-    table.insert(3, "n", grouped.size().to_numpy())
-    return table.drop(columns=["loss", "loss_param"])
+    table.insert(1, "n", grouped.size().to_numpy())
+    return table
 
 
 def loss_finding(runs: pd.DataFrame, versus: pd.DataFrame, crm: pd.DataFrame) -> str:

@@ -13,7 +13,8 @@ import pandas as pd
 from scipy import stats
 
 from lgtools.chapters.findings import scale_gap
-from lgtools.chapters.hierarchy_inside import severity_summary, severity_table
+from lgtools.chapters.hierarchy_inside import (PROBE_FILE, early_share, head_curves, head_versus, severity_summary,
+                                              severity_table)
 from lgtools.chapters.data_share import fine_share_vs_full_coarse, paper_curve
 from lgtools.chapters.noise_study import noise_table
 from lgtools.chapters.ranking import acr_points, paper_points
@@ -21,8 +22,10 @@ from lgtools.chapters.auto_fine import pseudo_versus
 from lgtools.chapters.hierarchy_loss import MEASURES, against_cross_entropy, loss_name, loss_runs
 from lgtools.chapters.scorecard import scorecard
 from lgtools.chapters.paper import paper_table
+from lgtools.chapters.paths import resolve_path
 from lgtools.chapters.selection import ANY, ours_for, select_runs
 from lgtools.runs.compare import PAIR_KEYS, delta_table, verdict
+from lgtools.runs.probe_study import load_probe_study
 
 COLUMNS = ["claim", "paper", "ours", "seeds", "scale", "verdict", "where"]
 NUMBERS = ["paper_value", "ours_mean", "ours_low", "ours_high"]  # for the figure; NaN where not a ΔA
@@ -70,10 +73,11 @@ def _first(card: pd.DataFrame, **where) -> pd.Series | None:
     return rows.iloc[0] if len(rows) else None
 
 
-def verdict_ledger(stored: pd.DataFrame) -> pd.DataFrame:
+def verdict_ledger(stored: pd.DataFrame, probes: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per claim: the claim, the paper's ΔA (points), ours with its 95 % interval, seeds, scale, verdict, link.
 
     ``NUMBERS`` hold the same ΔA as numbers for ``plots.ledger_figure`` (NaN for the rows that are not one ΔA).
+    ``probes``: the layer-probe study's table (None: the stored one, ``hierarchy_inside.PROBE_FILE``).
     """
     rows = []
     table1 = scorecard(stored, "table1")
@@ -109,6 +113,8 @@ def verdict_ledger(stored: pd.DataFrame) -> pd.DataFrame:
     rows.append(_acr_row(stored))
     rows.append(_scale_row(stored))
     rows.append(_inside_row(stored))
+    rows.append(_probe_row(load_probe_study(resolve_path(PROBE_FILE))[0] if probes is None else probes))
+    rows.append(_head_row(stored))
     rows.append(_loss_row(stored))
     rows.append(_auto_fine_row(stored))
     return pd.DataFrame(rows, columns=COLUMNS + NUMBERS)
@@ -232,6 +238,37 @@ def _inside_row(stored: pd.DataFrame) -> dict:
             "seeds": c["n"], "scale": "cpu-scale",
             "verdict": "agrees" if b["low"] > 0 else "disagrees" if b["high"] < 0 else "inconclusive",
             "where": where}
+
+
+def _probe_row(probes: pd.DataFrame) -> dict:
+    """Beyond the paper: do early stages separate the coarse groups early in training (Alsallakh et al. 2017)?"""
+    claim = "Beyond the paper: early layers separate the coarse groups early in training (Alsallakh et al. 2017)"
+    where = f"[{CHAPTERS['inside'][1]}]({CHAPTERS['inside'][0]}.ipynb)"
+    shares = early_share(probes).set_index(["labels", "probe", "stage"]) if len(probes) else pd.DataFrame()
+    if ("fine", "coarse", 2) not in shares.index or ("fine", "fine", 4) not in shares.index:
+        return {"claim": claim, "paper": "early layers first", "ours": "—", "seeds": 0, "scale": "—",
+                "verdict": _why_missing("cifar10"), "where": where}
+    early, late = shares.loc[("fine", "coarse", 2), "share"], shares.loc[("fine", "fine", 4), "share"]
+    return {"claim": claim, "paper": "early layers first",
+            "ours": f"after epoch 1, stage 2's coarse probe has {early:.0f} % of its gain, the last stage's fine probe "
+                    f"{late:.0f} %", "seeds": 1, "scale": "cpu-scale",
+            "verdict": "inconclusive (one run: no interval over seeds)", "where": where}
+
+
+def _head_row(stored: pd.DataFrame) -> dict:
+    """Beyond the paper: does a coarse head on stage 2 make the network train faster (higher A_FC after epoch 1)?"""
+    claim = "Beyond the paper: a coarse branch early in the network speeds up training (Alsallakh et al. 2017)"
+    where = f"[{CHAPTERS['inside'][1]}]({CHAPTERS['inside'][0]}.ipynb)"
+    versus = head_versus(head_curves(stored)) if len(stored) else pd.DataFrame(columns=["name"])
+    found = versus[versus["name"].eq(loss_name("multitask", 1.0, 2))]
+    if found.empty:
+        return {"claim": claim, "paper": "faster training", "ours": "—", "seeds": 0, "scale": "—",
+                "verdict": _why_missing("cifar10"), "where": where}
+    r = found.iloc[0]  # the first epoch: where "faster" shows
+    return {"claim": claim, "paper": "faster training",
+            "ours": f"A_FC after epoch {int(r['epoch'])} {_ours(r['delta'], r['low'], r['high'])} points vs the plain "
+                    "fine network", "seeds": int(r["n"]), "scale": "cpu-scale",
+            "verdict": verdict(r["low"], r["high"], 1.0) or "inconclusive (one seed)", "where": where}
 
 
 def _loss_row(stored: pd.DataFrame) -> dict:

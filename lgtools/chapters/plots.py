@@ -845,3 +845,73 @@ def paired_differences(table: Any, title: str = "Each loss minus cross-entropy, 
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def probe_curves(table: Any, title: str = "Linear probes of each stage over training") -> plt.Figure:
+    """A panel per trained labels (rows) and probe (columns): test accuracy per epoch, a line per stage labelled at its end.
+
+    ``table``: ``hierarchy_inside.probe_intervals`` (columns ``labels``, ``probe``, ``stage``,
+    ``epoch``, ``test_acc``, ``low``, ``high``); the band is each accuracy's 95 % interval over the
+    probe's test images.
+    """
+    missing = {"labels", "probe", "stage", "epoch", "test_acc", "low", "high"} - set(table.columns)
+    if missing:
+        raise ValueError(f"table: missing columns {sorted(missing)}")
+    trained = [t for t in ("fine", "coarse") if t in set(table["labels"])]
+    probes = [p for p in ("coarse", "fine") if p in set(table["probe"])]
+    stages = sorted(set(table["stage"]))
+    colors = dict(zip(stages, sns.color_palette("viridis", len(stages))))
+    fig, axes = plt.subplots(max(1, len(trained)), max(1, len(probes)), squeeze=False, sharex=True, sharey="col",
+                             figsize=(4.8 * max(1, len(probes)), 3.1 * max(1, len(trained))))
+    last = int(table["epoch"].max()) if len(table) else 1
+    for row, labels in enumerate(trained):
+        for col, probe in enumerate(probes):
+            ax = axes[row, col]
+            for stage, part in table[table["labels"].eq(labels) & table["probe"].eq(probe)].groupby("stage"):
+                part = part.sort_values("epoch")
+                ax.plot(part["epoch"], part["test_acc"], color=colors[stage], marker="o", ms=3)
+                ax.fill_between(part["epoch"], part["low"], part["high"], color=colors[stage], alpha=0.15, lw=0)
+                end = part.iloc[-1]
+                ax.annotate(f"stage {stage}", (end["epoch"], end["test_acc"]), xytext=(5, 0),
+                            textcoords="offset points", fontsize=7.5, va="center", color=colors[stage])
+            ax.set_title(f"{labels}-trained network, {probe} probe", fontsize=9)
+            ax.set_xlim(-0.2, last + 0.9)
+            ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+            ax.set_ylabel(f"{probe} probe accuracy (%)", fontsize=8.5)
+            if row == len(trained) - 1:
+                ax.set_xlabel("epochs trained (0: initial weights)", fontsize=8.5)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def epoch_differences(table: Any, ylabel: str = "Δ A_FC against the plain fine network (points)",
+                      title: str = "A coarse head against the plain fine network, epoch by epoch") -> plt.Figure:
+    """Per ``name``: the paired ``delta`` at each ``epoch`` with its 95 % interval (``low``, ``high``), labelled at the end.
+
+    ``table``: ``hierarchy_inside.head_versus``. A point without an interval (n < 2) is drawn hollow.
+    """
+    missing = {"name", "epoch", "delta", "low", "high", "n"} - set(table.columns)
+    if missing:
+        raise ValueError(f"table: missing columns {sorted(missing)}")
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    names = list(dict.fromkeys(table["name"]))
+    palette = sns.color_palette("colorblind", max(1, len(names)))
+    for i, (name, color) in enumerate(zip(names, palette)):
+        part = table[table["name"].eq(name)].sort_values("epoch")
+        x = part["epoch"].to_numpy(dtype=float) + 0.06 * (i - (len(names) - 1) / 2)  # side by side, not on top
+        known = np.isfinite(part["low"].to_numpy(dtype=float))
+        err = np.vstack([np.where(known, part["delta"] - part["low"], 0), np.where(known, part["high"] - part["delta"], 0)])
+        ax.errorbar(x, part["delta"], yerr=np.maximum(err, 0), color=color, capsize=3, marker="o",
+                    markerfacecolor="white" if not known.all() else color)
+        ax.annotate(textwrap.fill(f"{name} (n={int(part['n'].iloc[-1])})", 18), (x[-1], part["delta"].iloc[-1]), xytext=(6, 0),
+                    textcoords="offset points", fontsize=7.5, va="center", color=color)
+    ax.axhline(0, color="0.5", lw=0.8)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel, fontsize=9)
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    if len(table):
+        ax.set_xlim(table["epoch"].min() - 0.3, table["epoch"].max() + 1.4)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
