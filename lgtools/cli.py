@@ -24,7 +24,9 @@ from typing import Any
 
 CHOICES = {"labels": ("training.config", "LABELS"), "schedule": ("training.config", "SCHEDULES"),
            "precision": ("training.config", "PRECISIONS"), "model": ("nets.models", "MODELS"),
-           "extra_layer": ("nets.models", "EXTRA_LAYERS")}
+           "extra_layer": ("nets.models", "EXTRA_LAYERS"), "loss": ("nets.losses", "LOSSES"),
+           "coarse_head": ("nets.models", "COARSE_HEAD_STAGES"), "pseudo_features": ("labels.pseudo", "FEATURES"),
+           "pseudo_within": ("labels.pseudo", "WITHIN"), "noise_mode": ("labels.noise", "NOISE_MODES")}
 DEFAULT_BY = ["scale", "experiment", "dataset", "hierarchy", "labels", "model", "epochs",
               "data_ratio", "noise", "dropout", "extra_layer"]
 

@@ -87,3 +87,36 @@ def test_the_probe_study_refuses_bad_inputs_before_reading_images(kept, tmp_path
     shutil.copy(kept_weights(folders[1])[1][1], mixed / "weights-epoch001.pt")
     with pytest.raises(ValueError, match="mixes the weights of different runs"):
         probe_study([mixed])
+
+
+def test_a_run_fine_tunes_from_kept_weights_with_its_own_classifier(kept, tmp_path):
+    from lgtools.training.identity import run_identity
+
+    folders, fine = kept
+    start = str(kept_weights(folders[0])[-1][1])  # the fine run's last epoch: 12 fine classes
+    base = {**TINY, "labels": "coarse", "epochs": 1}
+    tuned = TrainConfig(**base, init_from=start)
+    scratch = TrainConfig(**base)
+    assert run_identity(tuned) != run_identity(scratch)
+    # The identity names the pretrained run, not the file's place: a copy elsewhere is the same run.
+    copy = tmp_path / "elsewhere.pt"
+    shutil.copy(start, copy)
+    assert run_identity(TrainConfig(**base, init_from=str(copy))) == run_identity(tuned)
+    result = train(TrainConfig(**{**base, "epochs": 1}, init_from=start), stop_after=0)
+    pretrained = fine.model.state_dict()
+    own = result.model.state_dict()
+    assert all(torch.equal(own[k], v) for k, v in pretrained.items() if k.startswith("body."))
+    assert own["classifier.weight"].shape[0] != pretrained["classifier.weight"].shape[0]  # coarse classes, drawn anew
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"init_from": "nowhere.pt"}, "init_from must be a weights file written by keep_weights"),
+    ({"init_from": 3}, "init_from must be None or the path of a weights file"),
+    ({"init_from": "WIDTH8", "width": 8}, "holds model 'preact_resnet18' of width 4; this run builds 'preact_resnet18' of width 8"),
+])
+def test_bad_init_from_is_refused_before_any_work(kept, values, message):
+    folders, _ = kept
+    if values.get("init_from") == "WIDTH8":
+        values = {**values, "init_from": str(kept_weights(folders[0])[-1][1])}
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**{**TINY, **values})

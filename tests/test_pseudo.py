@@ -178,3 +178,42 @@ def test_cluster_study_refuses_bad_settings_before_reading_data(ks, features, se
 
     with pytest.raises(ValueError, match=message):
         cluster_study({"dataset": "cifar10", "data_root": "/nonexistent"}, ks, features, seeds)
+
+
+def test_pseudo_classes_within_fine_classes_keep_the_coarse_read_out():
+    from lgtools.labels.builtin import get_hierarchy
+    from lgtools.training.config import TrainConfig
+    from lgtools.training.run_data import load_run_data
+
+    common = dict(dataset="synthetic", max_train=240, max_test=120, device="cpu")
+    data = load_run_data(TrainConfig(**common, pseudo_k=2, pseudo_within="fine"))
+    h, truth = data.hierarchy, get_hierarchy("synthetic")
+    # Two sub-classes of each of the 12 fine classes, under its coarse class.
+    assert h.num_fine == 24 and h.fine_names[:2] == (f"{truth.fine_names[0]}/0", f"{truth.fine_names[0]}/1")
+    assert list(h.fine_to_coarse) == list(np.repeat(truth.fine_to_coarse, 2)) and h.coarse_names == truth.coarse_names
+    true_fine = load_run_data(TrainConfig(**common)).train[1].numpy()
+    assert np.array_equal(data.train[1].numpy() // 2, true_fine)  # every image stays inside its true fine class
+    assert np.array_equal(data.test[1].numpy() // 2, load_run_data(TrainConfig(**common)).test[1].numpy())
+
+
+def test_clusters_of_all_images_go_to_their_majority_coarse_class():
+    from lgtools.labels.hierarchy import Hierarchy
+    from lgtools.labels.pseudo import regroup
+
+    truth = Hierarchy(("a", "b", "c", "d"), ("x", "y"), np.array([0, 0, 1, 1]), "toy")
+    parents = Hierarchy(("all/0", "all/1", "all/2"), ("all",), np.zeros(3, dtype=int), "pseudo_k3")
+    pseudo = np.array([0, 0, 0, 1, 1, 1, 2, 2])
+    coarse = np.array([0, 0, 1, 1, 1, 0, 1, 0])  # cluster 0 mostly x, 1 mostly y, 2 a tie (first wins)
+    h = regroup(pseudo, "all", truth, parents, coarse)
+    assert list(h.fine_to_coarse) == [0, 1, 0] and h.coarse_names == ("x", "y")
+    with pytest.raises(ValueError, match=r"no cluster holds mostly coarse class\(es\) \['y'\]"):
+        regroup(pseudo, "all", truth, parents, np.zeros(8, dtype=int))
+
+
+def test_pseudo_within_is_checked_before_any_work():
+    from lgtools.training.config import TrainConfig
+
+    with pytest.raises(ValueError, match="pseudo_within must be one of"):
+        TrainConfig(pseudo_k=2, pseudo_within="leaves")
+    with pytest.raises(ValueError, match="pseudo_within 'fine' needs pseudo_k > 0"):
+        TrainConfig(pseudo_within="fine")

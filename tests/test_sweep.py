@@ -237,6 +237,16 @@ def test_killed_run_resumes_from_its_checkpoint(tmp_path: Path) -> None:
     assert not checkpoint.parent.exists()
 
 
+def test_a_keep_weights_run_leaves_its_weights_beside_the_removed_checkpoint(tmp_path: Path) -> None:
+    spec = spec_from_dict(tiny_spec(parameters={**TINY, "keep_weights": True}, grid={"seed": [0]}))
+    results, runs = tmp_path / "res", tmp_path / "runs"
+    summary = run_sweep(spec, results, runs, progress=False)
+    run_id = expand(spec)[0].run_id
+    assert summary.done == [run_id] and not (runs / "tiny" / f"{run_id}.ckpt").exists()
+    kept = sorted(p.name for p in (runs / "tiny" / f"{run_id}.weights").iterdir())
+    assert kept == ["weights-epoch000.pt", "weights-epoch001.pt"]
+
+
 def test_failed_run_is_recorded_and_retried(tmp_path: Path) -> None:
     spec = spec_from_dict(tiny_spec(grid={"seed": [0, 1, 2]}))
     results = tmp_path / "res"

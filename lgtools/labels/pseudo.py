@@ -20,6 +20,34 @@ from lgtools.labels.validate import as_label_array
 METHODS = ("kmeans", "spectral")
 FEATURES = ("pixels", "random_net")  # label-free features a run can cluster: ``pixel_features``, or an
 # untrained network of the run's architecture (``lgtools.training.features.random_network_features``)
+# What a run's k clusters split: each coarse class (fine labels from coarse ones), each fine class
+# (labels finer than fine, for pretraining), or all images at once (classes that cut across the coarse ones).
+WITHIN = ("coarse", "fine", "all")
+
+
+def regroup(pseudo: np.ndarray, within: str, hierarchy: Hierarchy, parents: Hierarchy,
+            parent_of_image: np.ndarray) -> Hierarchy:
+    """The hierarchy of pseudo-classes made ``within`` the classes of ``parents``, read out at ``hierarchy``'s coarse classes.
+
+    ``"coarse"``: the clusters' parents are the coarse classes. ``"fine"``: a cluster's coarse class is
+    its fine class's. ``"all"``: a cluster goes to the coarse class most of its training images
+    (``parent_of_image``: their true coarse class) belong to; every coarse class must win one.
+    """
+    if within not in WITHIN:
+        raise ValueError(f"within must be one of {WITHIN}, got {within!r}")
+    if within == "coarse":
+        return parents
+    if within == "fine":
+        to_coarse = np.asarray(hierarchy.fine_to_coarse)[np.asarray(parents.fine_to_coarse)]
+    else:
+        counts = np.zeros((parents.num_fine, hierarchy.num_coarse), dtype=np.int64)
+        np.add.at(counts, (pseudo, parent_of_image), 1)
+        to_coarse = counts.argmax(axis=1)
+        missing = sorted(set(range(hierarchy.num_coarse)) - set(to_coarse.tolist()))
+        if missing:
+            raise ValueError(f"pseudo_within 'all': no cluster holds mostly coarse class(es) "
+                             f"{[hierarchy.coarse_names[c] for c in missing]}; use more clusters (pseudo_k)")
+    return Hierarchy(parents.fine_names, tuple(hierarchy.coarse_names), to_coarse, f"{parents.name}_{within}")
 
 
 def pseudo_fine_labels(features: np.ndarray, coarse_labels: np.ndarray, k: int, coarse_names: tuple[str, ...],

@@ -38,7 +38,7 @@ CONFIG_COLUMNS = ("dataset", "hierarchy", "labels", "model", "width", "epochs", 
                   "noise", "dropout", "extra_layer", "seed", "schedule", "lr", "batch_size",
                   "label_smoothing", "noise_test", "augment", "max_train", "max_test", "noise_mode",
                   "weight_decay", "momentum", "scale_epochs", "loss", "loss_param", "pseudo_k", "pseudo_features",
-                  "coarse_head")
+                  "coarse_head", "init_from", "pseudo_within")
 SUMMARY_COLUMNS = ("train_acc", "test_acc", "test_acc_fine", "acr", "acr_equation",
                    "images_per_s", "seconds", "peak_memory_mb", "device", "test_acc_summed", "noise_share", "epochs_run",
                    "test_acc_fine_crm", "pseudo_train_nmi", "pseudo_train_ari", "pseudo_test_nmi",
@@ -54,7 +54,7 @@ COLUMNS = ("experiment", "dataset", "hierarchy", "labels", "model", "width", "ep
            "weight_decay", "momentum", "scale_epochs", "test_acc_summed", "noise_share",
            "best_test_acc", "best_epoch", "train_acc_fine", "epochs_run", "loss", "loss_param",
            "test_acc_fine_crm", "pseudo_k", "pseudo_train_nmi", "pseudo_train_ari", "pseudo_test_nmi",
-           "pseudo_features", "coarse_head", "test_acc_coarse_head")
+           "pseudo_features", "coarse_head", "test_acc_coarse_head", "init_from", "pseudo_within")
 
 
 def to_jsonable(value: Any) -> Any:
@@ -232,6 +232,7 @@ def result_row(config: dict, summary: dict, **extra: Any) -> dict:
     row["pseudo_k"] = int(config.get("pseudo_k") or 0)  # 0: the annotators' fine labels
     # What was clustered (None without pseudo-fine labels; runs stored before the field clustered pixels).
     row["pseudo_features"] = (config.get("pseudo_features") or "pixels") if row["pseudo_k"] else None
+    row["pseudo_within"] = (config.get("pseudo_within") or "coarse") if row["pseudo_k"] else None
     if not config.get("noise"):  # without noise the procedure changed nothing (as in the run identity)
         row["noise_mode"] = None
     row.update(extra)

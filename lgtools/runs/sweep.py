@@ -146,6 +146,16 @@ def _execute_notebook(task: RunTask) -> None:
     os.replace(staging, task.result_path)  # the commit point: one atomic rename
 
 
+def _retire_checkpoint(task: RunTask) -> None:
+    """Remove a finished run's checkpoint, moving the weights a ``keep_weights`` run kept to ``task.weights_dir``."""
+    kept = sorted(Path(task.checkpoint_dir).glob("weights-epoch*.pt"))
+    if kept:
+        task.weights_dir.mkdir(parents=True, exist_ok=True)
+        for path in kept:
+            os.replace(path, task.weights_dir / path.name)
+    shutil.rmtree(task.checkpoint_dir, ignore_errors=True)
+
+
 def execute(task: RunTask) -> tuple[str, str]:
     """Run one task under its lock; returns ("done", result path), ("failed", error), ("locked", holder)
     when another process trains it, or ("skipped", path) when another process finished it meanwhile."""
@@ -160,7 +170,7 @@ def execute(task: RunTask) -> tuple[str, str]:
         except Exception as error:  # a failed run must not stop the sweep
             record_failure(task, f"{type(error).__name__}: {error}", traceback.format_exc())
             return "failed", f"{type(error).__name__}: {error}"
-        shutil.rmtree(task.checkpoint_dir, ignore_errors=True)
+        _retire_checkpoint(task)
         task.failure_path.unlink(missing_ok=True)
         return "done", str(task.result_path)
 
@@ -349,7 +359,7 @@ def run_sweep(spec: SweepSpec | str | Path, results: str | Path = "results",
             log.warning("sweep %s: %s %s; moved to %s and trained again", spec.name, task.result_path, problem, aside.name)
         if task.result_path.exists() and not problem:
             summary.skipped.append(task.run_id)
-            shutil.rmtree(task.checkpoint_dir, ignore_errors=True)  # left by a kill after saving
+            _retire_checkpoint(task)  # left by a kill after saving
             task.failure_path.unlink(missing_ok=True)  # an earlier attempt's failure is history now
         else:
             pending.append(task)

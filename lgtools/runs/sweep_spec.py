@@ -24,7 +24,7 @@ MANAGED = ("results_dir", "checkpoint_dir")  # the sweep sets these for every ru
 # Where a notebook writes its results, the first it has: the book's chapters read stored results
 # from results_dir and save their live runs to save_dir; a plain notebook writes to results_dir.
 OUTPUT_PARAMETERS = ("save_dir", "results_dir")
-PATH_PARAMETERS = ("data_root",)  # made absolute: notebooks run in their own folder
+PATH_PARAMETERS = ("data_root", "init_from")  # made absolute: notebooks run in their own folder
 
 
 @dataclass(frozen=True)
@@ -251,7 +251,8 @@ def run_of(sweep: str, parameters: dict, varying: dict, kind: str = "train") -> 
     slug = _slug(varying)
     if kind == "train":
         try:
-            identity = run_identity(TrainConfig(**absolute_paths(parameters)))
+            # The sweep gives every run a checkpoint_dir (where keep_weights puts its weights); it is no identity.
+            identity = run_identity(TrainConfig(**absolute_paths(parameters), checkpoint_dir="sweep-managed"))
         except (ValueError, TypeError) as error:
             raise ValueError(f"run {slug or sweep} ({varying}): {error}") from None
     else:

@@ -47,3 +47,8 @@ class RunTask:
     @property
     def checkpoint_dir(self) -> Path:
         return Path(self.runs_dir) / self.sweep / f"{self.run_id}.ckpt"
+
+    @property
+    def weights_dir(self) -> Path:
+        """Where a ``keep_weights`` run's per-epoch weights stay once it is done (its checkpoint goes)."""
+        return Path(self.runs_dir) / self.sweep / f"{self.run_id}.weights"

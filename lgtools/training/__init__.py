@@ -5,10 +5,11 @@ Imports ``labels``, ``data``, ``nets`` and ``metrics``.
 - ``config``: ``TrainConfig`` and its checks, the authors' recipes (``paper_recipe``), schedules.
 - ``identity``: ``run_identity``, the one identity of a run (sweeps, result store, reuse, checkpoints).
 - ``run_data``: ``load_run_data``, the tensors one config trains and tests on.
-- ``features``: a network's pooled penultimate features for images; an untrained network's, whitened (pseudo-fine labels).
+- ``features``: a network's pooled penultimate features for images; an untrained network's, whitened (pseudo-fine labels); every stage's (probes).
 - ``state``: ``RunState`` and ``prepare_run`` (data, model, optimizer on the device).
 - ``steps``: SGD steps, one epoch, evaluation, the compile warm-up.
-- ``checkpoint``: a run's whole state, saved every epoch and resumed.
+- ``checkpoint``: a run's whole state, saved every epoch and resumed; the per-epoch weights ``keep_weights`` keeps.
+- ``pretrained``: ``init_from``, a run started from another run's kept weights (fine-tuning).
 - ``loop``: ``train`` and ``RunResult``.
 - ``provenance``: what every stored result says about its code and machine.
 - ``peak``: a model's training FLOPs per image and the machine's fp32 peak (measured and in theory).

@@ -21,9 +21,10 @@ import numpy as np
 from lgtools.labels.builtin import resolve_for
 from lgtools.labels.hierarchy import Hierarchy
 from lgtools.labels.noise import NOISE_MODES
-from lgtools.labels.pseudo import FEATURES
+from lgtools.labels.pseudo import FEATURES, WITHIN
 from lgtools.nets.losses import check_loss
 from lgtools.nets.models import COARSE_HEAD_STAGES, EXTRA_LAYERS, MODELS, check_coarse_head
+from lgtools.training.pretrained import check_init_from
 
 LABELS = ("fine", "coarse")
 SCHEDULES = ("paper", "onecycle", "constant")
@@ -123,6 +124,7 @@ class TrainConfig:
     noise_test: bool = False  # also noise the test labels (the authors' variant)
     pseudo_k: int = 0  # >0: train on k pseudo-fine classes per coarse class, clustered (lgtools.labels.pseudo)
     pseudo_features: str = "pixels"  # what pseudo_k clusters: lgtools.labels.pseudo.FEATURES
+    pseudo_within: str = "coarse"  # pseudo_k clusters per coarse class, per fine class (finer than fine) or of "all" images
     augment: bool = True  # random crop (+4 px padding) / resized crop, and horizontal flip
     seed: int = 0  # seeds init, batch order, augmentation, sub-sampling and noise
     device: str = "auto"  # "auto" (CUDA if available), "cpu", "cuda", "cuda:N"
@@ -134,6 +136,7 @@ class TrainConfig:
     num_threads: int | None = None  # CPU threads (None = os.cpu_count())
     checkpoint_dir: str | None = None  # save each epoch here and resume from it
     keep_weights: bool = False  # also keep the weights before training and after each epoch in checkpoint_dir (probes)
+    init_from: str | None = None  # a keep_weights file: start from its network's body, own classifier (fine-tuning)
     progress: bool = True  # tqdm progress bar
 
     def __post_init__(self) -> None:
@@ -179,9 +182,17 @@ class TrainConfig:
             raise ValueError(f"coarse_head must be None unless loss is 'multitask' (nothing would train the head), "
                              f"got coarse_head={self.coarse_head!r} with loss {self.loss!r}")
         check_coarse_head(self.coarse_head, self.model)
+        if self.init_from is not None and not isinstance(self.init_from, str):
+            raise ValueError(f"init_from must be None or the path of a weights file (a string), got {self.init_from!r}")
+        if self.init_from is not None:
+            check_init_from(self.init_from, self.model, self.width)
         if self.keep_weights and self.checkpoint_dir is None:
             raise ValueError("keep_weights=True needs checkpoint_dir (where the per-epoch weights go), got None")
         _choice("pseudo_features", self.pseudo_features, FEATURES)
+        _choice("pseudo_within", self.pseudo_within, WITHIN)
+        if self.pseudo_within != WITHIN[0] and not self.pseudo_k:
+            raise ValueError(f"pseudo_within {self.pseudo_within!r} needs pseudo_k > 0 (it says what the clusters split), "
+                             f"got pseudo_k={self.pseudo_k!r}")
         if isinstance(self.pseudo_k, bool) or not isinstance(self.pseudo_k, int) or self.pseudo_k < 0:
             raise ValueError(f"pseudo_k must be an integer >= 0 (0 = the true fine labels), got {self.pseudo_k!r}")
         if self.pseudo_k and (self.labels != "fine" or self.noise or self.noise_test):

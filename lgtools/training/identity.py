@@ -30,6 +30,7 @@ from typing import Any
 
 from lgtools.labels.builtin import resolve_for
 from lgtools.training.config import TrainConfig
+from lgtools.training.pretrained import pretrained_identity
 
 # Fields that change no number of a run (where things are, how they are shown or how fast).
 NOT_IDENTITY = ("experiment", "data_root", "checkpoint_dir", "keep_weights", "progress", "num_threads",
@@ -38,8 +39,8 @@ NOT_IDENTITY = ("experiment", "data_root", "checkpoint_dir", "keep_weights", "pr
 IDENTITY_BASELINE = {
     "hierarchy": None, "labels": "fine", "model": "preact_resnet18", "width": None, "dropout": 0.0,
     "extra_layer": None, "epochs": 200, "batch_size": 256, "lr": 0.1, "momentum": 0.9,
-    "weight_decay": 5e-4, "schedule": "paper", "label_smoothing": 0.0, "loss": "cross_entropy", "loss_param": 0.0, "coarse_head": None, "data_ratio": 1.0,
-    "scale_epochs": True, "noise": 0.0, "noise_mode": "redraw", "noise_test": False, "pseudo_k": 0, "pseudo_features": "pixels", "augment": True, "seed": 0,
+    "weight_decay": 5e-4, "schedule": "paper", "label_smoothing": 0.0, "loss": "cross_entropy", "loss_param": 0.0, "coarse_head": None, "init_from": None, "data_ratio": 1.0,
+    "scale_epochs": True, "noise": 0.0, "noise_mode": "redraw", "noise_test": False, "pseudo_k": 0, "pseudo_features": "pixels", "pseudo_within": "coarse", "augment": True, "seed": 0,
     "max_train": None, "max_test": None, "dataset": "synthetic",
 }
 # What a config written before noise_mode existed meant (see migrations/002_*): its noise was
@@ -104,6 +105,8 @@ def identity_values(config: TrainConfig, device: str | None = None) -> dict:
         value = getattr(config, f.name)
         if f.name == "hierarchy":
             value = None if value is None else hierarchy_content(config)
+        elif f.name == "init_from" and value is not None:
+            value = pretrained_identity(value)  # the pretrained run, wherever its file lies
         elif hints[f.name] is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if f.name == "noise_mode" and not config.noise:

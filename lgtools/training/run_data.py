@@ -16,7 +16,7 @@ import torch
 from lgtools.data.datasets import dataset_stats, load_dataset, stratified_cap, subsample
 from lgtools.labels.hierarchy import Hierarchy
 from lgtools.labels.noise import add_label_noise, changed_share
-from lgtools.labels.pseudo import cluster_quality, nearest_pseudo_class, pixel_features, pseudo_fine_labels
+from lgtools.labels.pseudo import cluster_quality, nearest_pseudo_class, pixel_features, pseudo_fine_labels, regroup
 from lgtools.training.config import TrainConfig
 from lgtools.training.features import random_network_features
 
@@ -109,16 +109,19 @@ def pseudo_relabel(x_tr: torch.Tensor, y_tr: torch.Tensor, x_te: torch.Tensor, y
                    hierarchy: Hierarchy, config: TrainConfig,
                    features: tuple[np.ndarray, np.ndarray] | None = None
                    ) -> tuple[torch.Tensor, torch.Tensor, Hierarchy, dict]:
-    """Replace the fine labels by ``pseudo_k`` clusters per coarse class; test images take their nearest cluster.
+    """Replace the fine labels by ``pseudo_k`` clusters per class of ``config.pseudo_within``; test images take their nearest cluster.
 
     ``features`` are ``clustering_features`` computed before (a study reusing them over k), else computed here.
     """
     f2c = np.asarray(hierarchy.fine_to_coarse)
     fine_tr, fine_te = y_tr.numpy(), y_te.numpy()
     train_x, test_x = features if features is not None else clustering_features(x_tr, x_te, config)
-    pseudo_tr, pseudo_h = pseudo_fine_labels(train_x, f2c[fine_tr], config.pseudo_k, hierarchy.coarse_names,
-                                             seed=config.seed)
-    pseudo_te = nearest_pseudo_class(test_x, f2c[fine_te], pseudo_tr, train_x, config.pseudo_k)
+    within = config.pseudo_within
+    parent = {"coarse": lambda y: f2c[y], "fine": lambda y: y, "all": lambda y: np.zeros_like(y)}[within]
+    names = {"coarse": hierarchy.coarse_names, "fine": hierarchy.fine_names, "all": ("all",)}[within]
+    pseudo_tr, parents = pseudo_fine_labels(train_x, parent(fine_tr), config.pseudo_k, tuple(names), seed=config.seed)
+    pseudo_te = nearest_pseudo_class(test_x, parent(fine_te), pseudo_tr, train_x, config.pseudo_k)
+    pseudo_h = regroup(pseudo_tr, within, hierarchy, parents, f2c[fine_tr])
     quality = {f"{split}_{name}": value for split, (p, f) in (("train", (pseudo_tr, fine_tr)), ("test", (pseudo_te, fine_te)))
                for name, value in cluster_quality(p, f).items()}
     return torch.as_tensor(pseudo_tr), torch.as_tensor(pseudo_te), pseudo_h, quality

@@ -16,6 +16,7 @@ from torch import nn
 from lgtools.labels.hierarchy import Hierarchy
 from lgtools.nets.losses import HierarchyLoss
 from lgtools.nets.models import build_model
+from lgtools.training.pretrained import load_body
 from lgtools.training.config import TrainConfig, lr_factor, num_epochs
 from lgtools.training.identity import resolved_precision
 from lgtools.training.run_data import load_run_data
@@ -140,6 +141,8 @@ def prepare_run(config: TrainConfig) -> RunState:
     torch.manual_seed(config.seed)
     model = build_model(config.model, num_classes, config.width, config.dropout, config.extra_layer,
                         num_fine=hierarchy.num_fine, coarse_head=config.coarse_head, num_coarse=hierarchy.num_coarse)
+    if config.init_from is not None:  # fine-tuning: the pretrained body, this run's own classifier
+        load_body(model, config.init_from)
     model = model.to(device)
     # channels_last (NHWC): what cuDNN's tensor-core kernels want, and faster in oneDNN on a CPU too.
     channels_last = uses_channels_last(model, device)
