@@ -152,7 +152,29 @@ def build_parser() -> argparse.ArgumentParser:
     probes.add_argument("--probe-train", type=int, default=5000, help="training images per probe, stratified")
     probes.add_argument("--probe-test", type=int, default=2000, help="test images per probe, stratified")
     probes.add_argument("--data-root", default=None, metavar="PATH", help="data path instead of the runs' own")
+    finetune = commands.add_parser("finetune", help="fine-tune pretrained networks on the coarse labels (probe and full)",
+                                   description="For each folder of kept weights: a linear probe of the coarse labels on "
+                                               "the frozen features, and a full fine-tuning stored as a run result.")
+    finetune.add_argument("--weights", nargs="+", required=True, metavar="DIR",
+                          help="folders of runs trained with keep_weights (a sweep keeps them in runs/<sweep>/<run>.weights)")
+    finetune.add_argument("--out", required=True, help="JSON file to write (replaced if it exists)")
+    finetune.add_argument("--epochs", type=int, default=1, help="fine-tuning epochs (default: 1)")
+    finetune.add_argument("--probe-train", type=int, default=10000, help="training images of the linear probe, stratified")
+    finetune.add_argument("--results", default="results", help="results root for the fine-tuning runs (default: results)")
+    finetune.add_argument("--experiment", default="finetune-cpu-scale", help="their folder under --results")
+    finetune.add_argument("--data-root", default=None, metavar="PATH", help="data path instead of the runs' own")
     return parser
+
+
+def _finetune(args: argparse.Namespace) -> int:
+    from lgtools.runs.finetune_study import finetune_study, save_finetune_study
+
+    frame, parameters = finetune_study(args.weights, args.epochs, args.probe_train, args.results, args.experiment,
+                                       args.data_root)
+    path = save_finetune_study(frame, args.out, parameters)
+    print(frame.drop(columns=["probe_pred", "finetune_pred"]).to_string(index=False))
+    print(f"stored {path}")
+    return 0
 
 
 def _probes(args: argparse.Namespace) -> int:
@@ -352,7 +374,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return {"train": _train, "sweep": _sweep, "results": _results, "clusters": _clusters,
-                "probes": _probes}[args.command](args)
+                "probes": _probes, "finetune": _finetune}[args.command](args)
     except BrokenPipeError:  # `lgtools results | head` closed the pipe: the reader is done, not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         return 128 + signal.SIGPIPE

@@ -245,6 +245,11 @@ def test_a_keep_weights_run_leaves_its_weights_beside_the_removed_checkpoint(tmp
     assert summary.done == [run_id] and not (runs / "tiny" / f"{run_id}.ckpt").exists()
     kept = sorted(p.name for p in (runs / "tiny" / f"{run_id}.weights").iterdir())
     assert kept == ["weights-epoch000.pt", "weights-epoch001.pt"]
+    # The same run in another sweep is copied, unless that sweep wants its weights too.
+    for keep, reused in ((False, 1), (True, 0)):
+        other = spec_from_dict(tiny_spec(name=f"other-{keep}", parameters={**TINY, "keep_weights": keep},
+                                         grid={"seed": [0]}))
+        assert len(run_sweep(other, results, runs, dry_run=True, progress=False).reused) == reused
 
 
 def test_failed_run_is_recorded_and_retried(tmp_path: Path) -> None:
@@ -535,7 +540,10 @@ def test_every_shipped_spec_is_valid() -> None:
             assert spec.kind == "notebook" and spec.notebook.is_file() and expand(spec)
             continue
         cpu = path.parent.name == "cpu"
-        assert spec.scale == ("cpu-scale" if cpu else "paper-scale") and spec.kind == "train"
+        # Beyond the paper there is no authors' recipe: those GPU specs say "gpu-scale", not "paper-scale".
+        gpu = spec.name.endswith("-gpu-scale")
+        assert spec.scale == ("cpu-scale" if cpu else "gpu-scale" if gpu else "paper-scale") and spec.kind == "train"
+        assert spec.name.endswith(f"-{spec.scale}")
         runs = expand(spec)
         # Three seeds for a 95 % interval of a paired difference; the redraw noise procedure (kept
         # beside the authors' swaps) has two.

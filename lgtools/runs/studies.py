@@ -19,7 +19,8 @@ from lgtools.training.provenance import provenance
 
 CLUSTER_STUDY = "lgtools-cluster-study"  # lgtools.runs.cluster_study
 PROBE_STUDY = "lgtools-probe-study"  # lgtools.runs.probe_study
-FORMATS = (CLUSTER_STUDY, PROBE_STUDY)
+FINETUNE_STUDY = "lgtools-finetune-study"  # lgtools.runs.finetune_study
+FORMATS = (CLUSTER_STUDY, PROBE_STUDY, FINETUNE_STUDY)
 
 
 def save_study(frame: pd.DataFrame, path: str | Path, kind: str, parameters: dict, device: str = "cpu") -> Path:
