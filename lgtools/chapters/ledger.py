@@ -23,8 +23,10 @@ from lgtools.chapters.hierarchy_loss import MEASURES, against_cross_entropy, los
 from lgtools.chapters.scorecard import scorecard
 from lgtools.chapters.paper import paper_table
 from lgtools.chapters.paths import resolve_path
+from lgtools.chapters.pretraining import STUDY, granularity_table, versus_coarse_pretraining
 from lgtools.chapters.selection import ANY, ours_for, select_runs
 from lgtools.runs.compare import PAIR_KEYS, delta_table, verdict
+from lgtools.runs.finetune_study import load_finetune_study
 from lgtools.runs.probe_study import load_probe_study
 
 COLUMNS = ["claim", "paper", "ours", "seeds", "scale", "verdict", "where"]
@@ -36,7 +38,8 @@ CHAPTERS = {"table1": ("03_training_data", "Chapter 3"), "fig2": ("03_training_d
             "table8": ("07_discussion", "Chapter 7"), "acr": ("07_discussion", "Chapter 7"),
             "scale": ("08_conclusion", "Chapter 8"), "inside": ("09_hierarchy_inside", "Chapter 9"),
             "loss": ("10_hierarchy_in_the_loss", "Chapter 10"),
-            "auto": ("11_automatic_fine_labels", "Chapter 11")}
+            "auto": ("11_automatic_fine_labels", "Chapter 11"),
+            "pretraining": ("12_pretraining_granularity", "Chapter 12")}
 
 
 def _ours(mean: float, low: float, high: float) -> str:
@@ -73,11 +76,13 @@ def _first(card: pd.DataFrame, **where) -> pd.Series | None:
     return rows.iloc[0] if len(rows) else None
 
 
-def verdict_ledger(stored: pd.DataFrame, probes: pd.DataFrame | None = None) -> pd.DataFrame:
+def verdict_ledger(stored: pd.DataFrame, probes: pd.DataFrame | None = None,
+                   finetune: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per claim: the claim, the paper's ΔA (points), ours with its 95 % interval, seeds, scale, verdict, link.
 
     ``NUMBERS`` hold the same ΔA as numbers for ``plots.ledger_figure`` (NaN for the rows that are not one ΔA).
-    ``probes``: the layer-probe study's table (None: the stored one, ``hierarchy_inside.PROBE_FILE``).
+    ``probes``: the layer-probe study's table (None: the stored one, ``hierarchy_inside.PROBE_FILE``);
+    ``finetune``: the pretraining study's (None: the stored one, ``pretraining.STUDY``).
     """
     rows = []
     table1 = scorecard(stored, "table1")
@@ -117,6 +122,7 @@ def verdict_ledger(stored: pd.DataFrame, probes: pd.DataFrame | None = None) -> 
     rows.append(_head_row(stored))
     rows.append(_loss_row(stored))
     rows.append(_auto_fine_row(stored))
+    rows.append(_pretraining_row(load_finetune_study(resolve_path(STUDY))[0] if finetune is None else finetune, stored))
     return pd.DataFrame(rows, columns=COLUMNS + NUMBERS)
 
 
@@ -303,6 +309,22 @@ def _auto_fine_row(stored: pd.DataFrame) -> dict:
                     f"({best['features']}, k = {best['k']})",
             "seeds": int(best["n"]), "scale": "cpu-scale", "verdict": found or "inconclusive (one seed)",
             "where": where}
+
+
+def _pretraining_row(study: pd.DataFrame, stored: pd.DataFrame) -> dict:
+    """Beyond the paper: does pretraining on the fine labels transfer better to the coarse target (Hong et al. 2023)?"""
+    claim = "Beyond the paper: pretraining on fine labels transfers better to the coarse task (Hong et al. 2023)"
+    where = f"[{CHAPTERS['pretraining'][1]}]({CHAPTERS['pretraining'][0]}.ipynb)"
+    versus = versus_coarse_pretraining(granularity_table(study, stored)) if len(study) else pd.DataFrame()
+    found = versus[versus["pretraining"].eq("fine") & versus["measure"].eq("finetune_acc")] if len(versus) else versus
+    if found.empty:
+        return {"claim": claim, "paper": "finer pretraining helps", "ours": "—", "seeds": 0, "scale": "—",
+                "verdict": _why_missing("cifar10"), "where": where}
+    r = found.iloc[0]
+    return {"claim": claim, "paper": "finer pretraining helps",
+            "ours": f"fine-tuned A_CC {_ours(r['delta'], r['low'], r['high'])} points vs coarse pretraining",
+            "seeds": int(r["n"]), "scale": "cpu-scale",
+            "verdict": verdict(r["low"], r["high"], 1.0) or "inconclusive (one seed)", "where": where}
 
 
 def ledger_markdown(ledger: pd.DataFrame) -> str:

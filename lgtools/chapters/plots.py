@@ -915,3 +915,35 @@ def epoch_differences(table: Any, ylabel: str = "Δ A_FC against the plain fine 
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def planted_features(table: Any, title: str = "What coarse and fine labels teach a two-layer ReLU network") -> plt.Figure:
+    """Two panels from ``pretraining.multiview_table``: filter alignment with each kind of planted feature, and accuracy.
+
+    One point per seed; the coarse-trained network in the coarse colour, the fine-trained in the
+    fine colour, each labelled once at its mean.
+    """
+    missing = {"seed", "labels", "accuracy", "hard_accuracy", "common_alignment", "fine_alignment"} - set(table.columns)
+    if missing:
+        raise ValueError(f"table: missing columns {sorted(missing)}")
+    panels = ((("common_alignment", "common\nfeatures"), ("fine_alignment", "fine\nfeatures")),
+              (("accuracy", "all test\nimages"), ("hard_accuracy", "hard test\nimages")))
+    ylabels = ("best filter's cosine with the planted feature", "coarse test accuracy (%)")
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 4))
+    for ax, measures, ylabel in zip(axes, panels, ylabels):
+        for offset, labels in ((-0.12, "coarse"), (0.12, "fine")):
+            part = table[table["labels"].eq(labels)]
+            for i, (measure, _) in enumerate(measures):
+                ax.scatter(np.full(len(part), i + offset), part[measure], color=label_color(labels), s=22,
+                           edgecolor="black", linewidth=0.4, zorder=3)
+                mean = part[measure].mean()
+                ax.hlines(mean, i + offset - 0.08, i + offset + 0.08, color=label_color(labels), lw=2)
+                if i == len(measures) - 1:
+                    ax.annotate(f"{labels}-trained", (i + offset, mean), xytext=(8, 0), textcoords="offset points",
+                                fontsize=8, va="center", color=label_color(labels))
+        ax.set_xticks(range(len(measures)), [words for _, words in measures])
+        ax.set_xlim(-0.5, len(measures) - 0.2)
+        ax.set_ylabel(ylabel, fontsize=8.5)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

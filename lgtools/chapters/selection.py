@@ -61,6 +61,8 @@ def select_runs(df: pd.DataFrame, data_ratio: float | str = 1.0, noise: float | 
             keep &= pd.to_numeric(df["pseudo_k"], errors="coerce").fillna(0).eq(0)
         if "loss" in df.columns:  # the paper trains with cross-entropy; runs with other losses belong to the hierarchy-loss study
             keep &= df["loss"].fillna("cross_entropy").eq("cross_entropy")
+        if "init_from" in df.columns:  # fine-tuned from another run's weights: the pretraining study's, not the paper's
+            keep &= _is_none(df["init_from"])
     for column, wanted, default in (("data_ratio", data_ratio, 1.0), ("noise", noise, 0.0)):
         if wanted != ANY:
             values = pd.to_numeric(df[column], errors="coerce").fillna(default)

@@ -1,0 +1,162 @@
+"""Chapter 12: how fine should pretraining labels be (Hong et al. 2023), on planted features and on CIFAR-10.
+
+Two pieces of evidence of different weight:
+
+- the planted-feature model (``data.multiview``, ``training.multiview``): a two-layer ReLU network
+  trained on coarse or on fine labels, which features its filters align with, and its coarse
+  accuracy on all and on hard test samples (``multiview_table``, ``multiview_summary``); seconds on a
+  CPU, so it runs live over several seeds;
+- the real CIFAR-10 study (``runs.finetune_study``): networks pretrained at each granularity, then a
+  linear probe and a short full fine-tuning on the coarse labels (``granularity_table``), also on
+  a hard subset of the test images: those that Table I's coarse networks of the other seeds all
+  get wrong (``hard_images``, ``hard_accuracy``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from lgtools.chapters.evidence import headline_runs
+from lgtools.data.multiview import make_multiview
+from lgtools.runs.compare import paired_interval
+from lgtools.runs.results import load_result
+from lgtools.training.multiview import coarse_accuracy, feature_alignment, train_two_layer
+
+STUDY = Path("results") / "pretraining-cpu-scale" / "finetune.json"  # relative to the repository root
+
+
+def multiview_table(seeds: Sequence[int], n_train: int = 600, n_test: int = 2000, steps: int = 200,
+                    filters: int = 4, fine_per_coarse: int = 3) -> pd.DataFrame:
+    """Per seed and labels: coarse test accuracy (all, hard), mean alignment of the filters with the common and the fine features.
+
+    The coarse network gets ``filters × fine_per_coarse`` filters per class, so both networks have
+    as many filters in all: a difference is the labels', not the capacity's.
+    """
+    rows = []
+    for seed in seeds:
+        train = make_multiview(n_train, fine_per_coarse=fine_per_coarse, seed=10 * seed, features_seed=seed)
+        test = make_multiview(n_test, fine_per_coarse=fine_per_coarse, seed=10 * seed + 1, features_seed=seed)
+        for labels, count in (("coarse", filters * fine_per_coarse), ("fine", filters)):
+            model = train_two_layer(train, labels, filters=count, steps=steps, seed=seed)
+            aligned = feature_alignment(model, train)
+            rows.append({"seed": seed, "labels": labels, "accuracy": coarse_accuracy(model, test),
+                         "hard_accuracy": coarse_accuracy(model, test, hard_only=True),
+                         "common_alignment": float(aligned["common"].mean()),
+                         "fine_alignment": float(aligned["fine"].mean())})
+    return pd.DataFrame(rows, columns=["seed", "labels", "accuracy", "hard_accuracy", "common_alignment",
+                                       "fine_alignment"])
+
+
+def multiview_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per measure: the fine-trained minus the coarse-trained network, paired over seeds, with its 95 % interval."""
+    wide = table.pivot(index="seed", columns="labels")
+    rows = []
+    for measure in ("accuracy", "hard_accuracy", "common_alignment", "fine_alignment"):
+        found = paired_interval(wide[(measure, "fine")] - wide[(measure, "coarse")])
+        rows.append({"measure": measure, "coarse": wide[(measure, "coarse")].mean(),
+                     "fine": wide[(measure, "fine")].mean(), "delta": found["mean"], "low": found["low"],
+                     "high": found["high"], "n": found["n"]})
+    return pd.DataFrame(rows)
+
+
+def hard_images(stored: pd.DataFrame, seed: int, dataset: str = "cifar10") -> np.ndarray | None:
+    """Test-image mask: what every stored Table I coarse network of the *other* seeds gets wrong (None without two)."""
+    runs = headline_runs(stored, dataset, labels="coarse")
+    others = runs[runs["seed"].ne(seed)] if len(runs) else runs
+    wrong = []
+    for _, run in others.iterrows():
+        record = load_result(run["path"])
+        if record.get("test_predictions") is None or record.get("test_fine_labels") is None:
+            continue
+        coarse_truth = np.asarray(record["fine_to_coarse"])[record["test_fine_labels"]]
+        wrong.append(np.asarray(record["test_predictions"]) != coarse_truth)
+    return np.logical_and.reduce(wrong) if len(wrong) >= 2 else None
+
+
+def granularity_table(study: pd.DataFrame, stored: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per pretraining and seed: classes, its own A_FC, the probe's and the fine-tuned accuracy, and both on hard images."""
+    columns = ["pretraining", "classes", "seed", "pretrained_afc", "probe_acc", "finetune_acc", "probe_hard",
+               "finetune_hard", "hard_n"]
+    if study.empty:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    truth = _coarse_truth(stored) if stored is not None and len(stored) else None
+    for _, row in study.iterrows():
+        hard = hard_images(stored, int(row["seed"])) if truth is not None else None
+        out = {c: row[c] for c in ("pretraining", "classes", "seed", "pretrained_afc", "probe_acc", "finetune_acc")}
+        if hard is not None and len(hard) == len(row["probe_pred"]) == len(truth):
+            for name in ("probe", "finetune"):
+                out[f"{name}_hard"] = 100 * float(np.mean(np.asarray(row[f"{name}_pred"])[hard] == truth[hard]))
+            out["hard_n"] = int(hard.sum())
+        rows.append(out)
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _coarse_truth(stored: pd.DataFrame) -> np.ndarray | None:
+    runs = headline_runs(stored, labels="coarse")
+    for _, run in runs.iterrows():
+        record = load_result(run["path"])
+        if record.get("test_fine_labels") is not None:
+            return np.asarray(record["fine_to_coarse"])[record["test_fine_labels"]]
+    return None
+
+
+def versus_coarse_pretraining(table: pd.DataFrame) -> pd.DataFrame:
+    """Per pretraining and measure: minus the coarse pretraining of the same seed, paired, with its 95 % interval."""
+    measures = [m for m in ("probe_acc", "finetune_acc", "probe_hard", "finetune_hard") if table[m].notna().any()]
+    base = table[table["pretraining"].eq("coarse")].set_index("seed")
+    rows = []
+    for name, part in table[table["pretraining"].ne("coarse")].groupby("pretraining", sort=False):
+        part = part.set_index("seed")
+        seeds = part.index.intersection(base.index)
+        for measure in measures:
+            found = paired_interval(part.loc[seeds, measure] - base.loc[seeds, measure])
+            rows.append({"pretraining": name, "classes": int(part["classes"].iloc[0]), "measure": measure,
+                         "delta": found["mean"], "low": found["low"], "high": found["high"], "n": found["n"]})
+    return pd.DataFrame(rows, columns=["pretraining", "classes", "measure", "delta", "low", "high", "n"])
+
+
+def pretraining_finding(summary: pd.DataFrame, versus: pd.DataFrame) -> str:
+    """The finding box: the planted-feature demo's paired differences, then the CIFAR-10 study or why it is missing."""
+    s = summary.set_index("measure")
+    hard, fine_al, common_al = s.loc["hard_accuracy"], s.loc["fine_alignment"], s.loc["common_alignment"]
+    lines = [f"- **Planted features** (a two-layer ReLU network, {int(hard['n'])} seeds, a live run): trained on fine "
+             f"labels it scores {hard['fine']:.1f} % on the hard test samples against {hard['coarse']:.1f} % trained on "
+             f"coarse labels ({_interval(hard)} points); its filters align with the fine features at "
+             f"{fine_al['fine']:.2f} against {fine_al['coarse']:.2f} (cosine), with the common ones at "
+             f"{common_al['fine']:.2f} against {common_al['coarse']:.2f}."]
+    if versus.empty:
+        lines.append("- **Real CIFAR-10:** not run yet: `sweeps/cpu/pretraining.yaml` lists the pretraining runs and "
+                     "`python -m lgtools finetune` fine-tunes them (see the notes); this chapter makes no claim "
+                     "about real images.")
+        return "\n".join(lines)
+    for measure, words in (("finetune_acc", "fine-tuned"), ("probe_acc", "linear probe")):
+        part = versus[versus["measure"].eq(measure)]
+        if len(part):
+            text = "; ".join(f"{r['pretraining']} ({r['classes']} classes) {_interval(r)}" for _, r in part.iterrows())
+            lines.append(f"- **Real CIFAR-10, {words}, against coarse pretraining** (points, paired over seeds): {text}.")
+    return "\n".join(lines)
+
+
+def _interval(row: pd.Series) -> str:
+    return f"{row['delta']:+.2f}" + ("" if np.isnan(row["low"]) else f" [{row['low']:+.2f}, {row['high']:+.2f}]")
+
+
+def live_pipeline(base: dict, settings: dict[str, dict], workdir: str | Path, finetune_epochs: int = 1) -> pd.DataFrame:
+    """The chapter's live demo: pretrain ``base`` at each setting (keeping its weights) in ``workdir``, then probe and fine-tune each."""
+    from lgtools.runs.finetune_study import finetune_study
+    from lgtools.training.config import TrainConfig
+    from lgtools.training.loop import train
+
+    folders = []
+    for name, extra in settings.items():
+        folder = Path(workdir) / "weights" / f"{len(folders)}"
+        train(TrainConfig(**{**base, **extra, "progress": False}, checkpoint_dir=str(folder), keep_weights=True))
+        folders.append(folder)
+    frame, _ = finetune_study(folders, epochs=finetune_epochs, probe_train=int(base.get("max_train") or 10000),
+                              results=Path(workdir) / "results", experiment="ch12-live-finetune")
+    return frame.assign(setting=list(settings))

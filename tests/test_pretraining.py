@@ -1,0 +1,99 @@
+"""The planted-feature model (Hong et al.'s setting) and the pretraining chapter's tables on hand-made studies."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lgtools.chapters import pretraining as pt
+from lgtools.data.multiview import make_multiview
+from lgtools.training.multiview import coarse_accuracy, feature_alignment, train_two_layer
+
+
+def test_planted_images_carry_their_features_in_two_patches():
+    data = make_multiview(50, hard_share=0.5, noise=0.0, seed=3)
+    assert data.x.shape == (50, 8, 64) and np.allclose(data.common @ data.fine_features.T, 0, atol=1e-6)
+    for i in range(5):
+        along_common = data.x[i] @ data.common[data.coarse[i]]
+        along_fine = data.x[i] @ data.fine_features[data.fine[i]]
+        assert along_common.max() == pytest.approx(0.1 if data.hard[i] else 1.0, abs=1e-5)
+        assert along_fine.max() == pytest.approx(0.7, abs=1e-5) and np.argmax(along_common) != np.argmax(along_fine)
+    assert list(data.fine_to_coarse) == [0, 0, 0, 1, 1, 1] and np.array_equal(data.fine_to_coarse[data.fine], data.coarse)
+    with pytest.raises(ValueError, match="dim >= num_coarse \\+ num_fine"):
+        make_multiview(10, dim=4)
+
+
+def test_fine_labels_teach_the_fine_features_and_rescue_hard_samples():
+    train, test = make_multiview(600, seed=0), make_multiview(1500, seed=1)
+    coarse = train_two_layer(train, "coarse", filters=12, steps=200)
+    fine = train_two_layer(train, "fine", filters=4, steps=200)
+    assert feature_alignment(fine, train)["fine"].mean() > feature_alignment(coarse, train)["fine"].mean() + 0.2
+    assert coarse_accuracy(fine, test, hard_only=True) > coarse_accuracy(coarse, test, hard_only=True) + 5
+    with pytest.raises(ValueError, match="labels must be 'coarse' or 'fine'"):
+        train_two_layer(train, "leaves")
+
+
+def test_the_planted_summary_pairs_the_two_networks_by_seed():
+    table = pt.multiview_table([0, 1], n_train=300, n_test=400, steps=60)
+    assert len(table) == 4 and set(table["labels"]) == {"coarse", "fine"}
+    summary = pt.multiview_summary(table).set_index("measure")
+    wide = table.pivot(index="seed", columns="labels")["hard_accuracy"]
+    assert summary.loc["hard_accuracy", "delta"] == pytest.approx((wide["fine"] - wide["coarse"]).mean())
+    assert summary.loc["hard_accuracy", "n"] == 2
+    text = pt.pretraining_finding(pt.multiview_summary(table), pd.DataFrame())
+    assert "Planted features" in text and "not run yet" in text
+
+
+def test_transfer_is_paired_with_coarse_pretraining_of_the_same_seed():
+    rows = [{"pretraining": name, "classes": classes, "seed": seed, "pretrained_afc": 90.0,
+             "probe_acc": 90.0 + gain + seed, "finetune_acc": 91.0 + gain, "probe_hard": np.nan, "finetune_hard": np.nan,
+             "hard_n": np.nan}
+            for seed in (0, 1, 2) for name, classes, gain in (("coarse", 2, 0.0), ("fine", 10, 1.5), ("finer", 20, -0.5))]
+    versus = pt.versus_coarse_pretraining(pd.DataFrame(rows)).set_index(["pretraining", "measure"])
+    assert versus.loc[("fine", "probe_acc"), "delta"] == pytest.approx(1.5) and versus.loc[("fine", "probe_acc"), "n"] == 3
+    assert ("fine", "probe_hard") not in versus.index  # no hard subset: no row
+    text = pt.pretraining_finding(pd.DataFrame([{"measure": m, "coarse": 1.0, "fine": 2.0, "delta": 1.0, "low": 0.5,
+                                                  "high": 1.5, "n": 3} for m in ("hard_accuracy", "fine_alignment",
+                                                                                "common_alignment")]),
+                                  versus.reset_index())
+    assert "fine (10 classes) +1.50" in text and "finer (20 classes) -0.50" in text
+
+
+def test_hard_images_are_those_every_other_seeds_coarse_network_gets_wrong(tmp_path):
+    from types import SimpleNamespace
+
+    from lgtools.labels.builtin import get_hierarchy
+    from lgtools.runs.results import load_results, save_result
+
+    h = get_hierarchy("synthetic")
+    truth_fine = np.arange(12).repeat(2)  # 24 test images
+    truth = np.asarray(h.fine_to_coarse)[truth_fine]
+    wrong = {0: [0, 1, 2], 1: [1, 2, 3], 2: [2, 3, 4]}  # the images each seed's coarse network misses
+    for seed, missed in wrong.items():
+        pred = truth.copy()
+        pred[missed] = (pred[missed] + 1) % 4
+        config = {"experiment": "table1-cpu-scale", "dataset": "synthetic", "labels": "coarse", "model": "small_cnn",
+                  "epochs": 1, "seed": seed, "device": "cpu", "progress": False}
+        result = SimpleNamespace(config=config, summary={"test_acc": 100 * np.mean(pred == truth), "device": "cpu"},
+                                 history=[], confusion_fine=None, confusion_coarse=np.eye(4, dtype=np.int64),
+                                 fine_names=list(h.fine_names), coarse_names=list(h.coarse_names),
+                                 fine_to_coarse=h.fine_to_coarse, test_predictions=pred, test_fine_labels=truth_fine)
+        save_result(result, tmp_path, metadata={"scale": "cpu-scale"})
+    stored = load_results(tmp_path)
+    assert np.flatnonzero(pt.hard_images(stored, 0, dataset="synthetic")).tolist() == [2, 3]  # seeds 1 and 2 both miss
+    assert np.flatnonzero(pt.hard_images(stored, 2, dataset="synthetic")).tolist() == [1, 2]
+    assert pt.hard_images(stored[stored["seed"].isin([0, 1])], 0, dataset="synthetic") is None  # one other seed: no consensus
+
+
+def test_fine_tuned_runs_stay_out_of_the_papers_tables_and_the_ledger_names_the_study():
+    from lgtools.chapters.ledger import _pretraining_row
+    from lgtools.chapters.selection import select_runs
+
+    from lgtools.runs.results import result_row
+
+    config = {"dataset": "cifar10", "labels": "coarse", "model": "preact_resnet18", "width": 16, "epochs": 4}
+    frame = pd.DataFrame([result_row({**config, "init_from": start}, {"test_acc": 90.0}) for start in (None, "w.pt")])
+    assert len(select_runs(frame)) == 1 and select_runs(frame)["init_from"].isna().all()
+    row = _pretraining_row(pd.DataFrame(), pd.DataFrame())
+    assert row["ours"] == "—" and row["where"] == "[Chapter 12](12_pretraining_granularity.ipynb)"
