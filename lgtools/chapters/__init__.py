@@ -15,6 +15,7 @@
 - ``hierarchy_inside``: chapter 9, the class hierarchy in a fine network's stored confusions.
 - ``hierarchy_loss``: chapter 10, hierarchy-aware losses and CRM against cross-entropy, paired over seeds.
 - ``auto_fine``: chapter 11, pseudo-fine labels: the cluster study and training on the clusters, paired over seeds.
+- ``pretraining``: chapter 12, pretraining granularity: the planted-feature demo and the fine-tuning study.
 - ``launch``: the repository URL of ``_config.yml`` and each chapter's hidden install cell.
 - ``experiments``: the chapters' small live runs; ``toy``: chapter 2's SVMs; ``plots``: the figures.
 """

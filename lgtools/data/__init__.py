@@ -6,5 +6,6 @@ Imports only ``lgtools.labels``.
 - ``sources``: readers of the on-disk formats (torchvision CIFAR, ``cifar10-jpeg.npz``, image
   folders, digits) and their ``.npy`` decode cache (``cache_dir``).
 - ``synthetic``: ``make_synthetic``, the embedded shapes-and-textures dataset.
+- ``multiview``: ``make_multiview``, planted common and fine features in patches (Hong et al.'s setting).
 - ``augment``: crop, flip, resized crop, resize and normalise on whole batches, on the device.
 """

@@ -1,5 +1,6 @@
 """Networks: the models and their heads (``models``: ``build_model``, ``count_parameters``) and the
-training losses that know the class hierarchy (``losses``: ``HierarchyLoss``, ``LOSSES``).
+training losses that know the class hierarchy (``losses``: ``HierarchyLoss``, ``LOSSES``), and the
+two-layer convolutional ReLU network of Hong et al.'s analysis (``two_layer``: ``TwoLayerConv``).
 
 Imports no other layer of lgtools.
 """

@@ -15,4 +15,5 @@ Imports ``labels``, ``data``, ``nets`` and ``metrics``.
 - ``peak``: a model's training FLOPs per image and the machine's fp32 peak (measured and in theory).
 - ``memory``: ``MemoryMonitor`` (peak CUDA memory, or summed RSS of a process and its workers).
 - ``reference``: the rebuilt original pipeline the benchmark measures against.
+- ``multiview``: the two-layer network trained on planted-feature data, and which features its filters found.
 """
