@@ -163,6 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_argument("--results", default="results", help="results root for the fine-tuning runs (default: results)")
     finetune.add_argument("--experiment", default="finetune-cpu-scale", help="their folder under --results")
     finetune.add_argument("--data-root", default=None, metavar="PATH", help="data path instead of the runs' own")
+    finetune.add_argument("--scale", default="cpu-scale", help="scale tag of the fine-tuning runs (default: cpu-scale)")
     return parser
 
 
@@ -170,7 +171,7 @@ def _finetune(args: argparse.Namespace) -> int:
     from lgtools.runs.finetune_study import finetune_study, save_finetune_study
 
     frame, parameters = finetune_study(args.weights, args.epochs, args.probe_train, args.results, args.experiment,
-                                       args.data_root)
+                                       args.data_root, args.scale)
     path = save_finetune_study(frame, args.out, parameters)
     print(frame.drop(columns=["probe_pred", "finetune_pred"]).to_string(index=False))
     print(f"stored {path}")

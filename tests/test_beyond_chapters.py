@@ -164,6 +164,9 @@ def _probe_table() -> pd.DataFrame:
 def test_early_share_is_the_part_of_the_gain_made_by_the_first_epoch() -> None:
     from lgtools.chapters.hierarchy_inside import early_share, probe_finding, probe_intervals
 
+    two_seeds = pd.concat([_probe_table(), _probe_table().assign(seed=1)])
+    assert len(early_share(two_seeds)) == 2 * len(early_share(_probe_table()))
+    assert "2 fine-label runs, means" in "\n".join(probe_finding(two_seeds, 100))
     shares = early_share(_probe_table()).set_index(["labels", "probe", "stage"])["share"]
     assert shares[("fine", "coarse", 2)] == pytest.approx(75.0) and shares[("fine", "fine", 4)] == pytest.approx(25.0)
     bounds = probe_intervals(pd.DataFrame({"test_acc": [50.0, 90.0]}), 100)

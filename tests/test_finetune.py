@@ -52,6 +52,13 @@ def test_the_fine_tuning_starts_from_the_pretrained_body_on_coarse_labels(pretra
     assert not tune.keep_weights and tune.checkpoint_dir is None
 
 
+def test_an_unfinished_pretraining_is_refused(tmp_path):
+    folder = tmp_path / "half"
+    train(TrainConfig(**{**TINY, "epochs": 2}, checkpoint_dir=str(folder)), stop_after=1)
+    with pytest.raises(ValueError, match="stopped at epoch 1 of 2"):
+        finetune_study([folder])
+
+
 def test_granularity_in_words_and_bad_inputs():
     assert granularity({"labels": "fine", "pseudo_k": 10, "pseudo_within": "all"}, 10) == "clusters across the coarse classes (10)"
     assert granularity({"labels": "fine"}, 10) == "fine"

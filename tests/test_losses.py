@@ -88,6 +88,18 @@ def test_a_coarse_head_reads_its_stage_and_leaves_the_fine_head_alone(stage):
     assert fine.shape == (3, 10) and coarse.shape == (3, 2) and torch.allclose(fine, plain(x))
     # The head's input has the stage's width: 4, 8, 16, 32 channels, the last after the final BN-ReLU.
     assert net.coarse_head[-1].in_features == 4 * 2 ** (stage - 1)
+    # And it reads the stage's end: what stage_features pools there (stages 1-3 before the head's BN-ReLU).
+    from lgtools.training.features import stage_features
+
+    seen = {}
+    tap = net.coarse_head[0] if stage < 4 else net.coarse_head[-1]
+    hook = tap.register_forward_pre_hook(lambda module, args: seen.setdefault("x", args[0]))
+    images = torch.randint(0, 256, (3, 3, 32, 32), dtype=torch.uint8)
+    net.eval()
+    net.forward_heads((images.float() / 255 - 0.5) / 0.25)
+    hook.remove()
+    pooled = seen["x"].mean(dim=(2, 3)) if seen["x"].dim() == 4 else seen["x"]
+    assert torch.allclose(pooled, torch.as_tensor(stage_features(net, images, [0.5] * 3, [0.25] * 3)[stage]), atol=1e-5)
 
 
 def test_a_multitask_run_trains_through_train_and_reports_its_coarse_head():

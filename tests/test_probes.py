@@ -28,6 +28,23 @@ def kept(tmp_path_factory):
     return [root / "fine", root / "coarse"], fine
 
 
+def test_a_run_killed_between_its_weights_and_its_checkpoint_keeps_every_epoch(tmp_path):
+    folder = tmp_path / "run"
+    config = TrainConfig(**TINY, checkpoint_dir=str(folder), keep_weights=True)
+    train(config, stop_after=1)
+    (folder / "weights-epoch001.pt").unlink()  # as if killed after the checkpoint, before this epoch's weights
+    train(config)
+    assert [epoch for epoch, _ in kept_weights(folder)] == [0, 1, 2]
+
+
+def test_probes_read_the_body_of_a_pseudo_label_run(tmp_path):
+    config = TrainConfig(**{**TINY, "epochs": 1}, pseudo_k=2, pseudo_within="fine", checkpoint_dir=str(tmp_path / "p"),
+                         keep_weights=True)
+    train(config)
+    frame, _ = probe_study([tmp_path / "p"], probe_train=120, probe_test=60)
+    assert set(frame["labels"]) == {"fine/k=2"} and len(frame) == 2 * 4 * 2
+
+
 def test_keep_weights_needs_a_checkpoint_dir():
     with pytest.raises(ValueError, match="keep_weights=True needs checkpoint_dir"):
         TrainConfig(**TINY, keep_weights=True)
@@ -102,6 +119,10 @@ def test_a_run_fine_tunes_from_kept_weights_with_its_own_classifier(kept, tmp_pa
     copy = tmp_path / "elsewhere.pt"
     shutil.copy(start, copy)
     assert run_identity(TrainConfig(**base, init_from=str(copy))) == run_identity(tuned)
+    # Stored and read back where the file is gone, the run keeps its identity (init_identity, not the path).
+    values = {**tuned.to_dict(), "init_from": str(tmp_path / "gone.pt")}
+    assert run_identity(TrainConfig.from_dict(values)) == run_identity(tuned)
+    assert tuned.init_identity.endswith("@2")
     result = train(TrainConfig(**{**base, "epochs": 1}, init_from=start), stop_after=0)
     pretrained = fine.model.state_dict()
     own = result.model.state_dict()

@@ -121,28 +121,32 @@ def early_share(frame: pd.DataFrame, after: int = 1) -> pd.DataFrame:
 
     The gain runs from the untrained network (epoch 0) to the last kept epoch; a share near 100 says
     the stage had learned what it separates by then (Alsallakh et al.: early for coarse groups).
+    One row per run (``seed``); ``probe_finding`` averages over seeds where there are several.
     """
     rows = []
-    for (labels, probe, stage), part in frame.groupby(["labels", "probe", "stage"]):
+    for (labels, probe, stage, seed), part in frame.groupby(["labels", "probe", "stage", "seed"]):
         acc = part.set_index("epoch")["test_acc"]
         if 0 not in acc.index or after not in acc.index or acc.index.max() <= after:
             continue
         first, then, last = acc[0], acc[after], acc[acc.index.max()]
-        rows.append({"labels": labels, "probe": probe, "stage": int(stage), "untrained": first, "after": then,
-                     "last": last, "share": 100 * (then - first) / (last - first) if last != first else np.nan})
-    return pd.DataFrame(rows, columns=["labels", "probe", "stage", "untrained", "after", "last", "share"])
+        rows.append({"labels": labels, "probe": probe, "stage": int(stage), "seed": int(seed), "untrained": first,
+                     "after": then, "last": last,
+                     "share": 100 * (then - first) / (last - first) if last != first else np.nan})
+    return pd.DataFrame(rows, columns=["labels", "probe", "stage", "seed", "untrained", "after", "last", "share"])
 
 
 def probe_finding(frame: pd.DataFrame, n_test: int) -> list[str]:
     """The probe bullets of the finding box (empty when no probe study is stored)."""
     if frame.empty:
         return []
-    shares = early_share(frame).set_index(["labels", "probe", "stage"])
-    last = frame[frame["epoch"].eq(frame["epoch"].max())].set_index(["labels", "probe", "stage"])["test_acc"]
+    shares = early_share(frame).drop(columns="seed").groupby(["labels", "probe", "stage"]).mean()
+    last = frame[frame["epoch"].eq(frame["epoch"].max())].groupby(["labels", "probe", "stage"])["test_acc"].mean()
     lines = []
     if ("fine", "coarse", 2) in shares.index and ("fine", "fine", 4) in shares.index:
         early, late = shares.loc[("fine", "coarse", 2)], shares.loc[("fine", "fine", 4)]
-        lines.append(f"- **When each layer learns** (one fine-label run, probes on {n_test:,} test images): after one "
+        runs = frame.loc[frame["labels"].eq("fine"), "seed"].nunique()
+        lines.append(f"- **When each layer learns** ({'one fine-label run' if runs == 1 else f'{runs} fine-label runs, means'}, "
+                     f"probes on {n_test:,} test images): after one "
                      f"epoch of {int(frame['epoch'].max())}, stage 2's coarse probe has made {early['share']:.0f} % of "
                      f"its gain over training ({early['untrained']:.1f} → {early['after']:.1f} → {early['last']:.1f} %), "
                      f"the last stage's fine probe {late['share']:.0f} % ({late['untrained']:.1f} → "

@@ -31,7 +31,7 @@ from lgtools.nets.models import build_model
 from lgtools.runs.probe_study import kept_weights
 from lgtools.runs.results import load_result, save_result
 from lgtools.runs.studies import FINETUNE_STUDY, load_study, save_study
-from lgtools.training.config import TrainConfig
+from lgtools.training.config import TrainConfig, num_epochs
 from lgtools.training.features import network_features
 from lgtools.training.identity import run_id, run_identity
 from lgtools.training.loop import train
@@ -65,7 +65,7 @@ def finetune_config(pretrained: dict, weights: str, epochs: int, experiment: str
 
 def finetune_study(weights_dirs: Sequence[str | os.PathLike], epochs: int = 1, probe_train: int = 10000,
                    results: str | os.PathLike = "results", experiment: str = "finetune-cpu-scale",
-                   data_root: str | None = None) -> tuple[pd.DataFrame, dict]:
+                   data_root: str | None = None, scale: str = "cpu-scale") -> tuple[pd.DataFrame, dict]:
     """One row per pretrained run: its own A_FC, the linear probe's and the fine-tuned network's coarse accuracy."""
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer (fine-tuning epochs), got {epochs!r}")
@@ -78,6 +78,10 @@ def finetune_study(weights_dirs: Sequence[str | os.PathLike], epochs: int = 1, p
         epoch, path = kept_weights(folder)[-1]
         payload = read_weights(path)
         pretrained = {**payload["config"], **({"data_root": data_root} if data_root else {})}
+        planned = num_epochs(TrainConfig.from_dict({**pretrained, "checkpoint_dir": None, "keep_weights": False}))
+        if epoch != planned:
+            raise ValueError(f"weights_dirs entry {str(folder)!r} holds a pretraining stopped at epoch {epoch} of "
+                             f"{planned}: finish it first (its sweep resumes it)")
         plans.append((path, payload, pretrained, finetune_config(pretrained, path, epochs, experiment)))
     rows = []
     for path, payload, pretrained, tune in plans:
@@ -96,13 +100,13 @@ def finetune_study(weights_dirs: Sequence[str | os.PathLike], epochs: int = 1, p
         train_x = network_features(model, truth.train[0], *truth.stats)
         test_x = network_features(model, truth.test[0], *truth.stats)
         probe_pred = _probe_predictions(train_x, coarse_train, test_x, base.seed)
-        tuned = _finetuned(tune, Path(results))
+        tuned = _finetuned(tune, Path(results), scale)
         pretrained_afc = _pretrained_afc(model, truth, data.hierarchy, base)
         rows.append({"pretraining": granularity(pretrained, classes), "classes": classes, "seed": base.seed,
                      "pretrained_afc": pretrained_afc, "probe_acc": 100 * float(np.mean(probe_pred == coarse_test)),
                      "finetune_acc": float(tuned["summary"]["test_acc"]), "finetune_run": tuned["run_id"],
                      "probe_pred": probe_pred.tolist(), "finetune_pred": np.asarray(tuned["test_predictions"]).tolist()})
-    parameters = {"weights": [str(p) for p, *_ in plans], "epochs": epochs, "probe_train": probe_train,
+    parameters = {"weights": [str(p) for p, *_ in plans], "epochs": epochs, "probe_train": probe_train, "scale": scale,
                   "experiment": experiment, "pretrained": [payload["identity"] for _, payload, *_ in plans]}
     return pd.DataFrame(rows, columns=COLUMNS), parameters
 
@@ -130,12 +134,12 @@ def _pretrained_afc(model: torch.nn.Module, truth, trained_hierarchy, base: Trai
     return 100 * float(np.mean(to_coarse[pred] == coarse_test))
 
 
-def _finetuned(config: TrainConfig, results: Path) -> dict:
+def _finetuned(config: TrainConfig, results: Path, scale: str) -> dict:
     """The fine-tuning run's stored result, trained and stored first if it is not there yet."""
     path = results / config.experiment / f"{run_id(run_identity(config))}.json"
     if not path.exists():
         path = save_result(train(config), results, experiment=config.experiment,
-                           metadata={"scale": "cpu-scale", "study": "finetune"})
+                           metadata={"scale": scale, "study": "finetune"})
     return load_result(path)
 
 

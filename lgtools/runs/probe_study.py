@@ -24,17 +24,24 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
-import torch
-
 from lgtools.nets.models import build_model
 from lgtools.runs.studies import PROBE_STUDY, load_study, save_study
 from lgtools.training.config import TrainConfig
 from lgtools.training.features import stage_features
+from lgtools.training.pretrained import load_body, weights_about
 from lgtools.training.run_data import load_run_data
 
 FORMAT = PROBE_STUDY
-COLUMNS = ["labels", "seed", "epoch", "stage", "probe", "train_acc", "test_acc", "seconds"]  # seconds: the fit
+# labels: what the run trained on (``trained_on``); seconds: the probe's fit.
+COLUMNS = ["labels", "seed", "epoch", "stage", "probe", "train_acc", "test_acc", "seconds"]
 PROBES = ("coarse", "fine")
+
+
+def trained_on(config: TrainConfig) -> str:
+    """What a run's labels were, in a word or two: ``"fine"``, ``"coarse"``, or its pseudo-labels (``"fine/k=2"``)."""
+    if not config.pseudo_k:
+        return config.labels
+    return f"{config.pseudo_within}/k={config.pseudo_k}"
 
 
 def kept_weights(weights_dir: str | os.PathLike) -> list[tuple[int, str]]:
@@ -73,29 +80,28 @@ def probe_study(weights_dirs: Sequence[str | os.PathLike], probe_train: int = 50
     runs = []
     for folder in weights_dirs:  # every folder read and checked before any image is
         kept = kept_weights(folder)
-        first = torch.load(kept[0][1], map_location="cpu", weights_only=True)
+        first = weights_about(kept[0][1])
         for _, path in kept[1:]:
-            if torch.load(path, map_location="cpu", weights_only=True)["identity"] != first["identity"]:
+            if weights_about(path)["identity"] != first["identity"]:
                 raise ValueError(f"weights_dirs entry {str(folder)!r} mixes the weights of different runs ({path})")
         config = TrainConfig.from_dict({**first["config"], "checkpoint_dir": None, "keep_weights": False})
         if config.model != "preact_resnet18":
             raise ValueError(f"probes read the stages of model 'preact_resnet18'; {str(folder)!r} holds {config.model!r}")
-        runs.append((config, kept))
-    rows = []
-    for config, kept in runs:
         # The probes' images and labels: the annotators' fine labels of stratified subsets, noise and pseudo-labels off.
         probed = dataclasses.replace(config, max_train=probe_train, max_test=probe_test, noise=0.0, noise_test=False,
-                                     pseudo_k=0, data_ratio=1.0, data_root=data_root or config.data_root)
+                                     pseudo_k=0, pseudo_within="coarse", data_ratio=1.0, init_from=None,
+                                     init_identity=None, data_root=data_root or config.data_root)
+        runs.append((config, probed, kept))
+    rows = []
+    for config, probed, kept in runs:
         data = load_run_data(probed)
         (x_tr, y_tr), (x_te, y_te) = data.train, data.test
         f2c = np.asarray(data.hierarchy.fine_to_coarse)
         targets = {"fine": (y_tr.numpy(), y_te.numpy()), "coarse": (f2c[y_tr.numpy()], f2c[y_te.numpy()])}
-        num_classes = data.hierarchy.num_fine if config.labels == "fine" else data.hierarchy.num_coarse
-        model = build_model(config.model, num_classes, config.width, config.dropout, config.extra_layer,
-                            num_fine=data.hierarchy.num_fine, coarse_head=config.coarse_head,
-                            num_coarse=data.hierarchy.num_coarse)
+        # Only the body is read (the stages): a run on pseudo-labels has a classifier of another size.
+        model = build_model(config.model, 2, config.width, config.dropout)
         for epoch, path in kept:
-            model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["model"])
+            load_body(model, path)
             train_f = stage_features(model, x_tr, *data.stats)
             test_f = stage_features(model, x_te, *data.stats)
             for stage in train_f:
@@ -103,11 +109,11 @@ def probe_study(weights_dirs: Sequence[str | os.PathLike], probe_train: int = 50
                     start = time.perf_counter()
                     train_acc, test_acc = linear_probe(train_f[stage], targets[probe][0], test_f[stage],
                                                        targets[probe][1], config.seed)
-                    rows.append({"labels": config.labels, "seed": config.seed, "epoch": epoch, "stage": stage,
+                    rows.append({"labels": trained_on(config), "seed": config.seed, "epoch": epoch, "stage": stage,
                                  "probe": probe, "train_acc": train_acc, "test_acc": test_acc,
                                  "seconds": time.perf_counter() - start})
     parameters = {"weights_dirs": [str(d) for d in weights_dirs], "probe_train": probe_train,
-                  "probe_test": probe_test, "runs": [c.to_dict() for c, _ in runs]}
+                  "probe_test": probe_test, "runs": [c.to_dict() for c, *_ in runs]}
     return pd.DataFrame(rows, columns=COLUMNS), parameters
 
 

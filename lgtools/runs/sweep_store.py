@@ -177,7 +177,8 @@ def coverage(specs: list[str | Path], results: str | Path = "results") -> pd.Dat
         for run in runs:
             if result_path(results, spec.name, run.run_id, spec.kind).exists():
                 stored += 1
-            elif spec.kind == "train" and identical_result(run, results, by_content) is not None:
+            elif (spec.kind == "train" and not run.parameters.get("keep_weights")  # a copy has no weights
+                  and identical_result(run, results, by_content) is not None):
                 copyable += 1
         rows.append({"spec": Path(path).as_posix(), "sweep": spec.name, "scale": spec.scale,
                      "runs": len(runs), "stored": stored, "copyable": copyable,

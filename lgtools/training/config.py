@@ -24,7 +24,7 @@ from lgtools.labels.noise import NOISE_MODES
 from lgtools.labels.pseudo import FEATURES, WITHIN
 from lgtools.nets.losses import check_loss
 from lgtools.nets.models import COARSE_HEAD_STAGES, EXTRA_LAYERS, MODELS, check_coarse_head
-from lgtools.training.pretrained import check_init_from
+from lgtools.training.pretrained import check_init_from, pretrained_identity
 
 LABELS = ("fine", "coarse")
 SCHEDULES = ("paper", "onecycle", "constant")
@@ -137,6 +137,7 @@ class TrainConfig:
     checkpoint_dir: str | None = None  # save each epoch here and resume from it
     keep_weights: bool = False  # also keep the weights before training and after each epoch in checkpoint_dir (probes)
     init_from: str | None = None  # a keep_weights file: start from its network's body, own classifier (fine-tuning)
+    init_identity: str | None = None  # what init_from holds ("<run identity>@<epoch>"); None: read from the file
     progress: bool = True  # tqdm progress bar
 
     def __post_init__(self) -> None:
@@ -184,8 +185,12 @@ class TrainConfig:
         check_coarse_head(self.coarse_head, self.model)
         if self.init_from is not None and not isinstance(self.init_from, str):
             raise ValueError(f"init_from must be None or the path of a weights file (a string), got {self.init_from!r}")
-        if self.init_from is not None:
+        if self.init_identity is not None and self.init_from is None:
+            raise ValueError(f"init_identity needs init_from (the weights it names), got init_identity="
+                             f"{self.init_identity!r} without it")
+        if self.init_from is not None and self.init_identity is None:  # a new run: its file must be here
             check_init_from(self.init_from, self.model, self.width)
+            self.init_identity = pretrained_identity(self.init_from)
         if self.keep_weights and self.checkpoint_dir is None:
             raise ValueError("keep_weights=True needs checkpoint_dir (where the per-epoch weights go), got None")
         _choice("pseudo_features", self.pseudo_features, FEATURES)

@@ -53,6 +53,7 @@ from lgtools.training.checkpoint import (
     load_checkpoint,
     save_checkpoint,
     save_weights,
+    weights_path,
 )
 from lgtools.training.config import TrainConfig
 from lgtools.training.provenance import git_revision
@@ -110,8 +111,9 @@ def _train(config: TrainConfig, stop_after: int | None) -> RunResult:
         os.makedirs(config.checkpoint_dir, exist_ok=True)
         ckpt = os.path.join(config.checkpoint_dir, CHECKPOINT_NAME)
         load_checkpoint(state, ckpt)
-        if config.keep_weights and not state.history:
-            save_weights(state, config.checkpoint_dir)  # epoch 0: the initial weights
+        if config.keep_weights and not os.path.exists(weights_path(config.checkpoint_dir, len(state.history))):
+            # Epoch 0 (the initial weights), or the epoch a kill between the two saves below left without its file.
+            save_weights(state, config.checkpoint_dir)
     if state.compiled:
         state.compile_seconds = warm_up_compile(state)
     last_epoch = state.num_epochs if stop_after is None else min(stop_after, state.num_epochs)
@@ -128,9 +130,9 @@ def _train(config: TrainConfig, stop_after: int | None) -> RunResult:
         state.history.append(row)
         bar.set_postfix(train=f"{row['train_acc']:.1f}", test=f"{row['test_acc']:.1f}")
         if ckpt is not None:
-            save_checkpoint(state, ckpt)
-            if config.keep_weights:
+            if config.keep_weights:  # before the checkpoint: a kill between the two leaves no epoch without weights
                 save_weights(state, config.checkpoint_dir)
+            save_checkpoint(state, ckpt)
     if result is None:  # nothing left to train (resumed a finished run): evaluate again
         result = evaluate(state)
     return _result(state, result["pred"], time.perf_counter() - start, revision, result["pred_summed"],

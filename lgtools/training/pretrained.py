@@ -4,7 +4,9 @@ A weights file is what ``keep_weights`` writes (``training.checkpoint.save_weigh
 state, the run's config and identity, and the epoch. A run with ``init_from`` copies the
 pretrained network's convolutional body and draws its own classifier (and coarse head) for the
 labels it trains on, so pretraining on 2, 10 or 100 classes fine-tunes on the same target alike.
-Its identity names the pretrained run by *its* identity and epoch, not by where the file lies.
+Its identity names the pretrained run by *its* identity and epoch (``TrainConfig.init_identity``,
+filled from the file), not by where the file lies, so a stored fine-tuning keeps its identity on a
+machine that lacks the file.
 """
 
 from __future__ import annotations
@@ -18,19 +20,13 @@ from torch import nn
 BODY = "body."  # the state-dict prefix of a Net's convolutional body (lgtools.nets.models.Net)
 
 
-@lru_cache(maxsize=32)
-def _read(path: str, mtime: float) -> dict:
-    return torch.load(path, map_location="cpu", weights_only=True)
-
-
-def read_weights(path: str | os.PathLike) -> dict:
-    """The weights file at ``path`` (keys ``identity``, ``config``, ``epoch``, ``model``); ValueError naming init_from if it is not one."""
-    path = os.fspath(path)
+def _load(path: str) -> dict:
+    """The whole weights file at ``path``; ValueError naming init_from if it is not one (no cache: a state dict is large)."""
     if not os.path.isfile(path):
         raise ValueError(f"init_from must be a weights file written by keep_weights (weights-epochNNN.pt), "
                          f"got {path!r}, which does not exist")
     try:
-        payload = _read(os.path.abspath(path), os.path.getmtime(path))
+        payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # a torch file of another kind, or not a torch file at all
         raise ValueError(f"init_from {path!r} is not a readable weights file: {error}") from None
     if not isinstance(payload, dict) or not {"identity", "config", "epoch", "model"} <= set(payload):
@@ -39,22 +35,48 @@ def read_weights(path: str | os.PathLike) -> dict:
     return payload
 
 
+@lru_cache(maxsize=64)
+def _about(path: str, mtime: float) -> tuple[str, dict, int]:
+    payload = _load(path)
+    return payload["identity"], payload["config"], int(payload["epoch"])
+
+
+def read_weights(path: str | os.PathLike) -> dict:
+    """The weights file at ``path`` (keys ``identity``, ``config``, ``epoch``, ``model``); ValueError naming init_from if it is not one."""
+    return _load(os.fspath(path))
+
+
+def weights_about(path: str | os.PathLike) -> dict:
+    """A weights file's ``identity``, ``config`` and ``epoch`` without its tensors (read once per file version)."""
+    path = os.path.abspath(os.fspath(path))
+    if not os.path.isfile(path):
+        _load(path)  # raises the one clear error
+    identity, config, epoch = _about(path, os.path.getmtime(path))
+    return {"identity": identity, "config": dict(config), "epoch": epoch}
+
+
 def check_init_from(path: str | os.PathLike, model: str, width: int | None) -> None:
     """Raise ValueError naming init_from unless the file holds a body of the same network (model and width)."""
-    config = read_weights(path)["config"]
+    config = weights_about(path)["config"]
     if (config.get("model"), config.get("width")) != (model, width):
         raise ValueError(f"init_from {os.fspath(path)!r} holds model {config.get('model')!r} of width "
                          f"{config.get('width')!r}; this run builds {model!r} of width {width!r}: they must match")
 
 
-def pretrained_identity(path: str | os.PathLike) -> dict:
-    """What a run's identity records of its ``init_from``: the pretrained run's identity and epoch."""
-    payload = read_weights(path)
-    return {"identity": payload["identity"], "epoch": int(payload["epoch"])}
+def pretrained_identity(path: str | os.PathLike) -> str:
+    """What a run records of its ``init_from`` (``TrainConfig.init_identity``): the pretrained run's identity @ its epoch."""
+    about = weights_about(path)
+    return f"{about['identity']}@{about['epoch']}"
 
 
-def load_body(model: nn.Module, path: str | os.PathLike) -> None:
-    """Copy the pretrained body of ``path`` into ``model`` (its classifier and any coarse head stay as drawn)."""
+def load_body(model: nn.Module, path: str | os.PathLike, identity: str | None = None) -> None:
+    """Copy the pretrained body of ``path`` into ``model`` (its classifier and any coarse head stay as drawn).
+
+    ``identity`` (``TrainConfig.init_identity``): the file must still hold that run at that epoch.
+    """
+    if identity is not None and pretrained_identity(path) != identity:
+        raise ValueError(f"init_from {os.fspath(path)!r} now holds {pretrained_identity(path)}, not the "
+                         f"init_identity {identity} this run was configured with")
     state = read_weights(path)["model"]
     body = {key[len(BODY):]: value for key, value in state.items() if key.startswith(BODY)}
     model.body.load_state_dict(body)

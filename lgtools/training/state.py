@@ -142,7 +142,7 @@ def prepare_run(config: TrainConfig) -> RunState:
     model = build_model(config.model, num_classes, config.width, config.dropout, config.extra_layer,
                         num_fine=hierarchy.num_fine, coarse_head=config.coarse_head, num_coarse=hierarchy.num_coarse)
     if config.init_from is not None:  # fine-tuning: the pretrained body, this run's own classifier
-        load_body(model, config.init_from)
+        load_body(model, config.init_from, config.init_identity)
     model = model.to(device)
     # channels_last (NHWC): what cuDNN's tensor-core kernels want, and faster in oneDNN on a CPU too.
     channels_last = uses_channels_last(model, device)
