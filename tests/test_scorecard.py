@@ -330,3 +330,9 @@ def test_headline_sentence_answers_from_the_cifar10_row(stored):
     text = headline_sentence(verdict_ledger(runs))
     assert "not clearly: ΔA +2.50" in text and "2 seeds" in text  # the fixture's interval contains 0
     assert "No stored CIFAR-10 run" in headline_sentence(verdict_ledger(runs.iloc[:0]))
+
+
+def test_seed_counts_read_as_one_number_when_every_point_has_it():
+    from lgtools.chapters.ledger import _seed_range
+
+    assert _seed_range(pd.Series([3, 3, 3])) == "3" and _seed_range(pd.Series([2, 3])) == "2–3"

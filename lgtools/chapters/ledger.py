@@ -48,6 +48,12 @@ def _ours(mean: float, low: float, high: float) -> str:
     return f"{mean:+.2f}" + ("" if pd.isna(low) else f" [{low:+.2f}, {high:+.2f}]")
 
 
+def _seed_range(n: pd.Series) -> str:
+    """Seeds per point: ``3`` when every point has three, ``2–3`` when they differ."""
+    low, high = int(n.min()), int(n.max())
+    return str(low) if low == high else f"{low}–{high}"
+
+
 def _why_missing(dataset: str) -> str:
     family = "cifar100" if str(dataset).startswith("cifar100") else "imagenet" if "imagenet" in str(dataset) else ""
     return f"not run here ({OFFLINE[family]})" if family else "not run yet (its sweep is still to train)"
@@ -185,7 +191,7 @@ def _table6_row(stored: pd.DataFrame) -> dict:
     tally = f"{positive} of {len(ours)} partitions positive, sign test p = {sign_p:.3f}; one by one {tally}"
     return {"claim": claim, "paper": paper,
             "ours": f"{ours['ours_delta'].min():+.2f} … {ours['ours_delta'].max():+.2f}",
-            "seeds": f"{int(ours['n'].min())}–{int(ours['n'].max())}", "scale": ours["scale"].iloc[0],
+            "seeds": _seed_range(ours["n"]), "scale": ours["scale"].iloc[0],
             "verdict": f"{overall} ({tally})", "where": where}
 
 
@@ -205,7 +211,7 @@ def _acr_row(stored: pd.DataFrame) -> dict:
              else "disagrees")
     return {"claim": claim, "paper": f"ρ = {paper_rho:+.2f}",
             "ours": f"ρ = {test.statistic:+.2f} (p = {test.pvalue:.1e}, {len(ours)} partitions)",
-            "seeds": f"{int(ours['n'].min())}–{int(ours['n'].max())}", "scale": ours["scale"].iloc[0],
+            "seeds": _seed_range(ours["n"]), "scale": ours["scale"].iloc[0],
             "verdict": found, "where": where}
 
 
