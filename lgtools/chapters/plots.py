@@ -864,6 +864,7 @@ def probe_curves(table: Any, title: str = "Linear probes of each stage over trai
     fig, axes = plt.subplots(max(1, len(trained)), max(1, len(probes)), squeeze=False, sharex=True, sharey="col",
                              figsize=(4.8 * max(1, len(probes)), 3.1 * max(1, len(trained))))
     last = int(table["epoch"].max()) if len(table) else 1
+    ends: dict[tuple[int, int], list] = {}
     for row, labels in enumerate(trained):
         for col, probe in enumerate(probes):
             ax = axes[row, col]
@@ -872,8 +873,7 @@ def probe_curves(table: Any, title: str = "Linear probes of each stage over trai
                 ax.plot(part["epoch"], part["test_acc"], color=colors[stage], marker="o", ms=3)
                 ax.fill_between(part["epoch"], part["low"], part["high"], color=colors[stage], alpha=0.15, lw=0)
                 end = part.iloc[-1]
-                ax.annotate(f"stage {stage}", (end["epoch"], end["test_acc"]), xytext=(5, 0),
-                            textcoords="offset points", fontsize=7.5, va="center", color=colors[stage])
+                ends.setdefault((row, col), []).append((end["epoch"], end["test_acc"], f"stage {stage}", colors[stage]))
             ax.set_title(f"{labels}-trained network, {probe} probe", fontsize=9)
             ax.set_xlim(-0.2, last + 0.9)
             ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
@@ -882,6 +882,9 @@ def probe_curves(table: Any, title: str = "Linear probes of each stage over trai
                 ax.set_xlabel("epochs trained (0: initial weights)", fontsize=8.5)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
+    for (row, col), points in ends.items():  # last, once the layout is final: labels kept apart
+        x, y, texts, hues = zip(*points)
+        place_labels(axes[row, col], x, y, texts, fontsize=7.5, colors=hues)
     return fig
 
 
