@@ -383,6 +383,26 @@ def test_papermill_runs_chapter_with_injected_parameters(tmp_path):
     assert "polygon" not in html
 
 
+@pytest.mark.parametrize("chapter", ["09_hierarchy_inside", "10_hierarchy_in_the_loss", "11_automatic_fine_labels",
+                                     "12_pretraining_granularity"])
+def test_beyond_the_paper_chapters_run_through_papermill(chapter, tmp_path):
+    """Each "Beyond the paper" chapter takes injected parameters and draws its stored results without an error."""
+    import nbformat
+    import papermill
+
+    out = tmp_path / f"{chapter}.ipynb"
+    papermill.execute_notebook(str(ROOT / "book" / f"{chapter}.ipynb"), str(out),
+                               parameters={"epochs": 1, "max_train": 240, "max_test": 120, "seed": 1},
+                               kernel_name="python3", cwd=str(ROOT / "book"), progress_bar=False)
+    nb = nbformat.read(out, as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert len(injected) == 1 and "seed = 1" in injected[0].source
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    found = [o for o in outputs if o.get("metadata", {}).get("scrapbook", {}).get("name", "").endswith("_found")]
+    assert len(found) == 1, "the chapter glues its finding box"
+
+
 def test_a_chapter_runs_as_a_notebook_sweep(tmp_path):
     # The users' way to batch-run a chapter: a notebook spec through papermill. The chapter's
     # live runs land under the sweep's results, tagged with its scale; nothing else is written.
