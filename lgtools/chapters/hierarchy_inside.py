@@ -178,31 +178,45 @@ def head_curves(stored: pd.DataFrame, dataset: str = "cifar10", scale: str = "cp
             rows.append({"name": name, "coarse_head": head, "seed": int(run["seed"]), "epoch": int(step["epoch"]),
                          "afc": step["test_acc"], "fine": step.get("test_acc_fine"),
                          "head_acc": step.get("test_acc_coarse_head")})
-    return pd.DataFrame(rows, columns=columns).drop_duplicates(["name", "seed", "epoch"])
+    frame = pd.DataFrame(rows, columns=columns).drop_duplicates(["name", "seed", "epoch"])
+    for column in ("afc", "fine", "head_acc"):  # None (not recorded) becomes NaN, which pairs drop
+        frame[column] = pd.to_numeric(frame[column], errors="coerce")
+    return frame
+
+
+HEAD_MEASURES = {"afc": "A_FC", "fine": "fine top-1"}  # what head_versus compares, in words
 
 
 def head_versus(curves: pd.DataFrame) -> pd.DataFrame:
-    """Per coarse-head setting and epoch: A_FC minus cross-entropy's at that epoch, paired over seeds, with its 95 % interval."""
-    base = curves[curves["coarse_head"].isna()].set_index(["seed", "epoch"])["afc"]
+    """Per coarse-head setting, measure (A_FC, fine top-1) and epoch: minus the plain fine network's at that epoch, paired over seeds."""
     rows = []
-    for (name, epoch), part in curves.dropna(subset=["coarse_head"]).groupby(["name", "epoch"], sort=False):
-        keys = [(s, epoch) for s in part["seed"] if (s, epoch) in base.index]
-        mine = part.set_index(["seed", "epoch"])["afc"]
-        found = paired_interval(pd.Series([mine[k] - base[k] for k in keys], dtype=float))
-        rows.append({"name": name, "epoch": int(epoch), "delta": found["mean"], "low": found["low"],
-                     "high": found["high"], "n": found["n"]})
-    frame = pd.DataFrame(rows, columns=["name", "epoch", "delta", "low", "high", "n"])
-    return frame[frame["name"].ne(loss_name("cross_entropy", 0.0))].sort_values(["name", "epoch"], ignore_index=True)
+    for measure, words in HEAD_MEASURES.items():
+        base = curves[curves["coarse_head"].isna()].set_index(["seed", "epoch"])[measure]
+        for (name, epoch), part in curves.dropna(subset=["coarse_head"]).groupby(["name", "epoch"], sort=False):
+            keys = [(s, epoch) for s in part["seed"] if (s, epoch) in base.index and pd.notna(base[(s, epoch)])]
+            mine = part.set_index(["seed", "epoch"])[measure]
+            keys = [k for k in keys if pd.notna(mine[k])]
+            found = paired_interval(pd.Series([mine[k] - base[k] for k in keys], dtype=float))
+            rows.append({"name": name, "measure": words, "epoch": int(epoch), "delta": found["mean"],
+                         "low": found["low"], "high": found["high"], "n": found["n"]})
+    frame = pd.DataFrame(rows, columns=["name", "measure", "epoch", "delta", "low", "high", "n"])
+    return frame.sort_values(["measure", "name", "epoch"], ignore_index=True)
 
 
 def head_finding(versus: pd.DataFrame) -> list[str]:
     """The coarse-head bullet of the finding box (empty before any coarse-head run is stored)."""
     lines = []
     for name, part in versus.groupby("name", sort=False):
-        first, last = part.iloc[0], part.iloc[-1]
-        lines.append(f"- **{name[0].upper() + name[1:]}** against the plain fine network, A_FC paired over "
-                     f"{int(last['n'])} seed{'s' if last['n'] != 1 else ''}: {_signed(first)} points after epoch "
-                     f"{int(first['epoch'])}, {_signed(last)} after epoch {int(last['epoch'])}.")
+        said = []
+        for words in HEAD_MEASURES.values():
+            rows = part[part["measure"].eq(words)]
+            if len(rows):
+                first, last = rows.iloc[0], rows.iloc[-1]
+                said.append(f"{words} {_signed(first)} points after epoch {int(first['epoch'])}, {_signed(last)} "
+                            f"after epoch {int(last['epoch'])}")
+        n = int(part["n"].max())
+        lines.append(f"- **{name[0].upper() + name[1:]}** against the plain fine network, paired over {n} "
+                     f"seed{'s' if n != 1 else ''}: {'; '.join(said)}.")
     return lines
 
 

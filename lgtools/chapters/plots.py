@@ -892,12 +892,23 @@ def epoch_differences(table: Any, ylabel: str = "Δ A_FC against the plain fine 
                       title: str = "A coarse head against the plain fine network, epoch by epoch") -> plt.Figure:
     """Per ``name``: the paired ``delta`` at each ``epoch`` with its 95 % interval (``low``, ``high``), labelled at the end.
 
-    ``table``: ``hierarchy_inside.head_versus``. A point without an interval (n < 2) is drawn hollow.
+    ``table``: ``hierarchy_inside.head_versus``; one panel per ``measure`` where it has that column.
+    A point without an interval (n < 2) is drawn hollow.
     """
     missing = {"name", "epoch", "delta", "low", "high", "n"} - set(table.columns)
     if missing:
         raise ValueError(f"table: missing columns {sorted(missing)}")
-    fig, ax = plt.subplots(figsize=(6.4, 4))
+    measures = list(dict.fromkeys(table["measure"])) if "measure" in table.columns and len(table) else [None]
+    fig, axes = plt.subplots(1, len(measures), figsize=(5.6 * len(measures), 4), squeeze=False)
+    for ax, measure in zip(axes[0], measures):
+        part = table if measure is None else table[table["measure"].eq(measure)]
+        _epoch_panel(ax, part, ylabel if measure is None else f"Δ {measure} (points)")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _epoch_panel(ax: plt.Axes, table: Any, ylabel: str) -> None:
     names = list(dict.fromkeys(table["name"]))
     palette = sns.color_palette("colorblind", max(1, len(names)))
     for i, (name, color) in enumerate(zip(names, palette)):
@@ -915,9 +926,6 @@ def epoch_differences(table: Any, ylabel: str = "Δ A_FC against the plain fine 
     ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
     if len(table):
         ax.set_xlim(table["epoch"].min() - 0.3, table["epoch"].max() + 1.4)
-    ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    return fig
 
 
 def planted_features(table: Any, title: str = "What coarse and fine labels teach a two-layer ReLU network") -> plt.Figure:
