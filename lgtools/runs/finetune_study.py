@@ -58,7 +58,8 @@ def finetune_config(pretrained: dict, weights: str, epochs: int, experiment: str
     """The fine-tuning run of one pretrained network: its recipe and seed, the coarse labels, ``epochs`` epochs."""
     values = {**pretrained, "labels": "coarse", "pseudo_k": 0, "pseudo_within": "coarse", "loss": "cross_entropy",
               "loss_param": 0.0, "coarse_head": None, "noise": 0.0, "noise_test": False, "epochs": epochs,
-              "init_from": os.path.abspath(weights), "keep_weights": False, "checkpoint_dir": None,
+              "init_from": os.path.abspath(weights), "init_identity": None,  # read from the file
+              "keep_weights": False, "checkpoint_dir": None,
               "experiment": experiment, "progress": False}
     return TrainConfig.from_dict(values)
 
