@@ -28,7 +28,7 @@ from lgtools.nets.models import build_model
 from lgtools.runs.studies import PROBE_STUDY, load_study, save_study
 from lgtools.training.config import TrainConfig
 from lgtools.training.features import stage_features
-from lgtools.training.pretrained import load_body, weights_about
+from lgtools.training.pretrained import load_body, read_weights
 from lgtools.training.run_data import load_run_data
 
 FORMAT = PROBE_STUDY
@@ -80,9 +80,9 @@ def probe_study(weights_dirs: Sequence[str | os.PathLike], probe_train: int = 50
     runs = []
     for folder in weights_dirs:  # every folder read and checked before any image is
         kept = kept_weights(folder)
-        first = weights_about(kept[0][1])
+        first = read_weights(kept[0][1])
         for _, path in kept[1:]:
-            if weights_about(path)["identity"] != first["identity"]:
+            if read_weights(path)["identity"] != first["identity"]:
                 raise ValueError(f"weights_dirs entry {str(folder)!r} mixes the weights of different runs ({path})")
         config = TrainConfig.from_dict({**first["config"], "checkpoint_dir": None, "keep_weights": False})
         if config.model != "preact_resnet18":

@@ -24,7 +24,7 @@ from lgtools.labels.noise import NOISE_MODES
 from lgtools.labels.pseudo import FEATURES, WITHIN
 from lgtools.nets.losses import check_loss
 from lgtools.nets.models import COARSE_HEAD_STAGES, EXTRA_LAYERS, MODELS, check_coarse_head
-from lgtools.training.pretrained import check_init_from, pretrained_identity
+from lgtools.training.pretrained import pretrained_identity
 
 LABELS = ("fine", "coarse")
 SCHEDULES = ("paper", "onecycle", "constant")
@@ -189,8 +189,7 @@ class TrainConfig:
             raise ValueError(f"init_identity needs init_from (the weights it names), got init_identity="
                              f"{self.init_identity!r} without it")
         if self.init_from is not None and self.init_identity is None:  # a new run: its file must be here
-            check_init_from(self.init_from, self.model, self.width)
-            self.init_identity = pretrained_identity(self.init_from)
+            self.init_identity = pretrained_identity(self.init_from, self.model, self.width)
         if self.keep_weights and self.checkpoint_dir is None:
             raise ValueError("keep_weights=True needs checkpoint_dir (where the per-epoch weights go), got None")
         _choice("pseudo_features", self.pseudo_features, FEATURES)

@@ -12,7 +12,6 @@ machine that lacks the file.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
 
 import torch
 from torch import nn
@@ -20,8 +19,9 @@ from torch import nn
 BODY = "body."  # the state-dict prefix of a Net's convolutional body (lgtools.nets.models.Net)
 
 
-def _load(path: str) -> dict:
-    """The whole weights file at ``path``; ValueError naming init_from if it is not one (no cache: a state dict is large)."""
+def read_weights(path: str | os.PathLike) -> dict:
+    """The weights file at ``path`` (keys ``identity``, ``config``, ``epoch``, ``model``); ValueError naming init_from if it is not one."""
+    path = os.fspath(path)
     if not os.path.isfile(path):
         raise ValueError(f"init_from must be a weights file written by keep_weights (weights-epochNNN.pt), "
                          f"got {path!r}, which does not exist")
@@ -35,38 +35,19 @@ def _load(path: str) -> dict:
     return payload
 
 
-@lru_cache(maxsize=64)
-def _about(path: str, mtime: float) -> tuple[str, dict, int]:
-    payload = _load(path)
-    return payload["identity"], payload["config"], int(payload["epoch"])
+def held_run(payload: dict) -> str:
+    """What a weights file holds, as ``TrainConfig.init_identity`` records it: the run's identity @ its epoch."""
+    return f"{payload['identity']}@{int(payload['epoch'])}"
 
 
-def read_weights(path: str | os.PathLike) -> dict:
-    """The weights file at ``path`` (keys ``identity``, ``config``, ``epoch``, ``model``); ValueError naming init_from if it is not one."""
-    return _load(os.fspath(path))
-
-
-def weights_about(path: str | os.PathLike) -> dict:
-    """A weights file's ``identity``, ``config`` and ``epoch`` without its tensors (read once per file version)."""
-    path = os.path.abspath(os.fspath(path))
-    if not os.path.isfile(path):
-        _load(path)  # raises the one clear error
-    identity, config, epoch = _about(path, os.path.getmtime(path))
-    return {"identity": identity, "config": dict(config), "epoch": epoch}
-
-
-def check_init_from(path: str | os.PathLike, model: str, width: int | None) -> None:
-    """Raise ValueError naming init_from unless the file holds a body of the same network (model and width)."""
-    config = weights_about(path)["config"]
+def pretrained_identity(path: str | os.PathLike, model: str, width: int | None) -> str:
+    """``held_run`` of the file at ``path``; ValueError naming init_from unless it holds the same network (model, width)."""
+    payload = read_weights(path)
+    config = payload["config"]
     if (config.get("model"), config.get("width")) != (model, width):
         raise ValueError(f"init_from {os.fspath(path)!r} holds model {config.get('model')!r} of width "
                          f"{config.get('width')!r}; this run builds {model!r} of width {width!r}: they must match")
-
-
-def pretrained_identity(path: str | os.PathLike) -> str:
-    """What a run records of its ``init_from`` (``TrainConfig.init_identity``): the pretrained run's identity @ its epoch."""
-    about = weights_about(path)
-    return f"{about['identity']}@{about['epoch']}"
+    return held_run(payload)
 
 
 def load_body(model: nn.Module, path: str | os.PathLike, identity: str | None = None) -> None:
@@ -74,9 +55,9 @@ def load_body(model: nn.Module, path: str | os.PathLike, identity: str | None = 
 
     ``identity`` (``TrainConfig.init_identity``): the file must still hold that run at that epoch.
     """
-    if identity is not None and pretrained_identity(path) != identity:
-        raise ValueError(f"init_from {os.fspath(path)!r} now holds {pretrained_identity(path)}, not the "
+    payload = read_weights(path)
+    if identity is not None and held_run(payload) != identity:
+        raise ValueError(f"init_from {os.fspath(path)!r} now holds {held_run(payload)}, not the "
                          f"init_identity {identity} this run was configured with")
-    state = read_weights(path)["model"]
-    body = {key[len(BODY):]: value for key, value in state.items() if key.startswith(BODY)}
+    body = {key[len(BODY):]: value for key, value in payload["model"].items() if key.startswith(BODY)}
     model.body.load_state_dict(body)
