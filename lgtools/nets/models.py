@@ -42,7 +42,8 @@ from torch import nn
 
 MODELS = ("preact_resnet18", "wide_resnet", "small_cnn")
 EXTRA_LAYERS = (None, "linear", "square", "square_relu")
-COARSE_HEAD_STAGES = (1, 2, 3, 4)  # the residual stage a coarse head reads (4 = the penultimate features)
+STAGES = (1, 2, 3, 4)  # the pre-activation ResNet's residual stages (stage_ends)
+COARSE_HEAD_STAGES = STAGES  # the residual stage a coarse head reads (4 = the penultimate features)
 
 
 class PreActBlock(nn.Module):
@@ -162,12 +163,21 @@ def check_coarse_head(coarse_head: int | None, model: str) -> None:
                          f"model {model!r} allows coarse_head None or 4 only")
 
 
+def stage_ends(body: nn.Sequential) -> dict[int, int]:
+    """Per stage of a pre-activation ResNet-18 body: how many of its layers run up to that stage's end.
+
+    The stem, then two blocks per stage; the last stage ends after the final BN-ReLU.
+    """
+    return {**{s: 1 + 2 * s for s in STAGES[:-1]}, STAGES[-1]: len(body)}
+
+
 def _coarse_branch(body: nn.Sequential, num_features: int, width: int, stage: int,
                    num_coarse: int) -> tuple[int, nn.Module]:
-    if stage == 4:  # after the body's final BN-ReLU: the features the fine classifier reads
-        tap, channels, head = len(body), num_features, []
+    tap = stage_ends(body)[stage]
+    if stage == STAGES[-1]:  # after the body's final BN-ReLU: the features the fine classifier reads
+        channels, head = num_features, []
     else:  # a ResNet block's raw output: pre-activate it as the next block would (BN-ReLU), then pool
-        tap, channels = 1 + 2 * stage, width * 2 ** (stage - 1)  # the stem, then two blocks per stage
+        channels = width * 2 ** (stage - 1)
         head = _bn_relu(channels)
     return tap, nn.Sequential(*head, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(channels, num_coarse))
 

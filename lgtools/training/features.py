@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from lgtools.data import augment
-from lgtools.nets.models import PreActBlock, build_model
+from lgtools.nets.models import STAGES, PreActBlock, build_model, stage_ends
 
 
 @torch.no_grad()
@@ -39,9 +39,6 @@ def network_features(model: torch.nn.Module, images: torch.Tensor, mean: Sequenc
     return torch.cat(rows).numpy() if rows else np.zeros((0, 0), dtype=np.float32)
 
 
-STAGES = (1, 2, 3, 4)  # the pre-activation ResNet's residual stages (lgtools.nets.models.COARSE_HEAD_STAGES)
-
-
 @torch.no_grad()
 def stage_features(model: torch.nn.Module, images: torch.Tensor, mean: Sequence[float], std: Sequence[float],
                    batch_size: int = 512) -> dict[int, np.ndarray]:
@@ -58,7 +55,7 @@ def stage_features(model: torch.nn.Module, images: torch.Tensor, mean: Sequence[
     was_training = model.training
     model.eval()
     device = next(model.parameters()).device
-    taps = {2 * s: s for s in STAGES[:-1]} | {len(body) - 1: STAGES[-1]}  # the layer after which each stage ends
+    taps = {end - 1: stage for stage, end in stage_ends(body).items()}  # the layer after which each stage ends
     out: dict[int, list[torch.Tensor]] = {s: [] for s in STAGES}
     try:
         for i in range(0, len(images), batch_size):
