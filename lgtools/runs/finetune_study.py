@@ -6,7 +6,7 @@ across the coarse ones; ``sweeps/cpu/pretraining.yaml``) kept its weights (``kee
 ``finetune_study`` reads the last epoch's weights of each and
 
 - fits a **linear probe** for the coarse labels on the frozen penultimate features (scikit-learn
-  logistic regression, ``probe_study.linear_probe``) and scores every test image;
+  logistic regression, ``probe_study.fit_probe``) and scores every test image;
 - **fine-tunes** the whole network on the coarse labels for a short schedule through the training
   path itself (``TrainConfig.init_from``: the pretrained body, a new coarse classifier), stored as
   an ordinary run result under ``results/<experiment>/``, so a study interrupted and restarted
@@ -28,7 +28,7 @@ import pandas as pd
 import torch
 
 from lgtools.nets.models import build_model
-from lgtools.runs.probe_study import kept_weights
+from lgtools.runs.probe_study import fit_probe, kept_weights
 from lgtools.runs.results import load_result, save_result
 from lgtools.runs.studies import FINETUNE_STUDY, load_study, save_study
 from lgtools.training.config import TrainConfig, num_epochs
@@ -100,7 +100,7 @@ def finetune_study(weights_dirs: Sequence[str | os.PathLike], epochs: int = 1, p
         coarse_train, coarse_test = f2c[truth.train[1].numpy()], f2c[truth.test[1].numpy()]
         train_x = network_features(model, truth.train[0], *truth.stats)
         test_x = network_features(model, truth.test[0], *truth.stats)
-        probe_pred = _probe_predictions(train_x, coarse_train, test_x, base.seed)
+        probe_pred = fit_probe(train_x, coarse_train, base.seed).predict(test_x)
         tuned = _finetuned(tune, Path(results), scale)
         pretrained_afc = _pretrained_afc(model, truth, data.hierarchy, base)
         rows.append({"pretraining": granularity(pretrained, classes), "classes": classes, "seed": base.seed,
@@ -110,15 +110,6 @@ def finetune_study(weights_dirs: Sequence[str | os.PathLike], epochs: int = 1, p
     parameters = {"weights": [str(p) for p, *_ in plans], "epochs": epochs, "probe_train": probe_train, "scale": scale,
                   "experiment": experiment, "pretrained": [payload["identity"] for _, payload, *_ in plans]}
     return pd.DataFrame(rows, columns=COLUMNS), parameters
-
-
-def _probe_predictions(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, seed: int) -> np.ndarray:
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
-    return probe.fit(train_x, train_y).predict(test_x)
 
 
 @torch.no_grad()

@@ -57,15 +57,19 @@ def kept_weights(weights_dir: str | os.PathLike) -> list[tuple[int, str]]:
     return sorted(found)
 
 
-def linear_probe(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray,
-                 seed: int = 0) -> tuple[float, float]:
-    """(train, test) accuracy in % of a logistic-regression probe on standardised features."""
+def fit_probe(train_x: np.ndarray, train_y: np.ndarray, seed: int = 0):
+    """A logistic-regression probe on standardised features, fitted (a scikit-learn pipeline)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
-    probe.fit(train_x, train_y)
+    return make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed)).fit(train_x, train_y)
+
+
+def linear_probe(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray, test_y: np.ndarray,
+                 seed: int = 0) -> tuple[float, float]:
+    """(train, test) accuracy in % of a ``fit_probe`` probe."""
+    probe = fit_probe(train_x, train_y, seed)
     return 100 * probe.score(train_x, train_y), 100 * probe.score(test_x, test_y)
 
 
