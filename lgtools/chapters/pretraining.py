@@ -63,18 +63,26 @@ def multiview_summary(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def hard_images(stored: pd.DataFrame, seed: int, dataset: str = "cifar10") -> np.ndarray | None:
-    """Test-image mask: what every stored Table I coarse network of the *other* seeds gets wrong (None without two)."""
-    runs = headline_runs(stored, dataset, labels="coarse")
-    others = runs[runs["seed"].ne(seed)] if len(runs) else runs
-    wrong = []
-    for _, run in others.iterrows():
+def _coarse_mistakes(stored: pd.DataFrame, dataset: str = "cifar10") -> tuple[np.ndarray | None, dict[int, np.ndarray]]:
+    """The test images' true coarse classes and, per seed, which of them Table I's coarse network gets wrong (one read each)."""
+    truth, wrong = None, {}
+    for _, run in headline_runs(stored, dataset, labels="coarse").iterrows():
         record = load_result(run["path"])
         if record.get("test_predictions") is None or record.get("test_fine_labels") is None:
-            continue
-        coarse_truth = np.asarray(record["fine_to_coarse"])[record["test_fine_labels"]]
-        wrong.append(np.asarray(record["test_predictions"]) != coarse_truth)
-    return np.logical_and.reduce(wrong) if len(wrong) >= 2 else None
+            continue  # stored before per-image predictions were kept
+        truth = np.asarray(record["fine_to_coarse"])[record["test_fine_labels"]]
+        wrong[int(run["seed"])] = np.asarray(record["test_predictions"]) != truth
+    return truth, wrong
+
+
+def _hard_for(wrong: dict[int, np.ndarray], seed: int) -> np.ndarray | None:
+    others = [mask for other, mask in wrong.items() if other != seed]
+    return np.logical_and.reduce(others) if len(others) >= 2 else None
+
+
+def hard_images(stored: pd.DataFrame, seed: int, dataset: str = "cifar10") -> np.ndarray | None:
+    """Test-image mask: what every stored Table I coarse network of the *other* seeds gets wrong (None without two)."""
+    return _hard_for(_coarse_mistakes(stored, dataset)[1], seed)
 
 
 def granularity_table(study: pd.DataFrame, stored: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -84,9 +92,9 @@ def granularity_table(study: pd.DataFrame, stored: pd.DataFrame | None = None) -
     if study.empty:
         return pd.DataFrame(columns=columns)
     rows = []
-    truth = _coarse_truth(stored) if stored is not None and len(stored) else None
+    truth, wrong = _coarse_mistakes(stored) if stored is not None and len(stored) else (None, {})
     for _, row in study.iterrows():
-        hard = hard_images(stored, int(row["seed"])) if truth is not None else None
+        hard = _hard_for(wrong, int(row["seed"])) if truth is not None else None
         out = {c: row[c] for c in ("pretraining", "classes", "seed", "pretrained_afc", "probe_acc", "finetune_acc")}
         if hard is not None and len(hard) == len(row["probe_pred"]) == len(truth):
             for name in ("probe", "finetune"):
@@ -94,15 +102,6 @@ def granularity_table(study: pd.DataFrame, stored: pd.DataFrame | None = None) -
             out["hard_n"] = int(hard.sum())
         rows.append(out)
     return pd.DataFrame(rows, columns=columns)
-
-
-def _coarse_truth(stored: pd.DataFrame) -> np.ndarray | None:
-    runs = headline_runs(stored, labels="coarse")
-    for _, run in runs.iterrows():
-        record = load_result(run["path"])
-        if record.get("test_fine_labels") is not None:
-            return np.asarray(record["fine_to_coarse"])[record["test_fine_labels"]]
-    return None
 
 
 def versus_coarse_pretraining(table: pd.DataFrame) -> pd.DataFrame:
