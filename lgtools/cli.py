@@ -172,20 +172,15 @@ def _finetune(args: argparse.Namespace) -> int:
 
     frame, parameters = finetune_study(args.weights, args.epochs, args.probe_train, args.results, args.experiment,
                                        args.data_root, args.scale)
-    path = save_finetune_study(frame, args.out, parameters)
-    print(frame.drop(columns=["probe_pred", "finetune_pred"]).to_string(index=False))
-    print(f"stored {path}")
-    return 0
+    return _report_study(frame.drop(columns=["probe_pred", "finetune_pred"]),
+                         save_finetune_study(frame, args.out, parameters))
 
 
 def _probes(args: argparse.Namespace) -> int:
     from lgtools.runs.probe_study import probe_study, save_probe_study
 
     frame, parameters = probe_study(args.weights, args.probe_train, args.probe_test, args.data_root)
-    path = save_probe_study(frame, args.out, parameters)
-    print(frame.to_string(index=False))
-    print(f"stored {path}")
-    return 0
+    return _report_study(frame, save_probe_study(frame, args.out, parameters))
 
 
 def _clusters(args: argparse.Namespace) -> int:
@@ -195,8 +190,12 @@ def _clusters(args: argparse.Namespace) -> int:
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     base = {key: value for key, value in vars(args).items() if key in names}
     frame = cluster_study(base, args.k, args.features, args.seeds)
-    path = save_cluster_study(frame, args.out, base)
-    print(frame.to_string(index=False))
+    return _report_study(frame, save_cluster_study(frame, args.out, base))
+
+
+def _report_study(shown: Any, path: Path) -> int:
+    """Print a study's table and where it was stored (the study commands' output); exit status 0."""
+    print(shown.to_string(index=False))
     print(f"stored {path}")
     return 0
 
