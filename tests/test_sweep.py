@@ -250,6 +250,11 @@ def test_a_keep_weights_run_leaves_its_weights_beside_the_removed_checkpoint(tmp
         other = spec_from_dict(tiny_spec(name=f"other-{keep}", parameters={**TINY, "keep_weights": keep},
                                          grid={"seed": [0]}))
         assert len(run_sweep(other, results, runs, dry_run=True, progress=False).reused) == reused
+        path = write_spec(tmp_path, tiny_spec(name=f"other-{keep}", parameters={**TINY, "keep_weights": keep},
+                                              grid={"seed": [0]}), name=f"other-{keep}.yaml")
+        from lgtools.runs.sweep_store import coverage
+
+        assert coverage([path], results)["copyable"].tolist() == [reused]  # chapter 8's count says the same
 
 
 def test_failed_run_is_recorded_and_retried(tmp_path: Path) -> None:

@@ -367,8 +367,6 @@ def run_sweep(spec: SweepSpec | str | Path, results: str | Path = "results",
     if reuse and spec.kind == "train" and pending:
         by_content = stored_by_content(results, exclude=spec.name)
         for task in list(pending):
-            if task.parameters.get("keep_weights"):
-                continue  # a copied result has no weights: a run kept for its weights trains
             source = identical_result(task, results, by_content)
             if source is not None:
                 if not dry_run:

@@ -122,7 +122,10 @@ def identical_result(run: Run | RunTask, results: str | Path,
     runs are Fig 2's 100 % runs and Table V's dropout-0 runs, and Table VI's partition (1),
     which is CIFAR-10's own grouping under another name, is Table I's coarse run. A trained run
     is preferred over a copy of it. ``by_content`` is the index ``stored_by_content`` (built here if None).
+    A run that keeps its weights (``keep_weights``) has none: a copied result would come without them.
     """
+    if run.parameters.get("keep_weights"):
+        return None
     index = stored_by_content(results) if by_content is None else by_content
     return next((path for path in index.get(run.identity, []) if path.parent.name != run.sweep), None)
 
@@ -177,8 +180,7 @@ def coverage(specs: list[str | Path], results: str | Path = "results") -> pd.Dat
         for run in runs:
             if result_path(results, spec.name, run.run_id, spec.kind).exists():
                 stored += 1
-            elif (spec.kind == "train" and not run.parameters.get("keep_weights")  # a copy has no weights
-                  and identical_result(run, results, by_content) is not None):
+            elif spec.kind == "train" and identical_result(run, results, by_content) is not None:
                 copyable += 1
         rows.append({"spec": Path(path).as_posix(), "sweep": spec.name, "scale": spec.scale,
                      "runs": len(runs), "stored": stored, "copyable": copyable,
