@@ -54,6 +54,12 @@ def _seed_range(n: pd.Series) -> str:
     return str(low) if low == high else f"{low}–{high}"
 
 
+def _not_run(claim: str, paper: str, where: str) -> dict:
+    """The row of a CIFAR-10 claim with no stored run behind it yet."""
+    return {"claim": claim, "paper": paper, "ours": "—", "seeds": 0, "scale": "—", "verdict": _why_missing("cifar10"),
+            "where": where}
+
+
 def _why_missing(dataset: str) -> str:
     family = "cifar100" if str(dataset).startswith("cifar100") else "imagenet" if "imagenet" in str(dataset) else ""
     return f"not run here ({OFFLINE[family]})" if family else "not run yet (its sweep is still to train)"
@@ -178,8 +184,7 @@ def _table6_row(stored: pd.DataFrame) -> dict:
     ours = card[card["n"] > 0]
     where = f"[{CHAPTERS['table6'][1]}]({CHAPTERS['table6'][0]}.ipynb)"
     if ours.empty:
-        return {"claim": claim, "paper": paper, "ours": "—", "seeds": 0, "scale": "—",
-                "verdict": _why_missing("cifar10"), "where": where}
+        return _not_run(claim, paper, where)
     counts = ours["verdict"].value_counts()
     tally = ", ".join(f"{int(counts.get(v, 0))} {v}" for v in ("agrees", "disagrees", "inconclusive"))
     # Pooled over the partitions: is ΔA positive more often than a fair coin would make it?
@@ -204,8 +209,7 @@ def _acr_row(stored: pd.DataFrame) -> dict:
     ours = ours[ours["source"].eq("table6")] if len(ours) else ours
     where = f"[{CHAPTERS['acr'][1]}]({CHAPTERS['acr'][0]}.ipynb)"
     if len(ours) < 3:
-        return {"claim": claim, "paper": f"ρ = {paper_rho:+.2f}", "ours": "—", "seeds": 0, "scale": "—",
-                "verdict": _why_missing("cifar10"), "where": where}
+        return _not_run(claim, f"ρ = {paper_rho:+.2f}", where)
     test = stats.spearmanr(ours["acr"], ours["delta"])
     found = ("inconclusive" if test.pvalue >= 0.05 else "agrees" if np.sign(test.statistic) == np.sign(paper_rho)
              else "disagrees")
@@ -224,8 +228,7 @@ def _scale_row(stored: pd.DataFrame) -> dict:
     printed = paper_table("table1").pivot_table(index="dataset", columns="labels", values="test_acc").loc["cifar10"]
     paper = 100 * (printed["fine"] - printed["coarse"]) / (100 - printed["coarse"])
     if gap.empty:
-        return {"claim": claim, "paper": f"{paper:.0f} %", "ours": "—", "seeds": 0, "scale": "—",
-                "verdict": _why_missing("cifar10"), "where": where}
+        return _not_run(claim, f"{paper:.0f} %", where)
     r = gap.iloc[0]
     ours = f"{r['removed']:.0f} %" + ("" if pd.isna(r["removed_low"]) else
                                       f" [{r['removed_low']:.0f}, {r['removed_high']:.0f}]")
@@ -259,8 +262,7 @@ def _probe_row(probes: pd.DataFrame) -> dict:
     shares = (early_share(probes).drop(columns="seed").groupby(["labels", "probe", "stage"]).mean()
               if len(probes) else pd.DataFrame())
     if ("fine", "coarse", 2) not in shares.index or ("fine", "fine", 4) not in shares.index:
-        return {"claim": claim, "paper": "early layers first", "ours": "—", "seeds": 0, "scale": "—",
-                "verdict": _why_missing("cifar10"), "where": where}
+        return _not_run(claim, "early layers first", where)
     early, late = shares.loc[("fine", "coarse", 2), "share"], shares.loc[("fine", "fine", 4), "share"]
     return {"claim": claim, "paper": "early layers first",
             "ours": f"after epoch 1, stage 2's coarse probe has {early:.0f} % of its gain, the last stage's fine probe "
@@ -275,8 +277,7 @@ def _head_row(stored: pd.DataFrame) -> dict:
     versus = head_versus(head_curves(stored)) if len(stored) else pd.DataFrame(columns=["name", "measure"])
     found = versus[versus["name"].eq(loss_name("multitask", 1.0, 2)) & versus["measure"].eq("fine top-1")]
     if found.empty:
-        return {"claim": claim, "paper": "faster training", "ours": "—", "seeds": 0, "scale": "—",
-                "verdict": _why_missing("cifar10"), "where": where}
+        return _not_run(claim, "faster training", where)
     r = found.iloc[0]  # the first epoch: where "faster" shows
     return {"claim": claim, "paper": "faster training",
             "ours": f"fine top-1 after epoch {int(r['epoch'])} {_ours(r['delta'], r['low'], r['high'])} points vs the "
@@ -291,8 +292,7 @@ def _loss_row(stored: pd.DataFrame) -> dict:
     versus = against_cross_entropy(loss_runs(stored))
     found = versus[versus["loss"].eq(loss_name("coarse_constraint", 1.0)) & versus["measure"].eq(MEASURES["fine"][0])]
     if found.empty:
-        return {"claim": claim, "paper": "higher fine top-1", "ours": "—", "seeds": 0, "scale": "—",
-                "verdict": _why_missing("cifar10"), "where": where}
+        return _not_run(claim, "higher fine top-1", where)
     r = found.iloc[0]
     reading = {"better": "agrees", "worse": "disagrees", "no difference shown": "inconclusive"}
     return {"claim": claim, "paper": "higher fine top-1",
@@ -307,8 +307,7 @@ def _auto_fine_row(stored: pd.DataFrame) -> dict:
     where = f"[{CHAPTERS['auto'][1]}]({CHAPTERS['auto'][0]}.ipynb)"
     versus = pseudo_versus(stored) if len(stored) else pd.DataFrame()
     if versus.empty:
-        return {"claim": claim, "paper": "proposed, not tested", "ours": "—", "seeds": 0, "scale": "—",
-                "verdict": _why_missing("cifar10"), "where": where}
+        return _not_run(claim, "proposed, not tested", where)
     best = versus.loc[versus["gain"].idxmax()]
     found = verdict(best["gain_low"], best["gain_high"], 1.0)  # the proposal's side: a positive gain
     return {"claim": claim, "paper": "proposed, not tested",
@@ -325,8 +324,7 @@ def _pretraining_row(study: pd.DataFrame, stored: pd.DataFrame) -> dict:
     versus = versus_coarse_pretraining(granularity_table(study, stored)) if len(study) else pd.DataFrame()
     found = versus[versus["pretraining"].eq("fine") & versus["measure"].eq("finetune_acc")] if len(versus) else versus
     if found.empty:
-        return {"claim": claim, "paper": "finer pretraining helps", "ours": "—", "seeds": 0, "scale": "—",
-                "verdict": _why_missing("cifar10"), "where": where}
+        return _not_run(claim, "finer pretraining helps", where)
     r = found.iloc[0]
     return {"claim": claim, "paper": "finer pretraining helps",
             "ours": f"fine-tuned A_CC {_ours(r['delta'], r['low'], r['high'])} points vs coarse pretraining",
