@@ -20,7 +20,7 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import pandas as pd
@@ -30,6 +30,9 @@ from lgtools.training.config import TrainConfig
 from lgtools.training.features import stage_features
 from lgtools.training.pretrained import load_body, read_weights
 from lgtools.training.run_data import load_run_data
+
+if TYPE_CHECKING:  # for the hint only: scikit-learn is imported when a probe is fitted
+    from sklearn.pipeline import Pipeline
 
 FORMAT = PROBE_STUDY
 # labels: what the run trained on (``trained_on``); seconds: the probe's fit.
@@ -57,7 +60,7 @@ def kept_weights(weights_dir: str | os.PathLike) -> list[tuple[int, str]]:
     return sorted(found)
 
 
-def fit_probe(train_x: np.ndarray, train_y: np.ndarray, seed: int = 0):
+def fit_probe(train_x: np.ndarray, train_y: np.ndarray, seed: int = 0) -> "Pipeline":
     """A logistic-regression probe on standardised features, fitted (a scikit-learn pipeline)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
