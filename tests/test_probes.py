@@ -141,3 +141,44 @@ def test_bad_init_from_is_refused_before_any_work(kept, values, message):
         values = {**values, "init_from": str(kept_weights(folders[0])[-1][1])}
     with pytest.raises(ValueError, match=message):
         TrainConfig(**{**TINY, **values})
+
+
+def test_pseudo_fine_labels_can_cluster_a_coarse_trained_networks_features(kept, tmp_path):
+    from lgtools.training.identity import run_identity
+    from lgtools.training.run_data import clustering_features, load_run_data
+
+    folders, _ = kept
+    coarse_net = str(kept_weights(folders[1])[-1][1])
+    base = {**TINY, "epochs": 1, "pseudo_k": 2}
+    cfg = TrainConfig(**base, pseudo_features="coarse_net", pseudo_from=coarse_net)
+    assert cfg.pseudo_identity.endswith("@2")
+    # The identity names the coarse network by its run, not its path, and differs from clustering pixels.
+    copy = tmp_path / "copy.pt"
+    shutil.copy(coarse_net, copy)
+    assert run_identity(TrainConfig(**base, pseudo_features="coarse_net", pseudo_from=str(copy))) == run_identity(cfg)
+    assert run_identity(cfg) != run_identity(TrainConfig(**base))
+    data = load_run_data(cfg)
+    train_x, test_x = clustering_features(data.train[0], data.test[0], cfg)
+    assert train_x.shape[0] == len(data.train[0]) and test_x.shape[0] == len(data.test[0])
+    np.testing.assert_allclose(train_x.std(axis=0, ddof=1), 1.0, rtol=1e-3)  # whitened like the other sources
+    pixels_x, _ = clustering_features(data.train[0], data.test[0], TrainConfig(**base))
+    assert train_x.shape != pixels_x.shape or not np.allclose(train_x, pixels_x)
+    result = train(cfg)
+    assert len(result.fine_names) == 8 and 0 <= result.summary["pseudo_train_nmi"] <= 1  # 4 coarse x k=2
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"pseudo_features": "coarse_net"}, "pseudo_from .* is needed with pseudo_features 'coarse_net' and only with it"),
+    ({"pseudo_from": "COARSE"}, "is needed with pseudo_features 'coarse_net' and only with it"),
+    ({"pseudo_features": "coarse_net", "pseudo_from": "nowhere.pt"}, "pseudo_from must be a weights file"),
+    ({"pseudo_features": "coarse_net", "pseudo_from": "FINE"}, "must hold a network trained on this run's coarse "
+                                                               "labels .* differs in \\{'labels': 'fine'\\}"),
+    ({"pseudo_features": "coarse_net", "pseudo_from": "COARSE", "hierarchy": "synthetic"}, "differs in \\{'hierarchy'"),
+    ({"pseudo_identity": "x@1"}, "pseudo_identity needs pseudo_from"),
+])
+def test_bad_pseudo_from_is_refused_before_any_work(kept, values, message):
+    folders, _ = kept
+    files = {"FINE": str(kept_weights(folders[0])[-1][1]), "COARSE": str(kept_weights(folders[1])[-1][1])}
+    values = {key: files.get(value, value) if isinstance(value, str) else value for key, value in values.items()}
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**{**TINY, "pseudo_k": 2, **values})

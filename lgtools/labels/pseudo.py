@@ -18,8 +18,9 @@ from lgtools.labels.hierarchy import Hierarchy
 from lgtools.labels.validate import as_label_array
 
 METHODS = ("kmeans", "spectral")
-FEATURES = ("pixels", "random_net")  # label-free features a run can cluster: ``pixel_features``, or an
-# untrained network of the run's architecture (``lgtools.training.features.random_network_features``)
+FEATURES = ("pixels", "random_net", "coarse_net")  # what a run can cluster: two label-free sources,
+# ``pixel_features`` and an untrained network of the run's architecture, and the penultimate features
+# of a network trained on the coarse labels (``TrainConfig.pseudo_from``; lgtools.training.features)
 # What a run's k clusters split: each coarse class (fine labels from coarse ones), each fine class
 # (labels finer than fine, for pretraining), or all images at once (classes that cut across the coarse ones).
 WITHIN = ("coarse", "fine", "all")

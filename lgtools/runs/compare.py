@@ -39,7 +39,7 @@ def as_text(values: pd.Series) -> pd.Series:
 # the numbers of either run (lgtools.training.identity), the seed included.
 PAIR_KEYS = ("dataset", "hierarchy", "model", "width", "epochs", "data_ratio", "noise", "noise_mode",
              "noise_test", "dropout", "extra_layer", "schedule", "lr", "batch_size", "weight_decay",
-             "momentum", "label_smoothing", "loss", "loss_param", "coarse_head", "init_identity", "pseudo_k", "pseudo_within", "augment", "scale_epochs", "max_train",
+             "momentum", "label_smoothing", "loss", "loss_param", "coarse_head", "init_identity", "pseudo_k", "pseudo_within", "pseudo_identity", "augment", "scale_epochs", "max_train",
              "max_test", "scale", "seed")
 # Label noise never changes a coarse label, so one clean coarse run is the reference for every
 # randomness factor (Table VII): pair on everything but the noise.

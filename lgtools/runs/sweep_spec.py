@@ -24,7 +24,7 @@ MANAGED = ("results_dir", "checkpoint_dir")  # the sweep sets these for every ru
 # Where a notebook writes its results, the first it has: the book's chapters read stored results
 # from results_dir and save their live runs to save_dir; a plain notebook writes to results_dir.
 OUTPUT_PARAMETERS = ("save_dir", "results_dir")
-PATH_PARAMETERS = ("data_root", "init_from")  # made absolute: notebooks run in their own folder
+PATH_PARAMETERS = ("data_root", "init_from", "pseudo_from")  # made absolute: notebooks run in their own folder
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from lgtools.labels.noise import NOISE_MODES
 from lgtools.labels.pseudo import FEATURES, WITHIN
 from lgtools.nets.losses import check_loss
 from lgtools.nets.models import COARSE_HEAD_STAGES, EXTRA_LAYERS, MODELS, check_coarse_head
-from lgtools.training.pretrained import pretrained_identity
+from lgtools.training.pretrained import clustering_identity, pretrained_identity
 
 LABELS = ("fine", "coarse")
 SCHEDULES = ("paper", "onecycle", "constant")
@@ -125,6 +125,8 @@ class TrainConfig:
     pseudo_k: int = 0  # >0: train on k pseudo-fine classes per coarse class, clustered (lgtools.labels.pseudo)
     pseudo_features: str = "pixels"  # what pseudo_k clusters: lgtools.labels.pseudo.FEATURES
     pseudo_within: str = "coarse"  # pseudo_k clusters per coarse class, per fine class (finer than fine) or of "all" images
+    pseudo_from: str | None = None  # pseudo_features "coarse_net": the keep_weights file of a network trained on the coarse labels
+    pseudo_identity: str | None = None  # what pseudo_from holds ("<run identity>@<epoch>"); None: read from the file
     augment: bool = True  # random crop (+4 px padding) / resized crop, and horizontal flip
     seed: int = 0  # seeds init, batch order, augmentation, sub-sampling and noise
     device: str = "auto"  # "auto" (CUDA if available), "cpu", "cuda", "cuda:N"
@@ -194,6 +196,7 @@ class TrainConfig:
             raise ValueError("keep_weights=True needs checkpoint_dir (where the per-epoch weights go), got None")
         _choice("pseudo_features", self.pseudo_features, FEATURES)
         _choice("pseudo_within", self.pseudo_within, WITHIN)
+        self._check_pseudo_from()
         if self.pseudo_within != WITHIN[0] and not self.pseudo_k:
             raise ValueError(f"pseudo_within {self.pseudo_within!r} needs pseudo_k > 0 (it says what the clusters split), "
                              f"got pseudo_k={self.pseudo_k!r}")
@@ -213,6 +216,20 @@ class TrainConfig:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._=,+-]*", str(self.experiment)):
             raise ValueError(f"experiment must be a plain folder name (letters, digits and . _ = , + -, "
                              f"not starting with a dot), got {self.experiment!r}")
+
+    def _check_pseudo_from(self) -> None:
+        """pseudo_from is given exactly when pseudo_features is "coarse_net", as a path; fill pseudo_identity from it."""
+        if self.pseudo_from is not None and not isinstance(self.pseudo_from, str):
+            raise ValueError(f"pseudo_from must be None or the path of a weights file (a string), got {self.pseudo_from!r}")
+        if (self.pseudo_features == "coarse_net") != (self.pseudo_from is not None):
+            raise ValueError("pseudo_from (the coarse-trained network whose features are clustered) is needed with "
+                             f"pseudo_features 'coarse_net' and only with it, got pseudo_features="
+                             f"{self.pseudo_features!r}, pseudo_from={self.pseudo_from!r}")
+        if self.pseudo_identity is not None and self.pseudo_from is None:
+            raise ValueError(f"pseudo_identity needs pseudo_from (the weights it names), got pseudo_identity="
+                             f"{self.pseudo_identity!r} without it")
+        if self.pseudo_from is not None and self.pseudo_identity is None:  # a new run: its file must be here
+            self.pseudo_identity = clustering_identity(self.pseudo_from, self.dataset, self.to_dict()["hierarchy"])
 
     def to_dict(self) -> dict:
         """Plain JSON-able dict (a Hierarchy becomes its names and fine_to_coarse list)."""

@@ -5,7 +5,8 @@ evaluation mode and returns its pooled penultimate features (``Net.features``), 
 probes and of clustering. ``random_network_features`` is the second label-free source of the
 pseudo-fine labels (beside whitened pixels): a network of the run's architecture that was never
 trained, its features PCA-whitened on the training images so that k-means sees every direction
-on one scale. ``stage_features`` reads every residual stage of a pre-activation ResNet at once,
+on one scale; ``trained_network_features`` whitens a coarse-trained network's features the same way
+(the third source, ``pseudo_features="coarse_net"``). ``stage_features`` reads every residual stage of a pre-activation ResNet at once,
 the input of the layer probes (``lgtools.runs.probe_study``).
 """
 
@@ -18,6 +19,7 @@ import torch
 
 from lgtools.data import augment
 from lgtools.nets.models import STAGES, PreActBlock, build_model, stage_ends
+from lgtools.training.pretrained import load_body, read_weights
 
 
 @torch.no_grad()
@@ -69,19 +71,40 @@ def stage_features(model: torch.nn.Module, images: torch.Tensor, mean: Sequence[
     return {s: torch.cat(rows).numpy() for s, rows in out.items()}
 
 
+def whitened_features(model: torch.nn.Module, train_images: torch.Tensor, test_images: torch.Tensor,
+                      mean: Sequence[float], std: Sequence[float], seed: int = 0,
+                      dims: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """``model``'s penultimate features of both image sets, PCA-whitened (``dims`` components) on the training images."""
+    from sklearn.decomposition import PCA
+
+    train_x = network_features(model, train_images, mean, std)
+    test_x = network_features(model, test_images, mean, std)
+    pca = PCA(n_components=min(dims, *train_x.shape), whiten=True, random_state=seed).fit(train_x)
+    return pca.transform(train_x), pca.transform(test_x)
+
+
 def random_network_features(train_images: torch.Tensor, test_images: torch.Tensor, model_name: str,
                             width: int | None, mean: Sequence[float], std: Sequence[float], seed: int = 0,
                             dims: int = 64) -> tuple[np.ndarray, np.ndarray]:
     """Features of an untrained ``model_name`` (initialised from ``seed``), PCA-whitened on the training images."""
-    from sklearn.decomposition import PCA
-
     generator_state = torch.random.get_rng_state()
     try:
         torch.manual_seed(seed)
         model = build_model(model_name, num_classes=2, width=width)
     finally:
         torch.random.set_rng_state(generator_state)  # the run's own initialisation stays as it would be
-    train_x = network_features(model, train_images, mean, std)
-    test_x = network_features(model, test_images, mean, std)
-    pca = PCA(n_components=min(dims, *train_x.shape), whiten=True, random_state=seed).fit(train_x)
-    return pca.transform(train_x), pca.transform(test_x)
+    return whitened_features(model, train_images, test_images, mean, std, seed, dims)
+
+
+def trained_network_features(train_images: torch.Tensor, test_images: torch.Tensor, path: str,
+                             identity: str | None, mean: Sequence[float], std: Sequence[float], seed: int = 0,
+                             dims: int = 64) -> tuple[np.ndarray, np.ndarray]:
+    """Features of the network kept in the weights file ``path`` (``TrainConfig.pseudo_from``), PCA-whitened.
+
+    Whitened like the untrained network's, so k-means weighs every direction alike and the two
+    sources differ only in what the network learnt.
+    """
+    config = read_weights(path, "pseudo_from")["config"]
+    model = build_model(config["model"], num_classes=2, width=config.get("width"))
+    load_body(model, path, identity, parameter="pseudo_from")
+    return whitened_features(model, train_images, test_images, mean, std, seed, dims)

@@ -32,14 +32,14 @@ from lgtools.labels.builtin import resolve_for
 from lgtools.training.config import TrainConfig
 
 # Fields that change no number of a run (where things are, how they are shown or how fast).
-NOT_IDENTITY = ("experiment", "data_root", "checkpoint_dir", "keep_weights", "init_from", "progress", "num_threads",
+NOT_IDENTITY = ("experiment", "data_root", "checkpoint_dir", "keep_weights", "init_from", "pseudo_from", "progress", "num_threads",
                 "eval_batch_size", "compile", "device", "precision")
 # The values a field takes in every run stored so far when nothing set it: left out of the digest.
 IDENTITY_BASELINE = {
     "hierarchy": None, "labels": "fine", "model": "preact_resnet18", "width": None, "dropout": 0.0,
     "extra_layer": None, "epochs": 200, "batch_size": 256, "lr": 0.1, "momentum": 0.9,
     "weight_decay": 5e-4, "schedule": "paper", "label_smoothing": 0.0, "loss": "cross_entropy", "loss_param": 0.0, "coarse_head": None, "init_identity": None, "data_ratio": 1.0,
-    "scale_epochs": True, "noise": 0.0, "noise_mode": "redraw", "noise_test": False, "pseudo_k": 0, "pseudo_features": "pixels", "pseudo_within": "coarse", "augment": True, "seed": 0,
+    "scale_epochs": True, "noise": 0.0, "noise_mode": "redraw", "noise_test": False, "pseudo_k": 0, "pseudo_features": "pixels", "pseudo_within": "coarse", "pseudo_identity": None, "augment": True, "seed": 0,
     "max_train": None, "max_test": None, "dataset": "synthetic",
 }
 # What a config written before noise_mode existed meant (see migrations/002_*): its noise was

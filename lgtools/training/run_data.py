@@ -18,7 +18,7 @@ from lgtools.labels.hierarchy import Hierarchy
 from lgtools.labels.noise import add_label_noise, changed_share
 from lgtools.labels.pseudo import cluster_quality, nearest_pseudo_class, pixel_features, pseudo_fine_labels, regroup
 from lgtools.training.config import TrainConfig
-from lgtools.training.features import random_network_features
+from lgtools.training.features import random_network_features, trained_network_features
 
 
 class RunData(NamedTuple):
@@ -102,6 +102,9 @@ def clustering_features(x_tr: torch.Tensor, x_te: torch.Tensor, config: TrainCon
     if config.pseudo_features == "random_net":
         return random_network_features(x_tr, x_te, config.model, config.width, *dataset_stats(config.dataset),
                                        seed=config.seed)
+    if config.pseudo_features == "coarse_net":
+        return trained_network_features(x_tr, x_te, config.pseudo_from, config.pseudo_identity,
+                                        *dataset_stats(config.dataset), seed=config.seed)
     return pixel_features(x_tr.numpy(), x_te.numpy(), seed=config.seed)
 
 
