@@ -249,3 +249,13 @@ def test_label_noise_torch():
     assert abs((noisy != labels).float().mean().item() - (1 - 1 / 3)) < 0.03
     with pytest.raises(ValueError, match="randomness"):
         add_label_noise(labels, h, 1.5, seed=0)
+
+
+def test_cifar10_five_coarse_classes_pair_the_ten_fine_ones():
+    h = get_hierarchy("cifar10_5")
+    assert list(h.fine_names) == CIFAR10 and h.num_coarse == 5
+    assert [len(h.members(c)) for c in h.coarse_names] == [2] * 5
+    assert set(h.members("pet")) == {"cat", "dog"} and set(h.members("road")) == {"automobile", "truck"}
+    # Each of its coarse classes lies inside one of CIFAR-10's own two (it refines animal / vehicle).
+    two = get_hierarchy("cifar10")
+    assert all(any(set(h.members(c)) <= set(two.members(big)) for big in two.coarse_names) for c in h.coarse_names)

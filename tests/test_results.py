@@ -326,6 +326,17 @@ def test_unique_runs_keeps_the_original_over_its_copies() -> None:
     assert unique_runs(frame.drop(columns="identity")).equals(frame.drop(columns="identity"))
 
 
+def test_unique_runs_keeps_the_first_trained_of_two_originals() -> None:
+    from lgtools.runs.compare import unique_runs
+
+    # A run retrained later under another sweep (to keep its weights) sorts first by folder name.
+    frame = pd.DataFrame({"identity": ["a", "a"], "hierarchy": ["h", "h"], "reused_from": [None, None],
+                          "date": ["2026-12-03T08:00:00+00:00", "2026-11-30T10:00:00+00:00"],
+                          "test_acc": [94.18, 94.22]})
+    assert unique_runs(frame)["test_acc"].tolist() == [94.22]
+    assert unique_runs(frame.iloc[::-1])["test_acc"].tolist() == [94.22]
+
+
 def test_a_copy_answers_to_the_name_its_own_sweep_gave_it(tmp_path: Path) -> None:
     # Table VI's partition (1) is CIFAR-10's own grouping: its seed-2 coarse run is a copy of
     # Table I's, whose config says hierarchy None. Read back it must be "(1)", or it never pairs.

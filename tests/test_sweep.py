@@ -732,3 +732,14 @@ def test_sigterm_raises_only_while_a_local_sweep_runs(tmp_path: Path) -> None:
         assert signal.getsignal(signal.SIGTERM) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGTERM, before)
+
+
+def test_a_coarse_net_spec_expands_without_its_weights_files_and_names_runs_readably() -> None:
+    # CI has no runs/ folder: pseudo_identity in the spec names each clustered network, so the run ids
+    # are known without the files, and the 64-digit identity stays out of the readable name.
+    spec = load_spec(Path(__file__).resolve().parents[1] / "sweeps" / "cpu" / "pseudo_fine_coarse_net.yaml")
+    runs = expand(spec)
+    assert len(runs) == 9
+    assert all("pseudo_identity" not in r.run_id and len(r.run_id) < 40 for r in runs)
+    assert len({r.identity for r in runs}) == 9
+    assert {r.parameters["pseudo_identity"][:10] for r in runs} == {"2d910bee5a", "d72706b82d", "9b35f41047"}

@@ -67,12 +67,28 @@ def _coarse_mistakes(stored: pd.DataFrame, dataset: str = "cifar10") -> tuple[np
     """The test images' true coarse classes and, per seed, which of them Table I's coarse network gets wrong (one read each)."""
     truth, wrong = None, {}
     for _, run in headline_runs(stored, dataset, labels="coarse").iterrows():
-        record = load_result(run["path"])
-        if record.get("test_predictions") is None or record.get("test_fine_labels") is None:
-            continue  # stored before per-image predictions were kept
+        record = _with_predictions(run)
+        if record is None:
+            continue  # stored before per-image predictions were kept, and never retrained since
         truth = np.asarray(record["fine_to_coarse"])[record["test_fine_labels"]]
         wrong[int(run["seed"])] = np.asarray(record["test_predictions"]) != truth
     return truth, wrong
+
+
+def _with_predictions(run: pd.Series) -> dict | None:
+    """The stored record of ``run`` that kept per-image predictions: its own, else a retrained twin's (same identity)."""
+    record = load_result(run["path"])
+    if record.get("test_predictions") is not None and record.get("test_fine_labels") is not None:
+        return record
+    # A retrained twin (the pretraining sweep retrains Table I's coarse runs keeping their weights)
+    # lies in another experiment folder under the same identity digits; its predictions are that run's.
+    identity = str(run["identity"])
+    for path in sorted(Path(run["path"]).parents[1].glob(f"*/*-{identity[:10]}.json")):
+        twin = load_result(path)
+        if twin.get("identity") == identity and twin.get("test_predictions") is not None \
+                and twin.get("test_fine_labels") is not None:
+            return twin
+    return None
 
 
 def _hard_for(wrong: dict[int, np.ndarray], seed: int) -> np.ndarray | None:

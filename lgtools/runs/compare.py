@@ -55,14 +55,18 @@ def unique_runs(df: pd.DataFrame, apart: Sequence[str] = ()) -> pd.DataFrame:
     one run under several settings, as ``coarse_per_noise`` does, stays as it is).
 
     A sweep copies a run another sweep already trained (``reused_from``); counting both would count
-    a seed twice. The hierarchy's name stays part of the key: Table VI's partition (1) is CIFAR-10's
+    a seed twice. Two originals of one identity (a run retrained, e.g. to keep its weights) keep the
+    one with the earliest provenance date. The hierarchy's name stays part of the key: Table VI's partition (1) is CIFAR-10's
     own grouping by content, but the book shows it under its own name. Frames without ``identity``
     (live runs) are returned as they are.
     """
     if df.empty or "identity" not in df.columns:
         return df
     copied = df["reused_from"].notna().to_numpy() if "reused_from" in df.columns else np.zeros(len(df), bool)
-    order = df.iloc[np.argsort(copied, kind="stable")]
+    # Originals first, and of two originals the one trained first: a run retrained to keep its weights
+    # (the pretraining sweep retrains Table I's coarse runs) never displaces the result the book has shown.
+    date = df["date"].astype(str).to_numpy() if "date" in df.columns else np.full(len(df), "")
+    order = df.iloc[np.lexsort((date, copied))]
     key = [c for c in dict.fromkeys(("identity", "hierarchy", *apart)) if c in df.columns]
     keep = ~order[key].astype(str).duplicated() | order["identity"].isna().to_numpy()
     return order[keep].sort_index()

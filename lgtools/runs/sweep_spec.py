@@ -25,6 +25,9 @@ MANAGED = ("results_dir", "checkpoint_dir")  # the sweep sets these for every ru
 # from results_dir and save their live runs to save_dir; a plain notebook writes to results_dir.
 OUTPUT_PARAMETERS = ("save_dir", "results_dir")
 PATH_PARAMETERS = ("data_root", "init_from", "pseudo_from")  # made absolute: notebooks run in their own folder
+# Left out of a run's readable name: a path, or another run's 64-digit identity, reads as noise there
+# (the id's own digest still tells the runs apart).
+UNNAMED_PARAMETERS = PATH_PARAMETERS + ("init_identity", "pseudo_identity")
 
 
 @dataclass(frozen=True)
@@ -226,7 +229,7 @@ def load_spec(path: str | Path) -> SweepSpec:
 
 
 def _slug(varying: dict) -> str:
-    text = "_".join(f"{k}={v}" for k, v in varying.items() if k not in PATH_PARAMETERS)
+    text = "_".join(f"{k}={v}" for k, v in varying.items() if k not in UNNAMED_PARAMETERS)
     return re.sub(r"[^A-Za-z0-9._=,+-]", "-", text)[:80]
 
 
