@@ -129,7 +129,64 @@ def test_pseudo_fine_runs_pair_with_the_coarse_and_the_true_fine_runs(tmp_path: 
     assert versus["short"] == pytest.approx(np.mean([pseudo[0] - fine, pseudo[1] - fine]))
     no_study = auto_fine.cluster_table(pd.DataFrame(columns=["features", "k", "seed", "test_nmi", "test_ari"]))
     text = auto_fine.auto_finding(no_study, auto_fine.pseudo_versus(frame, dataset="synthetic"))
-    assert "untrained network clusters, k = 2" in text and "Cluster study not stored" in text
+    assert "training on untrained network clusters** (A_FC − A_CC): k = 2:" in text and "Cluster study not stored" in text
+    assert versus["true_delta"] == pytest.approx(2.5) and versus["share"] == pytest.approx(versus["gain"] / 2.5)
+    assert versus["reading"] == "inconclusive"  # two seeds: the interval spans 0 and the shortfall's too
+    runs = auto_fine.pseudo_runs(frame, dataset="synthetic")
+    assert len(runs) == 2 and runs["gain"].mean() == pytest.approx(versus["gain"])
+    assert (runs["test_acc"] - runs["a_cc"]).tolist() == pytest.approx(runs["gain"].tolist())
+
+
+@pytest.mark.parametrize("gain, short, reading", [
+    ((1.0, 0.5, 1.5), (-1.0, -1.5, -0.5), "part of ΔA"),
+    ((1.0, 0.5, 1.5), (0.0, -0.5, 0.5), "all of ΔA shown possible (no shortfall shown)"),
+    ((0.0, -0.5, 0.5), (-2.0, -2.5, -1.5), "none shown"),
+    ((-1.0, -1.5, -0.5), (-2.0, -2.5, -1.5), "worse than coarse labels"),
+    ((0.0, -0.5, 0.5), (0.0, -0.5, 0.5), "inconclusive"),
+])
+def test_what_a_pseudo_fine_setting_recovers_is_read_from_both_intervals(gain, short, reading) -> None:
+    from lgtools.chapters import auto_fine
+
+    as_dict = lambda t: {"mean": t[0], "low": t[1], "high": t[2], "n": 3}  # noqa: E731
+    assert auto_fine._reading(as_dict(gain), as_dict(short)) == reading
+
+
+def test_a_second_coarse_task_pairs_with_its_own_coarse_runs_and_rescored_fine_runs(tmp_path: Path) -> None:
+    from lgtools import metrics
+    from lgtools.chapters import auto_fine
+    from lgtools.labels.builtin import as_hierarchy
+
+    bits = "001001001001"  # another grouping of the 12 synthetic classes into two
+    for seed in (0, 1, 2):
+        store(tmp_path, "table1-cpu-scale", "cross_entropy", 0.0, seed, inside=3, across=2 + seed)
+        store(tmp_path, "table1-cpu-scale", "cross_entropy", 0.0, seed, inside=3, across=2, labels="coarse")
+        store(tmp_path, "five", "cross_entropy", 0.0, seed, inside=3, across=2, labels="coarse", hierarchy=bits)
+        store(tmp_path, "five", "cross_entropy", 0.0, seed, inside=3, across=4, hierarchy=bits, pseudo_k=2,
+              pseudo_features="pixels")
+    frame = load_results(tmp_path)
+    coarse_acc = {0: 80.0, 1: 81.0, 2: 82.0}
+    is_other = frame["labels"].eq("coarse") & frame["hierarchy"].eq(bits)
+    frame.loc[is_other, "test_acc"] = frame.loc[is_other, "seed"].map(coarse_acc)
+    five = auto_fine.pseudo_versus(frame, dataset="synthetic", hierarchy=bits).iloc[0]
+    own = auto_fine.pseudo_versus(frame, dataset="synthetic")
+    assert five["n"] == 3 and own.empty  # the other task's pseudo-fine runs never pair with animal / vehicle
+    other = as_hierarchy(bits, HIERARCHY.fine_names)
+    rescored = [metrics.coarse_accuracy_from_confusion(confusion(3, 2 + seed), other) for seed in (0, 1, 2)]
+    truth = auto_fine.true_fine_gain(frame, dataset="synthetic", hierarchy=bits)
+    assert truth["n"] == 3 and truth["mean"] == pytest.approx(np.mean(rescored) - 81.0)
+    assert five["true_delta"] == pytest.approx(truth["mean"])
+    text = auto_fine.auto_finding(auto_fine.cluster_table(pd.DataFrame(columns=["features", "k", "seed", "test_nmi",
+                                                                                 "test_ari"])), own, five=pd.DataFrame([five]))
+    assert "Five coarse classes, training on whitened pixels clusters" in text and "Not trained yet" in text
+
+
+def test_cluster_quality_and_gain_are_rank_correlated_over_runs() -> None:
+    from lgtools.chapters import auto_fine
+
+    runs = pd.DataFrame({"pseudo_test_nmi": [0.1, 0.2, 0.3, 0.4], "gain": [-1.0, 0.0, 0.5, 2.0]})
+    found = auto_fine.nmi_gain_correlation(runs)
+    assert found["rho"] == pytest.approx(1.0) and found["n"] == 4
+    assert np.isnan(auto_fine.nmi_gain_correlation(runs.head(2))["rho"])
 
 
 def test_cluster_table_means_over_seeds_with_intervals() -> None:

@@ -13,13 +13,21 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
 from lgtools.chapters.evidence import headline_runs
+from lgtools.chapters.selection import select_runs
 from lgtools.runs.compare import paired_interval
+from lgtools.runs.results import reevaluate_runs
 
 STUDY = Path("results") / "pseudo-clusters-cpu-scale" / "quality.json"  # relative to the repository root
-SOURCES = {"pixels": "whitened pixels", "random_net": "untrained network"}
+FIVE_STUDY = STUDY.with_name("quality-cifar10_5.json")  # the same study over the five-coarse-class task
+FIVE = "cifar10_5"  # the second coarse task: five coarse classes of two fine ones (lgtools.labels.builtin)
+SOURCES = {"pixels": "whitened pixels", "random_net": "untrained network", "coarse_net": "coarse-trained network"}
+VERSUS_COLUMNS = ["features", "k", "n", "afc_pseudo", "gain", "gain_low", "gain_high", "short", "short_low",
+                  "short_high", "nmi", "acr", "true_delta", "share", "reading"]
 
 
 def cluster_table(study: pd.DataFrame) -> pd.DataFrame:
@@ -33,35 +41,101 @@ def cluster_table(study: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["features", "k", "n", "nmi", "nmi_low", "nmi_high", "ari", "ari_low", "ari_high"])
 
 
-def pseudo_versus(stored: pd.DataFrame, dataset: str = "cifar10", scale: str = "cpu-scale") -> pd.DataFrame:
-    """Per feature source and k of the stored pseudo-fine runs: A_FC(pseudo) minus A_CC and minus A_FC(true), paired."""
-    columns = ["features", "k", "n", "afc_pseudo", "gain", "gain_low", "gain_high", "short", "short_low",
-               "short_high", "nmi"]
+def _baselines(stored: pd.DataFrame, dataset: str, scale: str, hierarchy: str | None) -> tuple[pd.Series, pd.Series]:
+    """A_CC and A_FC with the true fine labels per seed, for the dataset's own coarse task or ``hierarchy``'s.
+
+    The own task's are Table I's runs. Another hierarchy's A_CC is its own coarse runs; its A_FC(true) is
+    Table I's fine runs re-scored at it (their stored fine confusion matrices), no new training.
+    """
+    fine = headline_runs(stored, dataset, scale, labels="fine")
+    if hierarchy is None or hierarchy == dataset:
+        coarse = headline_runs(stored, dataset, scale, labels="coarse")
+    else:
+        runs = select_runs(stored, hierarchy=[hierarchy])
+        coarse = runs[runs["labels"].eq("coarse") & runs["source_dataset"].eq(dataset) & runs["scale"].eq(scale)]
+        fine = reevaluate_runs(fine, [hierarchy]) if len(fine) else fine
+    by_seed = lambda frame: frame.drop_duplicates("seed").set_index("seed")["test_acc"].astype(float)  # noqa: E731
+    return by_seed(coarse), by_seed(fine)
+
+
+def _reading(gain: dict, short: dict) -> str:
+    """What a pseudo-fine setting recovers of ΔA, read from the two paired intervals."""
+    if gain["n"] < 2 or math.isnan(gain["low"]):
+        return "one seed"
+    gained, short_of = gain["low"] > 0, short["high"] < 0
+    if gained:
+        return "part of ΔA" if short_of else "all of ΔA shown possible (no shortfall shown)"
+    if gain["high"] < 0:
+        return "worse than coarse labels"
+    return "none shown" if short_of else "inconclusive"
+
+
+def pseudo_runs(stored: pd.DataFrame, dataset: str = "cifar10", scale: str = "cpu-scale",
+                hierarchy: str | None = None) -> pd.DataFrame:
+    """The stored pseudo-fine runs of one coarse task, each with its seed's A_CC and A_FC(true) and its gain."""
+    columns = ["features", "k", "seed", "test_acc", "pseudo_test_nmi", "acr", "a_cc", "a_fc_true", "gain"]
     if stored.empty or "pseudo_k" not in stored.columns:
         return pd.DataFrame(columns=columns)
     k = pd.to_numeric(stored["pseudo_k"], errors="coerce").fillna(0)
-    runs = stored[k.gt(0) & stored["dataset"].eq(dataset) & stored["scale"].eq(scale)]
-    coarse = headline_runs(stored, dataset, scale, labels="coarse").set_index("seed")["test_acc"]
-    fine = headline_runs(stored, dataset, scale, labels="fine").set_index("seed")["test_acc"]
+    own = stored["hierarchy"].astype(str).eq(hierarchy or dataset)
+    within = stored["pseudo_within"].fillna("coarse").eq("coarse") if "pseudo_within" in stored.columns else True
+    runs = stored[k.gt(0) & stored["dataset"].eq(dataset) & stored["scale"].eq(scale) & own & within]
+    coarse, fine = _baselines(stored, dataset, scale, hierarchy)
+    runs = runs[runs["seed"].isin(coarse.index.intersection(fine.index))]
+    out = runs.assign(features=runs["pseudo_features"].map(lambda f: SOURCES.get(f, f)),
+                      k=runs["pseudo_k"].astype(int), a_cc=runs["seed"].map(coarse), a_fc_true=runs["seed"].map(fine))
+    out = out.assign(gain=out["test_acc"].astype(float) - out["a_cc"])
+    return out[columns].drop_duplicates(["features", "k", "seed"]).reset_index(drop=True)
+
+
+def pseudo_versus(stored: pd.DataFrame, dataset: str = "cifar10", scale: str = "cpu-scale",
+                  hierarchy: str | None = None) -> pd.DataFrame:
+    """Per feature source and k: A_FC(pseudo) minus A_CC and minus A_FC(true), paired over seeds, and what part of ΔA that is.
+
+    ``hierarchy`` None is the dataset's own coarse task (CIFAR-10: animal / vehicle, against Table I);
+    a built-in name (``FIVE``) is another coarse task over the same fine classes (see ``_baselines``).
+    ``share`` is the mean gain over the mean ΔA of the true fine labels on the same seeds.
+    """
+    runs = pseudo_runs(stored, dataset, scale, hierarchy)
     rows = []
-    for (features, k_value), part in runs.groupby(["pseudo_features", "pseudo_k"], sort=True):
-        part = part.drop_duplicates("seed").set_index("seed")
-        both = part.index.intersection(coarse.index).intersection(fine.index)
-        gain = paired_interval(part.loc[both, "test_acc"] - coarse.loc[both])
-        short = paired_interval(part.loc[both, "test_acc"] - fine.loc[both])
-        rows.append({"features": SOURCES.get(features, features), "k": int(k_value), "n": gain["n"],
+    for (features, k_value), part in runs.groupby(["features", "k"], sort=True):
+        gain = paired_interval(part["gain"])
+        short = paired_interval(part["test_acc"].astype(float) - part["a_fc_true"])
+        true_delta = float((part["a_fc_true"] - part["a_cc"]).mean())
+        rows.append({"features": features, "k": int(k_value), "n": gain["n"],
                      "afc_pseudo": float(part["test_acc"].mean()), "gain": gain["mean"], "gain_low": gain["low"],
                      "gain_high": gain["high"], "short": short["mean"], "short_low": short["low"],
-                     "short_high": short["high"], "nmi": float(part["pseudo_test_nmi"].mean())})
-    return pd.DataFrame(rows, columns=columns)
+                     "short_high": short["high"], "nmi": float(part["pseudo_test_nmi"].mean()),
+                     "acr": float(pd.to_numeric(part["acr"], errors="coerce").mean()), "true_delta": true_delta,
+                     "share": gain["mean"] / true_delta if true_delta else float("nan"),
+                     "reading": _reading(gain, short)})
+    return pd.DataFrame(rows, columns=VERSUS_COLUMNS)
+
+
+def nmi_gain_correlation(runs: pd.DataFrame) -> dict:
+    """Spearman's rank correlation of the clusters' test NMI with the run's gain over A_CC, over runs (``pseudo_runs``)."""
+    runs = runs.dropna(subset=["pseudo_test_nmi", "gain"])
+    if len(runs) < 3:
+        return {"rho": float("nan"), "p": float("nan"), "n": len(runs)}
+    found = stats.spearmanr(runs["pseudo_test_nmi"].astype(float), runs["gain"].astype(float))
+    return {"rho": float(found.statistic), "p": float(found.pvalue), "n": len(runs)}
+
+
+def true_fine_gain(stored: pd.DataFrame, dataset: str = "cifar10", scale: str = "cpu-scale",
+                   hierarchy: str | None = None) -> dict:
+    """ΔA of the annotators' fine labels on one coarse task (A_FC(true) − A_CC), paired over seeds."""
+    coarse, fine = _baselines(stored, dataset, scale, hierarchy)
+    seeds = coarse.index.intersection(fine.index)
+    return paired_interval(fine.loc[seeds] - coarse.loc[seeds])
 
 
 def _ci(mean: float, low: float, high: float, digits: int = 2) -> str:
     return f"{mean:+.{digits}f}" + ("" if math.isnan(low) else f" [{low:+.{digits}f}, {high:+.{digits}f}]")
 
 
-def auto_finding(clusters: pd.DataFrame, versus: pd.DataFrame) -> str:
-    """The chapter's finding box, as Markdown bullets drawn from the two tables."""
+def auto_finding(clusters: pd.DataFrame, versus: pd.DataFrame, five: pd.DataFrame | None = None,
+                 correlation: dict | None = None) -> str:
+    """The chapter's finding box, as Markdown bullets drawn from the tables (``five``: the five-coarse-class task)."""
     lines = []
     split = clusters[clusters["k"].gt(1)] if len(clusters) else clusters
     if len(split):
@@ -81,15 +155,34 @@ def auto_finding(clusters: pd.DataFrame, versus: pd.DataFrame) -> str:
     else:
         lines.append("- **Cluster study not stored yet** (`python -m lgtools clusters`, see the notes).")
     if len(versus):
-        for _, row in versus.iterrows():
-            lines.append(f"- **Training on {row['features']} clusters, k = {row['k']}:** A_FC − A_CC "
-                         f"{_ci(row['gain'], row['gain_low'], row['gain_high'])} points, and "
-                         f"{_ci(row['short'], row['short_low'], row['short_high'])} against the true fine labels "
-                         f"(n = {row['n']}).")
+        lines += _versus_lines(versus, "animal / vehicle")
     else:
         lines.append("- **Not trained yet.** No pseudo-fine network is stored, so whether training on the clusters "
                      "recovers any of ΔA is still open; `sweeps/cpu/pseudo_fine.yaml` lists the runs.")
+    if correlation is not None and correlation["n"] >= 3:
+        lines.append(f"- **Cluster quality and gain.** Over the {correlation['n']} pseudo-fine runs of the animal / "
+                     f"vehicle task, the clusters' test NMI and the run's gain over A_CC have Spearman ρ = "
+                     f"{correlation['rho']:+.2f} (p = {correlation['p']:.2g}).")
+    if five is not None and len(five):
+        lines += _versus_lines(five, "five coarse classes")
+    elif five is not None:
+        lines.append("- **Five coarse classes: not trained yet** (`sweeps/cpu/pseudo_fine_five.yaml`).")
     return "\n".join(lines)
+
+
+def _versus_lines(versus: pd.DataFrame, task: str) -> list[str]:
+    """One bullet per feature source: each k's gain over A_CC, its share of ΔA and the reading."""
+    lines = []
+    for features, part in versus.groupby("features", sort=False):
+        parts = "; ".join(f"k = {r['k']}: {_ci(r['gain'], r['gain_low'], r['gain_high'])} points, "
+                          f"{_share(r['share'])} of ΔA(true) {r['true_delta']:+.2f} ({r['reading']}, n = {r['n']})"
+                          for _, r in part.iterrows())
+        lines.append(f"- **{task.capitalize()}, training on {features} clusters** (A_FC − A_CC): {parts}.")
+    return lines
+
+
+def _share(share: float) -> str:
+    return "share n/a" if math.isnan(share) else f"{100 * share:.0f} %"
 
 
 def cluster_points(clusters: pd.DataFrame) -> pd.DataFrame:
