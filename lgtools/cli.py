@@ -142,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     clusters.add_argument("--k", type=int, nargs="+", default=[2, 5, 10], help="clusters per coarse class")
     clusters.add_argument("--features", nargs="+", default=["pixels", "random_net"], help="feature sources")
     clusters.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="clustering seeds")
+    clusters.add_argument("--methods", nargs="+", default=["kmeans"], help="kmeans and/or spectral (the authors' choice)")
     add_train_options(clusters)
     probes = commands.add_parser("probes", help="linear probes of every stage at every kept epoch",
                                  description="Fit a coarse and a fine logistic-regression probe on each residual "
@@ -189,7 +190,7 @@ def _clusters(args: argparse.Namespace) -> int:
 
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     base = {key: value for key, value in vars(args).items() if key in names}
-    frame = cluster_study(base, args.k, args.features, args.seeds)
+    frame = cluster_study(base, args.k, args.features, args.seeds, args.methods)
     return _report_study(frame, save_cluster_study(frame, args.out, base))
 
 

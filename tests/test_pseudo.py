@@ -169,6 +169,28 @@ def test_cluster_study_scores_every_setting_and_round_trips_with_provenance(tmp_
     assert load_cluster_study(tmp_path / "absent.json")[0].empty
 
 
+def test_cluster_study_tries_spectral_clustering_beside_kmeans(tmp_path):
+    import json
+
+    from lgtools.chapters.auto_fine import cluster_table
+    from lgtools.runs.cluster_study import cluster_study, load_cluster_study, save_cluster_study
+
+    base = {"dataset": "synthetic", "max_train": 240, "max_test": 120, "model": "small_cnn", "width": 4,
+            "device": "cpu"}
+    frame = cluster_study(base, [1, 3], ["pixels"], [0], methods=["kmeans", "spectral"])
+    assert frame[["k", "method"]].values.tolist() == [[1, "kmeans"], [3, "kmeans"], [3, "spectral"]]
+    spectral = frame[frame["method"].eq("spectral")].iloc[0]
+    assert 0 <= spectral["test_nmi"] <= 1
+    assert set(cluster_table(frame)["features"]) == {"whitened pixels", "whitened pixels, spectral"}
+    # A study stored before the method column clustered with k-means.
+    path = save_cluster_study(frame.drop(columns="method"), tmp_path / "old.json", base)
+    record = json.loads(path.read_text())
+    assert "method" not in record["rows"][0]
+    assert set(load_cluster_study(path)[0]["method"]) == {"kmeans"}
+    with pytest.raises(ValueError, match="methods must be some of"):
+        cluster_study(base, [2], ["pixels"], [0], methods=["dbscan"])
+
+
 @pytest.mark.parametrize("ks, features, seeds, message", [
     ([0], ["pixels"], [0], "ks must be"), ([2], ["autoencoder"], [0], "features must be some of"),
     ([2], ["pixels"], [], "seeds must be"),

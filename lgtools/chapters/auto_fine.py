@@ -31,11 +31,14 @@ VERSUS_COLUMNS = ["features", "k", "n", "afc_pseudo", "gain", "gain_low", "gain_
 
 
 def cluster_table(study: pd.DataFrame) -> pd.DataFrame:
-    """Per feature source and k: seeds, and the test clusters' NMI and adjusted Rand, mean and 95 % interval."""
+    """Per feature source, method (k-means unnamed) and k: seeds, and the test clusters' NMI and adjusted Rand, mean and 95 % interval."""
     rows = []
-    for (features, k), part in study.groupby(["features", "k"], sort=True):
+    study = study.assign(method=study["method"].fillna("kmeans")) if "method" in study.columns else \
+        study.assign(method="kmeans")
+    for (features, method, k), part in study.groupby(["features", "method", "k"], sort=True):
         nmi, ari = paired_interval(part["test_nmi"]), paired_interval(part["test_ari"])  # intervals over seeds
-        rows.append({"features": SOURCES.get(features, features), "k": int(k), "n": nmi["n"],
+        name = SOURCES.get(features, features) + ("" if method == "kmeans" or k == 1 else f", {method}")
+        rows.append({"features": name, "k": int(k), "n": nmi["n"],
                      "nmi": nmi["mean"], "nmi_low": nmi["low"], "nmi_high": nmi["high"],
                      "ari": ari["mean"], "ari_low": ari["low"], "ari_high": ari["high"]})
     return pd.DataFrame(rows, columns=["features", "k", "n", "nmi", "nmi_low", "nmi_high", "ari", "ari_low", "ari_high"])

@@ -110,11 +110,13 @@ def clustering_features(x_tr: torch.Tensor, x_te: torch.Tensor, config: TrainCon
 
 def pseudo_relabel(x_tr: torch.Tensor, y_tr: torch.Tensor, x_te: torch.Tensor, y_te: torch.Tensor,
                    hierarchy: Hierarchy, config: TrainConfig,
-                   features: tuple[np.ndarray, np.ndarray] | None = None
+                   features: tuple[np.ndarray, np.ndarray] | None = None, method: str = "kmeans"
                    ) -> tuple[torch.Tensor, torch.Tensor, Hierarchy, dict]:
     """Replace the fine labels by ``pseudo_k`` clusters per class of ``config.pseudo_within``; test images take their nearest cluster.
 
     ``features`` are ``clustering_features`` computed before (a study reusing them over k), else computed here.
+    ``method`` (``lgtools.labels.pseudo.METHODS``): training runs use k-means; the cluster study also
+    tries spectral clustering, the authors' choice.
     """
     f2c = np.asarray(hierarchy.fine_to_coarse)
     fine_tr, fine_te = y_tr.numpy(), y_te.numpy()
@@ -122,7 +124,8 @@ def pseudo_relabel(x_tr: torch.Tensor, y_tr: torch.Tensor, x_te: torch.Tensor, y
     within = config.pseudo_within
     parent = {"coarse": lambda y: f2c[y], "fine": lambda y: y, "all": lambda y: np.zeros_like(y)}[within]
     names = {"coarse": hierarchy.coarse_names, "fine": hierarchy.fine_names, "all": ("all",)}[within]
-    pseudo_tr, parents = pseudo_fine_labels(train_x, parent(fine_tr), config.pseudo_k, tuple(names), seed=config.seed)
+    pseudo_tr, parents = pseudo_fine_labels(train_x, parent(fine_tr), config.pseudo_k, tuple(names),
+                                           method=method, seed=config.seed)
     pseudo_te = nearest_pseudo_class(test_x, parent(fine_te), pseudo_tr, train_x, config.pseudo_k)
     pseudo_h = regroup(pseudo_tr, within, hierarchy, parents, f2c[fine_tr])
     quality = {f"{split}_{name}": value for split, (p, f) in (("train", (pseudo_tr, fine_tr)), ("test", (pseudo_te, fine_te)))
