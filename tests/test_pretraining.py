@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -84,6 +86,29 @@ def test_hard_images_are_those_every_other_seeds_coarse_network_gets_wrong(tmp_p
     assert np.flatnonzero(pt.hard_images(stored, 0, dataset="synthetic")).tolist() == [2, 3]  # seeds 1 and 2 both miss
     assert np.flatnonzero(pt.hard_images(stored, 2, dataset="synthetic")).tolist() == [1, 2]
     assert pt.hard_images(stored[stored["seed"].isin([0, 1])], 0, dataset="synthetic") is None  # one other seed: no consensus
+    # Seed 1's Table I result lost its per-image predictions (stored before they were kept); the
+    # pretraining sweep retrained the same run (same identity) and kept them: those are read instead,
+    # while Table I's result, stored first, stays the one the tables show.
+    from lgtools.chapters.stored import stored_results
+    seed1 = next(path for path in tmp_path.rglob("*.json") if json.loads(path.read_text())["config"]["seed"] == 1)
+    record = json.loads(seed1.read_text())
+    twin = tmp_path / "pretraining-cpu-scale" / seed1.name
+    twin.parent.mkdir()
+    twin.write_text(json.dumps({**record, "experiment": "pretraining-cpu-scale",
+                                "provenance": {**record["provenance"], "date": "2099-01-01T00:00:00+00:00"}}))
+    seed1.write_text(json.dumps({**record, "test_predictions": None}))
+    both = stored_results(tmp_path)
+    assert len(both) == 3 and both.loc[both["seed"].eq(1), "experiment"].tolist() == ["table1-cpu-scale"]
+    assert np.flatnonzero(pt.hard_images(both, 0, dataset="synthetic")).tolist() == [2, 3]
+    twin.unlink()
+    assert pt.hard_images(stored_results(tmp_path), 0, dataset="synthetic") is None  # no predictions for seed 1 anywhere
+
+
+def test_study_coverage_names_each_granularity_and_its_seeds():
+    table = pd.DataFrame({"pretraining": ["coarse", "coarse", "fine"], "classes": [2, 2, 10], "seed": [1, 0, 0]})
+    text = pt.study_coverage(table, 18)
+    assert text == "Fine-tuned so far: 3 of the CPU sweep's 18 pretraining runs: coarse (2 classes; seeds 0, 1); fine (10 classes; seed 0)."
+    assert "No pretraining run is fine-tuned yet (the CPU sweep lists 18)" in pt.study_coverage(table.head(0), 18)
 
 
 def test_fine_tuned_runs_stay_out_of_the_papers_tables_and_the_ledger_names_the_study():

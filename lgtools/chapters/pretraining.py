@@ -83,7 +83,7 @@ def _with_predictions(run: pd.Series) -> dict | None:
     # A retrained twin (the pretraining sweep retrains Table I's coarse runs keeping their weights)
     # lies in another experiment folder under the same identity digits; its predictions are that run's.
     identity = str(run["identity"])
-    for path in sorted(Path(run["path"]).parents[1].glob(f"*/*-{identity[:10]}.json")):
+    for path in sorted(Path(run["path"]).parents[1].glob(f"*/*{identity[:10]}.json")):
         twin = load_result(path)
         if twin.get("identity") == identity and twin.get("test_predictions") is not None \
                 and twin.get("test_fine_labels") is not None:
@@ -118,6 +118,17 @@ def granularity_table(study: pd.DataFrame, stored: pd.DataFrame | None = None) -
             out["hard_n"] = int(hard.sum())
         rows.append(out)
     return pd.DataFrame(rows, columns=columns)
+
+
+def study_coverage(table: pd.DataFrame, listed: int) -> str:
+    """Which pretrainings the stored study fine-tuned (granularity, classes, seeds) out of the ``listed`` runs of its sweep."""
+    if table.empty:
+        return (f"No pretraining run is fine-tuned yet (the CPU sweep lists {listed}), so the finding box says nothing "
+                "about real images.")
+    parts = [f"{name} ({int(part['classes'].iloc[0])} classes; seed{'s' if len(part) > 1 else ''} "
+             f"{', '.join(str(int(s)) for s in sorted(part['seed']))})"
+             for name, part in table.groupby("pretraining", sort=False)]
+    return f"Fine-tuned so far: {len(table)} of the CPU sweep's {listed} pretraining runs: " + "; ".join(parts) + "."
 
 
 def versus_coarse_pretraining(table: pd.DataFrame) -> pd.DataFrame:
