@@ -312,7 +312,7 @@ def _auto_fine_row(stored: pd.DataFrame) -> dict:
     found = verdict(best["gain_low"], best["gain_high"], 1.0)  # the proposal's side: a positive gain
     return {"claim": claim, "paper": "proposed, not tested",
             "ours": f"A_FC − A_CC {_ours(best['gain'], best['gain_low'], best['gain_high'])} "
-                    f"({best['features']}, k = {best['k']})",
+                    f"({best['features']}, k = {best['k']}; the best of {len(versus)} settings)",
             "seeds": int(best["n"]), "scale": "cpu-scale", "verdict": found or "inconclusive (one seed)",
             "where": where}
 
