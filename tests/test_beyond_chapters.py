@@ -254,3 +254,16 @@ def test_a_coarse_head_is_paired_with_the_plain_fine_network_epoch_by_epoch(tmp_
     assert _head_row(frame.iloc[:0])["ours"] == "—"
     assert _probe_row(_probe_table())["ours"].startswith("after epoch 1, stage 2's coarse probe has 75 %")
     assert _probe_row(_probe_table().iloc[:0])["seeds"] == 0
+
+
+def test_spectral_clustering_is_paired_with_kmeans_per_seed() -> None:
+    from lgtools.chapters import auto_fine
+
+    study = pd.DataFrame({"features": ["pixels"] * 6, "k": [2] * 6, "seed": [0, 0, 1, 1, 2, 2],
+                          "method": ["kmeans", "spectral"] * 3, "test_nmi": [0.30, 0.33, 0.31, 0.33, 0.29, 0.33],
+                          "test_ari": [0.1] * 6})
+    gap = auto_fine.method_gap(study).iloc[0]
+    assert gap["n"] == 3 and gap["delta"] == pytest.approx(0.03) and gap["low"] < 0.03 < gap["high"]
+    line = auto_fine.method_line(auto_fine.method_gap(study), 4000)
+    assert "whitened pixels 0.33 against 0.30 (+0.03 [" in line and "4,000 training images" in line
+    assert auto_fine.method_gap(study[study["method"].eq("kmeans")]).empty
