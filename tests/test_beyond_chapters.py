@@ -204,7 +204,7 @@ def test_cluster_table_means_over_seeds_with_intervals() -> None:
     with_coarse = pd.concat([study, pd.DataFrame({"features": ["pixels"], "k": [1], "seed": [0], "test_nmi": [0.45],
                                                   "test_ari": [0.3]})])
     text = auto_fine.auto_finding(auto_fine.cluster_table(with_coarse), auto_fine.pseudo_versus(pd.DataFrame()))
-    assert "best clustering (untrained network, k = 5)" in text  # k = 1 is the coarse labels, not a clustering
+    assert "best clustering (untrained network, k = 5)" in text and "(animal / vehicle)" in text  # k = 1 is the coarse labels, not a clustering
     assert "coarse labels alone (k = 1) already score 0.45" in text and "add +0.05 at best" in text
 
 
@@ -267,3 +267,15 @@ def test_spectral_clustering_is_paired_with_kmeans_per_seed() -> None:
     line = auto_fine.method_line(auto_fine.method_gap(study), 4000)
     assert "whitened pixels 0.33 against 0.30 (+0.03 [" in line and "4,000 training images" in line
     assert auto_fine.method_gap(study[study["method"].eq("kmeans")]).empty
+
+
+def test_the_finding_box_reads_each_tasks_cluster_study() -> None:
+    from lgtools.chapters import auto_fine
+
+    five = pd.DataFrame({"features": ["pixels"] * 4, "k": [1, 1, 2, 2], "seed": [0, 1, 0, 1],
+                         "test_nmi": [0.82, 0.82, 0.71, 0.72], "test_ari": [0.6, 0.6, 0.5, 0.5]})
+    empty = auto_fine.cluster_table(pd.DataFrame(columns=["features", "k", "seed", "test_nmi", "test_ari"]))
+    text = auto_fine.auto_finding(empty, auto_fine.pseudo_versus(pd.DataFrame()),
+                                  five_clusters=auto_fine.cluster_table(five))
+    assert "Cluster study not stored yet" in text and "(five coarse classes)" in text
+    assert "already score 0.82, so the clusters add -0.11 at best: by this measure they carry none" in text

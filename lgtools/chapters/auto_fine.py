@@ -136,27 +136,34 @@ def _ci(mean: float, low: float, high: float, digits: int = 2) -> str:
     return f"{mean:+.{digits}f}" + ("" if math.isnan(low) else f" [{low:+.{digits}f}, {high:+.{digits}f}]")
 
 
-def auto_finding(clusters: pd.DataFrame, versus: pd.DataFrame, five: pd.DataFrame | None = None,
-                 correlation: dict | None = None, methods: str | None = None) -> str:
-    """The chapter's finding box, as Markdown bullets drawn from the tables (``five``: the five-coarse-class task)."""
-    lines = []
+def _cluster_line(clusters: pd.DataFrame, task: str) -> str | None:
+    """The finding bullet on how close one task's clusters come to the fine classes (None without a study)."""
     split = clusters[clusters["k"].gt(1)] if len(clusters) else clusters
-    if len(split):
-        best = split.loc[split["nmi"].idxmax()]
-        worst = split.loc[split["nmi"].idxmin()]
-        text = (f"- **How close the clusters come to the fine classes.** On CIFAR-10's test images the best "
-                f"clustering ({best['features']}, k = {best['k']}) has NMI {best['nmi']:.2f} against the annotators' "
-                f"fine labels (1 would be the same classes), the weakest ({worst['features']}, k = {worst['k']}) "
-                f"{worst['nmi']:.2f}; {int(split['n'].max())} seeds each.")
-        alone = clusters[clusters["k"].eq(1)]
-        if len(alone):  # one cluster per coarse class is the coarse labels themselves, whatever the features
-            gain = best["nmi"] - alone["nmi"].iloc[0]
-            text += (f" The coarse labels alone (k = 1) already score {alone['nmi'].iloc[0]:.2f}, so the clusters "
-                     f"add {gain:+.2f} at best" + (": by this measure they carry none of the fine classes beyond the "
-                                                   "coarse labels." if gain <= 0 else "."))
-        lines.append(text)
-    else:
-        lines.append("- **Cluster study not stored yet** (`python -m lgtools clusters`, see the notes).")
+    if split.empty:
+        return None
+    best = split.loc[split["nmi"].idxmax()]
+    worst = split.loc[split["nmi"].idxmin()]
+    text = (f"- **How close the clusters come to the fine classes ({task}).** On CIFAR-10's test images the best "
+            f"clustering ({best['features']}, k = {best['k']}) has NMI {best['nmi']:.2f} against the annotators' "
+            f"fine labels (1 would be the same classes), the weakest ({worst['features']}, k = {worst['k']}) "
+            f"{worst['nmi']:.2f}; {int(split['n'].max())} seeds each.")
+    alone = clusters[clusters["k"].eq(1)]
+    if len(alone):  # one cluster per coarse class is the coarse labels themselves, whatever the features
+        gain = best["nmi"] - alone["nmi"].iloc[0]
+        text += (f" The coarse labels alone (k = 1) already score {alone['nmi'].iloc[0]:.2f}, so the clusters "
+                 f"add {gain:+.2f} at best" + (": by this measure they carry none of the fine classes beyond the "
+                                               "coarse labels." if gain <= 0 else "."))
+    return text
+
+
+def auto_finding(clusters: pd.DataFrame, versus: pd.DataFrame, five: pd.DataFrame | None = None,
+                 correlation: dict | None = None, methods: str | None = None,
+                 five_clusters: pd.DataFrame | None = None) -> str:
+    """The chapter's finding box, as Markdown bullets drawn from the tables (``five``, ``five_clusters``: the five-coarse-class task)."""
+    own = _cluster_line(clusters, "animal / vehicle")
+    lines = [own or "- **Cluster study not stored yet** (`python -m lgtools clusters`, see the notes)."]
+    if five_clusters is not None and (other := _cluster_line(five_clusters, "five coarse classes")):
+        lines.append(other)
     if methods:
         lines.append(methods)
     if len(versus):
