@@ -65,3 +65,15 @@ def test_paper_value_errors():
         paper_table("table2")
     with pytest.raises(ValueError, match="'acr'"):
         paper_value("table1", "acr", dataset="cifar10", labels="fine")
+
+
+def test_related_works_anchors_are_read_from_their_own_file():
+    from lgtools.chapters.paper import anchor_results
+
+    hong = anchor_results("hong2023")
+    scratch = hong.loc[hong["level"].eq("scratch"), "accuracy"].item()
+    # Each printed difference is the accuracy minus training from scratch (77.91).
+    assert np.allclose(hong["accuracy"] - scratch, hong["delta"], atol=0.005)
+    assert hong.loc[hong["accuracy"].idxmax(), "level"] == "leaf" and hong["classes"].dropna().tolist() == [38]
+    with pytest.raises(ValueError, match="unknown source 'nobody'; known: hong2023"):
+        anchor_results("nobody")

@@ -18,15 +18,21 @@ import pandas as pd
 from lgtools.labels.builtin import get_hierarchy
 
 _CSV = "paper_results.csv"
+_ANCHORS_CSV = "anchor_results.csv"  # related work's numbers (the "Beyond the paper" chapters' anchors)
 # Columns kept as text: setting values mix numbers ("0.3") and words ("baseline", "6:4").
 _TEXT_COLUMNS = ("source", "dataset", "hierarchy", "labels", "setting", "setting_value", "note")
 _COUNT_COLUMNS = ("row", "num_train_classes", "num_test_classes", "layers", "widest_filters")
 
 
+def _csv_body(name: str) -> str:
+    """A data file of this package without its ``#`` comment lines (where its sources are given)."""
+    text = resources.files("lgtools.chapters").joinpath(name).read_text(encoding="utf-8")
+    return "".join(line for line in text.splitlines(keepends=True) if not line.startswith("#"))
+
+
 def paper_results() -> pd.DataFrame:
     """All reported numbers, one row per printed row or figure point (a fresh DataFrame each call)."""
-    text = resources.files("lgtools.chapters").joinpath(_CSV).read_text(encoding="utf-8")
-    body = "".join(line for line in text.splitlines(keepends=True) if not line.startswith("#"))
+    body = _csv_body(_CSV)
     frame = pd.read_csv(io.StringIO(body), dtype={c: str for c in _TEXT_COLUMNS}, keep_default_na=False,
                         na_values={c: [""] for c in _numeric_columns(body)})
     for column in _TEXT_COLUMNS:
@@ -34,6 +40,16 @@ def paper_results() -> pd.DataFrame:
     for column in _COUNT_COLUMNS:  # counts stay integers even where some rows are blank
         frame[column] = frame[column].astype("Int64")
     return frame
+
+
+def anchor_results(source: str | None = None) -> pd.DataFrame:
+    """Related work's reported numbers (``anchor_results.csv``), all or one ``source`` (e.g. ``"hong2023"``)."""
+    frame = pd.read_csv(io.StringIO(_csv_body(_ANCHORS_CSV)), dtype={"source": str, "setting": str, "level": str, "note": str},
+                        keep_default_na=False, na_values={"classes": [""], "accuracy": [""], "delta": [""]})
+    known = tuple(dict.fromkeys(frame["source"]))
+    if source is not None and source not in known:
+        raise ValueError(f"unknown source {source!r}; known: {', '.join(known)}")
+    return frame if source is None else frame[frame["source"].eq(source)].reset_index(drop=True)
 
 
 def _numeric_columns(body: str) -> list[str]:
