@@ -1,6 +1,6 @@
 """Chapters: what only the book uses. Imports ``runs`` and the layers below it; nothing imports it but the commands.
 
-- ``paper``: every number the paper reports (``paper_results.csv``).
+- ``paper``: every number the paper reports (``paper_results.csv``) and related work's anchors (``anchor_results.csv``).
 - ``tiny``: tiny mode for the test suite; ``paths``: the repository root from a chapter.
 - ``stored``: stored results, sweep coverage and benchmark files as tables; ``provenance_table``.
 - ``page``: ``show`` a table, note a missing result; ``hierarchy_tables``: chapter 1's tables.
