@@ -59,7 +59,15 @@ def test_transfer_is_paired_with_coarse_pretraining_of_the_same_seed():
                                                   "high": 1.5, "n": 3} for m in ("hard_accuracy", "fine_alignment",
                                                                                 "common_alignment")]),
                                   versus.reset_index())
-    assert "fine (10 classes) +1.50" in text and "finer (20 classes) -0.50" in text
+    assert "fine (10 classes) +1.50" in text and "finer (20 classes) -0.50" in text and "(n = 3)" in text
+    assert "on the hard test images" not in text  # no hard subset measured: no claim about it
+    hard = [{**row, "finetune_hard": 50.0 + 10 * (row["pretraining"] == "fine") + row["seed"]} for row in rows]
+    versus = pt.versus_coarse_pretraining(pd.DataFrame(hard))
+    text = pt.pretraining_finding(pd.DataFrame([{"measure": m, "coarse": 1.0, "fine": 2.0, "delta": 1.0, "low": 0.5,
+                                                  "high": 1.5, "n": 3} for m in ("hard_accuracy", "fine_alignment",
+                                                                                "common_alignment")]), versus)
+    assert "fine-tuned, on the hard test images, against coarse pretraining** (points, paired over seeds): fine " \
+           "(10 classes) +10.00" in text
 
 
 def test_hard_images_are_those_every_other_seeds_coarse_network_gets_wrong(tmp_path):

@@ -160,10 +160,12 @@ def pretraining_finding(summary: pd.DataFrame, versus: pd.DataFrame) -> str:
                      "`python -m lgtools finetune` fine-tunes them (see the notes); this chapter makes no claim "
                      "about real images.")
         return "\n".join(lines)
-    for measure, words in (("finetune_acc", "fine-tuned"), ("probe_acc", "linear probe")):
+    for measure, words in (("finetune_acc", "fine-tuned"), ("probe_acc", "linear probe"),
+                           ("finetune_hard", "fine-tuned, on the hard test images")):
         part = versus[versus["measure"].eq(measure)]
         if len(part):
-            text = "; ".join(f"{r['pretraining']} ({r['classes']} classes) {_interval(r)}" for _, r in part.iterrows())
+            text = "; ".join(f"{r['pretraining']} ({r['classes']} classes) {_interval(r)} (n = {r['n']})"
+                             for _, r in part.iterrows())
             lines.append(f"- **Real CIFAR-10, {words}, against coarse pretraining** (points, paired over seeds): {text}.")
     return "\n".join(lines)
 
