@@ -139,7 +139,7 @@ def test_pseudo_fine_runs_pair_with_the_coarse_and_the_true_fine_runs(tmp_path: 
 
 @pytest.mark.parametrize("gain, short, reading", [
     ((1.0, 0.5, 1.5), (-1.0, -1.5, -0.5), "part of ΔA"),
-    ((1.0, 0.5, 1.5), (0.0, -0.5, 0.5), "all of ΔA shown possible (no shortfall shown)"),
+    ((1.0, 0.5, 1.5), (0.0, -0.5, 0.5), "as much as the fine labels (no shortfall shown)"),
     ((0.0, -0.5, 0.5), (-2.0, -2.5, -1.5), "none shown"),
     ((-1.0, -1.5, -0.5), (-2.0, -2.5, -1.5), "worse than coarse labels"),
     ((0.0, -0.5, 0.5), (0.0, -0.5, 0.5), "inconclusive"),

@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 from scipy import stats
 
@@ -67,7 +66,7 @@ def _reading(gain: dict, short: dict) -> str:
         return "one seed"
     gained, short_of = gain["low"] > 0, short["high"] < 0
     if gained:
-        return "part of ΔA" if short_of else "all of ΔA shown possible (no shortfall shown)"
+        return "part of ΔA" if short_of else "as much as the fine labels (no shortfall shown)"
     if gain["high"] < 0:
         return "worse than coarse labels"
     return "none shown" if short_of else "inconclusive"
