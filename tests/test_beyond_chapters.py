@@ -279,3 +279,15 @@ def test_the_finding_box_reads_each_tasks_cluster_study() -> None:
                                   five_clusters=auto_fine.cluster_table(five))
     assert "Cluster study not stored yet" in text and "(five coarse classes)" in text
     assert "already score 0.82, so the clusters add -0.10 at best: by this measure they carry none" in text
+
+
+def test_the_answer_bullet_counts_settings_below_the_coarse_labels() -> None:
+    from lgtools.chapters import auto_fine
+
+    versus = pd.DataFrame({"features": ["whitened pixels", "whitened pixels", "coarse-trained network"], "k": [2, 5, 5],
+                           "gain": [-1.5, -1.7, 0.4], "reading": ["worse than coarse labels", "inconclusive",
+                                                                  "inconclusive"]})
+    text = auto_fine._answer(versus)
+    assert "2 of 3 settings score below the coarse labels on average, so 1 gain over the coarse labels on average" in text
+    assert "inconclusive: 2; worse than coarse labels: 1" in text
+    assert "none of them recovers any of ΔA" in auto_fine._answer(versus.head(2))

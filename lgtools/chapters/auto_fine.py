@@ -166,6 +166,7 @@ def auto_finding(clusters: pd.DataFrame, versus: pd.DataFrame, five: pd.DataFram
     if methods:
         lines.append(methods)
     if len(versus):
+        lines.insert(0, _answer(versus))
         lines += _versus_lines(versus, "animal / vehicle")
     else:
         lines.append("- **Not trained yet.** No pseudo-fine network is stored, so whether training on the clusters "
@@ -179,6 +180,19 @@ def auto_finding(clusters: pd.DataFrame, versus: pd.DataFrame, five: pd.DataFram
     elif five is not None:
         lines.append("- **Five coarse classes: not trained yet** (`sweeps/cpu/pseudo_fine_five.yaml`).")
     return "\n".join(lines)
+
+
+def _answer(versus: pd.DataFrame) -> str:
+    """The box's first bullet: how many stored settings recover none, part or all of ΔA, from their readings."""
+    below = int(versus["gain"].lt(0).sum())
+    counts = versus["reading"].value_counts()
+    readings = "; ".join(f"{reading}: {count}" for reading, count in counts.items())
+    sources = ", ".join(dict.fromkeys(versus["features"]))
+    return (f"- **Answer so far (animal / vehicle, {len(versus)} settings of k and features: {sources}).** "
+            f"{below} of {len(versus)} settings score below the coarse labels on average, so "
+            + ("none of them recovers any of ΔA" if below == len(versus)
+               else f"{len(versus) - below} gain over the coarse labels on average")
+            + f". Readings from the paired intervals: {readings}.")
 
 
 def _versus_lines(versus: pd.DataFrame, task: str) -> list[str]:
