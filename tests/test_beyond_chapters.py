@@ -143,11 +143,13 @@ def test_pseudo_fine_runs_pair_with_the_coarse_and_the_true_fine_runs(tmp_path: 
     ((0.0, -0.5, 0.5), (-2.0, -2.5, -1.5), "none shown"),
     ((-1.0, -1.5, -0.5), (-2.0, -2.5, -1.5), "worse than coarse labels"),
     ((0.0, -0.5, 0.5), (0.0, -0.5, 0.5), "inconclusive"),
+    ((-1.5, -1.5, -1.5), (-3.3, -3.5, -3.1), "inconclusive (two seeds, equal differences)"),
 ])
 def test_what_a_pseudo_fine_setting_recovers_is_read_from_both_intervals(gain, short, reading) -> None:
     from lgtools.chapters import auto_fine
 
-    as_dict = lambda t: {"mean": t[0], "low": t[1], "high": t[2], "n": 3}  # noqa: E731
+    n = 2 if gain[1] == gain[2] else 3  # two seeds whose differences happen to be equal: no spread at all
+    as_dict = lambda t: {"mean": t[0], "low": t[1], "high": t[2], "n": n}  # noqa: E731
     assert auto_fine._reading(as_dict(gain), as_dict(short)) == reading
 
 

@@ -64,6 +64,8 @@ def _reading(gain: dict, short: dict) -> str:
     """What a pseudo-fine setting recovers of ΔA, read from the two paired intervals."""
     if gain["n"] < 2 or math.isnan(gain["low"]):
         return "one seed"
+    if gain["n"] < 3 and gain["high"] - gain["low"] < 1e-9:  # two equal differences: a zero-width interval by chance
+        return "inconclusive (two seeds, equal differences)"
     gained, short_of = gain["low"] > 0, short["high"] < 0
     if gained:
         return "part of ΔA" if short_of else "as much as the fine labels (no shortfall shown)"
