@@ -104,7 +104,7 @@ def trained_network_features(train_images: torch.Tensor, test_images: torch.Tens
     Whitened like the untrained network's, so k-means weighs every direction alike and the two
     sources differ only in what the network learnt.
     """
-    config = read_weights(path, "pseudo_from")["config"]
-    model = build_model(config["model"], num_classes=2, width=config.get("width"))
-    load_body(model, path, identity, parameter="pseudo_from")
+    payload = read_weights(path, "pseudo_from")  # read once: its config builds the network, its state fills it
+    model = build_model(payload["config"]["model"], num_classes=2, width=payload["config"].get("width"))
+    load_body(model, path, identity, parameter="pseudo_from", payload=payload)
     return whitened_features(model, train_images, test_images, mean, std, seed, dims)

@@ -75,12 +75,13 @@ def clustering_identity(path: str | os.PathLike, dataset: str, hierarchy: object
 
 
 def load_body(model: nn.Module, path: str | os.PathLike, identity: str | None = None,
-              parameter: str = "init_from") -> None:
+              parameter: str = "init_from", payload: dict | None = None) -> None:
     """Copy the pretrained body of ``path`` into ``model`` (its classifier and any coarse head stay as drawn).
 
     ``identity`` (``TrainConfig.init_identity``): the file must still hold that run at that epoch.
+    ``payload``: the file as ``read_weights`` already returned it (a caller that needed its config first).
     """
-    payload = read_weights(path, parameter)
+    payload = read_weights(path, parameter) if payload is None else payload
     if identity is not None and held_run(payload) != identity:
         raise ValueError(f"{parameter} {os.fspath(path)!r} now holds {held_run(payload)}, not the "
                          f"identity {identity} this run was configured with")
