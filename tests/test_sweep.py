@@ -743,28 +743,3 @@ def test_a_coarse_net_spec_expands_without_its_weights_files_and_names_runs_read
     assert all("pseudo_identity" not in r.run_id and len(r.run_id) < 40 for r in runs)
     assert len({r.identity for r in runs}) == 9
     assert {r.parameters["pseudo_identity"][:10] for r in runs} == {"2d910bee5a", "d72706b82d", "9b35f41047"}
-
-
-@pytest.mark.parametrize("options, minutes", [({"cluster": "local"}, 24 * 60), ({"timeout_min": 30}, 30)])
-def test_submitit_jobs_get_a_day_unless_the_spec_sets_a_limit(monkeypatch, tmp_path: Path, options, minutes) -> None:
-    # submitit's own default (2 minutes locally, 5 on SLURM) killed every real run it was given.
-    import submitit
-
-    from lgtools.runs.sweep import _outcomes_submitit
-    from lgtools.runs.sweep_task import RunTask
-
-    seen = {}
-
-    class Recorder:
-        def __init__(self, folder, cluster=None):
-            seen["cluster"] = cluster
-
-        def update_parameters(self, **values):
-            seen.update(values)
-            raise RuntimeError("recorded")
-
-    monkeypatch.setattr(submitit, "AutoExecutor", Recorder)
-    task = RunTask("train", "tiny", "r", {**TINY, "seed": 0}, str(tmp_path / "res"), str(tmp_path / "runs"))
-    with pytest.raises(RuntimeError, match="recorded"):
-        next(_outcomes_submitit([task], 1, tmp_path / "submitit", options))
-    assert seen["timeout_min"] == minutes

@@ -282,9 +282,6 @@ def _outcome_of(task: RunTask, get: Callable) -> tuple[str, str]:
         return "failed", f"worker died: {type(error).__name__}: {error}"
 
 
-DEFAULT_TIMEOUT_MIN = 24 * 60  # a submitit job's limit when the spec sets none: one day
-
-
 def _outcomes_submitit(tasks: list[RunTask], jobs: int, folder: Path, options: dict):
     """Yield outcomes of runs submitted through submitit, at most ``jobs`` in flight.
 
@@ -294,9 +291,6 @@ def _outcomes_submitit(tasks: list[RunTask], jobs: int, folder: Path, options: d
     import submitit
 
     options = dict(options)
-    # submitit's own limit (2 minutes on its local executor, 5 on SLURM) would kill every real run;
-    # a spec's submitit mapping sets a tighter one where a cluster needs it.
-    options.setdefault("timeout_min", DEFAULT_TIMEOUT_MIN)
     executor = submitit.AutoExecutor(folder=folder, cluster=options.pop("cluster", None))
     executor.update_parameters(name=f"lgtools-{tasks[0].sweep}", **options)
     waiting, running = list(tasks), []
