@@ -158,7 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                "the frozen features, and a full fine-tuning stored as a run result.")
     finetune.add_argument("--weights", nargs="+", required=True, metavar="DIR",
                           help="folders of runs trained with keep_weights (a sweep keeps them in runs/<sweep>/<run>.weights)")
-    finetune.add_argument("--out", required=True, help="JSON file to write (replaced if it exists)")
+    finetune.add_argument("--out", required=True, help="JSON file to write (replaced if it exists, unless --update)")
+    finetune.add_argument("--update", action="store_true",
+                          help="keep --out's rows of pretrainings not given here (same epochs, probe size, scale, "
+                               "experiment), so earlier weights need not be at hand")
     finetune.add_argument("--epochs", type=int, default=1, help="fine-tuning epochs (default: 1)")
     finetune.add_argument("--probe-train", type=int, default=10000, help="training images of the linear probe, stratified")
     finetune.add_argument("--results", default="results", help="results root for the fine-tuning runs (default: results)")
@@ -169,10 +172,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _finetune(args: argparse.Namespace) -> int:
-    from lgtools.runs.finetune_study import finetune_study, save_finetune_study
+    from lgtools.runs.finetune_study import finetune_study, load_finetune_study, save_finetune_study
 
+    previous = load_finetune_study(args.out) if args.update else None
     frame, parameters = finetune_study(args.weights, args.epochs, args.probe_train, args.results, args.experiment,
-                                       args.data_root, args.scale)
+                                       args.data_root, args.scale, previous)
     return _report_study(frame.drop(columns=["probe_pred", "finetune_pred"]),
                          save_finetune_study(frame, args.out, parameters))
 

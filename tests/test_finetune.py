@@ -42,6 +42,23 @@ def test_each_granularity_is_probed_and_fine_tuned_once(pretrained, tmp_path, mo
     assert record["format"] == "lgtools-finetune-study" and back["probe_pred"].iloc[0] == frame["probe_pred"].iloc[0]
 
 
+def test_a_stored_study_grows_without_the_earlier_weights(pretrained, tmp_path):
+    folders = [pretrained / name for name in SETTINGS]
+    frame, parameters = finetune_study(folders[:2], epochs=1, probe_train=144, results=tmp_path / "res")
+    first = load_finetune_study(save_finetune_study(frame, tmp_path / "finetune.json", parameters))
+    # The first two folders' weights are not needed again: their rows come from the stored study.
+    grown, parameters = finetune_study(folders[2:], epochs=1, probe_train=144, results=tmp_path / "res", previous=first)
+    assert grown["pretraining"].tolist() == ["coarse", "fine", "finer than fine (k = 2 per fine class)"]
+    assert grown["probe_pred"].iloc[0] == first[0]["probe_pred"].iloc[0]
+    assert parameters["pretrained"][:2] == first[1]["parameters"]["pretrained"] and len(parameters["weights"]) == 3
+    # A pretraining named again replaces its stored row instead of doubling it.
+    again, parameters = finetune_study(folders[1:2], epochs=1, probe_train=144, results=tmp_path / "res",
+                                       previous=(grown, {"parameters": parameters}))
+    assert sorted(again["pretraining"]) == sorted(grown["pretraining"]) and len(parameters["pretrained"]) == 3
+    with pytest.raises(ValueError, match="previous: the stored study was measured with other settings .*epochs"):
+        finetune_study(folders[2:], epochs=2, probe_train=144, results=tmp_path / "res", previous=first)
+
+
 def test_the_fine_tuning_starts_from_the_pretrained_body_on_coarse_labels(pretrained):
     from lgtools.runs.probe_study import kept_weights
     from lgtools.training.pretrained import read_weights

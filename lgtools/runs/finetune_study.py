@@ -14,6 +14,8 @@ across the coarse ones; ``sweeps/cpu/pretraining.yaml``) kept its weights (``kee
 
 Each row keeps the per-image coarse predictions of both, so the chapter can score any subset of
 the test images (hard samples) without recomputing. The table is stored as a study (``runs.studies``).
+Given the stored study (``previous``, as ``load_finetune_study`` returns it), its rows of pretrainings not named again are kept, so a study
+grows run by run without the earlier pretrainings' weights (``runs/`` is not kept in git).
 """
 
 from __future__ import annotations
@@ -66,7 +68,8 @@ def finetune_config(pretrained: dict, weights: str, epochs: int, experiment: str
 
 def finetune_study(weights_dirs: Sequence[str | os.PathLike], epochs: int = 1, probe_train: int = 10000,
                    results: str | os.PathLike = "results", experiment: str = "finetune-cpu-scale",
-                   data_root: str | None = None, scale: str = "cpu-scale") -> tuple[pd.DataFrame, dict]:
+                   data_root: str | None = None, scale: str = "cpu-scale",
+                   previous: tuple[pd.DataFrame, dict] | None = None) -> tuple[pd.DataFrame, dict]:
     """One row per pretrained run: its own A_FC, the linear probe's and the fine-tuned network's coarse accuracy."""
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer (fine-tuning epochs), got {epochs!r}")
@@ -74,6 +77,7 @@ def finetune_study(weights_dirs: Sequence[str | os.PathLike], epochs: int = 1, p
         raise ValueError(f"probe_train must be an integer >= 20 (training images of the probe), got {probe_train!r}")
     if not weights_dirs:
         raise ValueError("weights_dirs must name at least one folder of kept weights, got none")
+    kept = _kept_rows(previous, {"epochs": epochs, "probe_train": probe_train, "scale": scale, "experiment": experiment})
     plans = []
     for folder in weights_dirs:  # every input read and checked before any training
         epoch, path = kept_weights(folder)[-1]
@@ -107,9 +111,30 @@ def finetune_study(weights_dirs: Sequence[str | os.PathLike], epochs: int = 1, p
                      "pretrained_afc": pretrained_afc, "probe_acc": 100 * float(np.mean(probe_pred == coarse_test)),
                      "finetune_acc": float(tuned["summary"]["test_acc"]), "finetune_run": tuned["run_id"],
                      "probe_pred": probe_pred.tolist(), "finetune_pred": np.asarray(tuned["test_predictions"]).tolist()})
-    parameters = {"weights": [str(p) for p, *_ in plans], "epochs": epochs, "probe_train": probe_train, "scale": scale,
-                  "experiment": experiment, "pretrained": [payload["identity"] for _, payload, *_ in plans]}
-    return pd.DataFrame(rows, columns=COLUMNS), parameters
+    named = {payload["identity"] for _, payload, *_ in plans}
+    kept = [entry for entry in kept if entry[2] not in named]  # a pretraining named again is measured again
+    parameters = {"weights": [w for _, w, _ in kept] + [str(p) for p, *_ in plans], "epochs": epochs,
+                  "probe_train": probe_train, "scale": scale, "experiment": experiment,
+                  "pretrained": [i for *_, i in kept] + [payload["identity"] for _, payload, *_ in plans]}
+    return pd.DataFrame([row for row, *_ in kept] + rows, columns=COLUMNS), parameters
+
+
+def _kept_rows(previous: tuple[pd.DataFrame, dict] | None, settings: dict) -> list[tuple[dict, str, str]]:
+    """The stored study's rows with their weights path and pretraining identity; refused if measured otherwise."""
+    if previous is None or previous[0].empty:
+        return []
+    frame, record = previous
+    stored = record.get("parameters", {})
+    differ = {key: (stored.get(key), value) for key, value in settings.items() if stored.get(key) != value}
+    if differ:
+        said = ", ".join(f"{key} {old!r} (stored) vs {new!r}" for key, (old, new) in differ.items())
+        raise ValueError(f"previous: the stored study was measured with other settings ({said}); "
+                         "use the same settings or write a new study")
+    weights, identities = stored.get("weights", []), stored.get("pretrained", [])
+    if not len(weights) == len(identities) == len(frame):
+        raise ValueError(f"previous: the stored study has {len(frame)} rows but {len(identities)} pretrained "
+                         "identities; it cannot be extended")
+    return list(zip(frame.to_dict("records"), weights, identities))
 
 
 @torch.no_grad()
