@@ -61,6 +61,14 @@ def test_transfer_is_paired_with_coarse_pretraining_of_the_same_seed():
                                   versus.reset_index())
     assert "fine (10 classes) +1.50" in text and "finer (20 classes) -0.50" in text and "(n = 3)" in text
     assert "on the hard test images" not in text  # no hard subset measured: no claim about it
+    assert "highest at 10 classes, in between: lower on both sides" in text and "2: +0.00, 10: +1.50, 20: -0.50" in text
+    assert "Misaligned control" not in text  # no control stored: no claim
+    crossing = [{**row, "pretraining": "clusters across the coarse classes (10)", "classes": 10,
+                 "finetune_acc": 90.0} for row in rows if row["pretraining"] == "coarse"]
+    with_control = pt.versus_coarse_pretraining(pd.DataFrame(rows + crossing))
+    line = pt.misaligned_line(with_control)
+    assert "fine-tuned -1.00 [-1.00, -1.00] points against coarse pretraining (n = 3)" in line and "+1.50" in line
+    assert "-1.00" not in pt.granularity_shape(with_control)  # the control is not a point on the aligned axis
     hard = [{**row, "finetune_hard": 50.0 + 10 * (row["pretraining"] == "fine") + row["seed"]} for row in rows]
     versus = pt.versus_coarse_pretraining(pd.DataFrame(hard))
     text = pt.pretraining_finding(pd.DataFrame([{"measure": m, "coarse": 1.0, "fine": 2.0, "delta": 1.0, "low": 0.5,

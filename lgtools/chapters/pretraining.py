@@ -171,7 +171,40 @@ def pretraining_finding(summary: pd.DataFrame, versus: pd.DataFrame) -> str:
                       "upper bound." if measure == "finetune_hard" else "")
             lines.append(f"- **Real CIFAR-10, {words}, against coarse pretraining** (points, paired over seeds): "
                          f"{text}.{caveat}")
+    lines += [line for line in (granularity_shape(versus), misaligned_line(versus)) if line]
     return "\n".join(lines)
+
+
+MISALIGNED = "clusters across"  # how ``granularity`` names labels that cut across the coarse classes
+
+
+def granularity_shape(versus: pd.DataFrame, measure: str = "finetune_acc") -> str | None:
+    """A bullet on where fine-tuned accuracy peaks along the aligned granularities (None with fewer than three)."""
+    part = versus[versus["measure"].eq(measure) & ~versus["pretraining"].str.startswith(MISALIGNED)]
+    part = part.groupby("classes", as_index=False).agg(delta=("delta", "mean"), n=("n", "min")).sort_values("classes")
+    if len(part) < 2:  # with coarse (2 classes, 0 by definition) that makes three granularities
+        return None
+    points = [(2, 0.0)] + list(zip(part["classes"].astype(int), part["delta"]))
+    best = max(points, key=lambda point: point[1])
+    where = ("at the finest level tried" if best[0] == points[-1][0] else
+             "at the coarsest level" if best[0] == 2 else "in between: lower on both sides")
+    along = ", ".join(f"{c}: {d:+.2f}" for c, d in points)
+    return (f"- **Along the granularity (labels aligned with the coarse classes, fine-tuned, minus coarse "
+            f"pretraining):** {along} points by number of pretraining classes; highest at {best[0]} classes, {where}. "
+            f"Fewest seeds behind a point: {int(part['n'].min())}; points closer than their intervals (above) are "
+            "not told apart.")
+
+
+def misaligned_line(versus: pd.DataFrame, measure: str = "finetune_acc") -> str | None:
+    """A bullet setting the misaligned control beside the annotators' fine labels (None if either is missing)."""
+    part = versus[versus["measure"].eq(measure)].set_index("pretraining")
+    crossing = [name for name in part.index if name.startswith(MISALIGNED)]
+    if not crossing or "fine" not in part.index:
+        return None
+    cross, fine = part.loc[crossing[0]], part.loc["fine"]
+    return (f"- **Misaligned control** ({crossing[0]}, as many classes as the fine labels but cutting across "
+            f"animal / vehicle): fine-tuned {_interval(cross)} points against coarse pretraining (n = {cross['n']}), "
+            f"where the fine labels give {_interval(fine)} (n = {fine['n']}).")
 
 
 def _interval(row: pd.Series) -> str:
