@@ -295,13 +295,23 @@ def test_submitit_jobs_in_flight_are_cancelled_when_the_sweep_stops(tmp_path: Pa
                        str(tmp_path / "res"), str(tmp_path / "runs"), num_threads=1)
 
     folder = tmp_path / "submitit"
-    outcomes = _outcomes_submitit([task("quick"), task("slow", epochs=500)], 2, folder,
-                                  {"cluster": "local"})
-    first, (status, _) = next(outcomes)
-    assert first.run_id == "quick" and status == "done"
-    pids = {int(f.name.split("_")[0]) for f in folder.glob("*_log.out")}
-    assert len(pids) == 2
-    outcomes.close()  # what an interruption of the consuming sweep does
+    # As in a sweep started in the background (`&`, nohup): SIGINT ignored, which children inherit,
+    # and submitit cancels a local job with SIGINT. 100,000 epochs: "slow" cannot finish first.
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        outcomes = _outcomes_submitit([task("quick"), task("slow", epochs=100_000)], 2, folder,
+                                      {"cluster": "local"})
+        first, (status, _) = next(outcomes)
+        assert first.run_id == "quick" and status == "done"
+        pids = {int(f.name.split("_")[0]) for f in folder.glob("*_log.out")}
+        assert len(pids) == 2
+        limits = {line for pid in pids if Path(f"/proc/{pid}").exists()
+                  for line in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+                  if line.startswith(b"SUBMITIT_LOCAL_TIMEOUT_S=")}
+        assert limits == {b"SUBMITIT_LOCAL_TIMEOUT_S=86400"}  # the slow job's: a day, not submitit's 2 minutes
+        outcomes.close()  # what an interruption of the consuming sweep does
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
     def alive(pid: int) -> bool:
         try:
@@ -309,9 +319,8 @@ def test_submitit_jobs_in_flight_are_cancelled_when_the_sweep_stops(tmp_path: Pa
         except OSError:
             return False
 
-    # 30 s sufficed on an idle machine; with two training jobs on the same 2 cores the cancelled
-    # jobs once took longer to exit, so allow 120 s (the test still fails if they never exit).
-    deadline = time.monotonic() + 120
+    # A cancelled job exits within seconds: submitit SIGINTs its worker, then SIGKILLs it 1 s later.
+    deadline = time.monotonic() + 60
     while any(alive(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not any(alive(pid) for pid in pids)

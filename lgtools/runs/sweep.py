@@ -6,7 +6,9 @@ then ``parameters`` (fixed), optional ``cases`` (a list of partial parameter set
 that change together such as a dataset and its data root), ``grid`` (lists; the runs are
 cases × the product of the grid), and optionally ``recipe: paper`` (each run starts from
 ``paper_recipe(dataset)``), ``scale`` (a tag stored with every result, e.g. ``cpu-scale``) and
-``submitit`` (executor options such as ``timeout_min``, ``gpus_per_node``, ``slurm_partition``).
+``submitit`` (executor options such as ``timeout_min``, ``gpus_per_node``, ``slurm_partition``;
+on submitit's local executor a job's limit is one day unless ``timeout_min`` says otherwise, as
+submitit's own 2 minutes would end any real run; on SLURM set ``timeout_min`` in the spec).
 
 Where things go: ``<results>/<sweep>/<run-id>.json`` (train runs; written atomically, the
 commit point), ``<results>/<sweep>/<run-id>/`` (whatever a notebook run saved into the
@@ -71,6 +73,7 @@ from lgtools.training.loop import train
 
 log = logging.getLogger(__name__)
 LAUNCHERS = ("local", "submitit")
+LOCAL_TIMEOUT_MIN = 24 * 60  # submitit's local executor: a job's limit unless the spec's submitit mapping sets one
 
 
 @dataclass
@@ -219,6 +222,25 @@ def _signals_raise() -> Iterator[None]:
             signal.signal(signum, previous[signum])
 
 
+@contextlib.contextmanager
+def _sigint_inheritable() -> Iterator[None]:
+    """While active, a process started here does not inherit an ignored SIGINT.
+
+    A sweep run in the background (``&``, nohup) ignores SIGINT, and a child inherits that; but
+    submitit cancels a local job by sending its controller SIGINT, so such a job would train on.
+    A Python handler, unlike SIG_IGN, is reset to the default action in the started program.
+    """
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.SIG_IGN):
+        yield
+        return
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _exit_with_parent(parent_pid: int) -> None:
     """Pool initializer: end this worker soon after the sweep process is gone (even SIGKILLed)."""
     def watch() -> None:
@@ -292,6 +314,9 @@ def _outcomes_submitit(tasks: list[RunTask], jobs: int, folder: Path, options: d
 
     options = dict(options)
     executor = submitit.AutoExecutor(folder=folder, cluster=options.pop("cluster", None))
+    if executor.cluster in ("local", "debug"):
+        # submitit's own default ends a local job after 2 minutes, far short of a real run.
+        options.setdefault("timeout_min", LOCAL_TIMEOUT_MIN)
     executor.update_parameters(name=f"lgtools-{tasks[0].sweep}", **options)
     waiting, running = list(tasks), []
     with _signals_raise():
@@ -299,7 +324,8 @@ def _outcomes_submitit(tasks: list[RunTask], jobs: int, folder: Path, options: d
             while waiting or running:
                 while waiting and len(running) < jobs:
                     task = waiting.pop(0)
-                    running.append((task, executor.submit(execute, task)))
+                    with _sigint_inheritable():
+                        running.append((task, executor.submit(execute, task)))
                 finished = [(t, j) for t, j in running if j.done()]
                 for task, job in finished:
                     running.remove((task, job))
