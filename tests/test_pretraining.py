@@ -68,6 +68,9 @@ def test_transfer_is_paired_with_coarse_pretraining_of_the_same_seed():
     with_control = pt.versus_coarse_pretraining(pd.DataFrame(rows + crossing))
     line = pt.misaligned_line(with_control)
     assert "fine-tuned -1.00 [-1.00, -1.00] points against coarse pretraining (n = 3)" in line and "+1.50" in line
+    paired = pt.misaligned_versus_fine(pd.DataFrame(rows + crossing)).set_index("measure")
+    assert paired.loc["finetune_acc", "delta"] == pytest.approx(-2.5) and paired.loc["finetune_acc", "n"] == 3
+    assert "Paired with the fine labels of the same seed: -2.50" in pt.misaligned_line(with_control, paired.reset_index())
     assert "-1.00" not in pt.granularity_shape(with_control)  # the control is not a point on the aligned axis
     hard = [{**row, "finetune_hard": 50.0 + 10 * (row["pretraining"] == "fine") + row["seed"]} for row in rows]
     versus = pt.versus_coarse_pretraining(pd.DataFrame(hard))
@@ -138,3 +141,16 @@ def test_fine_tuned_runs_stay_out_of_the_papers_tables_and_the_ledger_names_the_
     assert len(select_runs(frame)) == 1 and select_runs(frame)["init_from"].isna().all()
     row = _pretraining_row(pd.DataFrame(), pd.DataFrame())
     assert row["ours"] == "—" and row["where"] == "[Chapter 12](12_pretraining_granularity.ipynb)"
+
+
+def test_the_ledger_judges_alignment_by_the_misaligned_control_paired_with_fine_labels():
+    from lgtools.chapters.ledger import _alignment_row
+
+    assert _alignment_row(pd.DataFrame(), pd.DataFrame())["ours"] == "—"
+    study = pd.DataFrame([{"pretraining": name, "classes": 10, "seed": seed, "pretrained_afc": 90.0, "probe_acc": 90.0,
+                           "finetune_acc": acc + 0.1 * seed, "finetune_run": "r", "probe_pred": [], "finetune_pred": []}
+                          for seed in (0, 1, 2) for name, acc in (("fine", 95.0), ("clusters across the coarse classes (10)", 93.0))])
+    row = _alignment_row(study, pd.DataFrame())
+    assert row["verdict"] == "agrees" and row["seeds"] == 3 and "-2.00" in row["ours"]
+    worse_fine = study.assign(finetune_acc=study["finetune_acc"].where(study["pretraining"].ne("fine"), 92.0))
+    assert _alignment_row(worse_fine, pd.DataFrame())["verdict"] == "disagrees"

@@ -23,7 +23,7 @@ from lgtools.chapters.hierarchy_loss import MEASURES, against_cross_entropy, los
 from lgtools.chapters.scorecard import scorecard
 from lgtools.chapters.paper import paper_table
 from lgtools.chapters.paths import resolve_path
-from lgtools.chapters.pretraining import STUDY, granularity_table, versus_coarse_pretraining
+from lgtools.chapters.pretraining import STUDY, granularity_table, misaligned_versus_fine, versus_coarse_pretraining
 from lgtools.chapters.selection import ANY, ours_for, select_runs
 from lgtools.runs.compare import PAIR_KEYS, delta_table, verdict
 from lgtools.runs.finetune_study import load_finetune_study
@@ -134,7 +134,9 @@ def verdict_ledger(stored: pd.DataFrame, probes: pd.DataFrame | None = None,
     rows.append(_head_row(stored))
     rows.append(_loss_row(stored))
     rows.append(_auto_fine_row(stored))
-    rows.append(_pretraining_row(load_finetune_study(resolve_path(STUDY))[0] if finetune is None else finetune, stored))
+    study = load_finetune_study(resolve_path(STUDY))[0] if finetune is None else finetune
+    rows.append(_pretraining_row(study, stored))
+    rows.append(_alignment_row(study, stored))
     return pd.DataFrame(rows, columns=COLUMNS + NUMBERS)
 
 
@@ -330,6 +332,22 @@ def _pretraining_row(study: pd.DataFrame, stored: pd.DataFrame) -> dict:
             "ours": f"fine-tuned A_CC {_ours(r['delta'], r['low'], r['high'])} points vs coarse pretraining",
             "seeds": int(r["n"]), "scale": "cpu-scale",
             "verdict": verdict(r["low"], r["high"], 1.0) or "inconclusive (one seed)", "where": where}
+
+
+def _alignment_row(study: pd.DataFrame, stored: pd.DataFrame) -> dict:
+    """Beyond the paper: do pretraining classes that cut across the coarse ones transfer worse than the fine labels?"""
+    claim = ("Beyond the paper: pretraining labels must align with the target's classes; misaligned ones transfer "
+             "worse (Hong et al. 2023)")
+    where = f"[{CHAPTERS['pretraining'][1]}]({CHAPTERS['pretraining'][0]}.ipynb)"
+    versus = misaligned_versus_fine(granularity_table(study, stored)) if len(study) else pd.DataFrame()
+    found = versus[versus["measure"].eq("finetune_acc") & versus["n"].gt(0)] if len(versus) else versus
+    if found.empty:
+        return _not_run(claim, "misaligned worse", where)
+    r = found.iloc[0]
+    return {"claim": claim, "paper": "misaligned worse",
+            "ours": f"fine-tuned A_CC {_ours(r['delta'], r['low'], r['high'])} points, misaligned minus fine labels",
+            "seeds": int(r["n"]), "scale": "cpu-scale",
+            "verdict": verdict(r["low"], r["high"], -1.0) or "inconclusive (one seed)", "where": where}
 
 
 def ledger_markdown(ledger: pd.DataFrame) -> str:

@@ -133,10 +133,21 @@ def study_coverage(table: pd.DataFrame, listed: int) -> str:
 
 def versus_coarse_pretraining(table: pd.DataFrame) -> pd.DataFrame:
     """Per pretraining and measure: minus the coarse pretraining of the same seed, paired, with its 95 % interval."""
+    return _paired_against(table, "coarse")
+
+
+def misaligned_versus_fine(table: pd.DataFrame) -> pd.DataFrame:
+    """The misaligned control minus the annotators' fine labels of the same seed, per measure (Hong's alignment)."""
+    crossing = table["pretraining"].str.startswith(MISALIGNED)
+    return _paired_against(table[crossing | table["pretraining"].eq("fine")], "fine")
+
+
+def _paired_against(table: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """Per pretraining and measure: minus the ``reference`` pretraining of the same seed, paired, 95 % interval."""
     measures = [m for m in ("probe_acc", "finetune_acc", "probe_hard", "finetune_hard") if table[m].notna().any()]
-    base = table[table["pretraining"].eq("coarse")].set_index("seed")
+    base = table[table["pretraining"].eq(reference)].set_index("seed")
     rows = []
-    for name, part in table[table["pretraining"].ne("coarse")].groupby("pretraining", sort=False):
+    for name, part in table[table["pretraining"].ne(reference)].groupby("pretraining", sort=False):
         part = part.set_index("seed")
         seeds = part.index.intersection(base.index)
         for measure in measures:
@@ -146,8 +157,11 @@ def versus_coarse_pretraining(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["pretraining", "classes", "measure", "delta", "low", "high", "n"])
 
 
-def pretraining_finding(summary: pd.DataFrame, versus: pd.DataFrame) -> str:
-    """The finding box: the planted-feature demo's paired differences, then the CIFAR-10 study or why it is missing."""
+def pretraining_finding(summary: pd.DataFrame, versus: pd.DataFrame, against_fine: pd.DataFrame | None = None) -> str:
+    """The finding box: the planted-feature demo's paired differences, then the CIFAR-10 study or why it is missing.
+
+    ``against_fine``: ``misaligned_versus_fine`` of the same study (the alignment bullet pairs the two directly).
+    """
     s = summary.set_index("measure")
     hard, fine_al, common_al = s.loc["hard_accuracy"], s.loc["fine_alignment"], s.loc["common_alignment"]
     lines = [f"- **Planted features** (a two-layer ReLU network, {int(hard['n'])} seeds, a live run): trained on fine "
@@ -171,7 +185,7 @@ def pretraining_finding(summary: pd.DataFrame, versus: pd.DataFrame) -> str:
                       "upper bound." if measure == "finetune_hard" else "")
             lines.append(f"- **Real CIFAR-10, {words}, against coarse pretraining** (points, paired over seeds): "
                          f"{text}.{caveat}")
-    lines += [line for line in (granularity_shape(versus), misaligned_line(versus)) if line]
+    lines += [line for line in (granularity_shape(versus), misaligned_line(versus, against_fine)) if line]
     return "\n".join(lines)
 
 
@@ -195,16 +209,22 @@ def granularity_shape(versus: pd.DataFrame, measure: str = "finetune_acc") -> st
             "not told apart.")
 
 
-def misaligned_line(versus: pd.DataFrame, measure: str = "finetune_acc") -> str | None:
+def misaligned_line(versus: pd.DataFrame, against_fine: pd.DataFrame | None = None,
+                    measure: str = "finetune_acc") -> str | None:
     """A bullet setting the misaligned control beside the annotators' fine labels (None if either is missing)."""
     part = versus[versus["measure"].eq(measure)].set_index("pretraining")
     crossing = [name for name in part.index if name.startswith(MISALIGNED)]
     if not crossing or "fine" not in part.index:
         return None
     cross, fine = part.loc[crossing[0]], part.loc["fine"]
-    return (f"- **Misaligned control** ({crossing[0]}, as many classes as the fine labels but cutting across "
+    text = (f"- **Misaligned control** ({crossing[0]}, as many classes as the fine labels but cutting across "
             f"animal / vehicle): fine-tuned {_interval(cross)} points against coarse pretraining (n = {cross['n']}), "
             f"where the fine labels give {_interval(fine)} (n = {fine['n']}).")
+    paired = against_fine[against_fine["measure"].eq(measure)] if against_fine is not None else pd.DataFrame()
+    if len(paired) and paired["n"].iloc[0]:
+        r = paired.iloc[0]
+        text += f" Paired with the fine labels of the same seed: {_interval(r)} points (n = {r['n']})."
+    return text
 
 
 def _interval(row: pd.Series) -> str:
