@@ -323,3 +323,22 @@ def test_hierarchy_inside_tables_from_the_stored_runs():
     assert len(severity) >= 2 and (severity["crossing"] < severity["chance_crossing"]).all()
     assert recovery_rank(recovery)["n"] >= 3
     assert "adjusted Rand 1.00" in inside_finding(recovery, severity)
+
+
+def test_granularity_transfer_joins_aligned_labels_and_sets_the_control_apart():
+    rows = [{"pretraining": name, "classes": classes, "measure": measure, "delta": delta, "low": delta - 1,
+             "high": delta + 1, "n": 2}
+            for measure in ("probe_acc", "finetune_acc")
+            for name, classes, delta in (("fine", 10, 2.0), ("finer than fine (k = 2 per fine class)", 20, 1.0),
+                                         ("clusters across the coarse classes (10)", 10, -3.0))]
+    fig = plots.granularity_transfer(pd.DataFrame(rows))
+    assert len(fig.axes) == 1  # no hard-image measure: no second panel
+    ax = fig.axes[0]
+    joined = [line for line in ax.get_lines() if line.get_linestyle() == "-" and len(line.get_xdata()) == 3]
+    assert len(joined) == 2  # per measure: coarse (0 by definition), 10 and 20 classes; the control is not joined
+    assert [list(line.get_ydata()) for line in joined] == [[0.0, 2.0, 1.0]] * 2
+    assert sum(text.get_text() == "misaligned" for text in ax.texts) == 2
+    assert ax.get_xscale() == "log"
+    plt.close(fig)
+    with pytest.raises(ValueError, match=r"versus: missing columns \['n'\]"):
+        plots.granularity_transfer(pd.DataFrame(rows).drop(columns="n"))
