@@ -293,3 +293,16 @@ def test_the_answer_bullet_counts_settings_below_the_coarse_labels() -> None:
     assert "2 of 3 settings score below the coarse labels on average, so 1 gain over the coarse labels on average" in text
     assert "inconclusive: 2; worse than coarse labels: 1" in text
     assert "none of them recovers any of ΔA" in auto_fine._answer(versus.head(2))
+
+
+def test_feature_sources_are_compared_at_the_same_seed_and_k() -> None:
+    from lgtools.chapters import auto_fine as af
+
+    runs = pd.DataFrame([{"features": features, "k": k, "seed": seed, "test_acc": acc + seed + k / 10}
+                         for seed in (0, 1) for k in (2, 5)
+                         for features, acc in (("coarse-trained network", 94.0), ("whitened pixels", 93.0))]
+                        + [{"features": "whitened pixels", "k": 10, "seed": 0, "test_acc": 50.0}])  # no partner: left out
+    gap = af.feature_gap(runs)
+    assert gap["n"] == 4 and gap["mean"] == pytest.approx(1.0) and gap["low"] == pytest.approx(1.0)
+    assert "minus the whitened pixels' at the same seed and k: +1.00 [+1.00, +1.00] points (n = 4 pairs)" in af.feature_line(gap)
+    assert af.feature_line(af.feature_gap(runs[runs["features"].eq("whitened pixels")])) is None

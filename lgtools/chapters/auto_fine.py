@@ -116,6 +116,24 @@ def pseudo_versus(stored: pd.DataFrame, dataset: str = "cifar10", scale: str = "
     return pd.DataFrame(rows, columns=VERSUS_COLUMNS)
 
 
+def feature_gap(runs: pd.DataFrame, better: str = "coarse-trained network",
+                worse: str = "whitened pixels") -> dict:
+    """A_FC(pseudo) from ``better`` features minus from ``worse`` ones, paired over every (seed, k) both have."""
+    wide = runs.pivot_table(index=["seed", "k"], columns="features", values="test_acc", aggfunc="first")
+    if better not in wide.columns or worse not in wide.columns:
+        return {**paired_interval(pd.Series(dtype=float)), "better": better, "worse": worse}
+    return {**paired_interval((wide[better] - wide[worse]).dropna()), "better": better, "worse": worse}
+
+
+def feature_line(gap: dict) -> str | None:
+    """The finding bullet on which feature source makes better pseudo-fine labels (None without a pair)."""
+    if not gap["n"]:
+        return None
+    return (f"- **Which features.** Training on clusters of the {gap['better']}'s features minus the "
+            f"{gap['worse']}' at the same seed and k: {_ci(gap['mean'], gap['low'], gap['high'])} points "
+            f"(n = {gap['n']} pairs).")
+
+
 def nmi_gain_correlation(runs: pd.DataFrame) -> dict:
     """Spearman's rank correlation of the clusters' test NMI with the run's gain over A_CC, over runs (``pseudo_runs``)."""
     runs = runs.dropna(subset=["pseudo_test_nmi", "gain"])
@@ -159,8 +177,11 @@ def _cluster_line(clusters: pd.DataFrame, task: str) -> str | None:
 
 def auto_finding(clusters: pd.DataFrame, versus: pd.DataFrame, five: pd.DataFrame | None = None,
                  correlation: dict | None = None, methods: str | None = None,
-                 five_clusters: pd.DataFrame | None = None) -> str:
-    """The chapter's finding box, as Markdown bullets drawn from the tables (``five``, ``five_clusters``: the five-coarse-class task)."""
+                 five_clusters: pd.DataFrame | None = None, features: dict | None = None) -> str:
+    """The chapter's finding box, as Markdown bullets drawn from the tables (``five``, ``five_clusters``: the five-coarse-class task).
+
+    ``features``: ``feature_gap`` of the animal / vehicle runs (which feature source trains better).
+    """
     own = _cluster_line(clusters, "animal / vehicle")
     lines = [own or "- **Cluster study not stored yet** (`python -m lgtools clusters`, see the notes)."]
     if five_clusters is not None and (other := _cluster_line(five_clusters, "five coarse classes")):
@@ -170,6 +191,8 @@ def auto_finding(clusters: pd.DataFrame, versus: pd.DataFrame, five: pd.DataFram
     if len(versus):
         lines.insert(0, _answer(versus))
         lines += _versus_lines(versus, "animal / vehicle")
+        if features is not None and (line := feature_line(features)):
+            lines.append(line)
     else:
         lines.append("- **Not trained yet.** No pseudo-fine network is stored, so whether training on the clusters "
                      "recovers any of ΔA is still open; `sweeps/cpu/pseudo_fine.yaml` lists the runs.")
