@@ -303,6 +303,10 @@ def test_feature_sources_are_compared_at_the_same_seed_and_k() -> None:
                          for features, acc in (("coarse-trained network", 94.0), ("whitened pixels", 93.0))]
                         + [{"features": "whitened pixels", "k": 10, "seed": 0, "test_acc": 50.0}])  # no partner: left out
     gap = af.feature_gap(runs)
-    assert gap["n"] == 4 and gap["mean"] == pytest.approx(1.0) and gap["low"] == pytest.approx(1.0)
-    assert "minus the whitened pixels' at the same seed and k: +1.00 [+1.00, +1.00] points (n = 4 pairs)" in af.feature_line(gap)
+    assert gap["n"] == 2 and gap["pairs"] == 4 and gap["mean"] == pytest.approx(1.0) and gap["low"] == pytest.approx(1.0)
+    assert "averaged over k per seed: +1.00 [+1.00, +1.00] points (n = 2 seeds, 4 pairs of runs)" in af.feature_line(gap)
+    # Seeds are the units: a seed's k values count once, so two seeds with different gaps give a wide interval.
+    uneven = runs.assign(test_acc=runs["test_acc"] + ((runs["seed"] == 1) & runs["features"].str.startswith("coarse")))
+    spread = af.feature_gap(uneven)
+    assert spread["mean"] == pytest.approx(1.5) and spread["low"] < 0 < spread["high"]
     assert af.feature_line(af.feature_gap(runs[runs["features"].eq("whitened pixels")])) is None

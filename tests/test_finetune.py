@@ -55,6 +55,8 @@ def test_a_stored_study_grows_without_the_earlier_weights(pretrained, tmp_path):
     again, parameters = finetune_study(folders[1:2], epochs=1, probe_train=144, results=tmp_path / "res",
                                        previous=(grown, {"parameters": parameters}))
     assert sorted(again["pretraining"]) == sorted(grown["pretraining"]) and len(parameters["pretrained"]) == 3
+    with pytest.raises(ValueError, match="previous must be a stored study as load_finetune_study returns it"):
+        finetune_study(folders[2:], epochs=1, probe_train=144, results=tmp_path / "res", previous=first[0])
     with pytest.raises(ValueError, match="previous: the stored study was measured with other settings .*epochs"):
         finetune_study(folders[2:], epochs=2, probe_train=144, results=tmp_path / "res", previous=first)
 

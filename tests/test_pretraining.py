@@ -55,14 +55,19 @@ def test_transfer_is_paired_with_coarse_pretraining_of_the_same_seed():
     versus = pt.versus_coarse_pretraining(pd.DataFrame(rows)).set_index(["pretraining", "measure"])
     assert versus.loc[("fine", "probe_acc"), "delta"] == pytest.approx(1.5) and versus.loc[("fine", "probe_acc"), "n"] == 3
     assert ("fine", "probe_hard") not in versus.index  # no hard subset: no row
-    text = pt.pretraining_finding(pd.DataFrame([{"measure": m, "coarse": 1.0, "fine": 2.0, "delta": 1.0, "low": 0.5,
-                                                  "high": 1.5, "n": 3} for m in ("hard_accuracy", "fine_alignment",
-                                                                                "common_alignment")]),
-                                  versus.reset_index())
+    summary = pd.DataFrame([{"measure": m, "coarse": 1.0, "fine": 2.0, "delta": 1.0, "low": 0.5, "high": 1.5, "n": 3}
+                            for m in ("hard_accuracy", "fine_alignment", "common_alignment")])
+    text = pt.pretraining_finding(summary, versus.reset_index(), pd.DataFrame(rows))
     assert "fine (10 classes) +1.50" in text and "finer (20 classes) -0.50" in text and "(n = 3)" in text
     assert "on the hard test images" not in text  # no hard subset measured: no claim about it
-    assert "highest at 10 classes, in between: lower on both sides" in text and "2: +0.00, 10: +1.50, 20: -0.50" in text
+    assert "2: +0.00, 10: +1.50, 20: -0.50 points by number of pretraining classes, on seeds 0, 1, 2" in text
+    assert "highest at 10 classes, in between, lower on both sides" in text and "no shape is claimed" not in text
     assert "Misaligned control" not in text  # no control stored: no claim
+    # The shape is read on the seeds every granularity has: a point with only seed 0 restricts all to seed 0.
+    extra = [{**rows[0], "pretraining": "finest", "classes": 40, "finetune_acc": 99.0}]
+    shape = pt.granularity_shape(pd.DataFrame(rows + extra))
+    assert "on seed 0 (the seeds every granularity has)" in shape and "40: +8.00" in shape
+    assert "no shape is claimed" in shape
     crossing = [{**row, "pretraining": "clusters across the coarse classes (10)", "classes": 10,
                  "finetune_acc": 90.0} for row in rows if row["pretraining"] == "coarse"]
     with_control = pt.versus_coarse_pretraining(pd.DataFrame(rows + crossing))
@@ -70,8 +75,10 @@ def test_transfer_is_paired_with_coarse_pretraining_of_the_same_seed():
     assert "fine-tuned -1.00 [-1.00, -1.00] points against coarse pretraining (n = 3)" in line and "+1.50" in line
     paired = pt.misaligned_versus_fine(pd.DataFrame(rows + crossing)).set_index("measure")
     assert paired.loc["finetune_acc", "delta"] == pytest.approx(-2.5) and paired.loc["finetune_acc", "n"] == 3
-    assert "Paired with the fine labels of the same seed: -2.50" in pt.misaligned_line(with_control, paired.reset_index())
-    assert "-1.00" not in pt.granularity_shape(with_control)  # the control is not a point on the aligned axis
+    assert "paired with the fine labels of the same seed -2.50" in pt.misaligned_line(with_control, paired.reset_index())
+    assert "-1.00" not in pt.granularity_shape(pd.DataFrame(rows + crossing))  # the control is off the aligned axis
+    assert "paired with the fine labels of the same seed -2.50" in pt.pretraining_finding(
+        summary, with_control, pd.DataFrame(rows + crossing))
     hard = [{**row, "finetune_hard": 50.0 + 10 * (row["pretraining"] == "fine") + row["seed"]} for row in rows]
     versus = pt.versus_coarse_pretraining(pd.DataFrame(hard))
     text = pt.pretraining_finding(pd.DataFrame([{"measure": m, "coarse": 1.0, "fine": 2.0, "delta": 1.0, "low": 0.5,

@@ -960,13 +960,15 @@ def planted_features(table: Any, title: str = "What coarse and fine labels teach
     return fig
 
 
-def granularity_transfer(versus: Any, misaligned_prefix: str = "clusters across",
+def granularity_transfer(versus: Any, coarse_classes: int | None = 2, misaligned_prefix: str = "clusters across",
                          title: str = "Transfer to the coarse task after pretraining at each granularity") -> plt.Figure:
     """Two panels from ``pretraining.versus_coarse_pretraining``: all test images, hard test images.
 
     Per transfer measure (linear probe, fine-tuning) the paired difference from coarse pretraining
     against the number of pretraining classes (log axis), joined along the labels aligned with the
-    coarse classes; the misaligned control is a hollow marker beside them, labelled directly.
+    coarse classes from coarse pretraining itself (0 at ``coarse_classes``; None: not drawn); the
+    misaligned control is a hollow marker beside them, labelled directly. A measure not in
+    ``versus`` is left out, and a panel with neither of its measures too.
     """
     missing = {"pretraining", "classes", "measure", "delta", "low", "high", "n"} - set(versus.columns)
     if missing:
@@ -976,26 +978,32 @@ def granularity_transfer(versus: Any, misaligned_prefix: str = "clusters across"
     colors = {"linear probe": COARSE_COLOR, "fine-tuned": FINE_COLOR}
     shown = [p for p in panels if versus["measure"].isin(list(p[1])).any()]
     fig, axes = plt.subplots(1, max(len(shown), 1), figsize=(4.6 * max(len(shown), 1), 4), squeeze=False)
+    anchor = (pd.DataFrame({"classes": [coarse_classes], "delta": [0.0], "low": [0.0], "high": [0.0]})
+              if coarse_classes is not None else pd.DataFrame(columns=["classes", "delta", "low", "high"]))
     for ax, (name, measures) in zip(axes[0], shown):
         for shift, (measure, words) in zip((0.96, 1.04), measures.items()):
-            part = versus[versus["measure"].eq(measure)]
+            part = versus[versus["measure"].eq(measure) & versus["n"].gt(0)]
+            if part.empty:
+                continue
             crossing = part["pretraining"].str.startswith(misaligned_prefix)
-            aligned = pd.concat([pd.DataFrame({"classes": [2], "delta": [0.0], "low": [0.0], "high": [0.0]}),
-                                 part[~crossing].groupby("classes", as_index=False)[["delta", "low", "high"]].mean()])
+            # One point per pretraining (never averaged with another of the same class count), in class order.
+            aligned = pd.concat([anchor, part[~crossing][["classes", "delta", "low", "high"]]]).sort_values(
+                "classes", kind="stable")
             for frame, face, apart in ((aligned, colors[words], 1.0), (part[crossing], "white", 1.12)):
                 x = frame["classes"].astype(float) * shift * apart  # the control sits beside the fine labels
-                low = (frame["delta"] - frame["low"]).fillna(0).clip(lower=0)
-                high = (frame["high"] - frame["delta"]).fillna(0).clip(lower=0)
-                ax.errorbar(x, frame["delta"], yerr=[low, high], fmt="o", color=colors[words], mfc=face,
+                low = (frame["delta"] - frame["low"]).astype(float).fillna(0).clip(lower=0)
+                high = (frame["high"] - frame["delta"]).astype(float).fillna(0).clip(lower=0)
+                ax.errorbar(x, frame["delta"].astype(float), yerr=[low, high], fmt="o", color=colors[words], mfc=face,
                             markeredgecolor=colors[words] if face == "white" else "black", markeredgewidth=0.8,
                             capsize=3, ls="-" if face != "white" else "none", lw=1)
-            last = aligned.iloc[-1]
-            ax.annotate(words, (float(last["classes"]) * shift, float(last["delta"])), xytext=(6, 0),
-                        textcoords="offset points", fontsize=8, color=colors[words], va="center")
+            if len(aligned):
+                last = aligned.iloc[-1]
+                ax.annotate(words, (float(last["classes"]) * shift, float(last["delta"])), xytext=(6, 0),
+                            textcoords="offset points", fontsize=8, color=colors[words], va="center")
             for _, row in part[crossing].iterrows():
                 ax.annotate("misaligned", (float(row["classes"]) * shift * 1.12, float(row["delta"])), xytext=(6, -2),
                             textcoords="offset points", fontsize=7.5, color=colors[words], va="top")
-        ticks = sorted(set(versus["classes"].astype(int)) | {2})
+        ticks = sorted(set(versus["classes"].astype(int)) | ({int(coarse_classes)} if coarse_classes else set()))
         ax.set_xscale("log")
         ax.set_xticks(ticks, [str(t) for t in ticks])
         ax.xaxis.set_minor_locator(ticker.NullLocator())

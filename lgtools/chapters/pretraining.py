@@ -157,10 +157,11 @@ def _paired_against(table: pd.DataFrame, reference: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["pretraining", "classes", "measure", "delta", "low", "high", "n"])
 
 
-def pretraining_finding(summary: pd.DataFrame, versus: pd.DataFrame, against_fine: pd.DataFrame | None = None) -> str:
+def pretraining_finding(summary: pd.DataFrame, versus: pd.DataFrame, table: pd.DataFrame | None = None) -> str:
     """The finding box: the planted-feature demo's paired differences, then the CIFAR-10 study or why it is missing.
 
-    ``against_fine``: ``misaligned_versus_fine`` of the same study (the alignment bullet pairs the two directly).
+    ``table``: ``granularity_table`` of the study, for the shape along the granularities and the
+    misaligned control paired with the fine labels.
     """
     s = summary.set_index("measure")
     hard, fine_al, common_al = s.loc["hard_accuracy"], s.loc["fine_alignment"], s.loc["common_alignment"]
@@ -185,46 +186,68 @@ def pretraining_finding(summary: pd.DataFrame, versus: pd.DataFrame, against_fin
                       "upper bound." if measure == "finetune_hard" else "")
             lines.append(f"- **Real CIFAR-10, {words}, against coarse pretraining** (points, paired over seeds): "
                          f"{text}.{caveat}")
-    lines += [line for line in (granularity_shape(versus), misaligned_line(versus, against_fine)) if line]
+    if table is not None and len(table):
+        lines += [line for line in (granularity_shape(table), misaligned_line(versus, misaligned_versus_fine(table)))
+                  if line]
     return "\n".join(lines)
 
 
 MISALIGNED = "clusters across"  # how ``granularity`` names labels that cut across the coarse classes
 
 
-def granularity_shape(versus: pd.DataFrame, measure: str = "finetune_acc") -> str | None:
-    """A bullet on where fine-tuned accuracy peaks along the aligned granularities (None with fewer than three)."""
-    part = versus[versus["measure"].eq(measure) & ~versus["pretraining"].str.startswith(MISALIGNED)]
-    part = part.groupby("classes", as_index=False).agg(delta=("delta", "mean"), n=("n", "min")).sort_values("classes")
-    if len(part) < 2:  # with coarse (2 classes, 0 by definition) that makes three granularities
+def granularity_shape(table: pd.DataFrame, measure: str = "finetune_acc") -> str | None:
+    """A bullet on where ``measure`` peaks along the aligned granularities, on the seeds every one of them has.
+
+    ``table`` is ``granularity_table``'s. Each point is the pretraining minus coarse pretraining of the
+    same seed, averaged over the same seeds for every point, so the points compare like with like.
+    None with fewer than three aligned granularities (coarse among them).
+    """
+    aligned = table[~table["pretraining"].astype(str).str.startswith(MISALIGNED) & table[measure].notna()]
+    names = list(dict.fromkeys(aligned["pretraining"]))
+    if "coarse" not in names or len(names) < 3:
         return None
-    points = [(2, 0.0)] + list(zip(part["classes"].astype(int), part["delta"]))
-    best = max(points, key=lambda point: point[1])
-    where = ("at the finest level tried" if best[0] == points[-1][0] else
-             "at the coarsest level" if best[0] == 2 else "in between: lower on both sides")
-    along = ", ".join(f"{c}: {d:+.2f}" for c, d in points)
-    return (f"- **Along the granularity (labels aligned with the coarse classes, fine-tuned, minus coarse "
-            f"pretraining):** {along} points by number of pretraining classes; highest at {best[0]} classes, {where}. "
-            f"Fewest seeds behind a point: {int(part['n'].min())}; points closer than their intervals (above) are "
-            "not told apart.")
+    seeds = set.intersection(*(set(aligned.loc[aligned["pretraining"].eq(n), "seed"]) for n in names))
+    head = "- **Along the granularity** (labels aligned with the coarse classes, fine-tuned, minus coarse pretraining):"
+    if not seeds:
+        return f"{head} no seed has every granularity yet, so no shape is read."
+    base = aligned[aligned["pretraining"].eq("coarse")].set_index("seed")[measure]
+    points = []
+    for name in names:
+        part = aligned[aligned["pretraining"].eq(name) & aligned["seed"].isin(seeds)].set_index("seed")
+        points.append((int(part["classes"].iloc[0]), name, float((part[measure] - base.loc[part.index]).mean())))
+    points.sort(key=lambda point: point[0])
+    twice = {c for c, *_ in points if sum(c == other for other, *_ in points) > 1}
+    along = ", ".join(f"{c}{f' ({name})' if c in twice else ''}: {d:+.2f}" for c, name, d in points)
+    best = max(points, key=lambda point: point[2])
+    where = ("the finest level tried" if best is points[-1] else "the coarse labels" if best is points[0]
+             else "in between, lower on both sides")
+    said = ", ".join(str(int(seed)) for seed in sorted(seeds))
+    text = (f"{head} {along} points by number of pretraining classes, on seed{'s' if len(seeds) > 1 else ''} {said} "
+            f"(the seeds every granularity has); highest at {best[0]} classes, {where}.")
+    if len(seeds) < 2:
+        text += " One seed gives point estimates without intervals: no shape is claimed from it."
+    return text
 
 
 def misaligned_line(versus: pd.DataFrame, against_fine: pd.DataFrame | None = None,
                     measure: str = "finetune_acc") -> str | None:
-    """A bullet setting the misaligned control beside the annotators' fine labels (None if either is missing)."""
+    """A bullet setting each misaligned control beside the annotators' fine labels (None if either is missing)."""
     part = versus[versus["measure"].eq(measure)].set_index("pretraining")
     crossing = [name for name in part.index if name.startswith(MISALIGNED)]
     if not crossing or "fine" not in part.index:
         return None
-    cross, fine = part.loc[crossing[0]], part.loc["fine"]
-    text = (f"- **Misaligned control** ({crossing[0]}, as many classes as the fine labels but cutting across "
-            f"animal / vehicle): fine-tuned {_interval(cross)} points against coarse pretraining (n = {cross['n']}), "
-            f"where the fine labels give {_interval(fine)} (n = {fine['n']}).")
-    paired = against_fine[against_fine["measure"].eq(measure)] if against_fine is not None else pd.DataFrame()
-    if len(paired) and paired["n"].iloc[0]:
-        r = paired.iloc[0]
-        text += f" Paired with the fine labels of the same seed: {_interval(r)} points (n = {r['n']})."
-    return text
+    fine = part.loc["fine"]
+    paired = (against_fine[against_fine["measure"].eq(measure)].set_index("pretraining")
+              if against_fine is not None and len(against_fine) else pd.DataFrame())
+    texts = []
+    for name in crossing:
+        cross = part.loc[name]
+        text = (f"{name}: fine-tuned {_interval(cross)} points against coarse pretraining (n = {cross['n']})")
+        if name in paired.index and paired.loc[name, "n"]:
+            text += f"; paired with the fine labels of the same seed {_interval(paired.loc[name])} (n = {paired.loc[name, 'n']})"
+        texts.append(text)
+    return (f"- **Misaligned control** (labels that cut across the coarse classes): " + "; ".join(texts)
+            + f". The fine labels give {_interval(fine)} against coarse pretraining (n = {fine['n']}).")
 
 
 def _interval(row: pd.Series) -> str:

@@ -112,7 +112,10 @@ def finetune_study(weights_dirs: Sequence[str | os.PathLike], epochs: int = 1, p
                      "finetune_acc": float(tuned["summary"]["test_acc"]), "finetune_run": tuned["run_id"],
                      "probe_pred": probe_pred.tolist(), "finetune_pred": np.asarray(tuned["test_predictions"]).tolist()})
     named = {payload["identity"] for _, payload, *_ in plans}
-    kept = [entry for entry in kept if entry[2] not in named]  # a pretraining named again is measured again
+    fresh = {(row["pretraining"], row["seed"]) for row in rows}
+    # A pretraining named again is measured again; one of the same labels and seed retrained replaces the stored row
+    # (two rows of one granularity and seed would pair twice with coarse pretraining).
+    kept = [entry for entry in kept if entry[2] not in named and (entry[0]["pretraining"], entry[0]["seed"]) not in fresh]
     parameters = {"weights": [w for _, w, _ in kept] + [str(p) for p, *_ in plans], "epochs": epochs,
                   "probe_train": probe_train, "scale": scale, "experiment": experiment,
                   "pretrained": [i for *_, i in kept] + [payload["identity"] for _, payload, *_ in plans]}
@@ -121,9 +124,15 @@ def finetune_study(weights_dirs: Sequence[str | os.PathLike], epochs: int = 1, p
 
 def _kept_rows(previous: tuple[pd.DataFrame, dict] | None, settings: dict) -> list[tuple[dict, str, str]]:
     """The stored study's rows with their weights path and pretraining identity; refused if measured otherwise."""
-    if previous is None or previous[0].empty:
+    if previous is None:
         return []
+    if not (isinstance(previous, tuple) and len(previous) == 2 and isinstance(previous[0], pd.DataFrame)
+            and isinstance(previous[1], dict)):
+        raise ValueError("previous must be a stored study as load_finetune_study returns it (a table and its record), "
+                         f"got {type(previous).__name__}")
     frame, record = previous
+    if frame.empty:
+        return []
     stored = record.get("parameters", {})
     differ = {key: (stored.get(key), value) for key, value in settings.items() if stored.get(key) != value}
     if differ:
@@ -132,8 +141,8 @@ def _kept_rows(previous: tuple[pd.DataFrame, dict] | None, settings: dict) -> li
                          "use the same settings or write a new study")
     weights, identities = stored.get("weights", []), stored.get("pretrained", [])
     if not len(weights) == len(identities) == len(frame):
-        raise ValueError(f"previous: the stored study has {len(frame)} rows but {len(identities)} pretrained "
-                         "identities; it cannot be extended")
+        raise ValueError(f"previous: the stored study has {len(frame)} rows, {len(weights)} weights paths and "
+                         f"{len(identities)} pretrained identities; it cannot be extended")
     return list(zip(frame.to_dict("records"), weights, identities))
 
 

@@ -222,19 +222,24 @@ def _signals_raise() -> Iterator[None]:
             signal.signal(signum, previous[signum])
 
 
+def _ignore_signal(signum: int, frame: Any) -> None:
+    """A handler that does nothing (see ``_sigint_inheritable``)."""
+
+
 @contextlib.contextmanager
 def _sigint_inheritable() -> Iterator[None]:
     """While active, a process started here does not inherit an ignored SIGINT.
 
-    A sweep run in the background (``&``, nohup) ignores SIGINT, and a child inherits that; but
-    submitit cancels a local job by sending its controller SIGINT, so such a job would train on.
-    A Python handler, unlike SIG_IGN, is reset to the default action in the started program.
+    A sweep started with ``&`` from a non-interactive shell ignores SIGINT, and a child inherits
+    that; but submitit cancels a local job by sending its controller SIGINT, so such a job would
+    train on. A Python handler, unlike SIG_IGN, is reset to the default action in the started
+    program; here it does nothing, so the sweep itself still ignores SIGINT meanwhile.
     """
     if (threading.current_thread() is not threading.main_thread()
             or signal.getsignal(signal.SIGINT) is not signal.SIG_IGN):
         yield
         return
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGINT, _ignore_signal)
     try:
         yield
     finally:
