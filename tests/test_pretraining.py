@@ -62,6 +62,8 @@ def test_transfer_is_paired_with_coarse_pretraining_of_the_same_seed():
     assert "on the hard test images" not in text  # no hard subset measured: no claim about it
     assert "2: +0.00, 10: +1.50, 20: -0.50 points by number of pretraining classes, on seeds 0, 1, 2" in text
     assert "highest at 10 classes, in between, lower on both sides" in text and "no shape is claimed" not in text
+    assert "The peak minus its neighbours, paired: 10 − 2 classes +1.50 [+1.50, +1.50]; 10 − 20 classes +2.00" in text
+    assert "both above 0." in text
     assert "Misaligned control" not in text  # no control stored: no claim
     # The shape is read on the seeds every granularity has: a point with only seed 0 restricts all to seed 0.
     extra = [{**rows[0], "pretraining": "finest", "classes": 40, "finetune_acc": 99.0}]

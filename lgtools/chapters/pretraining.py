@@ -211,10 +211,11 @@ def granularity_shape(table: pd.DataFrame, measure: str = "finetune_acc") -> str
     if not seeds:
         return f"{head} no seed has every granularity yet, so no shape is read."
     base = aligned[aligned["pretraining"].eq("coarse")].set_index("seed")[measure]
-    points = []
+    points, per_seed = [], {}
     for name in names:
         part = aligned[aligned["pretraining"].eq(name) & aligned["seed"].isin(seeds)].set_index("seed")
-        points.append((int(part["classes"].iloc[0]), name, float((part[measure] - base.loc[part.index]).mean())))
+        per_seed[name] = (part[measure] - base.loc[part.index]).sort_index()
+        points.append((int(part["classes"].iloc[0]), name, float(per_seed[name].mean())))
     points.sort(key=lambda point: point[0])
     twice = {c for c, *_ in points if sum(c == other for other, *_ in points) > 1}
     along = ", ".join(f"{c}{f' ({name})' if c in twice else ''}: {d:+.2f}" for c, name, d in points)
@@ -225,8 +226,16 @@ def granularity_shape(table: pd.DataFrame, measure: str = "finetune_acc") -> str
     text = (f"{head} {along} points by number of pretraining classes, on seed{'s' if len(seeds) > 1 else ''} {said} "
             f"(the seeds every granularity has); highest at {best[0]} classes, {where}.")
     if len(seeds) < 2:
-        text += " One seed gives point estimates without intervals: no shape is claimed from it."
-    return text
+        return text + " One seed gives point estimates without intervals: no shape is claimed from it."
+    at = points.index(best)
+    sides = [points[i] for i in (at - 1, at + 1) if 0 <= i < len(points)]
+    gaps = [(other, paired_interval(per_seed[best[1]] - per_seed[other[1]])) for other in sides]
+    told = all(gap["low"] > 0 for _, gap in gaps)
+    return (text + " The peak minus its neighbours, paired: "
+            + "; ".join(f"{best[0]} − {other[0]} classes {_interval({'delta': gap['mean'], 'low': gap['low'], 'high': gap['high']})}"
+                        for other, gap in gaps)
+            + (" — both above 0." if told and len(gaps) == 2 else " — above 0." if told
+               else " — not all above 0, so the peak is not told apart from every neighbour."))
 
 
 def misaligned_line(versus: pd.DataFrame, against_fine: pd.DataFrame | None = None,
@@ -250,7 +259,7 @@ def misaligned_line(versus: pd.DataFrame, against_fine: pd.DataFrame | None = No
             + f". The fine labels give {_interval(fine)} against coarse pretraining (n = {fine['n']}).")
 
 
-def _interval(row: pd.Series) -> str:
+def _interval(row: pd.Series | dict) -> str:
     return f"{row['delta']:+.2f}" + ("" if np.isnan(row["low"]) else f" [{row['low']:+.2f}, {row['high']:+.2f}]")
 
 
