@@ -321,33 +321,31 @@ def _auto_fine_row(stored: pd.DataFrame) -> dict:
 
 def _pretraining_row(study: pd.DataFrame, stored: pd.DataFrame) -> dict:
     """Beyond the paper: does pretraining on the fine labels transfer better to the coarse target (Hong et al. 2023)?"""
-    claim = "Beyond the paper: pretraining on fine labels transfers better to the coarse task (Hong et al. 2023)"
-    where = f"[{CHAPTERS['pretraining'][1]}]({CHAPTERS['pretraining'][0]}.ipynb)"
     versus = versus_coarse_pretraining(granularity_table(study, stored)) if len(study) else pd.DataFrame()
     found = versus[versus["pretraining"].eq("fine") & versus["measure"].eq("finetune_acc")] if len(versus) else versus
-    if found.empty:
-        return _not_run(claim, "finer pretraining helps", where)
-    r = found.iloc[0]
-    return {"claim": claim, "paper": "finer pretraining helps",
-            "ours": f"fine-tuned A_CC {_ours(r['delta'], r['low'], r['high'])} points vs coarse pretraining",
-            "seeds": int(r["n"]), "scale": "cpu-scale",
-            "verdict": verdict(r["low"], r["high"], 1.0) or "inconclusive (one seed)", "where": where}
+    return _study_row(found, "Beyond the paper: pretraining on fine labels transfers better to the coarse task "
+                             "(Hong et al. 2023)", "finer pretraining helps", "vs coarse pretraining", 1.0)
 
 
 def _alignment_row(study: pd.DataFrame, stored: pd.DataFrame) -> dict:
     """Beyond the paper: do pretraining classes that cut across the coarse ones transfer worse than the fine labels?"""
-    claim = ("Beyond the paper: pretraining labels must align with the target's classes; misaligned ones transfer "
-             "worse (Hong et al. 2023)")
-    where = f"[{CHAPTERS['pretraining'][1]}]({CHAPTERS['pretraining'][0]}.ipynb)"
     versus = misaligned_versus_fine(granularity_table(study, stored)) if len(study) else pd.DataFrame()
     found = versus[versus["measure"].eq("finetune_acc") & versus["n"].gt(0)] if len(versus) else versus
+    return _study_row(found, "Beyond the paper: pretraining labels must align with the target's classes; misaligned "
+                             "ones transfer worse (Hong et al. 2023)", "misaligned worse",
+                      "misaligned minus fine labels", -1.0)
+
+
+def _study_row(found: pd.DataFrame, claim: str, paper: str, against: str, side: float) -> dict:
+    """A chapter-12 ledger row from the first paired fine-tuning difference in ``found`` (``side``: the claim's sign)."""
+    where = f"[{CHAPTERS['pretraining'][1]}]({CHAPTERS['pretraining'][0]}.ipynb)"
     if found.empty:
-        return _not_run(claim, "misaligned worse", where)
+        return _not_run(claim, paper, where)
     r = found.iloc[0]
-    return {"claim": claim, "paper": "misaligned worse",
-            "ours": f"fine-tuned A_CC {_ours(r['delta'], r['low'], r['high'])} points, misaligned minus fine labels",
+    return {"claim": claim, "paper": paper,
+            "ours": f"fine-tuned A_CC {_ours(r['delta'], r['low'], r['high'])} points {against}",
             "seeds": int(r["n"]), "scale": "cpu-scale",
-            "verdict": verdict(r["low"], r["high"], -1.0) or "inconclusive (one seed)", "where": where}
+            "verdict": verdict(r["low"], r["high"], side) or "inconclusive (one seed)", "where": where}
 
 
 def ledger_markdown(ledger: pd.DataFrame) -> str:
