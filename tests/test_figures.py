@@ -331,7 +331,7 @@ def test_granularity_transfer_joins_aligned_labels_and_sets_the_control_apart():
             for measure in ("probe_acc", "finetune_acc")
             for name, classes, delta in (("fine", 10, 2.0), ("finer than fine (k = 2 per fine class)", 20, 1.0),
                                          ("clusters across the coarse classes (10)", 10, -3.0))]
-    fig = plots.granularity_transfer(pd.DataFrame(rows))
+    fig = plots.granularity_transfer(pd.DataFrame(rows), "clusters across the coarse classes")
     assert len(fig.axes) == 1  # no hard-image measure: no second panel
     ax = fig.axes[0]
     joined = [line for line in ax.get_lines() if line.get_linestyle() == "-" and len(line.get_xdata()) == 3]
@@ -341,4 +341,4 @@ def test_granularity_transfer_joins_aligned_labels_and_sets_the_control_apart():
     assert ax.get_xscale() == "log"
     plt.close(fig)
     with pytest.raises(ValueError, match=r"versus: missing columns \['n'\]"):
-        plots.granularity_transfer(pd.DataFrame(rows).drop(columns="n"))
+        plots.granularity_transfer(pd.DataFrame(rows).drop(columns="n"), "clusters across the coarse classes")

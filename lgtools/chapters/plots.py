@@ -960,14 +960,15 @@ def planted_features(table: Any, title: str = "What coarse and fine labels teach
     return fig
 
 
-def granularity_transfer(versus: Any, coarse_classes: int | None = 2, misaligned_prefix: str = "clusters across",
+def granularity_transfer(versus: Any, misaligned_prefix: str, coarse_classes: int | None = 2,
                          title: str = "Transfer to the coarse task after pretraining at each granularity") -> plt.Figure:
     """Two panels from ``pretraining.versus_coarse_pretraining``: all test images, hard test images.
 
     Per transfer measure (linear probe, fine-tuning) the paired difference from coarse pretraining
     against the number of pretraining classes (log axis), joined along the labels aligned with the
     coarse classes from coarse pretraining itself (0 at ``coarse_classes``; None: not drawn); the
-    misaligned control is a hollow marker beside them, labelled directly. A measure not in
+    misaligned control (names starting ``misaligned_prefix``, ``finetune_study.MISALIGNED``) is a
+    hollow marker beside them, labelled directly. A measure not in
     ``versus`` is left out, and a panel with neither of its measures too.
     """
     missing = {"pretraining", "classes", "measure", "delta", "low", "high", "n"} - set(versus.columns)

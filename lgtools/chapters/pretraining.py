@@ -23,6 +23,7 @@ import pandas as pd
 from lgtools.chapters.evidence import headline_runs
 from lgtools.data.multiview import make_multiview
 from lgtools.runs.compare import paired_interval
+from lgtools.runs.finetune_study import MISALIGNED
 from lgtools.runs.results import load_result
 from lgtools.training.multiview import coarse_accuracy, feature_alignment, train_two_layer
 
@@ -190,9 +191,6 @@ def pretraining_finding(summary: pd.DataFrame, versus: pd.DataFrame, table: pd.D
         lines += [line for line in (granularity_shape(table), misaligned_line(versus, misaligned_versus_fine(table)))
                   if line]
     return "\n".join(lines)
-
-
-MISALIGNED = "clusters across"  # how ``granularity`` names labels that cut across the coarse classes
 
 
 def granularity_shape(table: pd.DataFrame, measure: str = "finetune_acc") -> str | None:

@@ -41,6 +41,7 @@ from lgtools.training.pretrained import read_weights
 from lgtools.training.run_data import load_run_data
 
 FORMAT = FINETUNE_STUDY
+MISALIGNED = "clusters across the coarse classes"  # how ``granularity`` names labels that cut across them
 COLUMNS = ["pretraining", "classes", "seed", "pretrained_afc", "probe_acc", "finetune_acc", "finetune_run",
            "probe_pred", "finetune_pred"]
 
@@ -53,7 +54,7 @@ def granularity(config: dict, classes: int) -> str:
     if not k:
         return "fine"
     return {"coarse": f"clusters of each coarse class (k = {k})", "fine": f"finer than fine (k = {k} per fine class)",
-            "all": f"clusters across the coarse classes ({classes})"}[within]
+            "all": f"{MISALIGNED} ({classes})"}[within]
 
 
 def finetune_config(pretrained: dict, weights: str, epochs: int, experiment: str) -> TrainConfig:
@@ -111,11 +112,10 @@ def finetune_study(weights_dirs: Sequence[str | os.PathLike], epochs: int = 1, p
                      "pretrained_afc": pretrained_afc, "probe_acc": 100 * float(np.mean(probe_pred == coarse_test)),
                      "finetune_acc": float(tuned["summary"]["test_acc"]), "finetune_run": tuned["run_id"],
                      "probe_pred": probe_pred.tolist(), "finetune_pred": np.asarray(tuned["test_predictions"]).tolist()})
-    named = {payload["identity"] for _, payload, *_ in plans}
     fresh = {(row["pretraining"], row["seed"]) for row in rows}
-    # A pretraining named again is measured again; one of the same labels and seed retrained replaces the stored row
-    # (two rows of one granularity and seed would pair twice with coarse pretraining).
-    kept = [entry for entry in kept if entry[2] not in named and (entry[0]["pretraining"], entry[0]["seed"]) not in fresh]
+    # A pretraining measured here replaces its stored row, whether named again or retrained with the same labels and
+    # seed (two rows of one granularity and seed would pair twice with coarse pretraining).
+    kept = [entry for entry in kept if (entry[0]["pretraining"], entry[0]["seed"]) not in fresh]
     parameters = {"weights": [w for _, w, _ in kept] + [str(p) for p, *_ in plans], "epochs": epochs,
                   "probe_train": probe_train, "scale": scale, "experiment": experiment,
                   "pretrained": [i for *_, i in kept] + [payload["identity"] for _, payload, *_ in plans]}
