@@ -148,18 +148,18 @@ def test_fine_tuned_runs_stay_out_of_the_papers_tables_and_the_ledger_names_the_
     config = {"dataset": "cifar10", "labels": "coarse", "model": "preact_resnet18", "width": 16, "epochs": 4}
     frame = pd.DataFrame([result_row({**config, "init_from": start}, {"test_acc": 90.0}) for start in (None, "w.pt")])
     assert len(select_runs(frame)) == 1 and select_runs(frame)["init_from"].isna().all()
-    row = _pretraining_row(pd.DataFrame(), pd.DataFrame())
+    row = _pretraining_row(pd.DataFrame())
     assert row["ours"] == "—" and row["where"] == "[Chapter 12](12_pretraining_granularity.ipynb)"
 
 
 def test_the_ledger_judges_alignment_by_the_misaligned_control_paired_with_fine_labels():
     from lgtools.chapters.ledger import _alignment_row
 
-    assert _alignment_row(pd.DataFrame(), pd.DataFrame())["ours"] == "—"
+    assert _alignment_row(pd.DataFrame())["ours"] == "—"
     study = pd.DataFrame([{"pretraining": name, "classes": 10, "seed": seed, "pretrained_afc": 90.0, "probe_acc": 90.0,
                            "finetune_acc": acc + 0.1 * seed, "finetune_run": "r", "probe_pred": [], "finetune_pred": []}
                           for seed in (0, 1, 2) for name, acc in (("fine", 95.0), ("clusters across the coarse classes (10)", 93.0))])
-    row = _alignment_row(study, pd.DataFrame())
+    row = _alignment_row(pt.granularity_table(study, pd.DataFrame()))
     assert row["verdict"] == "agrees" and row["seeds"] == 3 and "-2.00" in row["ours"]
     worse_fine = study.assign(finetune_acc=study["finetune_acc"].where(study["pretraining"].ne("fine"), 92.0))
-    assert _alignment_row(worse_fine, pd.DataFrame())["verdict"] == "disagrees"
+    assert _alignment_row(pt.granularity_table(worse_fine, pd.DataFrame()))["verdict"] == "disagrees"

@@ -135,8 +135,9 @@ def verdict_ledger(stored: pd.DataFrame, probes: pd.DataFrame | None = None,
     rows.append(_loss_row(stored))
     rows.append(_auto_fine_row(stored))
     study = load_finetune_study(resolve_path(STUDY))[0] if finetune is None else finetune
-    rows.append(_pretraining_row(study, stored))
-    rows.append(_alignment_row(study, stored))
+    table = granularity_table(study, stored) if len(study) else pd.DataFrame()  # reads predictions: once for both rows
+    rows.append(_pretraining_row(table))
+    rows.append(_alignment_row(table))
     return pd.DataFrame(rows, columns=COLUMNS + NUMBERS)
 
 
@@ -319,17 +320,20 @@ def _auto_fine_row(stored: pd.DataFrame) -> dict:
             "where": where}
 
 
-def _pretraining_row(study: pd.DataFrame, stored: pd.DataFrame) -> dict:
-    """Beyond the paper: does pretraining on the fine labels transfer better to the coarse target (Hong et al. 2023)?"""
-    versus = versus_coarse_pretraining(granularity_table(study, stored)) if len(study) else pd.DataFrame()
+def _pretraining_row(table: pd.DataFrame) -> dict:
+    """Beyond the paper: does pretraining on the fine labels transfer better to the coarse target (Hong et al. 2023)?
+
+    ``table``: ``granularity_table`` of the fine-tuning study (empty: not run yet).
+    """
+    versus = versus_coarse_pretraining(table) if len(table) else pd.DataFrame()
     found = versus[versus["pretraining"].eq("fine") & versus["measure"].eq("finetune_acc")] if len(versus) else versus
     return _study_row(found, "Beyond the paper: pretraining on fine labels transfers better to the coarse task "
                              "(Hong et al. 2023)", "finer pretraining helps", "vs coarse pretraining", 1.0)
 
 
-def _alignment_row(study: pd.DataFrame, stored: pd.DataFrame) -> dict:
+def _alignment_row(table: pd.DataFrame) -> dict:
     """Beyond the paper: do pretraining classes that cut across the coarse ones transfer worse than the fine labels?"""
-    versus = misaligned_versus_fine(granularity_table(study, stored)) if len(study) else pd.DataFrame()
+    versus = misaligned_versus_fine(table) if len(table) else pd.DataFrame()
     found = versus[versus["measure"].eq("finetune_acc") & versus["n"].gt(0)] if len(versus) else versus
     return _study_row(found, "Beyond the paper: pretraining labels must align with the target's classes; misaligned "
                              "ones transfer worse (Hong et al. 2023)", "misaligned worse",
