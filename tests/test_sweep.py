@@ -553,6 +553,13 @@ def test_every_shipped_spec_is_valid() -> None:
         if path.parent.name == "chapters":  # examples of chapters run through papermill
             assert spec.kind == "notebook" and spec.notebook.is_file() and expand(spec)
             continue
+        if path.parent.name == "converged":  # the fast recipe on the real CIFAR-10, converged networks
+            runs = expand(spec)
+            assert spec.scale == "converged" and spec.name.endswith("-converged") and spec.recipe == "fast"
+            assert {r.parameters["seed"] for r in runs} >= {0, 1, 2}
+            assert all(r.parameters["model"] == "whitened_cnn" and r.parameters["schedule"] == "triangular"
+                       and r.parameters["data_root"] == "../shared/data/cifar10-jpeg.npz" for r in runs)
+            continue
         cpu = path.parent.name == "cpu"
         # Beyond the paper there is no authors' recipe: those GPU specs say "gpu-scale", not "paper-scale".
         gpu = spec.name.endswith("-gpu-scale")

@@ -35,10 +35,26 @@ def crop_flip_params(n: int, padding: int, generator: torch.Generator | None = N
     return top.to(device), left.to(device), flip.to(device)
 
 
+def _reflect(index: torch.Tensor, size: int) -> torch.Tensor:
+    """Indices outside [0, size) mirrored back in, without repeating the edge (numpy's "reflect")."""
+    index = index.abs()
+    return torch.where(index > size - 1, 2 * (size - 1) - index, index)
+
+
 def apply_crop_flip(x: torch.Tensor, top: torch.Tensor, left: torch.Tensor, flip: torch.Tensor,
-                    padding: int) -> torch.Tensor:
-    """Zero-pad ``x`` (N×C×H×W) once, then gather each image's window, mirrored where ``flip``."""
+                    padding: int, mode: str = "zeros") -> torch.Tensor:
+    """Pad ``x`` (N×C×H×W) by ``padding`` ("zeros" or "reflect"), gather each image's window, mirrored where ``flip``."""
     n, c, h, w = x.shape
+    if mode == "reflect":  # read the window straight from the image, indices mirrored at the borders
+        if padding >= min(h, w):
+            raise ValueError(f"padding must be < the image side {min(h, w)} for reflect padding, got {padding}")
+        rows = _reflect(top[:, None] + torch.arange(h, device=x.device) - padding, h)  # N×H
+        cols = torch.arange(w, device=x.device).expand(n, w)
+        cols = _reflect(torch.where(flip[:, None], cols.flip(1), cols) + left[:, None] - padding, w)  # N×W
+        out = x.gather(2, rows[:, None, :, None].expand(n, c, h, w))
+        return out.gather(3, cols[:, None, None, :].expand(n, c, h, w))
+    if mode != "zeros":
+        raise ValueError(f"mode must be 'zeros' or 'reflect', got {mode!r}")
     padded = F.pad(x, (padding, padding, padding, padding))
     rows = top[:, None] + torch.arange(h, device=x.device)  # N×H
     cols = torch.arange(w, device=x.device).expand(n, w)

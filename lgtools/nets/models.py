@@ -14,6 +14,9 @@ Used by ``lgtools.training.loop`` and by the chapters on Table III/IV/V and Fig 
   two convolutions of every block, as in the WRN paper (the authors used 0.3).
 - ``"small_cnn"``: three conv stages for CPU runs of seconds; ``width`` = filters of the first
   stage (default 32). ``dropout`` as for the ResNet.
+- ``"whitened_cnn"``: the fast recipe's network (``lgtools.nets.whitened``): a patch-whitening layer
+  set from the run's training images, three conv groups of widths ``width``, 4·``width``,
+  4·``width`` (default 64: 64/256/256). No dropout, extra layer or coarse head.
 
 ``extra_layer`` adds Table IV's extra fully connected layer between global pooling and the
 classifier:
@@ -40,7 +43,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-MODELS = ("preact_resnet18", "wide_resnet", "small_cnn")
+from lgtools.nets.whitened import WhitenedCNN
+
+MODELS = ("preact_resnet18", "wide_resnet", "small_cnn", "whitened_cnn")
 EXTRA_LAYERS = (None, "linear", "square", "square_relu")
 STAGES = (1, 2, 3, 4)  # the pre-activation ResNet's residual stages (stage_ends)
 COARSE_HEAD_STAGES = STAGES  # the residual stage a coarse head reads (4 = the penultimate features)
@@ -199,6 +204,11 @@ def build_model(name: str, num_classes: int, width: int | None = None, dropout: 
     if extra_layer == "linear" and (not isinstance(num_fine, int) or num_fine < 2):
         raise ValueError(f"num_fine must be an integer >= 2 for extra_layer 'linear', got {num_fine!r}")
     check_coarse_head(coarse_head, name)
+    if name == "whitened_cnn":
+        if dropout or extra_layer is not None or coarse_head is not None:
+            raise ValueError("model 'whitened_cnn' takes no dropout, extra_layer or coarse_head, got "
+                             f"dropout={dropout!r}, extra_layer={extra_layer!r}, coarse_head={coarse_head!r}")
+        return WhitenedCNN(num_classes, width or 64)
     if coarse_head is not None:
         if not isinstance(num_coarse, int) or num_coarse < 2:
             raise ValueError(f"num_coarse must be an integer >= 2 with a coarse_head, got {num_coarse!r}")

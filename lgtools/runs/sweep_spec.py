@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from lgtools.training.config import TrainConfig, paper_recipe
+from lgtools.training.config import RECIPES, TrainConfig, paper_recipe, recipe_values
 from lgtools.training.identity import digest, run_id, run_identity
 
 SPEC_KEYS = ("name", "description", "notebook", "train", "parameters", "cases", "grid",
@@ -161,8 +161,8 @@ def spec_from_dict(raw: dict, spec_path: Path | None = None) -> SweepSpec:
     if not isinstance(cases, list) or not all(isinstance(c, dict) for c in cases):
         raise ValueError("cases must be a list of mappings of parameter: value")
     recipe = raw.get("recipe")
-    if recipe not in (None, "paper") or (recipe and notebook is not None):
-        raise ValueError(f"recipe must be 'paper' (train specs only) or absent, got {recipe!r}")
+    if recipe not in (None, "paper", *RECIPES) or (recipe and notebook is not None):
+        raise ValueError(f"recipe must be one of {['paper', *RECIPES]} (train specs only) or absent, got {recipe!r}")
     for key in ("scale", "kernel"):
         if raw.get(key) is not None and not isinstance(raw[key], str):
             raise ValueError(f"{key} must be a string, got {raw[key]!r}")
@@ -274,6 +274,8 @@ def expand(spec: SweepSpec) -> list[Run]:
             parameters = {**spec.parameters, **varying}
             if spec.recipe == "paper":
                 parameters = {**paper_recipe(parameters.get("dataset", "synthetic")), **parameters}
+            elif spec.recipe in RECIPES:  # the named recipe's values; the spec's own override them
+                parameters = {**recipe_values(spec.recipe), **parameters}
             runs.append(run_of(spec.name, parameters, varying, spec.kind))
     return runs
 

@@ -43,6 +43,7 @@ def save_checkpoint(state: RunState, path: str) -> None:
         "scheduler": state.scheduler.state_dict(), "generator": state.generator.get_state(),
         "torch_rng": torch.get_rng_state(),
         "cuda_rng": torch.cuda.get_rng_state_all() if state.device.type == "cuda" else None,
+        "lookahead": state.lookahead,
     }
     tmp = f"{path}.tmp{os.getpid()}"
     torch.save(payload, tmp)
@@ -66,5 +67,8 @@ def load_checkpoint(state: RunState, path: str) -> bool:
     torch.set_rng_state(payload["torch_rng"].cpu())
     if payload["cuda_rng"] is not None and state.device.type == "cuda":
         torch.cuda.set_rng_state_all([s.cpu() for s in payload["cuda_rng"]])
+    if state.lookahead is not None:
+        for key, value in payload["lookahead"].items():
+            state.lookahead[key].copy_(value)
     state.history = list(payload["history"])
     return True

@@ -7,7 +7,12 @@ Schedules (per step, through one ``LambdaLR`` in ``lgtools.training.state``): ``
 step decay for the dataset (``PAPER_SCHEDULES``; milestones are fractions of the run's epochs, so
 they scale with ``epochs`` and with the 1/data_ratio rule); ``"onecycle"`` rises linearly from
 lr/10 to lr over the first 25 % of steps, then falls linearly to 0 (pair it with
-``label_smoothing`` ≈ 0.1 for quick full-data runs); ``"constant"`` keeps lr.
+``label_smoothing`` ≈ 0.1 for quick full-data runs); ``"constant"`` keeps lr; ``"triangular"`` is the
+fast recipe's: linear from 0.2·lr to lr over the first 23 % of steps, then linear to 0.07·lr.
+
+``FAST_RECIPE`` names the fast CIFAR recipe (``lgtools.nets.whitened``; Jordan 2024's design):
+a sweep spec's ``recipe: fast``, the command line's ``--recipe fast`` and ``fast_recipe()`` give
+its values, which explicitly set fields override.
 """
 
 from __future__ import annotations
@@ -27,10 +32,15 @@ from lgtools.nets.models import COARSE_HEAD_STAGES, EXTRA_LAYERS, MODELS, check_
 from lgtools.training.pretrained import clustering_identity, pretrained_identity
 
 LABELS = ("fine", "coarse")
-SCHEDULES = ("paper", "onecycle", "constant")
-PRECISIONS = ("auto", "bf16", "fp32")
+SCHEDULES = ("paper", "onecycle", "constant", "triangular")
+TRIANGULAR = (0.23, 0.2, 0.07)  # share of steps warming up, start and end factor (the published recipe's)
+PRECISIONS = ("auto", "bf16", "fp32", "fast")  # "fast": bf16 where the device computes it natively, else fp32
+FLIPS = ("random", "alternating", "none")
+PAD_MODES = ("zeros", "reflect")
+TTA_LEVELS = (0, 1, 2)  # none; mirror; mirror and ±1 px reflect-translations
 COMPILE_CHOICES = (True, False, "auto")
-FLOAT_FIELDS = ("dropout", "label_smoothing", "loss_param", "noise", "momentum", "data_ratio", "lr", "weight_decay")
+FLOAT_FIELDS = ("dropout", "label_smoothing", "loss_param", "noise", "momentum", "data_ratio", "lr", "weight_decay",
+                "bias_lr_scale")
 MAX_SEED = 2**63 - 1  # numpy's generators take seeds >= 0, torch's at most 2**64 - 1; seed + 1 is used too
 # (milestones as fractions of the epochs, decay factor) from the authors' public code.
 PAPER_SCHEDULES = {
@@ -47,6 +57,22 @@ _RECIPES = {
     "imagenet": dict(model="preact_resnet18", width=16, dropout=0.0, lr=0.01, weight_decay=1e-4,
                      batch_size=32, epochs=225),
 }
+# The fast recipe, in this project's units (mean loss over the batch). The published recipe states
+# lr 11.5 and weight decay 0.0153 "per 1024 examples" for a summed loss with momentum 0.85: for a
+# mean loss over 1024 images that is lr 11.5 / (1 + 1/(1 - 0.85)) = 1.5 and a coupled weight decay
+# of 0.0153 / 11.5. Batch-norm biases learn 64× faster with the same decay per step.
+FAST_RECIPE = dict(model="whitened_cnn", width=64, epochs=10, batch_size=1024, lr=1.5, momentum=0.85,
+                   nesterov=True, weight_decay=0.0153 / 11.5, bias_lr_scale=64.0, label_smoothing=0.2,
+                   schedule="triangular", lookahead=True, whiten_bias_epochs=3, flip="alternating",
+                   crop_padding=2, crop_pad_mode="reflect", tta=2, precision="fast")
+RECIPES = {"fast": FAST_RECIPE}
+
+
+def recipe_values(name: str) -> dict:
+    """The fields a named recipe sets (``RECIPES``); a ValueError names the allowed recipes."""
+    if name not in RECIPES:
+        raise ValueError(f"recipe must be one of {sorted(RECIPES)}, got {name!r}")
+    return dict(RECIPES[name])
 
 
 def dataset_family(dataset: str) -> str:
@@ -111,6 +137,10 @@ class TrainConfig:
     batch_size: int = 256  # images per SGD step
     lr: float = 0.1  # initial (peak for onecycle) learning rate
     momentum: float = 0.9  # SGD momentum
+    nesterov: bool = False  # Nesterov momentum
+    bias_lr_scale: float = 1.0  # lr multiplier of batch-norm biases (their weight decay divided by it: same decay per step)
+    lookahead: bool = False  # every 5 steps pull the weights to an EMA of them (decay ramped up cubically); end on the EMA
+    whiten_bias_epochs: int = 3  # whitened_cnn: epochs its whitening bias trains before it is frozen
     weight_decay: float = 5e-4  # L2 penalty coefficient of SGD
     schedule: str = "paper"  # "paper" step decay, "onecycle", "constant"
     label_smoothing: float = 0.0  # cross-entropy smoothing, 0 … <1
@@ -127,7 +157,11 @@ class TrainConfig:
     pseudo_within: str = "coarse"  # pseudo_k clusters per coarse class, per fine class (finer than fine) or of "all" images
     pseudo_from: str | None = None  # pseudo_features "coarse_net": the keep_weights file of a network trained on the coarse labels
     pseudo_identity: str | None = None  # what pseudo_from holds ("<run identity>@<epoch>"); None: read from the file
-    augment: bool = True  # random crop (+4 px padding) / resized crop, and horizontal flip
+    augment: bool = True  # random crop (+crop_padding px) / resized crop, and horizontal flip
+    flip: str = "random"  # FLIPS: per image and step; "alternating" (a fixed random half, all flipped every other epoch); none
+    crop_padding: int = 4  # random translation: pad by this many pixels, crop back (0 = none); 32-pixel images
+    crop_pad_mode: str = "zeros"  # PAD_MODES: what the padding holds
+    tta: int = 0  # test-time augmentation (TTA_LEVELS): test logits averaged over 0: the image; 1: + mirror; 2: + ±1 px shifts
     seed: int = 0  # seeds init, batch order, augmentation, sub-sampling and noise
     device: str = "auto"  # "auto" (CUDA if available), "cpu", "cuda", "cuda:N"
     precision: str = "auto"  # "auto" (bf16 autocast on CUDA, fp32 on CPU), "bf16", "fp32"
@@ -152,6 +186,7 @@ class TrainConfig:
         _choice("schedule", self.schedule, SCHEDULES)
         _choice("noise_mode", self.noise_mode, NOISE_MODES)
         _choice("precision", self.precision, PRECISIONS)
+        self._check_recipe_fields()
         if not any(self.compile is c or (isinstance(c, str) and self.compile == c) for c in COMPILE_CHOICES):
             raise ValueError(f"compile must be one of {COMPILE_CHOICES}, got {self.compile!r}")
         if not (self.device in ("auto", "cpu", "cuda") or str(self.device).startswith("cuda:")):
@@ -217,6 +252,33 @@ class TrainConfig:
             raise ValueError(f"experiment must be a plain folder name (letters, digits and . _ = , + -, "
                              f"not starting with a dot), got {self.experiment!r}")
 
+    def _check_recipe_fields(self) -> None:
+        """The fast recipe's fields: choices, ranges, and the whitened network's limits."""
+        _choice("flip", self.flip, FLIPS)
+        _choice("crop_pad_mode", self.crop_pad_mode, PAD_MODES)
+        if self.tta not in TTA_LEVELS or isinstance(self.tta, bool):
+            raise ValueError(f"tta must be one of {TTA_LEVELS}, got {self.tta!r}")
+        for name in ("nesterov", "lookahead"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        for name, high in (("crop_padding", 16), ("whiten_bias_epochs", 10**4)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= high:
+                raise ValueError(f"{name} must be an integer in [0, {high}], got {value!r}")
+        if isinstance(self.bias_lr_scale, bool) or not isinstance(self.bias_lr_scale, (int, float)) \
+                or not 0 < self.bias_lr_scale <= 1e4:
+            raise ValueError(f"bias_lr_scale must be a number in (0, 10000], got {self.bias_lr_scale!r}")
+        if self.nesterov and not self.momentum:
+            raise ValueError("nesterov=True needs momentum > 0 (torch's Nesterov SGD), got momentum=0")
+        if self.model == "whitened_cnn":
+            if self.dropout or self.extra_layer is not None or self.loss == "multitask":
+                raise ValueError("model 'whitened_cnn' takes no dropout, extra_layer or 'multitask' loss (it has no "
+                                 f"coarse head), got dropout={self.dropout!r}, extra_layer={self.extra_layer!r}, "
+                                 f"loss={self.loss!r}")
+        elif self.whiten_bias_epochs != 3:
+            raise ValueError(f"whiten_bias_epochs is for model 'whitened_cnn' only (leave it at 3), got "
+                             f"{self.whiten_bias_epochs!r} with model {self.model!r}")
+
     def _check_pseudo_from(self) -> None:
         """pseudo_from is given exactly when pseudo_features is "coarse_net", as a path; fill pseudo_identity from it."""
         if self.pseudo_from is not None and not isinstance(self.pseudo_from, str):
@@ -270,6 +332,13 @@ def lr_factor(config: TrainConfig, step: int, steps_per_epoch: int) -> float:
     total_epochs = num_epochs(config)
     if config.schedule == "constant":
         return 1.0
+    if config.schedule == "triangular":
+        total = total_epochs * steps_per_epoch
+        share, start, end = TRIANGULAR
+        warm = max(1, int(share * total))
+        if step < warm:
+            return start + (1 - start) * step / warm
+        return 1 + (end - 1) * min(1.0, (step - warm) / max(1, total - warm))
     if config.schedule == "onecycle":
         total = total_epochs * steps_per_epoch
         warm = max(1, round(0.25 * total))

@@ -41,6 +41,8 @@ IDENTITY_BASELINE = {
     "weight_decay": 5e-4, "schedule": "paper", "label_smoothing": 0.0, "loss": "cross_entropy", "loss_param": 0.0, "coarse_head": None, "init_identity": None, "data_ratio": 1.0,
     "scale_epochs": True, "noise": 0.0, "noise_mode": "redraw", "noise_test": False, "pseudo_k": 0, "pseudo_features": "pixels", "pseudo_within": "coarse", "pseudo_identity": None, "augment": True, "seed": 0,
     "max_train": None, "max_test": None, "dataset": "synthetic",
+    "nesterov": False, "bias_lr_scale": 1.0, "lookahead": False, "whiten_bias_epochs": 3, "flip": "random",
+    "crop_padding": 4, "crop_pad_mode": "zeros", "tta": 0,
 }
 # What a config written before noise_mode existed meant (see migrations/002_*): its noise was
 # redrawn, and its "linear" / "relu" extra layers were square ones.
@@ -76,12 +78,39 @@ def device_kind(device: str) -> str:
     return "cpu" if str(device).startswith("cpu") else "cuda"
 
 
+CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of x86 CPUs with bf16 arithmetic
+
+
+def cpu_flags(cpuinfo: str | None = None) -> set[str]:
+    """This CPU's feature flags (from ``/proc/cpuinfo``, or the text given); empty where unreadable."""
+    if cpuinfo is None:
+        try:
+            with open("/proc/cpuinfo") as f:
+                cpuinfo = f.read()
+        except OSError:
+            return set()
+    for line in cpuinfo.splitlines():
+        if line.startswith("flags"):
+            return set(line.partition(":")[2].split())
+    return set()
+
+
+def cpu_has_bf16(flags: set[str] | None = None) -> bool:
+    """Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX), where bf16 autocast pays."""
+    return bool(set(CPU_BF16_FLAGS) & (cpu_flags() if flags is None else flags))
+
+
 def resolved_precision(precision: str, kind: str) -> str:
-    """``"auto"`` → bf16 on CUDA, fp32 on a CPU; an explicit precision as it is."""
+    """``"auto"`` → bf16 on CUDA, fp32 on a CPU; ``"fast"`` → bf16 on CUDA and bf16 CPUs, else fp32; others as they are.
+
+    On an AVX2-only CPU bf16 autocast converts every operand in software and runs slower than fp32.
+    """
     if kind not in DEVICE_KINDS:
         raise ValueError(f"kind must be one of {DEVICE_KINDS}, got {kind!r}")
     if precision == "auto":
         return "bf16" if kind == "cuda" else "fp32"
+    if precision == "fast":
+        return "bf16" if kind == "cuda" or cpu_has_bf16() else "fp32"
     return precision
 
 

@@ -56,6 +56,8 @@ from lgtools.training.checkpoint import (
     weights_path,
 )
 from lgtools.training.config import TrainConfig
+from lgtools.training.identity import resolved_precision
+from lgtools.training.peak import training_flops_per_image
 from lgtools.training.provenance import git_revision
 from lgtools.training.state import RunState, prepare_run
 from lgtools.training.steps import evaluate, train_one_epoch, warm_up_compile
@@ -135,13 +137,27 @@ def _train(config: TrainConfig, stop_after: int | None) -> RunResult:
             save_checkpoint(state, ckpt)
     if result is None:  # nothing left to train (resumed a finished run): evaluate again
         result = evaluate(state)
+    plain = None
+    if config.tta:  # the run's numbers with test-time augmentation; without it kept beside them
+        plain, result = result, evaluate(state, tta=config.tta)
     return _result(state, result["pred"], time.perf_counter() - start, revision, result["pred_summed"],
-                   result["pred_crm"])
+                   result["pred_crm"], plain)
+
+
+def _speed(state: RunState, images_per_s: float | None) -> dict:
+    """Training FLOPs per image (forward + backward, ``peak.training_flops_per_image``) and achieved GFLOP/s."""
+    if getattr(state.model, "coarse_head", None) is not None:  # two heads: the counter's loss takes one
+        return {"train_gflop_per_image": None, "train_gflop_per_s": None}
+    side, classes = state.crop_size, int(state.y_train.max()) + 1
+    flops = training_flops_per_image(state.model, side, max(2, classes), int(state.x_train.shape[1]))
+    return {"train_gflop_per_image": flops / 1e9,
+            "train_gflop_per_s": flops * images_per_s / 1e9 if images_per_s else None}
 
 
 def _result(state: RunState, pred: torch.Tensor, seconds: float,
             revision: tuple[str | None, bool | None] = (None, None),
-            pred_summed: torch.Tensor | None = None, pred_crm: torch.Tensor | None = None) -> RunResult:
+            pred_summed: torch.Tensor | None = None, pred_crm: torch.Tensor | None = None,
+            plain: dict | None = None) -> RunResult:
     h, fine = state.hierarchy, state.fine
     coarse_true = state.coarse_test.cpu().numpy()
     pred_np = pred.numpy()
@@ -164,6 +180,10 @@ def _result(state: RunState, pred: torch.Tensor, seconds: float,
         "acr": metrics.acr(conf_fine, h, convention="code") if has_acr else None,
         "acr_equation": metrics.acr(conf_fine, h, convention="equation") if has_acr else None,
         "images_per_s": images / sum(r["train_seconds"] for r in timed) if timed else None,
+        **_speed(state, images / sum(r["train_seconds"] for r in timed) if timed else None),
+        "test_acc_no_tta": plain["test_acc"] if plain else None,  # tta > 0: the same network without it
+        "test_acc_fine_no_tta": plain["test_acc_fine"] if plain else None,
+        "precision": resolved_precision(state.config.precision, state.device.type),
         "seconds": seconds,
         "compile_seconds": state.compile_seconds,
         "compiled": state.compiled,

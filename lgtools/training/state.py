@@ -14,8 +14,10 @@ import torch
 from torch import nn
 
 from lgtools.labels.hierarchy import Hierarchy
+from lgtools.data import augment
 from lgtools.nets.losses import HierarchyLoss
 from lgtools.nets.models import build_model
+from lgtools.nets.whitened import WHITEN_IMAGES, WhitenedCNN, init_whitening
 from lgtools.training.pretrained import load_body
 from lgtools.training.config import TrainConfig, lr_factor, num_epochs
 from lgtools.training.identity import resolved_precision
@@ -55,6 +57,8 @@ class RunState:
     pseudo_quality: dict | None = None  # pseudo-fine runs: the clusters against the true fine labels
     history: list[dict] = field(default_factory=list)
     compile_seconds: float = 0.0
+    flip_mask: torch.Tensor | None = None  # flip "alternating": the images flipped on even epochs (on the device)
+    lookahead: dict[str, torch.Tensor] | None = None  # lookahead=True: the EMA of the model's float state
 
     @property
     def fine(self) -> bool:
@@ -118,11 +122,57 @@ def compiles(config: TrainConfig, device: torch.device) -> bool:
     return device.type == "cuda"
 
 
+def param_groups(model: nn.Module, config: TrainConfig) -> list[dict]:
+    """SGD's parameter groups: one of everything, unless the recipe treats biases apart.
+
+    With ``bias_lr_scale`` ≠ 1 the batch-norm biases get lr × scale and weight decay / scale (the same
+    decay per step); a ``whitened_cnn``'s whitening bias has a group of its own, which the schedule
+    stops after ``whiten_bias_epochs``. Frozen parameters are left out. Group names are in ``"name"``.
+    """
+    if config.bias_lr_scale == 1 and not isinstance(model, WhitenedCNN):
+        return [{"params": list(model.parameters()), "name": "all"}]
+    norm_biases = [m.bias for m in model.modules() if isinstance(m, nn.BatchNorm2d) and m.bias.requires_grad]
+    whiten = [model.whiten.bias] if isinstance(model, WhitenedCNN) else []
+    apart = {id(p) for p in norm_biases + whiten}
+    rest = [p for p in model.parameters() if p.requires_grad and id(p) not in apart]
+    scale = config.bias_lr_scale
+    groups = [{"params": rest, "name": "rest"},
+              {"params": norm_biases, "name": "norm_bias", "lr": config.lr * scale,
+               "weight_decay": config.weight_decay / scale}]
+    if whiten:
+        groups.append({"params": whiten, "name": "whiten_bias"})
+    return [g for g in groups if g["params"]]
+
+
 def _make_optimizer(model: nn.Module, config: TrainConfig, device: torch.device) -> torch.optim.SGD:
     # fused SGD on CUDA (one kernel for all parameters), foreach on CPU.
     fast = {"fused": True} if device.type == "cuda" else {"foreach": True}
-    return torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum,
-                           weight_decay=config.weight_decay, **fast)
+    return torch.optim.SGD(param_groups(model, config), lr=config.lr, momentum=config.momentum,
+                           weight_decay=config.weight_decay, nesterov=config.nesterov, **fast)
+
+
+def _group_factors(optimizer: torch.optim.Optimizer, config: TrainConfig, steps: int) -> list:
+    """One lr factor function per group: the schedule's, and zero for the whitening bias once it is frozen."""
+    frozen_from = config.whiten_bias_epochs * steps
+
+    def schedule(s: int) -> float:
+        return lr_factor(config, s, steps)
+
+    def whiten(s: int) -> float:
+        return lr_factor(config, s, steps) if s < frozen_from else 0.0
+
+    return [whiten if g.get("name") == "whiten_bias" else schedule for g in optimizer.param_groups]
+
+
+def _whitening_images(x: torch.Tensor, mean: tuple, std: tuple, seed: int) -> torch.Tensor:
+    """A seeded random ``WHITEN_IMAGES`` of the run's training images, normalised (the arrays are grouped by class)."""
+    pick = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))[:WHITEN_IMAGES]
+    return augment.normalize(x[pick], torch.tensor(mean), torch.tensor(std))
+
+
+def lookahead_state(model: nn.Module) -> dict[str, torch.Tensor]:
+    """A copy of the model's floating-point state (weights and batch-norm statistics): the lookahead EMA."""
+    return {k: v.detach().clone() for k, v in model.state_dict().items() if v.is_floating_point()}
 
 
 def prepare_run(config: TrainConfig) -> RunState:
@@ -143,6 +193,8 @@ def prepare_run(config: TrainConfig) -> RunState:
                         num_fine=hierarchy.num_fine, coarse_head=config.coarse_head, num_coarse=hierarchy.num_coarse)
     if config.init_from is not None:  # fine-tuning: the pretrained body, this run's own classifier
         load_body(model, config.init_from, config.init_identity)
+    if isinstance(model, WhitenedCNN):  # whitened on the images this run trains on
+        init_whitening(model, _whitening_images(x_tr, mean, std, config.seed))
     model = model.to(device)
     # channels_last (NHWC): what cuDNN's tensor-core kernels want, and faster in oneDNN on a CPU too.
     channels_last = uses_channels_last(model, device)
@@ -152,8 +204,8 @@ def prepare_run(config: TrainConfig) -> RunState:
     compiled = compiles(config, device)
     step_model = torch.compile(model, dynamic=False) if compiled else model
     optimizer = _make_optimizer(model, config, device)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda s: lr_factor(config, s, steps))
+    factors = _group_factors(optimizer, config, steps)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factors if len(factors) > 1 else factors[0])
     precision = resolved_precision(config.precision, device.type)
     side = x_tr.shape[-1]
     return RunState(
@@ -171,4 +223,7 @@ def prepare_run(config: TrainConfig) -> RunState:
         amp_dtype=torch.bfloat16 if precision == "bf16" else None,
         num_epochs=num_epochs(config), steps_per_epoch=steps, channels_last=channels_last,
         compiled=compiled, noise_share=data.noise_share, noise_share_test=data.noise_share_test,
-        pseudo_quality=data.pseudo_quality)
+        pseudo_quality=data.pseudo_quality,
+        flip_mask=(torch.rand(len(y_tr), generator=torch.Generator().manual_seed(config.seed)) < 0.5).to(device)
+        if config.flip == "alternating" else None,
+        lookahead=lookahead_state(model) if config.lookahead else None)

@@ -16,12 +16,43 @@ from lgtools.data import augment
 from lgtools.training.state import RunState
 
 
-def _train_batch(x: torch.Tensor, state: RunState) -> torch.Tensor:
-    if state.config.augment:
+def _train_batch(x: torch.Tensor, state: RunState, idx: torch.Tensor | None = None) -> torch.Tensor:
+    config = state.config
+    if config.augment:
         if x.shape[-1] > 64:
             return augment.random_resized_crop_flip(x, state.crop_size, generator=state.generator)
-        return augment.random_crop_flip(x, 4, state.generator)
+        if config.flip == "random" and config.crop_pad_mode == "zeros":
+            return augment.random_crop_flip(x, config.crop_padding, state.generator)
+        top, left, flip = augment.crop_flip_params(len(x), config.crop_padding, state.generator, x.device)
+        if config.flip == "none":
+            flip = torch.zeros_like(flip)
+        elif config.flip == "alternating":  # a fixed half on even epochs, the other half on odd ones
+            mask = state.flip_mask[idx] if idx is not None else flip
+            flip = mask ^ bool(len(state.history) % 2)
+        return augment.apply_crop_flip(x, top, left, flip, config.crop_padding, config.crop_pad_mode)
     return augment.center_crop(x, state.crop_size) if x.shape[-1] > 64 else x
+
+
+LOOKAHEAD_EVERY = 5  # steps between lookahead pulls
+LOOKAHEAD_DECAY = 0.95**5  # the EMA's decay at the last step; it ramps up as (step / total)³
+
+
+@torch.no_grad()
+def lookahead_pull(state: RunState, decay: float) -> None:
+    """Move the EMA toward the weights by 1 − ``decay``, then set the weights to the EMA."""
+    current = state.model.state_dict()
+    for key, ema in state.lookahead.items():
+        ema.lerp_(current[key], 1 - decay)
+        current[key].copy_(ema)
+
+
+def _lookahead_step(state: RunState) -> None:
+    done = state.scheduler.last_epoch  # optimizer steps taken in the run so far
+    total = state.num_epochs * state.steps_per_epoch
+    if done >= total:  # the run's last step: end on the EMA
+        lookahead_pull(state, 1.0)
+    elif done % LOOKAHEAD_EVERY == 0:
+        lookahead_pull(state, LOOKAHEAD_DECAY * (done / total) ** 3)
 
 
 def _prepare_input(x: torch.Tensor, state: RunState) -> torch.Tensor:
@@ -59,7 +90,7 @@ def _run_batches(state: RunState, batches: list[torch.Tensor]) -> tuple[torch.Te
     first_bad = torch.full((), -1, dtype=torch.int64, device=state.device)
     on_cpu = state.device.type == "cpu"
     for step, idx in enumerate(batches):
-        x = _prepare_input(_train_batch(state.x_train[idx], state), state)
+        x = _prepare_input(_train_batch(state.x_train[idx], state, idx), state)
         y = state.y_train[idx]
         with _autocast(state):
             out = model(x)
@@ -78,6 +109,8 @@ def _run_batches(state: RunState, batches: list[torch.Tensor]) -> tuple[torch.Te
         loss.backward()
         state.optimizer.step()
         state.scheduler.step()
+        if state.lookahead is not None:
+            _lookahead_step(state)
         # Summed on the device: reading them here would stall the GPU every step.
         pred = logits.detach().argmax(1)
         loss_sum += loss.detach() * len(idx)
@@ -116,7 +149,34 @@ def train_steps(state: RunState, n_steps: int) -> int:
     return sum(len(b) for b in batches)
 
 
-def evaluate(state: RunState) -> dict:
+def tta_views(level: int) -> list[tuple[float, int, bool]]:
+    """Test-time views as (weight, shift in pixels along both axes, mirrored); the weights sum to 1.
+
+    0: the image; 1: the image and its mirror; 2: those (weight 1/2) and the image shifted by −1 and
+    +1 pixel with reflected borders, each with its mirror (1/2 between them).
+    """
+    if level == 0:
+        return [(1.0, 0, False)]
+    mirror = [(0.5, 0, False), (0.5, 0, True)]
+    if level == 1:
+        return mirror
+    return [(w / 2, 0, f) for w, _, f in mirror] + [(w / 4, d, f) for d in (-1, 1) for w, _, f in mirror]
+
+
+def tta_logits(model: nn.Module, x: torch.Tensor, level: int) -> torch.Tensor:
+    """Weighted mean of ``model``'s logits over the ``tta_views(level)`` of normalised images ``x``."""
+    if level == 0:
+        return model(x).float()
+    padded = nn.functional.pad(x, (1, 1, 1, 1), mode="reflect") if level == 2 else None
+    h, w = x.shape[-2:]
+    total = 0
+    for weight, shift, mirrored in tta_views(level):
+        view = x if shift == 0 else padded[..., 1 - shift:1 - shift + h, 1 - shift:1 - shift + w]
+        total = total + weight * model(view.flip(-1) if mirrored else view).float()
+    return total
+
+
+def evaluate(state: RunState, tta: int = 0) -> dict:
     """Test loss and accuracies (%) with the test transform; ``pred`` (and for a fine run ``pred_summed``) per image.
 
     A fine run is read out at the coarse level twice: ``test_acc`` maps the arg-max fine class to
@@ -124,7 +184,7 @@ def evaluate(state: RunState) -> dict:
     classes' softmax probabilities sum highest. ``pred_crm`` re-ranks the fine classes by CRM
     (``metrics.crm_predict``) and ``test_acc_fine_crm`` is its fine accuracy. A network with a coarse
     head (loss ``"multitask"``) is read out by its fine head as any fine run; ``test_acc_coarse_head``
-    is its coarse head's accuracy (None for other networks).
+    is its coarse head's accuracy (None for other networks). ``tta``: logits averaged over ``tta_views``.
     """
     model = state.step_model
     state.model.eval()
@@ -142,7 +202,7 @@ def evaluate(state: RunState) -> dict:
                 logits = logits.float()
                 head_correct += (coarse_logits.argmax(1) == state.coarse_test[start:stop]).sum().item()
             else:
-                logits = model(_prepare_input(x, state)).float()
+                logits = tta_logits(model, _prepare_input(x, state), tta)
             loss_sum += nn.functional.cross_entropy(logits, targets[start:stop], reduction="sum")
             preds.append(logits.argmax(1))
             if state.fine:  # the other coarse read-out: fine probabilities summed per coarse class
