@@ -42,8 +42,10 @@ import torch
 
 from lgtools.data.datasets import dataset_stats
 from lgtools.nets.models import MODELS, build_model
-from lgtools.runs.results import to_jsonable, write_json_atomic
-from lgtools.training.config import TrainConfig
+from lgtools.runs.ladder import ladder_runs, ladder_table, time_to
+from lgtools.runs.results import load_results, to_jsonable, write_json_atomic
+from lgtools.training.config import RECIPES, TrainConfig, recipe_values
+from lgtools.training.identity import cpu_has_bf16, resolved_precision
 from lgtools.training.loop import train
 from lgtools.training.memory import MemoryMonitor
 from lgtools.training.peak import measured_peak_gflops, theoretical_peak_gflops, training_flops_per_image
@@ -57,6 +59,7 @@ from lgtools.training.reference import (
 )
 from lgtools.training.state import keep_freed_memory, prepare_run, resolve_device
 from lgtools.training.steps import train_steps, warm_up_compile
+from lgtools.training.throughput import side_by_side
 
 PRECISIONS = ("auto", "bf16", "fp32")
 
@@ -70,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ImageFolder root with train/<class>/*.jpg (and test/ for --accuracy)")
     p.add_argument("--model", default="preact_resnet18", choices=MODELS)
     p.add_argument("--width", type=int, default=16, help="filters of stage 1 (64: paper CIFAR net)")
-    p.add_argument("--batch-size", type=int, default=256, help="images per SGD step")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="images per SGD step (default 256; with --recipe the recipe's)")
     p.add_argument("--steps", type=int, default=20, help="timed steps per measurement")
     p.add_argument("--warmup", type=int, default=5, help="untimed steps before each measurement")
     p.add_argument("--rounds", type=int, default=5, help="alternations reference/lgtools")
@@ -87,11 +91,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--train-subset", type=int, default=20000,
                    help="--accuracy: stratified training images per run (0 = all)")
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1], help="--accuracy: seeds")
+    p.add_argument("--recipe", choices=sorted(RECIPES), default=None,
+                   help="measure a named training recipe instead: its speed (one run on every core against one-thread "
+                        "runs side by side), the machine's peaks, and its accuracy ladder read from --ladder")
+    p.add_argument("--npz", default="../shared/data/cifar10-jpeg.npz", help="--recipe: the CIFAR-10 archive")
+    p.add_argument("--ladder", default="results/ladder-converged",
+                   help="--recipe: stored runs of the recipe at several epoch budgets (a sweep's results folder)")
+    p.add_argument("--target", type=float, default=94.0, help="--recipe: fine top-1 (%%) whose time is reported")
     return p
 
 
 def check_args(args: argparse.Namespace) -> None:
     """Raise ValueError naming the first bad option (data layout, counts, device)."""
+    if args.recipe is not None:
+        if not Path(args.npz).is_file():
+            raise ValueError(f"--npz must be the CIFAR-10 archive (a file), got {args.npz!r}")
+        if not Path(args.ladder).is_dir():
+            raise ValueError(f"--ladder must be a results folder of the recipe's runs, got {args.ladder!r}")
+        if args.steps < 1 or not 0 < args.target <= 100:
+            raise ValueError(f"--steps must be >= 1 and --target in (0, 100], got {args.steps}, {args.target}")
+        return
     train_dir = Path(args.data) / "train"
     if not train_dir.is_dir() or not any(d.is_dir() for d in train_dir.iterdir()):
         raise ValueError(f"--data must be an ImageFolder root holding train/<class>/*.jpg, got "
@@ -248,6 +267,53 @@ def run_accuracy(args: argparse.Namespace, log: Callable[[str], None] = lambda s
             "within_seed_spread": overlap}
 
 
+# ----------------------------------------------------------------------------- recipe mode
+
+def run_recipe(args: argparse.Namespace, log: Callable[[str], None] = lambda s: None) -> dict:
+    """A recipe's speed on this machine (both ways of using its cores), the peaks, and its stored accuracy ladder."""
+    config = TrainConfig(**{**recipe_values(args.recipe), "dataset": "cifar10", "data_root": args.npz,
+                            "width": args.width, "batch_size": args.batch_size, "device": args.device,
+                            "progress": False})
+    device = resolve_device(args.device)
+    model = build_model(config.model, 10, config.width)
+    machine = machine_figures(model, 32, 10, device)
+    if device.type == "cpu" and cpu_has_bf16():
+        machine["measured_peak_gflops_bf16"] = measured_peak_gflops(device, dtype=torch.bfloat16)
+    machine["cpu_bf16"] = cpu_has_bf16() if device.type == "cpu" else None
+    machine["precision"] = resolved_precision(config.precision, device.type)
+    log(f"{args.recipe} recipe, width {config.width}: {machine['training_gflop_per_image']:.3f} GFLOP per training "
+        f"image, precision {machine['precision']}; measuring {args.steps} steps one way, then the other")
+    speed = side_by_side(config, args.steps)
+    cores = speed["cores"]
+    per_core_peak = machine["measured_peak_gflops"] / cores  # the matrix product ran on every core
+    for key in ("one_run_all_threads_images_per_s", "one_thread_runs_total_images_per_s"):
+        speed[key.replace("images_per_s", "gflops")] = speed[key] * machine["training_gflop_per_image"]
+    speed["share_of_measured_peak"] = speed["one_thread_runs_total_gflops"] / machine["measured_peak_gflops"]
+    speed["per_core_measured_peak_gflops"] = per_core_peak
+    table = ladder_table(ladder_runs(load_results(args.ladder)))
+    times = {column: time_to(table, args.target, column) for column in ("fine_top1", "fine_top1_no_tta")}
+    return {"mode": "recipe", "recipe": args.recipe, "config": config.to_dict(), "args": vars(args),
+            "machine": machine, "speed": speed, "ladder": table.to_dict(orient="records"), "time_to_target": times,
+            "load_average": os.getloadavg() if hasattr(os, "getloadavg") else None}
+
+
+def _say_recipe(record: dict, say: Callable[[str], None]) -> None:
+    speed, machine = record["speed"], record["machine"]
+    say(f"one run on {speed['cores']} threads: {speed['one_run_all_threads_images_per_s']:.0f} img/s; "
+        f"{speed['cores']} one-thread runs side by side: {speed['one_thread_runs_total_images_per_s']:.0f} img/s in all "
+        f"-> more runs per hour: {speed['more_runs_per_hour']}")
+    say(f"{speed['one_thread_runs_total_gflops']:.0f} GFLOP/s = {100 * speed['share_of_measured_peak']:.0f} % of the "
+        f"measured fp32 peak ({machine['measured_peak_gflops']:.0f} GFLOP/s)"
+        + (f"; bf16 peak {machine['measured_peak_gflops_bf16']:.0f} GFLOP/s" if "measured_peak_gflops_bf16" in machine
+           else "; no bf16 arithmetic on this CPU: fp32"))
+    for row in record["ladder"]:
+        say(f"  {row['epochs']:>3} epochs: fine top-1 {row['fine_top1']:.2f} % ({row['fine_top1_no_tta']:.2f} without TTA), "
+            f"A_FC {row['a_fc']:.2f}, A_CC {row['a_cc']:.2f}, {row['fine_seconds'] / 60:.1f} min, n = {row['n_fine']}")
+    for column, t in record["time_to_target"].items():
+        say(f"time to {t['target']:.1f} % ({column}): " + (f"{t['seconds'] / 60:.1f} min at {t['epochs']} epochs"
+            if t["reached"] else f"not reached; best {t['best']:.2f} % at {t['best_epochs']} epochs"))
+
+
 # ----------------------------------------------------------------------------- output
 
 def hardware(device: str) -> dict:
@@ -284,6 +350,8 @@ def main(argv: list[str] | None = None) -> int:
     """Command-line entry point; prints the figures and ends with ``speedup X.XX`` (speed mode)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.batch_size is None:
+        args.batch_size = recipe_values(args.recipe)["batch_size"] if args.recipe else 256
     try:
         check_args(args)
     except ValueError as err:
@@ -296,8 +364,15 @@ def main(argv: list[str] | None = None) -> int:
     hw = hardware(device)
     say(f"hardware: {hw['cpu_model']} ({hw['cpu_count']} cores), GPU {hw['gpu'] or 'none'}, "
         f"torch {hw['torch_version']}, git {(hw['git_rev'] or 'unknown')[:10]}")
-    say(f"{args.model} width {args.width}, batch {args.batch_size}, device {device}, data {args.data}")
+    say(f"{args.recipe + ' recipe' if args.recipe else args.model} width {args.width}, batch {args.batch_size}, "
+        f"device {device}, data {args.npz if args.recipe else args.data}")
     date = datetime.date.today().isoformat()
+    if args.recipe is not None:
+        record = {**run_recipe(args, say), "hardware": hw}
+        _say_recipe(record, say)
+        path = write_result(record, args.out, f"recipe-{args.recipe}-{device.split(':')[0]}-w{args.width}-{date}")
+        say(f"results: {path}")
+        return 0
     stem = f"{device.split(':')[0]}-{args.model}-w{args.width}-{date}"
     if args.accuracy:
         record = {**run_accuracy(args, say), "hardware": hw}

@@ -45,7 +45,7 @@ def paper_results() -> pd.DataFrame:
 def anchor_results(source: str | None = None) -> pd.DataFrame:
     """Related work's reported numbers (``anchor_results.csv``), all or one ``source`` (e.g. ``"hong2023"``)."""
     frame = pd.read_csv(io.StringIO(_csv_body(_ANCHORS_CSV)), dtype={"source": str, "setting": str, "level": str, "note": str},
-                        keep_default_na=False, na_values={"classes": [""], "accuracy": [""], "delta": [""]})
+                        keep_default_na=False, na_values={"classes": [""], "accuracy": [""], "delta": [""], "seconds": [""], "pflops": [""]})
     known = tuple(dict.fromkeys(frame["source"]))
     if source is not None and source not in known:
         raise ValueError(f"unknown source {source!r}; known: {', '.join(known)}")

@@ -38,11 +38,12 @@ CONFIG_COLUMNS = ("dataset", "hierarchy", "labels", "model", "width", "epochs", 
                   "noise", "dropout", "extra_layer", "seed", "schedule", "lr", "batch_size",
                   "label_smoothing", "noise_test", "augment", "max_train", "max_test", "noise_mode",
                   "weight_decay", "momentum", "scale_epochs", "loss", "loss_param", "pseudo_k", "pseudo_features",
-                  "coarse_head", "init_from", "init_identity", "pseudo_within", "pseudo_identity")
+                  "coarse_head", "init_from", "init_identity", "pseudo_within", "pseudo_identity", "tta", "num_threads")
 SUMMARY_COLUMNS = ("train_acc", "test_acc", "test_acc_fine", "acr", "acr_equation",
                    "images_per_s", "seconds", "peak_memory_mb", "device", "test_acc_summed", "noise_share", "epochs_run",
                    "test_acc_fine_crm", "pseudo_train_nmi", "pseudo_train_ari", "pseudo_test_nmi",
-                   "test_acc_coarse_head")
+                   "test_acc_coarse_head", "test_acc_no_tta", "test_acc_fine_no_tta", "train_gflop_per_s",
+                   "precision")
 # Every column of the results table, live or stored (``load_results``, ``result_row``): the first 24
 # are the ones the book relies on; the rest are there for whoever needs them.
 COLUMNS = ("experiment", "dataset", "hierarchy", "labels", "model", "width", "epochs",
@@ -54,7 +55,8 @@ COLUMNS = ("experiment", "dataset", "hierarchy", "labels", "model", "width", "ep
            "weight_decay", "momentum", "scale_epochs", "test_acc_summed", "noise_share",
            "best_test_acc", "best_epoch", "train_acc_fine", "epochs_run", "loss", "loss_param",
            "test_acc_fine_crm", "pseudo_k", "pseudo_train_nmi", "pseudo_train_ari", "pseudo_test_nmi",
-           "pseudo_features", "coarse_head", "test_acc_coarse_head", "init_from", "init_identity", "pseudo_within", "pseudo_identity")
+           "pseudo_features", "coarse_head", "test_acc_coarse_head", "init_from", "init_identity", "pseudo_within", "pseudo_identity",
+           "tta", "num_threads", "test_acc_no_tta", "test_acc_fine_no_tta", "train_gflop_per_s", "precision")
 
 
 def to_jsonable(value: Any) -> Any:

@@ -35,10 +35,11 @@ def training_flops_per_image(model: nn.Module, side: int, num_classes: int, chan
     return counter.get_total_flops() / 2
 
 
-def measured_peak_gflops(device: str | torch.device = "cpu", n: int = 2048, repeats: int = 5) -> float:
-    """Best fp32 GFLOP/s of an n×n matrix product on ``device`` over ``repeats`` timed products."""
+def measured_peak_gflops(device: str | torch.device = "cpu", n: int = 2048, repeats: int = 5,
+                         dtype: torch.dtype = torch.float32) -> float:
+    """Best GFLOP/s of an n×n matrix product in ``dtype`` on ``device`` over ``repeats`` timed products."""
     device = torch.device(device)
-    a, b = (torch.randn(n, n, device=device) for _ in range(2))
+    a, b = (torch.randn(n, n, device=device, dtype=dtype) for _ in range(2))
     torch.mm(a, b)  # warm-up: thread pool, allocator, kernel choice
     best = float("inf")
     for _ in range(repeats):

@@ -1,0 +1,101 @@
+"""The performance page's fast-recipe section: its accuracy ladder, its speed here, and the published figures.
+
+Everything comes from stored files: the ladder from the runs of ``sweeps/converged/ladder.yaml``
+(``lgtools.runs.ladder``), the speed from the newest ``python -m lgtools.bench --recipe`` JSON, and
+airbench's published figures from ``anchor_results.csv`` (source ``jordan2024``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+
+from lgtools.chapters.paper import anchor_results
+from lgtools.chapters.paths import resolve_path
+from lgtools.chapters.stored import _benchmark_records
+from lgtools.runs.ladder import ladder_runs, ladder_table, time_to
+from lgtools.runs.results import load_results
+
+TARGET = 94.0  # fine top-1 (%) the fast recipe aims at: airbench94's published mean
+LADDER_EXPERIMENT = "ladder-converged"
+CPU_SCALE_EXPERIMENT = "table1-cpu-scale"
+
+
+def recipe_ladder(results_dir: str | Path = "results") -> pd.DataFrame:
+    """The ladder table (``lgtools.runs.ladder.ladder_table``) of the stored converged-scale runs; empty if none."""
+    folder = resolve_path(results_dir) / LADDER_EXPERIMENT
+    runs = load_results(folder) if folder.is_dir() else pd.DataFrame()
+    return ladder_table(ladder_runs(runs)) if len(runs) else pd.DataFrame()
+
+
+def recipe_benchmark(benchmarks_dir: str | Path = "benchmarks/results") -> dict | None:
+    """The newest stored ``--recipe`` benchmark record (by date, then file name), or None."""
+    records = [(str((r.get("hardware") or {}).get("date", "")), p.name, r)
+               for p, r in _benchmark_records(benchmarks_dir) if r.get("mode") == "recipe"]
+    return max(records, key=lambda item: item[:2])[2] if records else None
+
+
+def cpu_scale_point(results_dir: str | Path = "results") -> dict | None:
+    """Table I's CPU-scale fine runs (PreActResNet-18, width 16, 4 epochs): mean fine top-1, A_FC, minutes, n."""
+    folder = resolve_path(results_dir) / CPU_SCALE_EXPERIMENT
+    if not folder.is_dir():
+        return None
+    runs = load_results(folder)
+    fine = runs[(runs["labels"] == "fine") & (runs["hierarchy"].astype(str) == "cifar10")]
+    if fine.empty:
+        return None
+    return {"fine_top1": float(fine["test_acc_fine"].mean()), "a_fc": float(fine["test_acc"].mean()),
+            "minutes": float(pd.to_numeric(fine["epoch_seconds"]).median()) / 60, "n": len(fine),
+            "epochs": int(fine["epochs"].iloc[0])}
+
+
+def recipe_comparison(ladder: pd.DataFrame, cpu_scale: dict | None) -> pd.DataFrame:
+    """One row per training setting: airbench's published runs, our recipe's ladder rungs, today's CPU-scale recipe."""
+    rows = [{"setting": f"{r.level} (published)", "hardware": "one NVIDIA A100", "fine top-1 (%)": r.accuracy,
+             "without TTA (%)": None, "minutes": r.seconds / 60, "runs": None}
+            for r in anchor_results("jordan2024").itertuples()]
+    rows += [{"setting": f"fast recipe, width 32, {r.epochs} epochs", "hardware": "this CPU, one thread",
+              "fine top-1 (%)": r.fine_top1, "without TTA (%)": r.fine_top1_no_tta, "minutes": r.fine_seconds / 60,
+              "runs": r.n_fine} for r in ladder.itertuples()]
+    if cpu_scale is not None:
+        rows.append({"setting": f"CPU-scale recipe (PreActResNet-18 width 16, {cpu_scale['epochs']} epochs)",
+                     "hardware": "this project's CPUs", "fine top-1 (%)": cpu_scale["fine_top1"],
+                     "without TTA (%)": cpu_scale["fine_top1"], "minutes": cpu_scale["minutes"], "runs": cpu_scale["n"]})
+    return pd.DataFrame(rows)
+
+
+def target_sentence(ladder: pd.DataFrame, target: float = TARGET) -> str:
+    """Whether, and how fast, the stored ladder reaches ``target`` % fine top-1, in one sentence from the data."""
+    if ladder.empty:
+        return "No run of the fast recipe is stored yet."
+    reached = time_to(ladder, target, "fine_top1")
+    if reached["reached"]:
+        return (f"The recipe reaches {target:.0f} % fine top-1 at {reached['epochs']} epochs, in "
+                f"{reached['seconds'] / 60:.0f} minutes a run here.")
+    best = ladder.loc[ladder["fine_top1"].idxmax()]
+    return (f"No stored budget reaches {target:.0f} %: the best is {best['fine_top1']:.2f} % fine top-1 "
+            f"({best['fine_top1_no_tta']:.2f} % without test-time augmentation) at {int(best['epochs'])} epochs, "
+            f"{best['fine_seconds'] / 60:.0f} minutes a run on one thread.")
+
+
+def ladder_figure(ladder: pd.DataFrame, cpu_scale: dict | None, target: float = TARGET) -> plt.Figure:
+    """Fine top-1 against minutes per run: the recipe's rungs (with and without TTA), the CPU-scale point, the target."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.6), layout="constrained")
+    if not ladder.empty:
+        minutes = ladder["fine_seconds"] / 60
+        ax.plot(minutes, ladder["fine_top1"], "o-", color="C0", label="fast recipe, width 32 (TTA)")
+        ax.plot(minutes, ladder["fine_top1_no_tta"], "o--", color="C0", alpha=0.5, label="without TTA")
+        for m, acc, epochs in zip(minutes, ladder["fine_top1"], ladder["epochs"]):
+            ax.annotate(f"{epochs} ep", (m, acc), textcoords="offset points", xytext=(4, -12), fontsize=10)
+    if cpu_scale is not None:
+        ax.plot([cpu_scale["minutes"]], [cpu_scale["fine_top1"]], "s", color="C3",
+                label=f"CPU-scale recipe ({cpu_scale['epochs']} epochs)")
+    ax.axhline(target, color="0.4", lw=1, ls=":")
+    ax.annotate(f"{target:.0f} %", (0, target), xycoords=("axes fraction", "data"), xytext=(4, 3),
+                textcoords="offset points", fontsize=10, color="0.3")
+    ax.set_xlabel("minutes per run (fine labels)")
+    ax.set_ylabel("fine top-1 (%)")
+    ax.legend(fontsize=10, loc="lower right")
+    return fig
