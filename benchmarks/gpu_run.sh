@@ -5,9 +5,11 @@
 #
 # 1. python -m lgtools.smoke: a few seconds on each GPU branch (bf16 autocast, channels_last,
 #    fused SGD, torch.compile, JPEG decoding on the device)            -> OUTDIR/smoke.json
-# 2. python -m lgtools.bench at width 64 against the reference on the same GPU (targets of the
+# 2. the fast recipe's Table I pair (sweeps/converged/table1_w64.yaml: whitened-patch CNN at its
+#    published width, 10 epochs, fine and coarse labels, 10 seeds; seconds a run) -> OUTDIR/results/
+# 3. python -m lgtools.bench at width 64 against the reference on the same GPU (targets of the
 #    performance issue: speedup >= 10, >= 55,000 training img/s at batch 256) -> OUTDIR/bench/
-# 3. as much of the paper-scale CIFAR-10 Table I pair (seed 0, fine and coarse, 200 epochs, the
+# 4. as much of the paper-scale CIFAR-10 Table I pair (seed 0, fine and coarse, 200 epochs, the
 #    authors' schedule) as the minutes left allow, through the resumable sweep: each result is
 #    written under OUTDIR/results/ as it finishes, checkpoints under OUTDIR/runs/ (carry them
 #    back into a later call to resume).
@@ -53,18 +55,39 @@ else
 fi
 echo "gpu_run: device $DEVICE, budget ${BUDGET} s, out $OUT"
 
-echo "== 1/3 smoke test"
+echo "== 1/4 smoke test"
 timeout "$(left)" "$PY" -m lgtools.smoke --device "$DEVICE" --out "$OUT/smoke.json" "${SMOKE_ARGS[@]}" || status=1
 [ -f "$NPZ" ] || { echo "gpu_run: $NPZ not found (pass --npz PATH)" >&2; exit 2; }
 
-echo "== 2/3 benchmark at width $WIDTH"
+echo "== 2/4 the fast recipe's Table I pair"
+if [ "$DRY" = 1 ]; then
+  RECIPE_SPEC="$OUT/toy/recipe-dry-run.yaml"
+  cat > "$RECIPE_SPEC" <<YAML
+name: recipe-dry-run
+scale: dry-run
+recipe: fast
+train: {}
+parameters: {dataset: cifar10, width: 4, epochs: 1, batch_size: 16, device: cpu}
+grid:
+  seed: [0, 1]
+  labels: [fine, coarse]
+YAML
+else
+  RECIPE_SPEC=sweeps/converged/table1_w64.yaml
+fi
+timeout --signal=TERM --kill-after=30 "$(( $(left) / 3 ))" "$PY" -m lgtools -v sweep "$RECIPE_SPEC" \
+  --data-root "$NPZ" --results "$OUT/results" --runs-dir "$OUT/runs" --no-progress
+rc=$?
+if [ $rc -eq 124 ]; then echo "gpu_run: the recipe pair ran out of time; rerun to resume"; elif [ $rc -ne 0 ]; then status=1; fi
+
+echo "== 3/4 benchmark at width $WIDTH"
 "$PY" -c "import sys; from lgtools.data.sources import export_image_folder as e; e(sys.argv[1], sys.argv[2])" \
   "$NPZ" "$OUT/imagefolder" || status=1
 timeout "$(( $(left) / 3 ))" "$PY" -m lgtools.bench --data "$OUT/imagefolder" --width "$WIDTH" --device "$DEVICE" \
   --out "$OUT/bench" "${BENCH_ARGS[@]}" || status=1
 rm -rf "$OUT/imagefolder"  # 60,000 small files: not worth bringing back
 
-echo "== 3/3 paper-scale CIFAR-10 Table I pair, for the $(left) s left"
+echo "== 4/4 paper-scale CIFAR-10 Table I pair, for the $(left) s left"
 if [ "$DRY" = 1 ]; then
   SPEC="$OUT/toy/table1-dry-run.yaml"
   cat > "$SPEC" <<YAML

@@ -24,6 +24,9 @@ def test_gpu_run_dry_run_runs_smoke_bench_and_the_table1_pair(tmp_path: Path) ->
     [bench] = (out / "bench").glob("cpu-preact_resnet18-w4-*.json")
     record = json.loads(bench.read_text())
     assert record["speedup"] > 0 and record["lgtools"]["gflops"] > 0
+    recipe = [json.loads(p.read_text())["config"] for p in sorted((out / "results" / "recipe-dry-run").glob("*.json"))]
+    assert sorted((c["labels"], c["seed"]) for c in recipe) == [("coarse", 0), ("coarse", 1), ("fine", 0), ("fine", 1)]
+    assert all(c["model"] == "whitened_cnn" and c["lookahead"] and c["tta"] == 2 for c in recipe)
     results = sorted((out / "results" / "table1-dry-run").glob("*.json"))
     assert [json.loads(p.read_text())["config"]["labels"] for p in results] == ["coarse", "fine"]
     assert not (out / "imagefolder").exists()  # removed before the results come back
