@@ -14,6 +14,8 @@ import subprocess
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from lgtools.training.identity import cpu_has_bf16
+
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the lgtools folder
 
 
@@ -78,4 +80,6 @@ def provenance(config: dict, summary: dict) -> dict:
             "python_version": platform.python_version(), "device": summary.get("device"),
             "device_name": _device_name(summary.get("device")), "cpu_count": os.cpu_count(),
             "platform": f"{platform.system()}-{platform.machine()}",
+            "cpu_bf16": cpu_has_bf16(),  # whether precision "fast" could use bf16 on this CPU
+            "precision": summary.get("precision"),
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")}
