@@ -276,3 +276,18 @@ def test_bench_recipe_refuses_missing_inputs(tmp_path, capsys) -> None:
     with pytest.raises(SystemExit):
         main(["--recipe", "fast", "--npz", str(tmp_path / "a.npz"), "--ladder", str(tmp_path / "none")])
     assert "--ladder must be a results folder" in capsys.readouterr().err
+
+
+def test_convergence_sentence_and_figure_from_a_ladder() -> None:
+    from lgtools.chapters import convergence
+    from lgtools.runs.ladder import ladder_table
+
+    table = ladder_table(_ladder_frame())
+    sentence = convergence.convergence_sentence(table)
+    assert "From 1 to 4 epochs the coarse error falls from 8.75 % to 8.00 %" in sentence
+    assert "(the paper's: 1.58 %)" in sentence and "n = 3" in sentence
+    assert "no trend" in convergence.convergence_sentence(table.iloc[:1])
+    paper = convergence.paper_point()
+    assert paper["delta"] == pytest.approx(0.78) and paper["error_share"] == pytest.approx(49.37, abs=0.01)
+    fig = convergence.convergence_figure(table, None)
+    assert len(fig.axes) == 2 and fig.axes[0].get_xlim()[1] > 8.75
