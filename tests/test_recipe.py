@@ -291,3 +291,14 @@ def test_convergence_sentence_and_figure_from_a_ladder() -> None:
     assert paper["delta"] == pytest.approx(0.78) and paper["error_share"] == pytest.approx(49.37, abs=0.01)
     fig = convergence.convergence_figure(table, None)
     assert len(fig.axes) == 2 and fig.axes[0].get_xlim()[1] > 8.75
+
+
+def test_tables_read_the_converged_scale_at_its_full_budget_only() -> None:
+    from lgtools.chapters.selection import select_runs
+
+    frame = _ladder_frame().assign(scale="converged", extra_layer=None, dropout=0.0)
+    frame.loc[frame["epochs"] == 4, "epochs"] = 10
+    kept = select_runs(frame)
+    assert set(kept["epochs"]) == {10} and len(kept) == 6
+    cpu = frame.assign(scale="cpu-scale")
+    assert len(select_runs(cpu)) == len(cpu)

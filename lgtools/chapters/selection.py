@@ -14,8 +14,10 @@ import pandas as pd
 from lgtools.chapters.paper import paper_table
 from lgtools.nets.models import EXTRA_LAYERS
 from lgtools.runs.results import load_result, reevaluate_runs
+from lgtools.training.config import FAST_RECIPE
 
 ANY = "any"  # select_runs: keep every value of this column
+CONVERGED_SCALE = "converged"  # the fast recipe's scale (sweeps/converged/): its tables use the full budget only
 # Table IV's setting per extra layer: the authors' bottleneck is the printed row; the square
 # layers (without and with ReLU) are our readings of the text, set beside it under their own names.
 EXTRA_LAYER_SETTINGS = {"linear": "extra_layer", "square": "extra_layer (square)",
@@ -63,6 +65,9 @@ def select_runs(df: pd.DataFrame, data_ratio: float | str = 1.0, noise: float | 
             keep &= df["loss"].fillna("cross_entropy").eq("cross_entropy")
         if "init_from" in df.columns:  # fine-tuned from another run's weights: the pretraining study's, not the paper's
             keep &= _is_none(df["init_from"])
+        if "scale" in df.columns:  # the convergence ladder's shorter budgets are the ladder's, not the tables'
+            epochs = pd.to_numeric(df["epochs"], errors="coerce")
+            keep &= ~(df["scale"].astype(str).eq(CONVERGED_SCALE) & ~epochs.eq(FAST_RECIPE["epochs"]))
     for column, wanted, default in (("data_ratio", data_ratio, 1.0), ("noise", noise, 0.0)):
         if wanted != ANY:
             values = pd.to_numeric(df[column], errors="coerce").fillna(default)
