@@ -17,5 +17,7 @@
 - ``auto_fine``: chapter 11, pseudo-fine labels: the cluster study and training on the clusters, paired over seeds.
 - ``pretraining``: chapter 12, pretraining granularity: the planted-feature demo and the fine-tuning study.
 - ``launch``: the repository URL of ``_config.yml`` and each chapter's hidden install cell.
+- ``recipe``: the performance page's fast-recipe section (ladder, speed, airbench's published figures);
+  ``convergence``: how the CIFAR-10 effect moves along the convergence ladder, beside the CPU scale and the paper.
 - ``experiments``: the chapters' small live runs; ``toy``: chapter 2's SVMs; ``plots``: the figures.
 """

@@ -11,5 +11,6 @@ Imports ``training`` and the layers below it.
 - ``cluster_study``: the pseudo-fine clustering alone (no training), scored against the true fine labels and stored.
 - ``probe_study``: linear probes of every residual stage at every kept epoch of a run, stored.
 - ``finetune_study``: pretrained networks of each granularity, probed and fine-tuned on the coarse labels, stored.
+- ``ladder``: the convergence ladder (one recipe at several epoch budgets) as a table, and the time to a target accuracy.
 - ``studies``: how a study (a table computed without a run of its own) is stored and read back.
 """

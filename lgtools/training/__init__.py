@@ -16,4 +16,5 @@ Imports ``labels``, ``data``, ``nets`` and ``metrics``.
 - ``memory``: ``MemoryMonitor`` (peak CUDA memory, or summed RSS of a process and its workers).
 - ``reference``: the rebuilt original pipeline the benchmark measures against.
 - ``multiview``: the two-layer network trained on planted-feature data, and which features its filters found.
+- ``throughput``: a configuration's training images/s, one run on every core against one-thread runs side by side.
 """

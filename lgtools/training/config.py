@@ -271,6 +271,9 @@ class TrainConfig:
         if self.nesterov and not self.momentum:
             raise ValueError("nesterov=True needs momentum > 0 (torch's Nesterov SGD), got momentum=0")
         if self.model == "whitened_cnn":
+            if self.init_from is not None:
+                raise ValueError("init_from (fine-tuning a pretrained body) needs a ResNet or small_cnn model; "
+                                 f"model 'whitened_cnn' has no separable body, got init_from={self.init_from!r}")
             if self.dropout or self.extra_layer is not None or self.loss == "multitask":
                 raise ValueError("model 'whitened_cnn' takes no dropout, extra_layer or 'multitask' loss (it has no "
                                  f"coarse head), got dropout={self.dropout!r}, extra_layer={self.extra_layer!r}, "
