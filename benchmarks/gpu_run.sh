@@ -55,6 +55,17 @@ else
 fi
 echo "gpu_run: device $DEVICE, budget ${BUDGET} s, out $OUT"
 
+# sweep_for SECONDS SPEC [OPTIONS...]: a resumable sweep for at most SECONDS. SIGTERM stops the runs in
+# flight cleanly; they resume from OUTDIR/runs on the next call.
+sweep_for() {
+  local seconds=$1 spec=$2; shift 2
+  timeout --signal=TERM --kill-after=30 "$seconds" "$PY" -m lgtools -v sweep "$spec" "$@" \
+    --data-root "$NPZ" --results "$OUT/results" --runs-dir "$OUT/runs" --no-progress
+  local rc=$?
+  if [ $rc -eq 124 ]; then echo "gpu_run: $spec ran out of time; rerun to resume from $OUT/runs"
+  elif [ $rc -ne 0 ]; then status=1; fi
+}
+
 echo "== 1/4 smoke test"
 timeout "$(left)" "$PY" -m lgtools.smoke --device "$DEVICE" --out "$OUT/smoke.json" "${SMOKE_ARGS[@]}" || status=1
 [ -f "$NPZ" ] || { echo "gpu_run: $NPZ not found (pass --npz PATH)" >&2; exit 2; }
@@ -75,10 +86,7 @@ YAML
 else
   RECIPE_SPEC=sweeps/converged/table1_w64.yaml
 fi
-timeout --signal=TERM --kill-after=30 "$(( $(left) / 3 ))" "$PY" -m lgtools -v sweep "$RECIPE_SPEC" \
-  --data-root "$NPZ" --results "$OUT/results" --runs-dir "$OUT/runs" --no-progress
-rc=$?
-if [ $rc -eq 124 ]; then echo "gpu_run: the recipe pair ran out of time; rerun to resume"; elif [ $rc -ne 0 ]; then status=1; fi
+sweep_for "$(( $(left) / 3 ))" "$RECIPE_SPEC"
 
 echo "== 3/4 benchmark at width $WIDTH"
 "$PY" -c "import sys; from lgtools.data.sources import export_image_folder as e; e(sys.argv[1], sys.argv[2])" \
@@ -103,10 +111,6 @@ else
   SPEC=sweeps/table1.yaml
   ONLY=(--only dataset=cifar10 --only seed=0)
 fi
-# SIGTERM stops the runs in flight cleanly; they resume from OUTDIR/runs on the next call.
-timeout --signal=TERM --kill-after=30 "$(( $(left) - 30 ))" "$PY" -m lgtools -v sweep "$SPEC" "${ONLY[@]}" \
-  --data-root "$NPZ" --results "$OUT/results" --runs-dir "$OUT/runs" --jobs 2 --no-progress
-rc=$?
-if [ $rc -eq 124 ]; then echo "gpu_run: the sweep ran out of time; rerun to resume from $OUT/runs"; elif [ $rc -ne 0 ]; then status=1; fi
+sweep_for "$(( $(left) - 30 ))" "$SPEC" "${ONLY[@]}" --jobs 2
 echo "gpu_run: finished in $(( $(date +%s) - START )) s, status $status"
 exit $status
