@@ -166,3 +166,18 @@ def headline_sentence(ledger: pd.DataFrame, claim: str = "Fine labels beat coars
     why = "" if _first_word(r["verdict"]) == str(r["verdict"]) else f" ({r['verdict']})"
     return (f"- **Do fine labels help?** On CIFAR-10 at {scale}, {answer}: ΔA {r['ours']} points over "
             f"{r['seeds']} seeds (the paper: {r['paper']}){why}. CIFAR-100 and the ImageNet subsets are not tested here.")
+
+
+def seed_spread_sentence(stored: pd.DataFrame, dataset: str = "cifar10") -> str:
+    """How much ΔA moves between seeds at each stored scale of Table I (Markdown): the standard deviation of the per-seed ΔA."""
+    runs = select_runs(stored) if len(stored) else stored
+    pairs = delta_pairs(runs, PAIR_KEYS) if len(runs) else pd.DataFrame()
+    pairs = pairs[pairs["dataset"].eq(dataset)] if len(pairs) else pairs
+    if pairs.empty:
+        return f"no stored {dataset} pair of Table I measures it yet"
+    names = {"cpu-scale": "CPU scale", "paper-scale": "the paper's scale"}
+    parts = [f"{group['delta'].std(ddof=1):.2f} points at {names.get(scale, scale)} ({len(group)} seeds)"
+             for scale, group in pairs.groupby("scale", sort=True) if len(group) > 1]
+    scales = pairs["scale"].nunique()
+    return ("the standard deviation of Table I's per-seed ΔA on CIFAR-10 is " + "; ".join(parts)
+            + (", the only scale stored" if scales == 1 else f", over the {scales} scales stored"))

@@ -223,3 +223,19 @@ def head_finding(versus: pd.DataFrame) -> list[str]:
 def _signed(row: pd.Series) -> str:
     """A paired difference with its interval, or alone where one pair gives no interval."""
     return f"{row['delta']:+.2f}" + ("" if np.isnan(row["low"]) else f" [{row['low']:+.2f}, {row['high']:+.2f}]")
+
+
+def study_status(probes: pd.DataFrame, heads: pd.DataFrame) -> str:
+    """What of the probe study and the coarse-head runs is stored, in words (Markdown), from the tables the chapter reads."""
+    if len(probes):
+        seeds = probes.groupby("labels")["seed"].nunique()
+        probe = (f"the stored probe study ({', '.join(f'{int(n)} {labels}-label network' + ('s' if n > 1 else '') for labels, n in seeds.items())}, "
+                 f"{int(probes['epoch'].max())} epochs)")
+    else:
+        probe = "the probe study (not stored yet)"
+    if len(heads):
+        settings = heads["name"].nunique()
+        head = f"the stored coarse-head runs ({settings} setting{'s' if settings > 1 else ''}, {int(heads['n'].max())} seeds)"
+    else:
+        head = "the coarse-head runs (not stored yet)"
+    return f"{probe} and {head}"

@@ -153,3 +153,32 @@ def acr_seed_bootstrap(pairs: pd.DataFrame, confidence: float = 0.95, resamples:
         if np.std(z) > 0:
             out["p"] = float(stats.ttest_1samp(z, 0.0).pvalue)
     return out
+
+
+def swap_change(n: int) -> float:
+    """How much Spearman's ρ over ``n`` points moves when two points adjacent in both rankings swap places: 12 / (n(n² − 1))."""
+    if n < 2:
+        raise ValueError(f"n must be at least 2 points, got {n!r}")
+    return 12 / (n * (n ** 2 - 1))
+
+
+def confound_sentence(ours: dict, paper: dict, boot: dict | None = None) -> str:
+    """ACR's confound in words (Markdown): ρ(ACR, ΔA), ρ(ACR, A_CC), ρ(ACR, share removed) and the partial ρ given A_CC,
+    ours (``acr_confound`` of per-partition means) beside the paper's."""
+    def r(value: float) -> str:
+        return "undefined" if pd.isna(value) else f"{value:+.2f}"
+
+    if not ours or not ours.get("n"):
+        return "no stored Table VI partitions yet, so ACR's confound with the coarse accuracy is not measured here"
+    interval = "" if not boot or pd.isna(boot.get("low")) else (
+        f" [{boot['low']:+.2f}, {boot['high']:+.2f}], a bootstrap over {boot['n']} seeds")
+    told = ("with the coarse accuracy held fixed ACR no longer ranks ΔA in our runs, so \"ACR predicts ΔA\" cannot yet "
+            "be told from \"harder coarse tasks leave fine labels more errors to remove\"" if not ours["partial"] > 0
+            else "ACR still ranks ΔA with the coarse accuracy held fixed")
+    return (f"over the {ours['n']} partitions ρ(ACR, ΔA) is {r(ours['rho_delta'])}{interval} (paper {r(paper['rho_delta'])}), "
+            f"but ACR tracks how hard the coarse task is: ρ(ACR, A_CC) = {r(ours['rho_a_cc'])} (paper "
+            f"{r(paper['rho_a_cc'])}); against the share of coarse errors that fine labels remove ρ is "
+            f"{r(ours['rho_removed'])} (paper {r(paper['rho_removed'])}), and with A_CC held fixed the partial ρ is "
+            f"{r(ours['partial'])} (paper {r(paper['partial'])}"
+            + (", because the paper's ACR orders its partitions exactly as their A_CC, reversed"
+               if pd.isna(paper["partial"]) else "") + f"); {told}")
