@@ -113,6 +113,9 @@ def test_scorecard_sets_ours_beside_the_paper(stored):
     assert card.loc["cifar10", "ours_delta_low"] == pytest.approx(2.5 - half)
     assert card.loc["cifar10", "ours_delta_high"] == pytest.approx(2.5 + half)
     assert card.loc["cifar10", "verdict"] == "inconclusive"  # two seeds cannot exclude 0 here
+    assert card.loc["cifar10", "magnitude"] == "magnitude agrees"  # ... nor the paper's +0.78
+    assert card.loc["cifar100_animals", "magnitude"] == "magnitude differs"  # -1 both seeds against the paper's +2.02
+    assert pd.isna(card.loc["imagenet_dog_cat", "magnitude"])
     assert np.isnan(card.loc["imagenet_dog_cat", "ours_delta_low"]) and pd.isna(card.loc["imagenet_dog_cat", "verdict"])
     assert card.loc["cifar100_animals", "sign_agrees"] == False  # noqa: E712  (70 < 71)
     assert card.loc["imagenet_dog_cat", "n"] == 0  # printed, not run: kept with a gap
@@ -125,6 +128,7 @@ def test_scorecard_sets_ours_beside_the_paper(stored):
     summary = scorecard_summary(runs).set_index("source")
     assert summary.loc["table1", "ours"] == 2 and summary.loc["table1", "sign_agrees"] == 1
     assert summary.loc["table1", "inconclusive"] == 1 and summary.loc["table1", "disagrees"] == 1  # 70 vs 71 twice
+    assert summary.loc["table1", "magnitude_differs"] == 1
     prebuilt = {source: scorecard(runs, source) for source in SOURCE_KEYS}
     pd.testing.assert_frame_equal(scorecard_summary(runs, prebuilt).set_index("source"), summary)
     assert provenance_table(runs)["runs"].sum() == len(runs)

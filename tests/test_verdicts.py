@@ -78,7 +78,7 @@ def test_a_verdict_not_kept_by_holm_reads_inconclusive():
     assert after_holm("agrees", 0.055) == "inconclusive" and after_holm("agrees", 0.01) == "agrees"
     assert after_holm("disagrees", np.nan) == "inconclusive" and after_holm(None, 0.01) is None
     text = verdict_text("inconclusive", DIFFERS, "sign", 0.055, raw="agrees")
-    assert text.startswith("inconclusive after Holm (alone: agrees)") and "magnitude differs" in text
+    assert text.startswith("inconclusive after Holm (agrees alone)") and "magnitude differs" in text
     assert "Holm p = 0.055" in text
     assert verdict_text("agrees", INSIDE, "equivalence ±0.50", 0.01).startswith("agrees (equivalent within ±0.50")
     assert "margin ±0.50" in verdict_text("inconclusive", None, "equivalence ±0.50")

@@ -57,8 +57,7 @@ def protocol_comparison(stored: pd.DataFrame, sources: tuple[str, ...] = SOURCES
 
 
 def bias_sentence(bias: pd.DataFrame) -> str:
-    """What ``best_on_test_bias`` measured, in words (Markdown): per label kind the bias with its interval, and how many
-    runs peaked before their last epoch; it is the bias on our runs' schedule, not on the authors'."""
+    """What ``best_on_test_bias`` measured, in words (Markdown): the bias on our runs' schedule, not the authors'."""
     if bias.empty:
         return "no stored run keeps its per-epoch test accuracy yet, so the choice's bias is not measured here"
     parts = "; ".join(f"{r['labels']} runs ({r['scale']}) {r['bias']:+.3f} [{r['bias_low']:+.3f}, {r['bias_high']:+.3f}] "

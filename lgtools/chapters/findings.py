@@ -112,8 +112,7 @@ def paper_claims(ledger: pd.DataFrame) -> pd.DataFrame:
 
 
 def ledger_tally(ledger: pd.DataFrame) -> str:
-    """How the paper's claims came out, in one Markdown bullet: counts per verdict (after Holm), the ones not run, and
-    the claims that disagree named with their numbers."""
+    """How the paper's claims came out, in one Markdown bullet: counts per verdict, those not run, those that disagree."""
     claims = paper_claims(ledger)
     first = claims["verdict"].map(_first_word)
     counts = {v: int(first.eq(v).sum()) for v in ("agrees", "disagrees", "inconclusive")}
@@ -163,13 +162,14 @@ def headline_sentence(ledger: pd.DataFrame, claim: str = "Fine labels beat coars
     answer = {"agrees": "yes", "disagrees": "no", "inconclusive": "not clearly"}.get(_first_word(r["verdict"]),
                                                                                      str(r["verdict"]))
     scale = str(r["scale"]).replace("cpu-scale", "CPU scale").replace("paper-scale", "the paper's scale")
-    why = "" if _first_word(r["verdict"]) == str(r["verdict"]) else f" ({r['verdict']})"
+    why = "" if _first_word(r["verdict"]) == str(r["verdict"]) else f"; {r['verdict']}"
     return (f"- **Do fine labels help?** On CIFAR-10 at {scale}, {answer}: ΔA {r['ours']} points over "
-            f"{r['seeds']} seeds (the paper: {r['paper']}){why}. CIFAR-100 and the ImageNet subsets are not tested here.")
+            f"{r['seeds']} seeds against the paper's {r['paper']}{why}. CIFAR-100 and the ImageNet subsets are not "
+            "tested here.")
 
 
 def seed_spread_sentence(stored: pd.DataFrame, dataset: str = "cifar10") -> str:
-    """How much ΔA moves between seeds at each stored scale of Table I (Markdown): the standard deviation of the per-seed ΔA."""
+    """How much ΔA moves between seeds at each stored scale of Table I (Markdown): the per-seed ΔA's standard deviation."""
     runs = select_runs(stored) if len(stored) else stored
     pairs = delta_pairs(runs, PAIR_KEYS) if len(runs) else pd.DataFrame()
     pairs = pairs[pairs["dataset"].eq(dataset)] if len(pairs) else pairs

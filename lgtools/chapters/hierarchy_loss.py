@@ -162,8 +162,7 @@ def loss_finding(runs: pd.DataFrame, versus: pd.DataFrame, crm: pd.DataFrame) ->
 
 
 def readings_sentence(versus: pd.DataFrame) -> str:
-    """How the paired comparisons with cross-entropy read, in words (Markdown): each worse or better one named with its
-    interval, and how many show no difference (not evidence of none: no equivalence test is made)."""
+    """How the paired comparisons with cross-entropy read, in words (Markdown); "no difference shown" is not none."""
     if versus.empty:
         return "no loss is stored beside cross-entropy yet"
 

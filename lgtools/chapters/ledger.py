@@ -234,8 +234,10 @@ def _table4_layer_row(stored: pd.DataFrame) -> dict:
 
 
 def _table6_row(stored: pd.DataFrame) -> dict:
-    """Table VI over seeds: "fine labels win under every partition" by the intersection-union test (every partition's
-    interval over seeds must exclude 0; p = the largest), beside the seed-level mean over the partitions."""
+    """Table VI over seeds: "fine labels win under every partition" by the intersection-union test, beside the mean.
+
+    Every partition's interval over seeds must exclude 0 (p = the largest); the mean over the partitions is per seed.
+    """
     card = scorecard(stored, "table6")
     claim = "Fine labels win under all ten regroupings of CIFAR-10 (Table VI)"
     paper_mean = float(card["paper_delta"].mean())
@@ -262,8 +264,7 @@ def _table6_row(stored: pd.DataFrame) -> dict:
 
 
 def _acr_row(stored: pd.DataFrame) -> dict:
-    """Does ACR rank ΔA over Table VI's partitions? ρ of per-partition means with a bootstrap interval over seeds, and
-    ACR's confound: with A_CC held fixed (partial ρ), on the paper's numbers and ours."""
+    """Does ACR rank ΔA over Table VI's partitions? ρ with a bootstrap over seeds, and ACR's confound with A_CC."""
     claim = "A higher ACR goes with a larger ΔA (Table VI's partitions, Fig 7a)"
     paper = paper_points(("fig7a",))
     paper_found = acr_confound(paper)

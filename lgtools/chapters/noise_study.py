@@ -171,8 +171,10 @@ def noise_verdict(noise: pd.DataFrame, memorisation: pd.DataFrame) -> dict:
 
 
 def regime_sentence(noise: pd.DataFrame, memo: pd.DataFrame, mode: str = "swap") -> str:
-    """Does a sign carry over between training regimes? Per randomness in both tables: ΔA at 4 epochs (``noise``,
-    procedure ``mode``) beside ΔA once the network fits its labels (``memo``), as Markdown."""
+    """Does a sign carry over between training regimes? ΔA at 4 epochs beside ΔA once the labels are fitted (Markdown).
+
+    Per randomness factor in both tables: ``noise`` (procedure ``mode``) and the memorisation table ``memo``.
+    """
     if noise.empty or memo.empty:
         return "no second training regime is stored, so whether signs carry over between regimes is not tested here"
     short = noise[noise["noise_mode"].eq(mode)].set_index("noise")

@@ -279,8 +279,7 @@ def live_pipeline(base: dict, settings: dict[str, dict], workdir: str | Path, fi
 
 def retrained_gaps(results_dir: str | Path = "results", original: str = "table1-cpu-scale",
                    retrained: str = "pretraining-cpu-scale") -> pd.DataFrame:
-    """Runs of one identity stored twice, by ``original``'s sweep and retrained by ``retrained``'s: labels, seed and both
-    test accuracies (read from every file, copies not collapsed)."""
+    """Runs of one identity stored twice, by ``original``'s sweep and retrained by ``retrained``'s, and their test accuracies."""
     columns = ["labels", "seed", "original", "retrained", "gap"]
     folder = Path(results_dir)
     frame = load_results(folder) if folder.is_dir() else pd.DataFrame()

@@ -79,8 +79,10 @@ def partial_rank_correlation(x: Sequence[float], y: Sequence[float], z: Sequence
 
 
 def acr_confound(points: pd.DataFrame) -> dict:
-    """Does ACR rank ΔA, or the coarse task's difficulty? Over ``points`` (``acr``, ``delta``, ``a_cc``):
-    ρ(ACR, ΔA), ρ(ACR, A_CC), ρ(ACR, share of coarse errors removed) and ρ(ACR, ΔA | A_CC) (Spearman)."""
+    """Does ACR rank ΔA, or the coarse task's difficulty? Spearman's ρ of ACR with ΔA, A_CC, share removed, ΔA | A_CC.
+
+    ``points`` has ``acr``, ``delta`` and ``a_cc``; the share of coarse errors removed is 100 · ΔA / (100 − A_CC).
+    """
     missing = sorted({"acr", "delta", "a_cc"} - set(points.columns))
     if missing:
         raise ValueError(f"points must have the columns 'acr', 'delta' and 'a_cc'; missing {missing}")
@@ -103,9 +105,12 @@ def table6_seed_pairs(stored: pd.DataFrame) -> pd.DataFrame:
 
 
 def table6_seed_test(pairs: pd.DataFrame) -> dict:
-    """Table VI over seeds, the unit that repeats: each seed's ΔA averaged over the partitions, its mean and 95 % interval,
-    and per partition the interval over seeds (``partitions``: how many; ``all_p``: the largest two-sided p, the
-    intersection-union test of "fine labels win under every partition")."""
+    """Table VI over seeds, the unit that repeats: the partitions' mean ΔA over seeds and each partition's own test.
+
+    ``mean``/``low``/``high``/``n``: each seed's ΔA averaged over the partitions, with its 95 % interval over seeds;
+    ``per_partition``: each partition's interval over seeds and two-sided t-test p; ``all_p``: the largest of those,
+    the intersection-union test of "fine labels win under every partition".
+    """
     if pairs.empty:
         return {"n": 0, "mean": np.nan, "low": np.nan, "high": np.nan, "partitions": 0, "all_p": np.nan,
                 "per_partition": pd.DataFrame()}
@@ -125,9 +130,11 @@ def table6_seed_test(pairs: pd.DataFrame) -> dict:
 
 def acr_seed_bootstrap(pairs: pd.DataFrame, confidence: float = 0.95, resamples: int = 4999,
                        seed: int = 0) -> dict:
-    """ρ(ACR, ΔA) over Table VI's partitions from per-partition means, with a percentile interval from a bootstrap over
-    *seeds* (``scipy.stats.bootstrap``: whole seeds are resampled, never partitions), and the p of a t test over seeds of
-    each seed's own ρ (Fisher z). ``distinct``: how many different resamples the seeds allow."""
+    """ρ(ACR, ΔA) over Table VI's partitions with a percentile interval from a bootstrap over whole seeds.
+
+    ``scipy.stats.bootstrap`` resamples seeds, never partitions; ``p`` is a t test over seeds of each seed's own ρ
+    (Fisher z); ``distinct`` is how many different resamples the seeds allow.
+    """
     seeds = np.array(sorted(pairs["seed"].unique())) if len(pairs) else np.array([])
     out = {"rho": np.nan, "low": np.nan, "high": np.nan, "n": len(seeds), "p": np.nan,
            "distinct": 0, "per_seed": []}
@@ -163,8 +170,7 @@ def swap_change(n: int) -> float:
 
 
 def confound_sentence(ours: dict, paper: dict, boot: dict | None = None) -> str:
-    """ACR's confound in words (Markdown): ρ(ACR, ΔA), ρ(ACR, A_CC), ρ(ACR, share removed) and the partial ρ given A_CC,
-    ours (``acr_confound`` of per-partition means) beside the paper's."""
+    """ACR's confound in words (Markdown): ours (``acr_confound`` of per-partition means) beside the paper's."""
     def r(value: float) -> str:
         return "undefined" if pd.isna(value) else f"{value:+.2f}"
 

@@ -142,7 +142,7 @@ def verdict_text(sign: str | None, magnitude_found: str | None = None, test: str
     parts = [sign + (" (equivalent within " + test.split(" ", 1)[1] + " points)" if
                      test.startswith("equivalence") and sign == "agrees" else "")]
     if raw is not None and raw != sign:
-        parts[0] += f" after Holm (alone: {raw})"
+        parts[0] += f" after Holm ({raw} alone)"
     if test.startswith("equivalence") and sign != "agrees":
         parts.append("margin " + test.split(" ", 1)[1] + " points")
     if magnitude_found == DIFFERS:
