@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from lgtools.chapters.ranking import (acr_confound, acr_seed_bootstrap, partial_rank_correlation, paper_points,
+from lgtools.chapters.ranking import (acr_confound, seed_bootstrap_rho, partial_rank_correlation, paper_points,
                                       table6_seed_test)
 from lgtools.chapters.verdicts import (DIFFERS, INSIDE, after_holm, equivalence, equivalence_from_deltas, holm,
                                        judge, magnitude, sign_p, verdict_text)
@@ -107,10 +107,10 @@ def test_table6_is_tested_over_seeds_and_every_partition_must_win():
 
 def test_rho_interval_comes_from_whole_seeds():
     deltas = [[1.0, 1.1, 0.9], [2.0, 2.1, 1.9], [3.0, 2.9, 3.1], [4.0, 4.2, 3.8]]
-    found = acr_seed_bootstrap(_table6_pairs(deltas, [0.1, 0.2, 0.3, 0.4]))
+    found = seed_bootstrap_rho(_table6_pairs(deltas, [0.1, 0.2, 0.3, 0.4]))
     assert found["rho"] == pytest.approx(1.0) and found["low"] == pytest.approx(1.0) and found["n"] == 3
     assert found["distinct"] == 10  # three seeds allow 10 different resamples
-    swapped = acr_seed_bootstrap(_table6_pairs(deltas, [0.4, 0.3, 0.2, 0.1]))
+    swapped = seed_bootstrap_rho(_table6_pairs(deltas, [0.4, 0.3, 0.2, 0.1]))
     assert swapped["rho"] == pytest.approx(-1.0) and swapped["high"] == pytest.approx(-1.0)
 
 
@@ -127,3 +127,20 @@ def test_acr_confound_on_the_papers_numbers():
     assert paper["rho_delta"] == pytest.approx(stats.spearmanr(paper_points(("fig7a",))[["acr", "delta"]]).statistic)
     with pytest.raises(ValueError, match="a_cc"):
         acr_confound(pd.DataFrame({"acr": [1.0], "delta": [1.0]}))
+
+
+def test_chapter_9s_rank_correlation_is_tested_over_seeds():
+    from lgtools.chapters.hierarchy_inside import rank_text, recovery_rank
+
+    deltas = [[1.0, 1.1, 0.9], [2.0, 2.1, 1.9], [3.0, 2.9, 3.1], [4.0, 4.2, 3.8]]
+    pairs = _table6_pairs(deltas, [0.1, 0.2, 0.3, 0.4])
+    table = pd.DataFrame({"hierarchy": ["own", "p0", "p1", "p2", "p3"], "ari": [1.0, 0.9, 0.5, 0.3, 0.1],
+                          "ours_delta": [np.nan, 1.0, 2.0, 3.0, 4.0]})
+    alone = recovery_rank(table)
+    assert alone["rho"] == pytest.approx(-1.0) and alone["seeds"] == 0 and "taken as independent" in rank_text(alone)
+    over_seeds = recovery_rank(table, pairs)
+    assert over_seeds["seeds"] == 3 and over_seeds["high"] == pytest.approx(-1.0)
+    assert "a bootstrap over 3 seeds" in rank_text(over_seeds)
+    with pytest.raises(ValueError, match="x must"):
+        from lgtools.chapters.ranking import seed_bootstrap_rho
+        seed_bootstrap_rho(pairs, x="nope")

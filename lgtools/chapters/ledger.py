@@ -20,7 +20,7 @@ from lgtools.chapters.hierarchy_inside import (PROBE_FILE, early_share, head_cur
                                               severity_table)
 from lgtools.chapters.data_share import fine_share_vs_full_coarse, paper_curve
 from lgtools.chapters.noise_study import noise_table
-from lgtools.chapters.ranking import (acr_confound, acr_points, acr_seed_bootstrap, paper_points, table6_seed_pairs,
+from lgtools.chapters.ranking import (acr_confound, acr_points, seed_bootstrap_rho, paper_points, table6_seed_pairs,
                                      table6_seed_test)
 from lgtools.chapters.auto_fine import pseudo_versus
 from lgtools.chapters.hierarchy_loss import MEASURES, against_cross_entropy, loss_name, loss_runs
@@ -273,7 +273,7 @@ def _acr_row(stored: pd.DataFrame) -> dict:
     pairs = pairs[pairs["scale"].eq(pairs["scale"].iloc[0])] if len(pairs) else pairs
     if pairs["hierarchy"].nunique() < 3 if len(pairs) else True:
         return _not_run(claim, f"ρ = {paper_found['rho_delta']:+.2f}", where)
-    boot = acr_seed_bootstrap(pairs)
+    boot = seed_bootstrap_rho(pairs)
     means = pairs.groupby("hierarchy")[["acr", "delta", "a_cc"]].mean()
     ours = acr_confound(means)
     found = verdict(boot["low"], boot["high"], paper_found["rho_delta"]) if boot["n"] >= 2 else None

@@ -128,19 +128,22 @@ def table6_seed_test(pairs: pd.DataFrame) -> dict:
             "per_partition": per_partition}
 
 
-def acr_seed_bootstrap(pairs: pd.DataFrame, confidence: float = 0.95, resamples: int = 4999,
+def seed_bootstrap_rho(pairs: pd.DataFrame, x: str = "acr", confidence: float = 0.95, resamples: int = 4999,
                        seed: int = 0) -> dict:
-    """ρ(ACR, ΔA) over Table VI's partitions with a percentile interval from a bootstrap over whole seeds.
+    """ρ(x, ΔA) over Table VI's partitions (x: ACR by default) with a percentile interval from a bootstrap over whole seeds.
 
-    ``scipy.stats.bootstrap`` resamples seeds, never partitions; ``p`` is a t test over seeds of each seed's own ρ
-    (Fisher z); ``distinct`` is how many different resamples the seeds allow.
+    ``pairs``: one row per partition and seed (``hierarchy``, ``seed``, ``delta`` and ``x``, per seed or fixed per
+    partition). ``scipy.stats.bootstrap`` resamples seeds, never partitions; ``p`` is a t test over seeds of each
+    seed's own ρ (Fisher z); ``distinct`` is how many different resamples the seeds allow.
     """
     seeds = np.array(sorted(pairs["seed"].unique())) if len(pairs) else np.array([])
     out = {"rho": np.nan, "low": np.nan, "high": np.nan, "n": len(seeds), "p": np.nan,
            "distinct": 0, "per_seed": []}
     if len(seeds) == 0:
         return out
-    acr_table = pairs.pivot_table(index="hierarchy", columns="seed", values="acr")
+    if x not in pairs.columns:
+        raise ValueError(f"x must be a column of pairs, got {x!r}; columns: {list(pairs.columns)}")
+    acr_table = pairs.pivot_table(index="hierarchy", columns="seed", values=x)
     delta_table_ = pairs.pivot_table(index="hierarchy", columns="seed", values="delta")
 
     def rho(chosen: np.ndarray) -> float:
