@@ -113,6 +113,9 @@ def test_scorecard_sets_ours_beside_the_paper(stored):
     assert card.loc["cifar10", "ours_delta_low"] == pytest.approx(2.5 - half)
     assert card.loc["cifar10", "ours_delta_high"] == pytest.approx(2.5 + half)
     assert card.loc["cifar10", "verdict"] == "inconclusive"  # two seeds cannot exclude 0 here
+    assert card.loc["cifar10", "magnitude"] == "magnitude agrees"  # ... nor the paper's +0.78
+    assert card.loc["cifar100_animals", "magnitude"] == "magnitude differs"  # -1 both seeds against the paper's +2.02
+    assert pd.isna(card.loc["imagenet_dog_cat", "magnitude"])
     assert np.isnan(card.loc["imagenet_dog_cat", "ours_delta_low"]) and pd.isna(card.loc["imagenet_dog_cat", "verdict"])
     assert card.loc["cifar100_animals", "sign_agrees"] == False  # noqa: E712  (70 < 71)
     assert card.loc["imagenet_dog_cat", "n"] == 0  # printed, not run: kept with a gap
@@ -125,6 +128,7 @@ def test_scorecard_sets_ours_beside_the_paper(stored):
     summary = scorecard_summary(runs).set_index("source")
     assert summary.loc["table1", "ours"] == 2 and summary.loc["table1", "sign_agrees"] == 1
     assert summary.loc["table1", "inconclusive"] == 1 and summary.loc["table1", "disagrees"] == 1  # 70 vs 71 twice
+    assert summary.loc["table1", "magnitude_differs"] == 1
     prebuilt = {source: scorecard(runs, source) for source in SOURCE_KEYS}
     pd.testing.assert_frame_equal(scorecard_summary(runs, prebuilt).set_index("source"), summary)
     assert provenance_table(runs)["runs"].sum() == len(runs)
@@ -270,12 +274,21 @@ def test_verdict_ledger_has_one_row_per_claim_from_the_stored_runs(stored):
     runs, _ = stored
     ledger = verdict_ledger(runs).set_index("claim")
     cifar10 = ledger.loc["Fine labels beat coarse labels on CIFAR-10 (Table I)"]
-    assert cifar10["seeds"] == 2 and cifar10["verdict"] == "inconclusive" and cifar10["paper"] == "+0.78"
-    assert cifar10["ours_mean"] == pytest.approx(2.5)
+    assert cifar10["seeds"] == 2 and cifar10["sign"] == "inconclusive" and cifar10["paper"] == "+0.78"
+    assert cifar10["verdict"].startswith("inconclusive;") and "Holm p = " in cifar10["verdict"]
+    assert cifar10["ours_mean"] == pytest.approx(2.5) and cifar10["kind"] == "paper"
+    assert cifar10["magnitude"] == "magnitude agrees"  # the paper's +0.78 lies inside the two-seed interval
     imagenet = ledger.loc["Fine labels beat coarse labels on ImageNet dog vs cat (Table I)"]
     assert imagenet["verdict"].startswith("not run here") and imagenet["ours"] == "—"
     noisy = ledger.loc["At randomness 0.3, noisy fine labels hurt (Table VII, the authors' swaps)"]
     assert noisy["paper"] == "-0.70" and noisy["ours_mean"] == pytest.approx(86.0 - 88.5)
+    layer = ledger.loc["An extra layer leaves the coarse network's accuracy unchanged on CIFAR-10 (Table IV; with minus "
+                       "without)"]
+    assert layer["test"] == "equivalence ±0.50" and layer["ours_mean"] == pytest.approx(87.0 - 88.5)
+    assert "±0.50" in layer["paper"] and "margin ±0.50" in layer["verdict"]
+    tested = ledger[ledger["kind"].eq("paper") & ledger["p"].notna()]
+    assert tested["p_holm"].notna().all() and (tested["p_holm"] >= tested["p"]).all()
+    assert ledger.loc[ledger["kind"].ne("paper"), "p_holm"].isna().all()
     text = ledger_markdown(verdict_ledger(runs))
     assert text.count("\n") == len(ledger) + 1 and "[Chapter 7](07_discussion.ipynb)" in text
     assert list(verdict_ledger(runs.iloc[:0]).columns)[:len(COLUMNS)] == COLUMNS
@@ -336,3 +349,40 @@ def test_seed_counts_read_as_one_number_when_every_point_has_it():
     from lgtools.chapters.ledger import _seed_range
 
     assert _seed_range(pd.Series([3, 3, 3])) == "3" and _seed_range(pd.Series([2, 3])) == "2–3"
+
+
+def test_ledger_tally_counts_the_papers_claims_only_and_names_the_disagreement():
+    from lgtools.chapters.findings import ledger_tally
+
+    ledger = pd.DataFrame([
+        {"claim": "A (Table I)", "paper": "+0.78", "ours": "+1.76", "verdict": "agrees; Holm p = 0.01", "kind": "paper",
+         "p_holm": 0.01},
+        {"claim": "B (Table VII)", "paper": "-0.30", "ours": "+1.20 [+0.86, +1.53]", "verdict": "disagrees; Holm p = 0.03",
+         "kind": "paper", "p_holm": 0.03},
+        {"claim": "C (Table VIII)", "paper": "+0.01", "ours": "—", "verdict": "not run here (offline)", "kind": "paper",
+         "p_holm": np.nan},
+        {"claim": "Scale", "paper": "49 %", "ours": "29 %", "verdict": "not a claim", "kind": "note", "p_holm": np.nan},
+        {"claim": "Future work of the paper: clusters", "paper": "proposed", "ours": "-0.30",
+         "verdict": "inconclusive (one seed)", "kind": "future", "p_holm": np.nan},
+        {"claim": "Beyond the paper: D", "paper": "x", "ours": "y", "verdict": "inconclusive", "kind": "beyond",
+         "p_holm": np.nan},
+    ])
+    text = ledger_tally(ledger)
+    assert "of 3 claims of the paper, 1 agrees, 1 disagrees and 0 are inconclusive" in text
+    assert "Holm's correction over the 2 tested claims" in text and "1 is not run here" in text
+    assert "It disagrees on: B (Table VII): the paper -0.30, ours +1.20 [+0.86, +1.53]" in text
+
+
+def test_the_future_work_row_shows_every_setting_not_the_best(monkeypatch):
+    from lgtools.chapters import ledger as ledger_module
+
+    versus = pd.DataFrame({"features": ["net", "net", "pixels"], "k": [2, 5, 2], "n": [2, 2, 3],
+                           "gain": [-0.30, -0.43, -1.61], "gain_low": [-3.41, -3.10, -2.10],
+                           "gain_high": [2.82, 2.24, -1.13]})
+    monkeypatch.setattr(ledger_module, "pseudo_versus", lambda stored: versus)
+    row = ledger_module._auto_fine_row(pd.DataFrame({"x": [1]}))
+    assert row["kind"] == "future" and "best" not in row["ours"]
+    for _, r in versus.iterrows():  # every setting is shown
+        assert f"{r['features']} k = {r['k']}: {r['gain']:+.2f}" in row["ours"]
+    assert "3 of 3 means below 0" in row["ours"]
+    assert row["verdict"].startswith("1 disagrees, 2 inconclusive of 3 settings")

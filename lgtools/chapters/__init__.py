@@ -6,8 +6,9 @@
 - ``page``: ``show`` a table, note a missing result; ``hierarchy_tables``: chapter 1's tables.
 - ``selection``: which stored runs answer which printed number (``select_runs``, ``ours_for``).
 - ``versus``: ``paper_vs_ours``; ``scorecard``: per source and scale, paired ΔA, interval and verdict.
+- ``verdicts``: the one verdict rule: sign, magnitude, equivalence (TOST, stated margin) and Holm.
 - ``ledger``: the landing page's verdict ledger, one row per claim of the paper.
-- ``ranking``: (ACR, ΔA) points and Spearman's ρ; ``data_share``: Fig 2's claim; ``per_image``: McNemar per seed.
+- ``ranking``: (ACR, ΔA) points, Spearman's ρ, Table VI over seeds and ACR's confound with A_CC; ``data_share``: Fig 2's claim; ``per_image``: McNemar per seed.
 - ``noise_study``: chapter 7's Table VII under both noise procedures and the memorisation experiment.
 - ``checkpoint_choice``: the authors' best-on-test checkpoint against our last epoch.
 - ``findings``: each chapter's "what we found" box from the ledger, and the scale gap to the paper's runs.

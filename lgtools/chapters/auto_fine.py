@@ -13,11 +13,13 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from scipy import stats
 
 from lgtools.chapters.evidence import headline_runs
 from lgtools.chapters.selection import select_runs
+from lgtools.labels.builtin import get_hierarchy
 from lgtools.runs.compare import paired_interval
 from lgtools.runs.results import reevaluate_runs
 
@@ -162,23 +164,54 @@ def _ci(mean: float, low: float, high: float, digits: int = 2) -> str:
     return f"{mean:+.{digits}f}" + ("" if math.isnan(low) else f" [{low:+.{digits}f}, {high:+.{digits}f}]")
 
 
-def _cluster_line(clusters: pd.DataFrame, task: str) -> str | None:
+def _entropies(hierarchy: str) -> tuple[float, float]:
+    """H(coarse) and H(fine) in nats of a test set with equally many images per fine class (CIFAR-10's 1,000 each)."""
+    f2c = np.asarray(get_hierarchy(hierarchy).fine_to_coarse)
+    shares = np.bincount(f2c) / len(f2c)
+    return float(-(shares * np.log(shares)).sum()), float(np.log(len(f2c)))
+
+
+def information_bound(clusters: pd.DataFrame, hierarchy: str = "cifar10") -> dict | None:
+    """How much fine information clusters that split each coarse class add to the coarse labels, bounded from NMI.
+
+    NMI (arithmetic mean) = I(clusters; fine) / ((H(clusters) + H(fine)) / 2). Clusters inside each coarse class
+    determine it, so I ≥ H(coarse) (the coarse labels' own information), and H(clusters) ≤ H(coarse) + log k, so
+    I ≤ NMI · (H(coarse) + log k + H(fine)) / 2. ``added``: the largest upper bound over the settings with k > 1, in
+    nats; ``lacking``: H(fine) − H(coarse), what the coarse labels lack. None when the k = 1 row does not match the
+    equal-classes entropies (then the bound would not hold).
+    """
+    h_coarse, h_fine = _entropies(hierarchy)
+    alone = clusters[clusters["k"].eq(1)]
+    split = clusters[clusters["k"].gt(1)]
+    if alone.empty or split.empty or abs(alone["nmi"].iloc[0] - 2 * h_coarse / (h_coarse + h_fine)) > 0.01:
+        return None
+    upper = split["nmi"] * (h_coarse + np.log(split["k"].astype(float)) + h_fine) / 2 - h_coarse
+    return {"added": float(max(upper.max(), 0.0)), "lacking": h_fine - h_coarse, "coarse": h_coarse,
+            "settings": len(split)}
+
+
+def _cluster_line(clusters: pd.DataFrame, task: str, hierarchy: str = "cifar10") -> str | None:
     """The finding bullet on how close one task's clusters come to the fine classes (None without a study)."""
     split = clusters[clusters["k"].gt(1)] if len(clusters) else clusters
     if split.empty:
         return None
     best = split.loc[split["nmi"].idxmax()]
     worst = split.loc[split["nmi"].idxmin()]
-    text = (f"- **How close the clusters come to the fine classes ({task}).** On CIFAR-10's test images the best "
-            f"clustering ({best['features']}, k = {best['k']}) has NMI {best['nmi']:.2f} against the annotators' "
-            f"fine labels (1 would be the same classes), the weakest ({worst['features']}, k = {worst['k']}) "
-            f"{worst['nmi']:.2f}; {int(split['n'].max())} seeds each.")
+    text = (f"- **How close the clusters come to the fine classes ({task}).** On CIFAR-10's test images the highest "
+            f"NMI against the annotators' fine labels is {best['nmi']:.2f} ({best['features']}, k = {best['k']}; 1 would "
+            f"be the same classes), the lowest {worst['nmi']:.2f} ({worst['features']}, k = {worst['k']}); "
+            f"{int(split['n'].max())} seeds each.")
     alone = clusters[clusters["k"].eq(1)]
     if len(alone):  # one cluster per coarse class is the coarse labels themselves, whatever the features
-        gain = best["nmi"] - alone["nmi"].iloc[0]
-        text += (f" The coarse labels alone (k = 1) already score {alone['nmi'].iloc[0]:.2f}, so the clusters "
-                 f"add {gain:+.2f} at best" + (": by this measure they carry none of the fine classes beyond the "
-                                               "coarse labels." if gain <= 0 else "."))
+        text += (f" The coarse labels alone (k = 1) score {alone['nmi'].iloc[0]:.2f}; NMI divides by the clusters' "
+                 "entropy, which grows with k, so a lower NMI does not mean less information: clusters that split each "
+                 "coarse class carry at least the coarse labels' information about the fine classes.")
+        bound = information_bound(clusters, hierarchy)
+        if bound is not None:
+            text += (f" In mutual information they add at most {bound['added']:.2f} nats to the coarse labels' "
+                     f"{bound['coarse']:.2f}, that is at most {100 * bound['added'] / bound['lacking']:.0f} % of the "
+                     f"{bound['lacking']:.2f} nats of fine information the coarse labels lack (an upper bound over all "
+                     f"{bound['settings']} settings, from NMI and the clusters' largest possible entropy).")
     return text
 
 
@@ -191,7 +224,7 @@ def auto_finding(clusters: pd.DataFrame, versus: pd.DataFrame, five: pd.DataFram
     """
     own = _cluster_line(clusters, "animal / vehicle")
     lines = [own or "- **Cluster study not stored yet** (`python -m lgtools clusters`, see the notes)."]
-    if five_clusters is not None and (other := _cluster_line(five_clusters, "five coarse classes")):
+    if five_clusters is not None and (other := _cluster_line(five_clusters, "five coarse classes", FIVE)):
         lines.append(other)
     if methods:
         lines.append(methods)

@@ -54,3 +54,15 @@ def protocol_comparison(stored: pd.DataFrame, sources: tuple[str, ...] = SOURCES
     if not frames:
         return pd.DataFrame(columns=keep)
     return pd.concat(frames, ignore_index=True)[keep]
+
+
+def bias_sentence(bias: pd.DataFrame) -> str:
+    """What ``best_on_test_bias`` measured, in words (Markdown): the bias on our runs' schedule, not the authors'."""
+    if bias.empty:
+        return "no stored run keeps its per-epoch test accuracy yet, so the choice's bias is not measured here"
+    parts = "; ".join(f"{r['labels']} runs ({r['scale']}) {r['bias']:+.3f} [{r['bias_low']:+.3f}, {r['bias_high']:+.3f}] "
+                      f"points, {int(r['best_before_last'])} of {int(r['n'])} runs best before their last epoch"
+                      for _, r in bias.iterrows())
+    return (f"on our runs best-on-test minus last-epoch accuracy is {parts}. These are short one-cycle runs, which "
+            "peak at their last epoch in all but the runs counted, so the table measures our schedule, not the bias of the authors' "
+            "choice over 200 epochs of step decay, which no stored run measures")

@@ -34,7 +34,8 @@ def finding_line(row: pd.Series) -> str:
     scale = str(row["scale"]).replace("cpu-scale", "CPU scale").replace("paper-scale", "the paper's scale")
     ours = "no stored run of ours" if row["ours"] in ("—", None) else (
         f"ours {row['ours']} ({row['seeds']} seeds, {scale})")
-    return f"- **{row['claim']}**: the paper {row['paper']}; {ours}. Verdict: **{row['verdict']}**."
+    head, _, rest = str(row["verdict"]).partition("; ")  # the sign verdict in bold, its qualifiers after it
+    return f"- **{row['claim']}**: the paper {row['paper']}; {ours}. Verdict: **{head}**" + (f"; {rest}." if rest else ".")
 
 
 def chapter_finding(ledger: pd.DataFrame, chapter: str) -> str:
@@ -97,18 +98,37 @@ def _count(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
+def _first_word(verdict: object) -> str:
+    return str(verdict).split(" ")[0].rstrip(";,")
+
+
+def paper_claims(ledger: pd.DataFrame) -> pd.DataFrame:
+    """The ledger's rows that are claims of the paper (``kind`` "paper"): not the scale note, not future work, not beyond."""
+    if "kind" in ledger.columns:
+        return ledger[ledger["kind"].eq("paper")]
+    verdicts = ledger["verdict"].astype(str)  # a ledger from before ``kind``: read the labels
+    claim = ledger["claim"].astype(str)
+    return ledger[~verdicts.str.startswith("not a claim") & ~claim.str.startswith(("Beyond the paper", "Future work"))]
+
+
 def ledger_tally(ledger: pd.DataFrame) -> str:
-    """How the ledger's claims came out, in one Markdown bullet: counts per verdict, the ones not run, the scale line apart."""
-    verdicts = ledger["verdict"].astype(str)
-    claims = ~verdicts.str.startswith("not a claim") & ~ledger["claim"].astype(str).str.startswith("Beyond the paper")
-    first = verdicts[claims].str.split(" ").str[0]
+    """How the paper's claims came out, in one Markdown bullet: counts per verdict, those not run, those that disagree."""
+    claims = paper_claims(ledger)
+    first = claims["verdict"].map(_first_word)
     counts = {v: int(first.eq(v).sum()) for v in ("agrees", "disagrees", "inconclusive")}
-    missing = int(verdicts[claims].str.startswith("not run").sum())
-    return (f"- **The paper's claims, judged at CPU scale on CIFAR-10:** of {int(claims.sum())} claims, "
+    missing = int(claims["verdict"].astype(str).str.startswith("not run").sum())
+    tested = int(pd.to_numeric(claims.get("p_holm", pd.Series(dtype=float)), errors="coerce").notna().sum())
+    holm = (f" after Holm's correction over the {tested} tested claims" if tested else "")
+    text = (f"- **The paper's claims, judged at CPU scale on CIFAR-10:** of {len(claims)} claims of the paper, "
             f"{_count(counts['agrees'], 'agrees', 'agree')}, {_count(counts['disagrees'], 'disagrees', 'disagree')} and "
-            f"{_count(counts['inconclusive'], 'is inconclusive', 'are inconclusive')}; "
-            f"{_count(missing, 'is not run here', 'are not run here')} (CIFAR-100 and ImageNet are not available offline, or their sweep is "
-            f"still to train). The [ledger](intro.ipynb) lists each.")
+            f"{_count(counts['inconclusive'], 'is inconclusive', 'are inconclusive')}{holm}; "
+            f"{_count(missing, 'is not run here', 'are not run here')} (CIFAR-100 and ImageNet are not available offline, or "
+            f"their sweep is still to train). The [ledger](intro.ipynb) lists each.")
+    against = claims[first.eq("disagrees")]
+    if len(against):
+        named = "; ".join(f"{r['claim']}: the paper {r['paper']}, ours {r['ours']}" for _, r in against.iterrows())
+        text += f" {'It disagrees on' if len(against) == 1 else 'They disagree on'}: {named}."
+    return text
 
 
 def curve_gaps(histories: pd.DataFrame) -> pd.DataFrame:
@@ -139,7 +159,25 @@ def headline_sentence(ledger: pd.DataFrame, claim: str = "Fine labels beat coars
     if rows.empty or rows.iloc[0]["ours"] in ("—", None):
         return "- **Do fine labels help?** No stored CIFAR-10 run answers it yet."
     r = rows.iloc[0]
-    answer = {"agrees": "yes", "disagrees": "no", "inconclusive": "not clearly"}.get(str(r["verdict"]), str(r["verdict"]))
+    answer = {"agrees": "yes", "disagrees": "no", "inconclusive": "not clearly"}.get(_first_word(r["verdict"]),
+                                                                                     str(r["verdict"]))
     scale = str(r["scale"]).replace("cpu-scale", "CPU scale").replace("paper-scale", "the paper's scale")
+    why = "" if _first_word(r["verdict"]) == str(r["verdict"]) else f"; {r['verdict']}"
     return (f"- **Do fine labels help?** On CIFAR-10 at {scale}, {answer}: ΔA {r['ours']} points over "
-            f"{r['seeds']} seeds (the paper: {r['paper']}). CIFAR-100 and the ImageNet subsets are not tested here.")
+            f"{r['seeds']} seeds against the paper's {r['paper']}{why}. CIFAR-100 and the ImageNet subsets are not "
+            "tested here.")
+
+
+def seed_spread_sentence(stored: pd.DataFrame, dataset: str = "cifar10") -> str:
+    """How much ΔA moves between seeds at each stored scale of Table I (Markdown): the per-seed ΔA's standard deviation."""
+    runs = select_runs(stored) if len(stored) else stored
+    pairs = delta_pairs(runs, PAIR_KEYS) if len(runs) else pd.DataFrame()
+    pairs = pairs[pairs["dataset"].eq(dataset)] if len(pairs) else pairs
+    if pairs.empty:
+        return f"no stored {dataset} pair of Table I measures it yet"
+    names = {"cpu-scale": "CPU scale", "paper-scale": "the paper's scale"}
+    parts = [f"{group['delta'].std(ddof=1):.2f} points at {names.get(scale, scale)} ({len(group)} seeds)"
+             for scale, group in pairs.groupby("scale", sort=True) if len(group) > 1]
+    scales = pairs["scale"].nunique()
+    return ("the standard deviation of Table I's per-seed ΔA on CIFAR-10 is " + "; ".join(parts)
+            + (", the only scale stored" if scales == 1 else f", over the {scales} scales stored"))

@@ -27,6 +27,7 @@ from lgtools.chapters.evidence import fine_confusion, headline_runs
 from lgtools.chapters.hierarchy_loss import SWEEP as LOSS_SWEEP
 from lgtools.chapters.hierarchy_loss import loss_name
 from lgtools.chapters.paper import paper_table
+from lgtools.chapters.ranking import seed_bootstrap_rho
 from lgtools.chapters.scorecard import scorecard
 from lgtools.labels.builtin import get_hierarchy
 from lgtools.metrics import hierarchy_recovery, mistake_severity
@@ -54,13 +55,26 @@ def recovery_table(stored: pd.DataFrame, controls: int = 1000) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def recovery_rank(table: pd.DataFrame) -> dict:
-    """Spearman's ρ between a partition's ARI and our ΔA over Table VI's partitions (does following the confusions pay?)."""
+def recovery_rank(table: pd.DataFrame, pairs: pd.DataFrame | None = None) -> dict:
+    """Spearman's ρ between a partition's ARI and our ΔA over Table VI's partitions (does following the confusions pay?).
+
+    With ``pairs`` (``ranking.table6_seed_pairs``: ΔA per partition and seed) ρ gets a 95 % interval from a bootstrap
+    over whole seeds and ``p_value`` is a t test over seeds, since the partitions re-score the same networks;
+    without, ``p_value`` is Spearman's over the partitions as if they were independent.
+    """
     part = table.dropna(subset=["ours_delta"])
     if len(part) < 3:
-        return {"rho": np.nan, "p_value": np.nan, "n": len(part)}
+        return {"rho": np.nan, "p_value": np.nan, "n": len(part), "low": np.nan, "high": np.nan, "seeds": 0}
     test = stats.spearmanr(part["ari"], part["ours_delta"])
-    return {"rho": float(test.statistic), "p_value": float(test.pvalue), "n": len(part)}
+    found = {"rho": float(test.statistic), "p_value": float(test.pvalue), "n": len(part), "low": np.nan,
+             "high": np.nan, "seeds": 0}
+    if pairs is not None and len(pairs):
+        ari = part.set_index("hierarchy")["ari"]
+        with_ari = pairs[pairs["hierarchy"].isin(ari.index)].assign(ari=lambda f: f["hierarchy"].map(ari))
+        boot = seed_bootstrap_rho(with_ari, x="ari")
+        found.update({"rho": boot["rho"], "p_value": boot["p"], "low": boot["low"], "high": boot["high"],
+                      "seeds": boot["n"]})
+    return found
 
 
 def severity_table(stored: pd.DataFrame) -> pd.DataFrame:
@@ -81,12 +95,23 @@ def severity_summary(severity: pd.DataFrame) -> dict:
     return {"crossing": crossing, "below_chance": below}
 
 
-def inside_finding(recovery: pd.DataFrame, severity: pd.DataFrame) -> str:
-    """The chapter's finding box, as Markdown bullets drawn from the two tables."""
+def rank_text(rank: dict) -> str:
+    """``recovery_rank``'s ρ in words: with its interval over seeds when it has one, else Spearman's p over partitions."""
+    if rank["n"] < 3:
+        return "fewer than three partitions stored, so no rank correlation yet"
+    if rank.get("seeds") and not pd.isna(rank.get("low")):
+        p = "" if pd.isna(rank["p_value"]) else f"; t test over seeds p = {rank['p_value']:.3f}"
+        return (f"Spearman's ρ = {rank['rho']:+.2f} [{rank['low']:+.2f}, {rank['high']:+.2f}] over {rank['n']} partitions "
+                f"(interval: a bootstrap over {rank['seeds']} seeds of ΔA{p})")
+    return f"Spearman's ρ = {rank['rho']:+.2f} (p = {rank['p_value']:.3f}, {rank['n']} partitions taken as independent)"
+
+
+def inside_finding(recovery: pd.DataFrame, severity: pd.DataFrame, pairs: pd.DataFrame | None = None) -> str:
+    """The chapter's finding box, as Markdown bullets drawn from the two tables (``pairs``: Table VI per seed)."""
     own = recovery[recovery["hierarchy"].eq("cifar10")].iloc[0]
     summary = severity_summary(severity)
     c, b = summary["crossing"], summary["below_chance"]
-    rank = recovery_rank(recovery)
+    rank = recovery_rank(recovery, pairs)
     lines = [
         f"- **The confusions form the coarse blocks.** Cut into two groups, the tree of the stored CIFAR-10 fine "
         f"runs' confusions is the animal/vehicle split (adjusted Rand {own['ari']:.2f}; random groupings of the same "
@@ -96,9 +121,8 @@ def inside_finding(recovery: pd.DataFrame, severity: pd.DataFrame) -> str:
         f"{b['high']:.1f}] points below the share a uniform mistake would give.",
     ]
     if rank["n"] >= 3:
-        lines.append(f"- **Do partitions that follow the confusions gain more?** Over Table VI's {rank['n']} "
-                     f"partitions, Spearman's ρ between the cut's agreement (ARI) and our ΔA is "
-                     f"{rank['rho']:+.2f} (p = {rank['p_value']:.3f}).")
+        lines.append(f"- **Do partitions that follow the confusions gain more?** Between the cut's agreement (ARI) "
+                     f"and our ΔA over Table VI's partitions, {rank_text(rank)}.")
     return "\n".join(lines)
 
 
@@ -223,3 +247,19 @@ def head_finding(versus: pd.DataFrame) -> list[str]:
 def _signed(row: pd.Series) -> str:
     """A paired difference with its interval, or alone where one pair gives no interval."""
     return f"{row['delta']:+.2f}" + ("" if np.isnan(row["low"]) else f" [{row['low']:+.2f}, {row['high']:+.2f}]")
+
+
+def study_status(probes: pd.DataFrame, heads: pd.DataFrame) -> str:
+    """What of the probe study and the coarse-head runs is stored, in words (Markdown), from the tables the chapter reads."""
+    if len(probes):
+        seeds = probes.groupby("labels")["seed"].nunique()
+        probe = (f"the stored probe study ({', '.join(f'{int(n)} {labels}-label network' + ('s' if n > 1 else '') for labels, n in seeds.items())}, "
+                 f"{int(probes['epoch'].max())} epochs)")
+    else:
+        probe = "the probe study (not stored yet)"
+    if len(heads):
+        settings = heads["name"].nunique()
+        head = f"the stored coarse-head runs ({settings} setting{'s' if settings > 1 else ''}, {int(heads['n'].max())} seeds)"
+    else:
+        head = "the coarse-head runs (not stored yet)"
+    return f"{probe} and {head}"

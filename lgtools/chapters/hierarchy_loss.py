@@ -159,3 +159,23 @@ def loss_finding(runs: pd.DataFrame, versus: pd.DataFrame, crm: pd.DataFrame) ->
                      f"by {crossing['delta'].min():+.2f} to {crossing['delta'].max():+.2f} points over the losses "
                      f"whose runs stored it.")
     return "\n".join(lines)
+
+
+def readings_sentence(versus: pd.DataFrame) -> str:
+    """How the paired comparisons with cross-entropy read, in words (Markdown); "no difference shown" is not none."""
+    if versus.empty:
+        return "no loss is stored beside cross-entropy yet"
+
+    def named(rows: pd.DataFrame) -> str:
+        return "; ".join(f"{r['loss']}, {r['measure']} {r['delta']:+.2f} [{r['low']:+.2f}, {r['high']:+.2f}] (n = {int(r['n'])})"
+                         for _, r in rows.iterrows())
+
+    worse, better = versus[versus["reading"].eq("worse")], versus[versus["reading"].eq("better")]
+    low, high = int(versus["n"].min()), int(versus["n"].max())
+    seeds = str(low) if low == high else f"{low}–{high}"
+    none = int(versus["reading"].eq("no difference shown").sum())
+    parts = [f"of the {len(versus)} comparisons with cross-entropy, {len(worse)} read worse"
+             + (f" ({named(worse)})" if len(worse) else ""),
+             f"{len(better)} better" + (f" ({named(better)})" if len(better) else ""),
+             f"{none} show no difference, which at {seeds} seeds is not evidence that there is none"]
+    return ", ".join(parts)

@@ -168,3 +168,28 @@ def noise_verdict(noise: pd.DataFrame, memorisation: pd.DataFrame) -> dict:
                               "experiment cannot show noise turning their gain into a loss"}
     return {"procedure": procedure, "explained": "not explained",
             "schedule": head + ": fine labels keep helping"}
+
+
+def regime_sentence(noise: pd.DataFrame, memo: pd.DataFrame, mode: str = "swap") -> str:
+    """Does a sign carry over between training regimes? ΔA at 4 epochs beside ΔA once the labels are fitted (Markdown).
+
+    Per randomness factor in both tables: ``noise`` (procedure ``mode``) and the memorisation table ``memo``.
+    """
+    if noise.empty or memo.empty:
+        return "no second training regime is stored, so whether signs carry over between regimes is not tested here"
+    short = noise[noise["noise_mode"].eq(mode)].set_index("noise")
+    long = memo.set_index("noise")
+    levels = [level for level in long.index if level in short.index]
+    if not levels:
+        return "the two regimes share no randomness factor, so whether signs carry over is not tested here"
+
+    def ci(r: pd.Series) -> str:
+        return f"{r['delta']:+.2f}" + ("" if pd.isna(r["delta_low"]) else f" [{r['delta_low']:+.2f}, {r['delta_high']:+.2f}]")
+
+    parts = "; ".join(f"randomness {level:g}: {ci(short.loc[level])} at 4 epochs, {ci(long.loc[level])} once fitted"
+                      for level in levels)
+    flips = sum(np.sign(short.loc[level, "delta"]) != np.sign(long.loc[level, "delta"]) for level in levels)
+    low, high = int(long["n"].min()), int(long["n"].max())
+    seeds = str(low) if low == high else f"{low}–{high}"
+    return (f"ΔA in the two regimes we store ({parts}; {seeds} seeds once fitted): the "
+            f"sign of the mean differs at {flips} of {len(levels)} randomness factors")

@@ -24,7 +24,7 @@ from lgtools.chapters.evidence import headline_runs
 from lgtools.data.multiview import make_multiview
 from lgtools.runs.compare import paired_interval
 from lgtools.runs.finetune_study import MISALIGNED
-from lgtools.runs.results import load_result
+from lgtools.runs.results import load_result, load_results
 from lgtools.training.multiview import coarse_accuracy, feature_alignment, train_two_layer
 
 STUDY = Path("results") / "pretraining-cpu-scale" / "finetune.json"  # relative to the repository root
@@ -275,3 +275,31 @@ def live_pipeline(base: dict, settings: dict[str, dict], workdir: str | Path, fi
     frame, _ = finetune_study(folders, epochs=finetune_epochs, probe_train=int(base.get("max_train") or 10000),
                               results=Path(workdir) / "results", experiment="ch12-live-finetune")
     return frame.assign(setting=list(settings))
+
+
+def retrained_gaps(results_dir: str | Path = "results", original: str = "table1-cpu-scale",
+                   retrained: str = "pretraining-cpu-scale") -> pd.DataFrame:
+    """Runs of one identity stored twice, by ``original``'s sweep and retrained by ``retrained``'s, and their test accuracies."""
+    columns = ["labels", "seed", "original", "retrained", "gap"]
+    folder = Path(results_dir)
+    frame = load_results(folder) if folder.is_dir() else pd.DataFrame()
+    if frame.empty or "identity" not in frame.columns:
+        return pd.DataFrame(columns=columns)
+    a = frame[frame["experiment"].eq(original)].set_index("identity")
+    b = frame[frame["experiment"].eq(retrained)].set_index("identity")
+    both = a.index.intersection(b.index)
+    rows = [{"labels": a.loc[i, "labels"], "seed": int(a.loc[i, "seed"]), "original": float(a.loc[i, "test_acc"]),
+             "retrained": float(b.loc[i, "test_acc"])} for i in both]
+    table = pd.DataFrame(rows, columns=columns[:-1])
+    return table.assign(gap=table["retrained"] - table["original"]).sort_values(["labels", "seed"]).reset_index(drop=True)
+
+
+def retrained_sentence(gaps: pd.DataFrame) -> str:
+    """How far the retrained networks of one run identity are from the stored ones, in words (Markdown)."""
+    if gaps.empty:
+        return "no run of Table I's recipe is stored twice, so the retrained networks cannot be compared here"
+    worst = gaps.loc[gaps["gap"].abs().idxmax()]
+    return (f"the retrained networks' test accuracy differs from the stored ones by {gaps['gap'].abs().min():.2f} to "
+            f"{gaps['gap'].abs().max():.2f} points over the {len(gaps)} runs stored twice (the largest: the {worst['labels']} "
+            f"network of seed {int(worst['seed'])}, {worst['retrained']:.2f} against {worst['original']:.2f}), so they are not "
+            "the very networks Table I reports")

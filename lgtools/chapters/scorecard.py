@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from lgtools.chapters.selection import EXTRA_LAYER_SETTINGS, SOURCE_KEYS, ours_for, paper_pairs
+from lgtools.chapters.verdicts import DIFFERS, magnitude
 from lgtools.chapters.versus import paper_vs_ours
 from lgtools.runs.compare import VERDICTS, as_text, delta_table, verdict
 
@@ -58,14 +59,16 @@ def scorecard(stored: pd.DataFrame, source: str, metric: str = "test_acc") -> pd
 
 def _with_delta_spread(table: pd.DataFrame, ours: pd.DataFrame, keys: list[str], metric: str) -> pd.DataFrame:
     """Our ΔA from per-seed fine/coarse pairs: ``ours_delta`` (their mean), ``ours_delta_low``/``_high``
-    (95 % Student-t interval), ``n`` (pairs) and ``verdict`` against the paper's sign."""
+    (95 % Student-t interval), ``n`` (pairs), ``verdict`` against the paper's sign and ``magnitude`` (the paper's
+    value inside our interval or not; ``lgtools.chapters.verdicts``)."""
     by = [*keys, "scale"]
     columns = list(table.columns)
     extra = ["ours_delta_low", "ours_delta_high"]
     columns[columns.index("ours_delta") + 1:columns.index("ours_delta") + 1] = extra
-    columns.append("verdict")
+    columns += ["verdict", "magnitude"]
     if ours.empty or "scale" not in table.columns:  # no run of ours: nothing paired
-        out = table.assign(ours_delta=np.nan, ours_delta_low=np.nan, ours_delta_high=np.nan, verdict=None)
+        out = table.assign(ours_delta=np.nan, ours_delta_low=np.nan, ours_delta_high=np.nan, verdict=None,
+                           magnitude=None)
         out["n"] = 0
         return out[columns]
     paired = delta_table(ours, by=by, metric=metric)[[*by, "delta", "delta_low", "delta_high", "n"]].rename(
@@ -80,6 +83,8 @@ def _with_delta_spread(table: pd.DataFrame, ours: pd.DataFrame, keys: list[str],
                           for d, p in zip(out["ours_delta"], out["paper_delta"])]
     out["verdict"] = [verdict(lo, hi, p) for lo, hi, p in
                       zip(out["ours_delta_low"], out["ours_delta_high"], out["paper_delta"])]
+    out["magnitude"] = [magnitude(lo, hi, p) for lo, hi, p in
+                        zip(out["ours_delta_low"], out["ours_delta_high"], out["paper_delta"])]
     return out[columns]
 
 
@@ -97,11 +102,12 @@ def scorecard_summary(stored: pd.DataFrame, cards: dict[str, pd.DataFrame] | Non
         ours = card[card["n"] > 0]
         if ours.empty:
             rows.append({"source": source, "scale": "—", "printed": printed, "ours": 0, "sign_agrees": 0,
-                         **{v: 0 for v in VERDICTS}, "mean_seeds": np.nan})
+                         **{v: 0 for v in VERDICTS}, "magnitude_differs": 0, "mean_seeds": np.nan})
             continue
         for scale, part in ours.groupby("scale"):
             rows.append({"source": source, "scale": scale, "printed": printed, "ours": len(part),
                          "sign_agrees": int(part["sign_agrees"].eq(True).sum()),
                          **{v: int(part["verdict"].eq(v).sum()) for v in VERDICTS},
+                         "magnitude_differs": int(part["magnitude"].eq(DIFFERS).sum()),
                          "mean_seeds": float(part["n"].mean())})
     return pd.DataFrame(rows)

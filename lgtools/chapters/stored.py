@@ -119,3 +119,12 @@ def benchmark_figures(folder: str | Path = "benchmarks/results") -> pd.DataFrame
     columns = ["file", "device", "pipeline", "images_per_s", "gflops", "share_of_measured_peak",
                "share_of_theoretical_peak", "speedup", "measured_peak_gflops", "theoretical_peak_gflops"]
     return pd.DataFrame(rows, columns=columns)
+
+
+def to_train_sentence(specs: Sequence[str | Path], results_dir: str | Path = "results") -> str:
+    """Per sweep spec, how many of its runs are stored, copyable from another sweep and still to train (Markdown)."""
+    table = coverage([resolve_path(s) for s in specs], resolve_path(results_dir))
+    parts = [f"`{Path(spec).as_posix()}`: {int(r['stored'])} of {int(r['runs'])} runs stored, "
+             f"{int(r['to_train'])} to train" + (f", {int(r['copyable'])} to copy from another sweep" if r["copyable"] else "")
+             for spec, (_, r) in zip(specs, table.iterrows())]
+    return "; ".join(parts)
