@@ -302,3 +302,20 @@ def test_tables_read_the_converged_scale_at_its_full_budget_only() -> None:
     assert set(kept["epochs"]) == {10} and len(kept) == 6
     cpu = frame.assign(scale="cpu-scale")
     assert len(select_runs(cpu)) == len(cpu)
+
+
+def test_ledger_gets_a_converged_column_from_converged_runs_only() -> None:
+    import pandas as pd
+
+    from lgtools.chapters.ledger import ledger_markdown, with_converged
+
+    ledger = pd.DataFrame({"claim": ["A (Table I)", "B (Table VII)", "Scale"], "paper": ["+0.78", "-0.30", "49 %"],
+                           "ours": ["+1.76 [+1.03, +2.49]", "+1.20", "29 %"], "seeds": [3, 3, 3],
+                           "scale": ["cpu-scale"] * 3, "verdict": ["agrees", "disagrees", "note"],
+                           "where": ["x", "y", "z"], "kind": ["paper", "paper", "note"]})
+    converged = pd.DataFrame({"claim": ["A (Table I)", "B (Table VII)"], "ours": ["+0.90 [+0.40, +1.40]", "—"],
+                              "seeds": [3, 0], "verdict": ["agrees", "not run yet (its sweep is still to train)"]})
+    out = with_converged(ledger, converged)
+    assert out["converged"].tolist() == ["+0.90 [+0.40, +1.40] (n = 3): agrees", "not run yet at this scale", "—"]
+    header = ledger_markdown(out).splitlines()[0]
+    assert header.index("Converged (fast recipe)") < header.index("Ours [95 % CI]")

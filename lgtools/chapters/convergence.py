@@ -19,6 +19,7 @@ from lgtools.chapters.paths import resolve_path
 from lgtools.runs.compare import delta_pairs, paired_interval
 from lgtools.runs.ladder import ladder_runs, ladder_table
 from lgtools.runs.results import load_results
+from lgtools.training.config import FAST_RECIPE
 
 CONVERGED_EXPERIMENTS = ("ladder-converged", "table1-converged")
 
@@ -109,3 +110,27 @@ def converged_ladder(results_dir: str | Path = "results") -> pd.DataFrame:
     """The ladder table of every stored converged-scale run (ladder and Table I together)."""
     runs = converged_runs(results_dir)
     return ladder_table(runs) if len(runs) else pd.DataFrame()
+
+
+def regime_sentence(stored: pd.DataFrame, ladder: pd.DataFrame) -> str:
+    """At which regime the ledger's verdicts stand, in one sentence from the stored runs (landing page)."""
+    paper = paper_point()
+    cpu = stored[(stored["experiment"].astype(str) == "table1-cpu-scale")
+                 & (stored["hierarchy"].astype(str) == "cifar10")] if len(stored) else stored
+    rung = cpu_scale_rung(stored)
+    if rung is None:
+        return "No stored CPU-scale run of Table I yet: the ledger has no verdict to place in a regime."
+    train = float(pd.to_numeric(cpu["train_acc"]).mean())
+    text = (f"The verdict column is measured at CPU scale: PreActResNet-18 at width 16 trained {int(cpu['epochs'].iloc[0])} "
+            f"epochs, {rung['fine_top1']:.1f} % fine top-1 and {train:.1f} % training accuracy (coarse level), fine labels "
+            f"removing {rung['error_share']:.0f} % of the coarse network's errors against the paper's {paper['error_share']:.0f} % "
+            f"after 200 epochs at {paper['train_acc_coarse']:.1f} % training accuracy.")
+    full = ladder[ladder["epochs"].eq(FAST_RECIPE["epochs"]) & ladder["n_pairs"].gt(0)] if len(ladder) else ladder
+    if len(full):
+        r = full.iloc[0]
+        text += (f" The converged column judges the fast recipe's networks ({int(r['epochs'])} epochs, {r['fine_top1']:.1f} % "
+                 f"fine top-1, {r['train_acc_coarse_run']:.1f} % training accuracy of the coarse run, {int(r['n_pairs'])} "
+                 f"seed{'s' if r['n_pairs'] != 1 else ''} so far), where they are stored.")
+    else:
+        text += " No converged-scale pair (the fast recipe's full budget) is stored yet."
+    return text

@@ -100,13 +100,18 @@ def _first(card: pd.DataFrame, **where) -> pd.Series | None:
 
 
 def verdict_ledger(stored: pd.DataFrame, probes: pd.DataFrame | None = None,
-                   finetune: pd.DataFrame | None = None) -> pd.DataFrame:
+                   finetune: pd.DataFrame | None = None, scale: str = "cpu-scale",
+                   paper_only: bool = False) -> pd.DataFrame:
     """One row per claim: the claim, the paper's ΔA (points), ours with its 95 % interval, seeds, scale, verdict, link.
 
     ``NUMBERS`` hold the same ΔA as numbers for ``plots.ledger_figure`` (NaN for the rows that are not one ΔA).
     ``probes``: the layer-probe study's table (None: the stored one, ``hierarchy_inside.PROBE_FILE``);
-    ``finetune``: the pretraining study's (None: the stored one, ``pretraining.STUDY``).
+    ``finetune``: the pretraining study's (None: the stored one, ``pretraining.STUDY``). ``scale``: the runs
+    judged (one regime per ledger: ``converged_ledger`` judges the converged one); ``paper_only``: the paper's
+    claims alone, without the scale note and the questions beyond the paper.
     """
+    if len(stored) and "scale" in stored.columns:
+        stored = stored[stored["scale"].astype(str).eq(scale)]
     rows = []
     table1 = scorecard(stored, "table1")
     names = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "cifar100_animals": "CIFAR-100 animals",
@@ -140,6 +145,8 @@ def verdict_ledger(stored: pd.DataFrame, probes: pd.DataFrame | None = None,
                              "table8", float(printed["paper_delta"].iloc[0]), _first(table8, dataset="cifar100"),
                              "cifar100", test="equivalence"))
     rows.append(_acr_row(stored))
+    if paper_only:
+        return with_holm(pd.DataFrame(rows, columns=COLUMNS + NUMBERS + JUDGED))
     rows.append(_scale_row(stored))
     beyond = [_inside_row(stored),
               _probe_row(load_probe_study(resolve_path(PROBE_FILE))[0] if probes is None else probes),
@@ -430,10 +437,40 @@ def _study_row(found: pd.DataFrame, claim: str, paper: str, against: str, side: 
             "verdict": verdict(r["low"], r["high"], side) or "inconclusive (one seed)", "where": where}
 
 
+CONVERGED = "converged"  # the fast recipe's scale (sweeps/converged/)
+
+
+def converged_ledger(stored: pd.DataFrame) -> pd.DataFrame:
+    """The paper's claims judged on the converged-scale runs alone (``verdict_ledger(..., scale="converged")``)."""
+    return verdict_ledger(stored, scale=CONVERGED, paper_only=True)
+
+
+def with_converged(ledger: pd.DataFrame, converged: pd.DataFrame) -> pd.DataFrame:
+    """``ledger`` with a ``converged`` column: per claim, the converged runs' number and verdict, or that none is stored.
+
+    Rows match on the claim's text; a claim the converged runs cannot judge reads "not run yet".
+    """
+    by_claim = {}
+    for _, row in converged.iterrows():
+        seeds = int(pd.to_numeric(row["seeds"], errors="coerce") or 0) if not pd.isna(row["seeds"]) else 0
+        if seeds:
+            by_claim[row["claim"]] = f"{row['ours']} (n = {seeds}): {row['verdict']}"
+        elif str(row["verdict"]).startswith("not run here"):  # the data are not available offline
+            by_claim[row["claim"]] = row["verdict"]
+    out = ledger.copy()
+    out["converged"] = [by_claim.get(claim, "not run yet at this scale") if kind == "paper" else "—"
+                        for claim, kind in zip(out["claim"], out["kind"])]
+    return out
+
+
 def ledger_markdown(ledger: pd.DataFrame) -> str:
-    """The ledger as a Markdown table (links work, the theme styles it)."""
+    """The ledger as a Markdown table (links work, the theme styles it); a converged column first where there is one."""
     head = ["Claim of the paper", "Paper (ΔA, points)", "Ours [95 % CI]", "Seeds", "Scale", "Verdict", "Where"]
+    columns = list(COLUMNS)
+    if "converged" in ledger.columns:
+        head.insert(2, "Converged (fast recipe)")
+        columns.insert(2, "converged")
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join([" --- "] * len(head)) + "|"]
     for _, row in ledger.iterrows():
-        lines.append("| " + " | ".join(str(row[c]) for c in COLUMNS) + " |")
+        lines.append("| " + " | ".join(str(row[c]) for c in columns) + " |")
     return "\n".join(lines)
