@@ -162,9 +162,14 @@ def test_same_seed_same_numbers_and_tta_beside_plain() -> None:
 
 
 def test_resumed_lookahead_run_matches_an_unbroken_one(tmp_path) -> None:
-    whole = lg.train(tiny_fast(epochs=3))
-    lg.train(tiny_fast(epochs=3, checkpoint_dir=str(tmp_path)), stop_after=1)
-    resumed = lg.train(tiny_fast(epochs=3, checkpoint_dir=str(tmp_path)))
+    # batch 32 of 256 images: 8 steps an epoch, so the first epoch ends after the step-5 pull and the saved EMA
+    # is no longer the initial copy (a checkpoint that forgot it would then resume differently).
+    whole = lg.train(tiny_fast(epochs=3, batch_size=32))
+    lg.train(tiny_fast(epochs=3, batch_size=32, checkpoint_dir=str(tmp_path)), stop_after=1)
+    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=True)["lookahead"]
+    fresh = lookahead_state(prepare_run(tiny_fast(epochs=3, batch_size=32)).model)
+    assert any(not torch.equal(saved[k], fresh[k]) for k in fresh)
+    resumed = lg.train(tiny_fast(epochs=3, batch_size=32, checkpoint_dir=str(tmp_path)))
     assert [r["train_loss"] for r in resumed.history] == [r["train_loss"] for r in whole.history]
     assert np.array_equal(resumed.test_predictions, whole.test_predictions)
 
@@ -175,10 +180,38 @@ def test_fast_precision_follows_the_cpu() -> None:
     assert cpu_has_bf16({"avx2", "avx512_bf16"}) and not cpu_has_bf16({"avx2", "fma"})
 
 
-def test_recipe_fields_leave_stored_identities_alone() -> None:
-    base = TrainConfig(dataset="cifar10", width=16, schedule="onecycle", epochs=4)
-    assert run_identity(base, "cpu") == run_identity(TrainConfig(**{**base.to_dict(), "flip": "random", "tta": 0}), "cpu")
+def test_recipe_fields_leave_stored_identities_alone(monkeypatch) -> None:
+    from lgtools.training import identity
+
+    # Table I's CPU-scale fine run, seed 0: its identity as stored before the recipe's fields existed.
+    base = TrainConfig(dataset="cifar10", model="preact_resnet18", width=16, schedule="onecycle", epochs=4)
+    assert run_identity(base, "cpu").startswith("b5cfd63089")
     assert run_identity(tiny_fast(tta=0), "cpu") != run_identity(tiny_fast(), "cpu")
+    # A stored "fast" run keeps its identity on a reader whose CPU resolves "fast" otherwise.
+    record = {"config": tiny_fast().to_dict(), "summary": {"device": "cpu", "precision": "fp32"}}
+    before = identity.stored_identity(record)
+    monkeypatch.setattr(identity, "cpu_has_bf16", lambda flags=None: True)
+    assert identity.stored_identity(record) == before
+    assert identity.run_identity(tiny_fast(), "cpu") != before  # a new run here would be bf16: another computation
+
+
+def test_eval_train_scores_the_final_network_on_the_training_set() -> None:
+    result = lg.train(tiny_fast(epochs=1))
+    s = result.summary
+    assert 0 <= s["train_acc_fine_eval"] <= 100 and s["train_acc_eval"] >= s["train_acc_fine_eval"]
+    assert lg.train(tiny_fast(epochs=1, eval_train=False)).summary["train_acc_eval"] is None
+    assert run_identity(tiny_fast(eval_train=False), "cpu") == run_identity(tiny_fast(), "cpu")
+
+
+def test_whitening_bias_freezes_at_the_same_share_of_steps_on_a_share_of_the_data() -> None:
+    full = prepare_run(tiny_fast(epochs=10, whiten_bias_epochs=3))
+    part = prepare_run(tiny_fast(epochs=10, whiten_bias_epochs=3, data_ratio=0.5))
+    for state in (full, part):
+        names = [g["name"] for g in state.optimizer.param_groups]
+        factor = state.scheduler.lr_lambdas[names.index("whiten_bias")]
+        total = state.num_epochs * state.steps_per_epoch
+        frozen = next(s for s in range(total + 1) if factor(s) == 0)
+        assert frozen == pytest.approx(0.3 * total, abs=1)
 
 
 @pytest.mark.parametrize("field, value, match", [

@@ -17,7 +17,7 @@ import pandas as pd
 from lgtools.chapters.paper import paper_table
 from lgtools.chapters.paths import resolve_path
 from lgtools.runs.compare import delta_pairs, paired_interval
-from lgtools.runs.ladder import ladder_runs, ladder_table
+from lgtools.runs.ladder import CONVERGED_WIDTH, ladder_runs, ladder_table
 from lgtools.runs.results import load_results
 from lgtools.training.config import FAST_RECIPE
 
@@ -33,7 +33,7 @@ def converged_runs(results_dir: str | Path = "results") -> pd.DataFrame:
         return pd.DataFrame()
     runs = pd.concat(frames, ignore_index=True)
     runs = runs.iloc[runs["reused_from"].notna().to_numpy().argsort(kind="stable")]  # originals before copies
-    return ladder_runs(runs.drop_duplicates("identity")).reset_index(drop=True)
+    return ladder_runs(runs.drop_duplicates("identity"), width=CONVERGED_WIDTH).reset_index(drop=True)
 
 
 def paper_point() -> dict:

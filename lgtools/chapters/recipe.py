@@ -15,7 +15,7 @@ import pandas as pd
 from lgtools.chapters.paper import anchor_results
 from lgtools.chapters.paths import resolve_path
 from lgtools.chapters.stored import _benchmark_records
-from lgtools.runs.ladder import ladder_runs, ladder_table, time_to
+from lgtools.runs.ladder import CONVERGED_WIDTH, ladder_runs, ladder_table, time_to
 from lgtools.runs.results import load_results
 
 TARGET = 94.0  # fine top-1 (%) the fast recipe aims at: airbench94's published mean
@@ -27,7 +27,7 @@ def recipe_ladder(results_dir: str | Path = "results") -> pd.DataFrame:
     """The ladder table (``lgtools.runs.ladder.ladder_table``) of the stored converged-scale runs; empty if none."""
     folder = resolve_path(results_dir) / LADDER_EXPERIMENT
     runs = load_results(folder) if folder.is_dir() else pd.DataFrame()
-    return ladder_table(ladder_runs(runs)) if len(runs) else pd.DataFrame()
+    return ladder_table(ladder_runs(runs, width=CONVERGED_WIDTH)) if len(runs) else pd.DataFrame()
 
 
 def recipe_benchmark(benchmarks_dir: str | Path = "benchmarks/results") -> dict | None:

@@ -40,7 +40,8 @@ def as_text(values: pd.Series) -> pd.Series:
 PAIR_KEYS = ("dataset", "hierarchy", "model", "width", "epochs", "data_ratio", "noise", "noise_mode",
              "noise_test", "dropout", "extra_layer", "schedule", "lr", "batch_size", "weight_decay",
              "momentum", "label_smoothing", "loss", "loss_param", "coarse_head", "init_identity", "pseudo_k", "pseudo_within", "pseudo_identity", "augment", "scale_epochs", "max_train",
-             "max_test", "scale", "tta", "seed")
+             "max_test", "scale", "tta", "nesterov", "bias_lr_scale", "lookahead", "whiten_bias_epochs", "flip",
+             "crop_padding", "crop_pad_mode", "precision", "seed")
 # Label noise never changes a coarse label, so one clean coarse run is the reference for every
 # randomness factor (Table VII): pair on everything but the noise.
 NOISE_PAIR_KEYS = tuple(k for k in PAIR_KEYS if k not in ("noise", "noise_mode", "noise_test"))

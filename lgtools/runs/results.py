@@ -27,7 +27,7 @@ from lgtools.labels.builtin import as_hierarchy
 from lgtools.labels.validate import as_label_array
 from lgtools.training.config import TrainConfig
 from lgtools.training.identity import run_id as make_run_id
-from lgtools.training.identity import run_identity, stored_identity
+from lgtools.training.identity import IDENTITY_BASELINE, device_kind, resolved_precision, run_identity, stored_identity
 from lgtools.training.provenance import provenance
 
 # Marks a file as an lgtools run result; sweep bookkeeping files (.failed/.done) lack it.
@@ -38,12 +38,16 @@ CONFIG_COLUMNS = ("dataset", "hierarchy", "labels", "model", "width", "epochs", 
                   "noise", "dropout", "extra_layer", "seed", "schedule", "lr", "batch_size",
                   "label_smoothing", "noise_test", "augment", "max_train", "max_test", "noise_mode",
                   "weight_decay", "momentum", "scale_epochs", "loss", "loss_param", "pseudo_k", "pseudo_features",
-                  "coarse_head", "init_from", "init_identity", "pseudo_within", "pseudo_identity", "tta", "num_threads")
+                  "coarse_head", "init_from", "init_identity", "pseudo_within", "pseudo_identity", "tta", "num_threads",
+                  "nesterov", "bias_lr_scale", "lookahead", "whiten_bias_epochs", "flip", "crop_padding",
+                  "crop_pad_mode")
+RECIPE_COLUMNS = ("tta", "nesterov", "bias_lr_scale", "lookahead", "whiten_bias_epochs", "flip", "crop_padding",
+                  "crop_pad_mode")  # the fast recipe's fields: baseline values for runs stored before them
 SUMMARY_COLUMNS = ("train_acc", "test_acc", "test_acc_fine", "acr", "acr_equation",
                    "images_per_s", "seconds", "peak_memory_mb", "device", "test_acc_summed", "noise_share", "epochs_run",
                    "test_acc_fine_crm", "pseudo_train_nmi", "pseudo_train_ari", "pseudo_test_nmi",
                    "test_acc_coarse_head", "test_acc_no_tta", "test_acc_fine_no_tta", "train_gflop_per_s",
-                   "precision")
+                   "precision", "train_acc_eval", "train_acc_fine_eval")
 # Every column of the results table, live or stored (``load_results``, ``result_row``): the first 24
 # are the ones the book relies on; the rest are there for whoever needs them.
 COLUMNS = ("experiment", "dataset", "hierarchy", "labels", "model", "width", "epochs",
@@ -56,7 +60,9 @@ COLUMNS = ("experiment", "dataset", "hierarchy", "labels", "model", "width", "ep
            "best_test_acc", "best_epoch", "train_acc_fine", "epochs_run", "loss", "loss_param",
            "test_acc_fine_crm", "pseudo_k", "pseudo_train_nmi", "pseudo_train_ari", "pseudo_test_nmi",
            "pseudo_features", "coarse_head", "test_acc_coarse_head", "init_from", "init_identity", "pseudo_within", "pseudo_identity",
-           "tta", "num_threads", "test_acc_no_tta", "test_acc_fine_no_tta", "train_gflop_per_s", "precision")
+           "tta", "num_threads", "test_acc_no_tta", "test_acc_fine_no_tta", "train_gflop_per_s", "precision",
+           "nesterov", "bias_lr_scale", "lookahead", "whiten_bias_epochs", "flip", "crop_padding", "crop_pad_mode",
+           "train_acc_eval", "train_acc_fine_eval")
 
 
 def to_jsonable(value: Any) -> Any:
@@ -237,6 +243,12 @@ def result_row(config: dict, summary: dict, **extra: Any) -> dict:
     row["pseudo_within"] = (config.get("pseudo_within") or "coarse") if row["pseudo_k"] else None
     if not config.get("noise"):  # without noise the procedure changed nothing (as in the run identity)
         row["noise_mode"] = None
+    for column in RECIPE_COLUMNS:  # runs stored before these fields existed ran with their baseline values
+        if config.get(column) is None:
+            row[column] = IDENTITY_BASELINE[column]
+    if row.get("precision") is None:  # stored before runs recorded it: as the config resolved on its device
+        row["precision"] = resolved_precision(config.get("precision") or "auto",
+                                              device_kind(str(summary.get("device") or "cpu")))
     row.update(extra)
     return row
 

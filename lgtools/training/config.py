@@ -64,7 +64,7 @@ _RECIPES = {
 FAST_RECIPE = dict(model="whitened_cnn", width=64, epochs=10, batch_size=1024, lr=1.5, momentum=0.85,
                    nesterov=True, weight_decay=0.0153 / 11.5, bias_lr_scale=64.0, label_smoothing=0.2,
                    schedule="triangular", lookahead=True, whiten_bias_epochs=3, flip="alternating",
-                   crop_padding=2, crop_pad_mode="reflect", tta=2, precision="fast")
+                   crop_padding=2, crop_pad_mode="reflect", tta=2, precision="fast", eval_train=True)
 RECIPES = {"fast": FAST_RECIPE}
 
 
@@ -167,6 +167,7 @@ class TrainConfig:
     precision: str = "auto"  # "auto" (bf16 autocast on CUDA, fp32 on CPU), "bf16", "fp32"
     compile: bool | str = "auto"  # torch.compile: True, False, or "auto" (when the run is long enough to repay it)
     eval_batch_size: int = 1024  # images per evaluation batch
+    eval_train: bool = False  # also score the final network on the un-augmented training set (eval mode): summary train_acc_eval
     max_train: int | None = None  # cap on training images, stratified (None = all)
     max_test: int | None = None  # cap on test images, stratified (None = all)
     num_threads: int | None = None  # CPU threads (None = os.cpu_count())
@@ -258,7 +259,7 @@ class TrainConfig:
         _choice("crop_pad_mode", self.crop_pad_mode, PAD_MODES)
         if self.tta not in TTA_LEVELS or isinstance(self.tta, bool):
             raise ValueError(f"tta must be one of {TTA_LEVELS}, got {self.tta!r}")
-        for name in ("nesterov", "lookahead"):
+        for name in ("nesterov", "lookahead", "eval_train"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}")
         for name, high in (("crop_padding", 16), ("whiten_bias_epochs", 10**4)):

@@ -33,7 +33,7 @@ from lgtools.training.config import TrainConfig
 
 # Fields that change no number of a run (where things are, how they are shown or how fast).
 NOT_IDENTITY = ("experiment", "data_root", "checkpoint_dir", "keep_weights", "init_from", "pseudo_from", "progress", "num_threads",
-                "eval_batch_size", "compile", "device", "precision")
+                "eval_batch_size", "compile", "device", "precision", "eval_train")
 # The values a field takes in every run stored so far when nothing set it: left out of the digest.
 IDENTITY_BASELINE = {
     "hierarchy": None, "labels": "fine", "model": "preact_resnet18", "width": None, "dropout": 0.0,
@@ -122,8 +122,12 @@ def hierarchy_content(config: TrainConfig) -> Any:
     return [list(hierarchy.fine_names), [int(c) for c in hierarchy.fine_to_coarse]]
 
 
-def identity_values(config: TrainConfig, device: str | None = None) -> dict:
-    """What ``run_identity`` digests: the fields that change the numbers, baseline values left out."""
+def identity_values(config: TrainConfig, device: str | None = None, precision: str | None = None) -> dict:
+    """What ``run_identity`` digests: the fields that change the numbers, baseline values left out.
+
+    ``precision``: the precision the run actually used (a stored run's ``summary.precision``); a config's
+    ``"fast"`` resolves on the CPU that ran it, not on the reader's.
+    """
     hints = typing.get_type_hints(TrainConfig)
     kind = device_kind(config.device if device is None else device)
     values: dict[str, Any] = {}
@@ -144,23 +148,28 @@ def identity_values(config: TrainConfig, device: str | None = None) -> dict:
     # A hierarchy is always compared by content: None means the dataset's own grouping.
     values["hierarchy"] = hierarchy_content(config)
     values["device_kind"] = kind
-    values["precision"] = resolved_precision(config.precision, kind)
+    values["precision"] = (precision if precision is not None and config.precision == "fast"
+                           else resolved_precision(config.precision, kind))
     return values
 
 
-def run_identity(config: TrainConfig, device: str | None = None) -> str:
-    """The run's identity (64 hex digits); ``device`` is where it ran or runs (default: ``config.device`` here)."""
-    return digest(identity_values(config, device))
+def run_identity(config: TrainConfig, device: str | None = None, precision: str | None = None) -> str:
+    """The run's identity (64 hex digits); ``device`` is where it ran or runs (default: ``config.device`` here).
+
+    ``precision``: what a stored run used (see ``identity_values``); None resolves the config's on this machine.
+    """
+    return digest(identity_values(config, device, precision))
 
 
 def stored_identity(record: dict) -> str | None:
     """``run_identity`` of a stored result (its config, on the device its summary names); None if not a run."""
     try:
         config = TrainConfig.from_dict(legacy_config(record["config"]))
-        device = (record.get("summary") or {}).get("device") or "cpu"
-    except (KeyError, TypeError, ValueError):
+        summary = record.get("summary") or {}
+        device = summary.get("device") or "cpu"
+    except (KeyError, TypeError, ValueError, AttributeError):
         return None
-    return run_identity(config, device)
+    return run_identity(config, device, summary.get("precision"))
 
 
 def run_id(identity: str, readable: str = "") -> str:

@@ -60,7 +60,7 @@ from lgtools.training.identity import resolved_precision
 from lgtools.training.peak import training_flops_per_image
 from lgtools.training.provenance import git_revision
 from lgtools.training.state import RunState, prepare_run
-from lgtools.training.steps import evaluate, train_one_epoch, warm_up_compile
+from lgtools.training.steps import evaluate, evaluate_train, train_one_epoch, warm_up_compile
 
 
 @dataclass
@@ -140,8 +140,9 @@ def _train(config: TrainConfig, stop_after: int | None) -> RunResult:
     plain = None
     if config.tta:  # the run's numbers with test-time augmentation; without it kept beside them
         plain, result = result, evaluate(state, tta=config.tta)
+    fitted = evaluate_train(state) if config.eval_train else {}
     return _result(state, result["pred"], time.perf_counter() - start, revision, result["pred_summed"],
-                   result["pred_crm"], plain)
+                   result["pred_crm"], plain, fitted)
 
 
 def _speed(state: RunState, images_per_s: float | None) -> dict:
@@ -157,7 +158,7 @@ def _speed(state: RunState, images_per_s: float | None) -> dict:
 def _result(state: RunState, pred: torch.Tensor, seconds: float,
             revision: tuple[str | None, bool | None] = (None, None),
             pred_summed: torch.Tensor | None = None, pred_crm: torch.Tensor | None = None,
-            plain: dict | None = None) -> RunResult:
+            plain: dict | None = None, fitted: dict | None = None) -> RunResult:
     h, fine = state.hierarchy, state.fine
     coarse_true = state.coarse_test.cpu().numpy()
     pred_np = pred.numpy()
@@ -184,6 +185,8 @@ def _result(state: RunState, pred: torch.Tensor, seconds: float,
         "test_acc_no_tta": plain["test_acc"] if plain else None,  # tta > 0: the same network without it
         "test_acc_fine_no_tta": plain["test_acc_fine"] if plain else None,
         "precision": resolved_precision(state.config.precision, state.device.type),
+        "train_acc_eval": (fitted or {}).get("train_acc_eval"),  # eval_train: the final network on the training set
+        "train_acc_fine_eval": (fitted or {}).get("train_acc_fine_eval"),
         "seconds": seconds,
         "compile_seconds": state.compile_seconds,
         "compiled": state.compiled,

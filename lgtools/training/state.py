@@ -152,8 +152,12 @@ def _make_optimizer(model: nn.Module, config: TrainConfig, device: torch.device)
 
 
 def _group_factors(optimizer: torch.optim.Optimizer, config: TrainConfig, steps: int) -> list:
-    """One lr factor function per group: the schedule's, and zero for the whitening bias once it is frozen."""
-    frozen_from = config.whiten_bias_epochs * steps
+    """One lr factor function per group: the schedule's, and zero for the whitening bias once it is frozen.
+
+    The bias trains for ``whiten_bias_epochs`` of the nominal ``epochs``, scaled as the epochs are (1/data_ratio),
+    so a run on a share of the data freezes it at the same share of its steps as a full-data run.
+    """
+    frozen_from = round(config.whiten_bias_epochs * steps * num_epochs(config) / config.epochs)
 
     def schedule(s: int) -> float:
         return lr_factor(config, s, steps)

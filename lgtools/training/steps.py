@@ -47,6 +47,9 @@ def lookahead_pull(state: RunState, decay: float) -> None:
 
 
 def _lookahead_step(state: RunState) -> None:
+    # The run ends on the EMA as of its last pull: at the last step only the copy is made (the published
+    # recipe also pulls there first when the step count is a multiple of 5). Kept, so that runs stored
+    # with this identity stay one computation; at the schedule's end lr the difference is negligible.
     done = state.scheduler.last_epoch  # optimizer steps taken in the run so far
     total = state.num_epochs * state.steps_per_epoch
     if done >= total:  # the run's last step: end on the EMA
@@ -227,6 +230,24 @@ def evaluate(state: RunState, tta: int = 0) -> dict:
         out["test_acc_fine_crm"] = 100 * (pred_crm == state.fine_test).sum().item() / n
         out["pred_crm"] = pred_crm.cpu()
     return out
+
+
+def evaluate_train(state: RunState) -> dict:
+    """The final network on the un-augmented training images in eval mode: accuracy (%) at the coarse level and,
+    for a fine run, against the training targets it was given (noisy ones where the run has label noise)."""
+    state.model.eval()
+    correct = correct_fine = 0
+    with torch.inference_mode(), _autocast(state):
+        for start in range(0, len(state.y_train), state.config.eval_batch_size):
+            stop = start + state.config.eval_batch_size
+            x = augment.eval_transform(state.x_train[start:stop], state.crop_size)
+            pred = state.step_model(_prepare_input(x, state)).float().argmax(1)
+            if state.fine:
+                correct_fine += (pred == state.y_train[start:stop]).sum().item()
+                pred = state.fine_to_coarse[pred]
+            correct += (pred == state.coarse_train[start:stop]).sum().item()
+    n = len(state.y_train)
+    return {"train_acc_eval": 100 * correct / n, "train_acc_fine_eval": 100 * correct_fine / n if state.fine else None}
 
 
 def warm_up_compile(state: RunState) -> float:

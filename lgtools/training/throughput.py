@@ -53,7 +53,7 @@ def _in_processes(configs: list[TrainConfig], steps: int, pinned: bool) -> list[
 
 def side_by_side(config: TrainConfig, steps: int, cores: int | None = None) -> dict:
     """Images/s of one run on ``cores`` threads, and the summed images/s of ``cores`` one-thread runs at once."""
-    cores = cores or len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = cores or (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     one = _in_processes([dataclasses.replace(config, num_threads=cores, progress=False)], steps, pinned=False)[0]
     many = _in_processes([dataclasses.replace(config, num_threads=1, progress=False, seed=config.seed + i)
                           for i in range(cores)], steps, pinned=True)
