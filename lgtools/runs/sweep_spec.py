@@ -67,9 +67,52 @@ def _train_types() -> dict[str, Any]:
     return typing.get_type_hints(TrainConfig)
 
 
-_NOTEBOOK_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list,
-                   "dict": dict, "tuple": tuple, "None": type(None), "Optional": typing.Optional,
-                   "Union": typing.Union, "Literal": typing.Literal, "Any": typing.Any}
+# The names a parameters cell's annotation or ``# type:`` comment may use; anything else reads as "any".
+_NOTEBOOK_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list, "List": list,
+                   "dict": dict, "Dict": dict, "tuple": tuple, "Tuple": tuple, "None": type(None),
+                   "NoneType": type(None), "Any": typing.Any}
+_NOTEBOOK_GENERICS = {"list": list, "List": list, "tuple": tuple, "Tuple": tuple, "dict": dict, "Dict": dict}
+MAX_TYPE_TEXT = 200  # characters of a type annotation read at all; a longer one reads as "any"
+
+
+def _type_from_node(node: ast.AST) -> Any:
+    """The type a parsed annotation names, from ``_NOTEBOOK_TYPES`` only; ValueError for anything else."""
+    if isinstance(node, ast.Constant) and node.value is None:
+        return type(None)
+    if isinstance(node, ast.Name) and node.id in _NOTEBOOK_TYPES:
+        return _NOTEBOOK_TYPES[node.id]
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):  # int | None
+        return typing.Union[_type_from_node(node.left), _type_from_node(node.right)]
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        name = node.value.id
+        if name == "Literal":
+            values = [ast.literal_eval(item) for item in items]  # constants only: nothing is called
+            return typing.Literal[tuple(values)]
+        if name == "Optional" and len(items) == 1:
+            return typing.Optional[_type_from_node(items[0])]
+        if name == "Union":
+            return typing.Union[tuple(_type_from_node(item) for item in items)]
+        if name in _NOTEBOOK_GENERICS:
+            generic = _NOTEBOOK_GENERICS[name]
+            if generic is dict:
+                return dict
+            return generic[tuple(_type_from_node(item) for item in items)] if generic is tuple \
+                else generic[_type_from_node(items[0])]
+    raise ValueError(f"type {ast.dump(node)[:60]} is not among {sorted(_NOTEBOOK_TYPES)}")
+
+
+def notebook_type(text: str) -> Any:
+    """The type a parameters-cell annotation names (``int``, ``list[float]``, ``Optional[str]``), or None (any).
+
+    Read by parsing it and looking names up in a fixed table: nothing in a notebook is ever run.
+    """
+    if not isinstance(text, str) or len(text) > MAX_TYPE_TEXT:
+        return None
+    try:
+        return _type_from_node(ast.parse(text.strip(), mode="eval").body)
+    except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
+        return None  # a type we do not read: accept any value, the run's own checks decide
 
 
 def _notebook_types(notebook: Path) -> dict[str, Any]:
@@ -79,14 +122,14 @@ def _notebook_types(notebook: Path) -> dict[str, Any]:
     types = {}
     for name, info in papermill.inspect_notebook(str(notebook)).items():
         hint = None
-        try:
-            if info.get("inferred_type_name") not in (None, "None"):
-                hint = eval(info["inferred_type_name"], {"__builtins__": {}}, _NOTEBOOK_TYPES)
-            else:
+        if info.get("inferred_type_name") not in (None, "None"):
+            hint = notebook_type(info["inferred_type_name"])
+        else:
+            try:
                 default = ast.literal_eval(info.get("default", "None"))
-                hint = None if default is None else (float if isinstance(default, float) else type(default))
-        except (ValueError, SyntaxError, NameError, TypeError):
-            hint = None  # an expression we cannot evaluate safely: accept any value
+            except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
+                default = None  # an expression, not a constant: accept any value
+            hint = None if default is None else (float if isinstance(default, float) else type(default))
         types[name] = hint
     return types
 
