@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import sys
 import typing
@@ -61,3 +62,195 @@ def test_a_typed_notebook_parameter_still_refuses_a_value_of_the_wrong_type(tmp_
     notebook = _notebook(tmp_path / "typed.ipynb", "results_dir = 'out'\nratios = [0.5]  # type: list[float]\n")
     with pytest.raises(ValueError, match=r"parameter 'ratios' \(grid\['ratios'\]\[0\]\) must be"):
         spec_from_dict({"name": "t", "notebook": str(notebook), "grid": {"ratios": ["high"]}})
+
+
+# ----------------------------------------------------------------------------- the result schema
+
+STORED = ROOT / "results" / "fig2-cpu-scale"  # fine runs with per-image predictions
+SEED0, SEED1 = "data_ratio=0.2_labels=fine_seed=0-e3235dfe5e", "data_ratio=0.2_labels=fine_seed=1-26576d1281"
+
+
+def _store(tmp_path: Path, *names: str, experiment: str = "fig2") -> Path:
+    """A results folder holding copies of stored Fig 2 runs."""
+    folder = tmp_path / "res" / experiment
+    folder.mkdir(parents=True)
+    for name in names:
+        (folder / f"{name}.json").write_bytes((STORED / f"{name}.json").read_bytes())
+    return tmp_path / "res"
+
+
+def _edit(path: Path, change: typing.Callable[[dict], None]) -> None:
+    import json
+
+    record = json.loads(path.read_text())
+    change(record)
+    path.write_text(json.dumps(record))
+
+
+def _check(results: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lgtools", "results", str(results), "--check"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+
+
+def _set(section: str, key: str, value: typing.Any) -> typing.Callable[[dict], None]:
+    return lambda record: record[section].__setitem__(key, value)
+
+
+DAMAGE = {
+    "text": (_set("summary", "test_acc", "high"), "summary.test_acc: 'high' is not of type 'number'"),
+    "nan": (_set("summary", "test_acc", float("nan")), "summary.test_acc: nan is not a finite number"),
+    "null": (_set("summary", "test_acc", None), "summary.test_acc: None is not of type 'number'"),
+    "config": (lambda r: r.__setitem__("config", "cifar10"), "config: 'cifar10' is not of type 'object'"),
+    "loss": (lambda r: r["history"][2].__setitem__("test_loss", float("inf")),
+             "history[2].test_loss: inf is not a finite number"),
+    "ragged": (lambda r: r["confusion_fine"][3].pop(), "confusion_fine: must be 10×10 (the number of classes)"),
+    "base64": (lambda r: r["test_predictions"].__setitem__("data", "not base64!"),
+               "test_predictions: data is not valid base64"),
+    "short": (lambda r: r["test_predictions"].__setitem__("data", base64.b64encode(bytes(19990)).decode()),
+              "test_predictions: data holds 19990 bytes, its header says n = 10000 entries (20000 bytes)"),
+    "seed": (_set("config", "seed", 5), "identity: the record says e3235dfe5e…, its config and device give"),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_a_result_that_parses_but_says_something_wrong_is_reported_and_left_out(tmp_path: Path, damage: str) -> None:
+    import warnings
+
+    from lgtools.runs.results import ResultProblem, check_results, load_result, load_results
+
+    change, says = DAMAGE[damage]
+    results = _store(tmp_path, SEED0, SEED1)
+    victim = results / "fig2" / f"{SEED0}.json"
+    _edit(victim, change)
+    problems = check_results(results)
+    assert problems and [path for path, _ in problems] == [victim] * len(problems)
+    assert any(problem.startswith(says) for _, problem in problems), problems
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        frame = load_results(results)
+    assert frame["run_id"].tolist() == [SEED1]  # the other seed, never the damaged record
+    assert any(issubclass(w.category, ResultProblem) and victim.name in str(w.message) for w in caught)
+    with pytest.raises(ValueError, match="is not a valid lgtools result"):
+        load_result(victim)
+
+
+def test_the_command_line_names_each_damaged_file_and_the_table_leaves_it_out(tmp_path: Path) -> None:
+    results = tmp_path / "res"
+    for name, (change, _) in DAMAGE.items():
+        _store(tmp_path, SEED0, experiment=name)
+        _edit(results / name / f"{SEED0}.json", change)
+    _store(tmp_path, SEED1, experiment="fine")
+    done = _check(results)
+    assert done.returncode == 1, done.stderr
+    for name, (_, says) in DAMAGE.items():
+        assert f"{results / name / SEED0}.json: {says}" in done.stdout, (name, done.stdout)
+    table = subprocess.run([sys.executable, "-m", "lgtools", "results", str(results)], cwd=ROOT,
+                           capture_output=True, text=True, timeout=60)
+    assert table.returncode == 0 and "Traceback" not in table.stderr, table.stderr  # `config: "cifar10"` crashed it
+    assert "fine" in table.stdout and not any(f" {name} " in table.stdout for name in DAMAGE)
+
+
+def test_check_lists_every_violation_of_a_file_with_its_path(tmp_path: Path) -> None:
+    results = _store(tmp_path, SEED0)
+    victim = results / "fig2" / f"{SEED0}.json"
+    _edit(victim, lambda r: (r["summary"].update(test_acc="high", train_acc=float("nan")),
+                             r["history"][0].update(test_acc=-3)))
+    done = _check(results)
+    lines = [line for line in done.stdout.splitlines() if line.startswith(str(victim))]
+    assert done.returncode == 1 and len(lines) == 3, done.stdout
+    assert "3 problem(s)" in done.stdout
+
+
+def test_one_seed_copied_over_another_or_under_another_name_is_refused(tmp_path: Path) -> None:
+    import shutil
+
+    from lgtools.runs.results import check_results, load_results
+
+    results = _store(tmp_path, SEED0, SEED1)
+    folder = results / "fig2"
+    shutil.copy(folder / f"{SEED1}.json", folder / f"{SEED0}.json")  # seed 1's record in seed 0's file
+    shutil.copy(folder / f"{SEED1}.json", folder / "copy.json")  # and once more under another name
+    problems = dict(check_results(results))
+    assert sorted(problems) == [folder / "copy.json", folder / f"{SEED0}.json"]
+    assert f"its record says run '{SEED1}'" in problems[folder / f"{SEED0}.json"]
+    with pytest.warns(UserWarning):
+        assert load_results(results)["seed"].tolist() == [1]  # seed 1 once, never twice
+
+
+def test_two_files_of_one_folder_holding_one_run_count_once(tmp_path: Path) -> None:
+    from lgtools.runs.results import check_results, load_results
+
+    results = _store(tmp_path, SEED0)
+    folder = results / "fig2"
+    twin = folder / "twin-e3235dfe5e.json"
+    twin.write_text((folder / f"{SEED0}.json").read_text())
+    _edit(twin, lambda r: r.__setitem__("run_id", twin.stem))
+    assert check_results(results) == [(twin, f"identity: the same run (e3235dfe5e…) as {SEED0}.json; one record per run")]
+    with pytest.warns(UserWarning, match="one record per run"):
+        assert len(load_results(results)) == 1
+
+
+def test_deep_nesting_fifos_and_links_out_are_refused_without_reading_them(tmp_path: Path) -> None:
+    import os
+
+    from lgtools.runs.results import check_results
+
+    results = _store(tmp_path, SEED0)
+    folder = results / "fig2"
+    (folder / "deep.json").write_text("[" * 200_000 + "]" * 200_000)
+    os.mkfifo(folder / "fifo.json")
+    (folder / "zero.json").symlink_to("/dev/zero")
+    (folder / "gone.json").symlink_to(tmp_path / "nothing.json")
+    big = folder / "big.json"
+    with open(big, "wb") as handle:  # sparse: takes no disk
+        handle.truncate(300 * 2**20)
+    problems = dict(check_results(results))
+    assert "JSON nested 200000 deep" in problems[folder / "deep.json"]
+    assert problems[folder / "fifo.json"] == "a FIFO, not a regular file"
+    assert "symbolic link leading out of" in problems[folder / "zero.json"]
+    assert "which does not exist" in problems[folder / "gone.json"]
+    assert "more than a result may hold" in problems[big]
+    done = _check(results)  # a FIFO once hung this, /dev/zero filled the memory, deep JSON a RecursionError
+    assert done.returncode == 1 and "5 problem(s)" in done.stdout and "Traceback" not in done.stderr, done.stderr
+    table = subprocess.run([sys.executable, "-m", "lgtools", "results", str(results)], cwd=ROOT,
+                           capture_output=True, text=True, timeout=60)
+    assert table.returncode == 0 and "Traceback" not in table.stderr, table.stderr
+
+
+def test_a_linked_experiment_folder_is_reported_and_refused_by_the_sweep(tmp_path: Path) -> None:
+    from lgtools.runs.results import check_results
+    from lgtools.runs.sweep import run_sweep
+
+    elsewhere = _store(tmp_path / "other", SEED0) / "fig2"
+    results = tmp_path / "res"
+    results.mkdir()
+    (results / "tiny").symlink_to(elsewhere)
+    assert [(path.name, "symbolic link to a folder" in problem) for path, problem in check_results(results)] \
+        == [("tiny", True)]
+    spec = spec_from_dict({"name": "tiny", "train": {}, "grid": {"seed": [0]},
+                           "parameters": {"dataset": "synthetic", "epochs": 1, "max_train": 96, "max_test": 48}})
+    with pytest.raises(ValueError, match="is a symbolic link"):
+        run_sweep(spec, results, tmp_path / "runs", progress=False, dry_run=True)
+
+
+def test_the_sweep_moves_a_result_the_schema_refuses_aside_and_trains_it_again(tmp_path: Path) -> None:
+    import json
+
+    from lgtools.runs.results import check_results
+    from lgtools.runs.sweep import run_sweep
+
+    spec = spec_from_dict({"name": "tiny", "train": {}, "grid": {"seed": [0, 1, 2]},
+                           "parameters": {"dataset": "synthetic", "epochs": 1, "max_train": 96, "max_test": 48}})
+    results = tmp_path / "res"
+    run_sweep(spec, results, tmp_path / "runs", progress=False)
+    nan, link, clean = sorted((results / "tiny").glob("*.json"))
+    before = json.loads(nan.read_text())["summary"]["test_acc"]
+    _edit(nan, _set("summary", "test_acc", float("nan")))
+    link.unlink()
+    link.symlink_to(tmp_path / "nowhere.json")  # a dangling link at a run's path once trained, then failed to save
+    summary = run_sweep(spec, results, tmp_path / "runs", progress=False)
+    assert sorted(summary.done) == sorted([nan.stem, link.stem]) and summary.skipped == [clean.stem]
+    assert len(list((results / "tiny").glob(f"{nan.name}.bad-*"))) == 1
+    assert len(list((results / "tiny").glob(f"{link.name}.bad-*"))) == 1
+    assert json.loads(nan.read_text())["summary"]["test_acc"] == before and not link.is_symlink()
+    assert check_results(results) == []
