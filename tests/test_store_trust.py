@@ -254,3 +254,83 @@ def test_the_sweep_moves_a_result_the_schema_refuses_aside_and_trains_it_again(t
     assert len(list((results / "tiny").glob(f"{link.name}.bad-*"))) == 1
     assert json.loads(nan.read_text())["summary"]["test_acc"] == before and not link.is_symlink()
     assert check_results(results) == []
+
+
+# ----------------------------------------------------------------------------- options checked before any work
+
+def _cli(*argv: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "lgtools", *argv], cwd=cwd, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_bad_options_get_one_line_naming_them_and_exit_2_before_any_work(tmp_path: Path) -> None:
+    results = tmp_path / "res"
+    spec_twice = tmp_path / "twice.yaml"
+    spec_twice.write_text("name: t\ntrain: {}\nparameters: {epochs: 1}\ngrid:\n  seed: [0, 1]\n  seed: [2]\n")
+    spec_bytes = tmp_path / "noise.yaml"
+    spec_bytes.write_bytes(bytes(range(256)) * 4)
+    (tmp_path / "a-folder").mkdir()
+    cases = [
+        (["train", "--run-id", "../../escaped", "--results", str(results), "--epochs", "1"],
+         "run_id must be a plain file name"),
+        (["train", "--data_ratio", "1e-9", "--results", str(results)],
+         "data_ratio 1e-09 with epochs 200 means 200000000000 epochs"),
+        (["train", "--num_threads", "1000000", "--results", str(results)],
+         "num_threads must be None or an integer in [1, 1024], got 1000000"),
+        (["train", "--width", "1000000", "--results", str(results)],
+         "width of small_cnn must be None or an integer in [1, 1024], got 1000000"),
+        (["finetune", "--weights", str(tmp_path / "w"), "--out", str(tmp_path / "a-folder"),
+          "--results", str(results)], f"--out '{tmp_path / 'a-folder'}' is a folder"),
+        (["results", str(tmp_path / "missing")], f"results folder '{tmp_path / 'missing'}' does not exist"),
+        (["sweep", str(spec_twice), "--dry-run"], "key 'seed' is given twice (lines 5 and 6)"),
+        (["sweep", str(spec_bytes), "--dry-run"], f"spec file '{spec_bytes}'"),
+    ]
+    for argv, says in cases:
+        done = _cli(*argv)
+        lines = done.stderr.strip().splitlines()
+        assert done.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: "), (argv, done.stderr)
+        assert says in lines[0], (argv, lines[0])
+    assert not results.exists() or not list(results.rglob("*.json"))  # nothing trained, nothing stored
+
+
+def test_a_duplicate_key_anywhere_in_a_spec_is_refused(tmp_path: Path) -> None:
+    from lgtools.runs.sweep_spec import load_spec
+
+    spec = tmp_path / "s.yaml"
+    spec.write_text("name: s\ntrain: {}\nparameters: {epochs: 1, epochs: 2}\n")
+    with pytest.raises(ValueError, match=r"s.yaml' is not valid YAML: .*key 'epochs' is given twice"):
+        load_spec(spec)
+    spec.write_text("name: s\ntrain: {}\nparameters: {epochs: 1, lr: 0.1}\n")
+    assert load_spec(spec).parameters == {"epochs": 1, "lr": 0.1}
+
+
+@pytest.mark.parametrize("values, says, limit", [
+    ({"data_ratio": 1e-9}, r"means 200000000000 epochs \(epochs / data_ratio, scale_epochs=True\); at most 100000", {"data_ratio": 0.002}),
+    ({"data_ratio": 0.001, "epochs": 200}, "means 200000 epochs", {"data_ratio": 0.001, "epochs": 100}),
+    ({"num_threads": 10**6}, r"num_threads must be None or an integer in \[1, 1024\]", {"num_threads": 1024}),
+    ({"width": 10**6}, r"width of small_cnn must be None or an integer in \[1, 1024\]", {"width": 1024}),
+    ({"model": "wide_resnet", "width": 41}, r"width of wide_resnet must be None or an integer in \[1, 40\]",
+     {"model": "wide_resnet", "width": 40}),
+])
+def test_runs_beyond_any_machine_are_refused_by_the_config(values: dict, says: str, limit: dict) -> None:
+    from lgtools.training.config import TrainConfig
+
+    with pytest.raises(ValueError, match=says):
+        TrainConfig(**values)
+    TrainConfig(**limit)  # the limit itself is allowed
+
+
+def test_a_run_whose_weights_overflow_stores_nothing(tmp_path: Path) -> None:
+    from lgtools.runs.sweep import run_sweep
+    from lgtools.training.config import TrainConfig
+    from lgtools.training.loop import train
+    from lgtools.training.steps import NonFiniteLoss
+
+    tiny = {"dataset": "synthetic", "epochs": 1, "max_train": 16, "max_test": 16, "batch_size": 16, "lr": 1e30,
+            "num_threads": 1}
+    with pytest.raises(NonFiniteLoss, match="test loss became non-finite after epoch 1"):
+        train(TrainConfig(**tiny, progress=False))  # one step: its training loss was finite, the weights are not
+    spec = spec_from_dict({"name": "over", "train": {}, "parameters": tiny, "grid": {"seed": [0]}})
+    summary = run_sweep(spec, tmp_path / "res", tmp_path / "runs", progress=False)
+    assert len(summary.failed) == 1 and not summary.done
+    assert [p.name.endswith(".failed.json") for p in (tmp_path / "res" / "over").glob("*.json")] == [True]

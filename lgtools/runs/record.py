@@ -186,6 +186,14 @@ def _read_json(path: str | Path, root: str | Path | None, limit: int) -> tuple[A
         return None, f"not valid JSON (truncated or damaged: {error})", False
 
 
+def check_run_id(run_id: str) -> str:
+    """``run_id`` if it is a plain file name (letters, digits, ``. _ = , + -``, no leading dot); ValueError otherwise."""
+    if not isinstance(run_id, str) or not re.fullmatch(RUN_ID_PATTERN, run_id):
+        raise ValueError(f"run_id must be a plain file name (letters, digits and . _ = , + -, not starting "
+                         f"with a dot or a sign), got {run_id!r}")
+    return run_id
+
+
 def _where(error: jsonschema.ValidationError) -> str:
     """``summary.test_acc``, ``history[3].test_loss``: where in the record a violation is."""
     text = ""

@@ -30,6 +30,7 @@ from lgtools.runs.record import (
     FORMAT_VERSION,
     LABEL_ARRAYS,
     LABEL_ENCODING,
+    check_run_id,
     decode_label_array,
     duplicate_problems,
     read_result_file,
@@ -159,8 +160,7 @@ def save_result(result: Any, directory: str | Path = "results", experiment: str 
     experiment = experiment or config.get("experiment") or "adhoc"
     identity = run_identity(TrainConfig.from_dict(config), str(result.summary.get("device") or "cpu"))
     run_id = run_id or make_run_id(identity)
-    if not re.fullmatch(r"[A-Za-z0-9._=,+-]+", str(run_id)) or str(run_id).startswith("."):
-        raise ValueError(f"run_id must be a plain file name, got {run_id!r}")
+    check_run_id(str(run_id))
     summary = to_jsonable(dict(result.summary))
     record = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "experiment": experiment,

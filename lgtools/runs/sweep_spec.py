@@ -259,15 +259,52 @@ def spec_from_dict(raw: dict, spec_path: Path | None = None) -> SweepSpec:
     return spec
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a mapping giving one key twice (plain YAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        """The mapping, or a ConstructorError naming the repeated key and its lines."""
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {key!r} is given twice (lines {seen[key]} and {line}); "
+                        "the second would silently replace the first", key_node.start_mark)
+                seen[key] = line
+            except TypeError:  # an unhashable key: the base class says so
+                continue
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(text: str) -> Any:
+    """YAML as ``yaml.safe_load`` reads it, except that a key given twice in one mapping is an error."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: builds plain values only
+
+
+MAX_SPEC_BYTES = 2**20  # a sweep spec is a page of YAML
+
+
 def load_spec(path: str | Path) -> SweepSpec:
-    """Read and validate a YAML sweep spec."""
+    """Read and validate a YAML sweep spec; every error names the file."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"spec file {str(path)!r} not found")
+    if path.stat().st_size > MAX_SPEC_BYTES:
+        raise ValueError(f"spec file {str(path)!r} is {path.stat().st_size} bytes; a spec is YAML text "
+                         f"of at most {MAX_SPEC_BYTES}")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = load_yaml(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise ValueError(f"spec file {str(path)!r} is not text (byte {error.start} is not UTF-8); "
+                         "a spec is a YAML file") from None
     except yaml.YAMLError as error:
         raise ValueError(f"spec file {str(path)!r} is not valid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise ValueError(f"spec file {str(path)!r} holds a {type(raw).__name__}, not a YAML mapping with at "
+                         "least name and notebook or train")
     return spec_from_dict(raw, path)
 
 

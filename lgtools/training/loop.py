@@ -37,6 +37,7 @@ progress/checkpoint_dir/num_threads) and refuses one of another config. ``train(
 
 from __future__ import annotations
 
+import math
 import os
 import resource
 import time
@@ -58,7 +59,7 @@ from lgtools.training.checkpoint import (
 from lgtools.training.config import TrainConfig
 from lgtools.training.provenance import git_revision
 from lgtools.training.state import RunState, prepare_run
-from lgtools.training.steps import evaluate, train_one_epoch, warm_up_compile
+from lgtools.training.steps import NonFiniteLoss, evaluate, train_one_epoch, warm_up_compile
 
 
 @dataclass
@@ -124,7 +125,7 @@ def _train(config: TrainConfig, stop_after: int | None) -> RunResult:
         t0 = time.perf_counter()
         row = {"epoch": epoch + 1, **train_one_epoch(state)}
         train_seconds = time.perf_counter() - t0
-        result = evaluate(state)
+        result = _checked(evaluate(state), epoch + 1)
         row.update({k: v for k, v in result.items() if not k.startswith("pred")})
         row.update(seconds=time.perf_counter() - t0, train_seconds=train_seconds)
         state.history.append(row)
@@ -134,9 +135,17 @@ def _train(config: TrainConfig, stop_after: int | None) -> RunResult:
                 save_weights(state, config.checkpoint_dir)
             save_checkpoint(state, ckpt)
     if result is None:  # nothing left to train (resumed a finished run): evaluate again
-        result = evaluate(state)
+        result = _checked(evaluate(state), len(state.history))
     return _result(state, result["pred"], time.perf_counter() - start, revision, result["pred_summed"],
                    result["pred_crm"])
+
+
+def _checked(result: dict, epoch: int) -> dict:
+    """An evaluation whose test loss is finite; NonFiniteLoss when the weights overflowed (the training loss can stay finite)."""
+    if not math.isfinite(result["test_loss"]):
+        raise NonFiniteLoss(f"test loss became non-finite after epoch {epoch} (test loss {result['test_loss']}, "
+                            "the weights overflowed); the run stops and stores no result")
+    return result
 
 
 def _result(state: RunState, pred: torch.Tensor, seconds: float,
