@@ -472,3 +472,20 @@ def test_a_cache_decoded_from_another_archive_is_decoded_again(tmp_path: Path, m
     with caplog.at_level(logging.WARNING, logger="lgtools.data.sources"):
         sources._cached("k", make, source=archive)
     assert len(made) == 2 and any("decoded from another a.bin" in r.getMessage() for r in caplog.records)
+
+
+# ----------------------------------------------------------------------------- dry runs
+
+def test_a_dry_run_expands_the_grid_once(tmp_path: Path, monkeypatch, capsys) -> None:
+    import lgtools.runs.sweep_spec as sweep_spec
+    from lgtools.cli import main
+
+    spec = tmp_path / "grid.yaml"
+    spec.write_text("name: grid\ntrain: {}\nparameters: {epochs: 1}\ngrid:\n  seed: [0, 1, 2, 3, 4]\n  lr: [0.1, 0.2]\n")
+    made = []
+    real = sweep_spec.run_of
+    monkeypatch.setattr(sweep_spec, "run_of", lambda *args, **kwargs: made.append(1) or real(*args, **kwargs))
+    assert main(["sweep", str(spec), "--dry-run", "--results", str(tmp_path / "res"), "--only", "seed=1"]) == 0
+    out = capsys.readouterr().out
+    assert "sweep grid: 2 runs" in out and out.count("[todo]") == 2
+    assert len(made) == 10  # each run's config checked and its identity computed once, not four times

@@ -6,6 +6,7 @@ The keys are described in ``lgtools.runs.sweep``'s docstring; everything here is
 from __future__ import annotations
 
 import ast
+import dataclasses
 import itertools
 import re
 import typing
@@ -44,6 +45,8 @@ class SweepSpec:
     scale: str = ""
     submitit: dict = field(default_factory=dict)
     kernel: str | None = None
+    # Every run, expanded once when the spec was checked (``spec_from_dict``); ``expand`` returns them.
+    runs: tuple = field(default=(), compare=False, repr=False)
 
     @property
     def kind(self) -> str:
@@ -256,7 +259,7 @@ def spec_from_dict(raw: dict, spec_path: Path | None = None) -> SweepSpec:
             raise ValueError(f"the spec gives run {run.run_id} twice ({seen[run.run_id]} and {run.varying}); "
                              "list each value once")
         seen[run.run_id] = run.varying
-    return spec
+    return dataclasses.replace(spec, runs=tuple(runs))  # the grid is expanded once: the sweep and the CLI reuse it
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -344,7 +347,9 @@ def run_of(sweep: str, parameters: dict, varying: dict, kind: str = "train") -> 
 
 
 def expand(spec: SweepSpec) -> list[Run]:
-    """Every run of the sweep: cases × product of the grid, each with a stable id."""
+    """Every run of the sweep: cases × product of the grid, each with a stable id (those ``spec_from_dict`` expanded, if any)."""
+    if spec.runs:
+        return list(spec.runs)
     runs = []
     for case in spec.cases:
         for values in itertools.product(*spec.grid.values()):
