@@ -489,3 +489,17 @@ def test_a_dry_run_expands_the_grid_once(tmp_path: Path, monkeypatch, capsys) ->
     out = capsys.readouterr().out
     assert "sweep grid: 2 runs" in out and out.count("[todo]") == 2
     assert len(made) == 10  # each run's config checked and its identity computed once, not four times
+
+
+def test_a_result_records_the_digests_of_the_data_it_trained_on(tmp_path: Path) -> None:
+    from lgtools.runs.results import load_result, save_result
+    from lgtools.training.config import TrainConfig
+    from lgtools.training.loop import train
+
+    config = TrainConfig(**{**TINY_RUN, "epochs": 1})
+    record = load_result(save_result(train(config), tmp_path))
+    digests = record["summary"]["data_digest"]
+    assert sorted(digests) == ["test_images", "test_labels", "train_images", "train_targets"]
+    assert digests == train(config).summary["data_digest"]  # the same data, the same digests
+    assert digests["train_images"] != train(TrainConfig(**{**TINY_RUN, "epochs": 1, "max_train": 48})).summary[
+        "data_digest"]["train_images"]

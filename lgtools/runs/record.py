@@ -77,7 +77,9 @@ RESULT_SCHEMA: dict = {
             "test_acc_summed": _PERCENT_OR_NONE, "test_acc_fine_crm": _PERCENT_OR_NONE,
             "test_acc_coarse_head": _PERCENT_OR_NONE, "acr": _MEASURED_OR_NONE,
             "acr_equation": _MEASURED_OR_NONE, "seconds": _MEASURED_OR_NONE,
-            "epochs_run": {"type": "integer", "minimum": 0}, "device": {"type": "string"}}},
+            "epochs_run": {"type": "integer", "minimum": 0}, "device": {"type": "string"},
+            "data_digest": {"type": "object",  # what the run trained and was tested on (runs stored since issue 30)
+                            "additionalProperties": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}}},
         "history": {"type": "array", "items": {"type": "object", "properties": {
             "epoch": {"type": "integer", "minimum": 0}, "train_loss": _MEASURED_OR_NONE,
             "test_loss": _MEASURED_OR_NONE, "train_acc": _PERCENT_OR_NONE, "test_acc": _PERCENT_OR_NONE,

@@ -49,6 +49,7 @@ from torch import nn
 from tqdm import tqdm  # plain text bars: tqdm.auto needs ipywidgets inside notebooks
 
 from lgtools import metrics
+from lgtools.data.sources import array_digest
 from lgtools.training.checkpoint import (
     CHECKPOINT_NAME,
     load_checkpoint,
@@ -148,6 +149,13 @@ def _checked(result: dict, epoch: int) -> dict:
     return result
 
 
+def _data_digests(state: RunState) -> dict[str, str]:
+    """SHA-256 digests of the images and labels the run trained and was tested on (after caps and noise)."""
+    tensors = {"train_images": state.x_train, "train_targets": state.y_train, "test_images": state.x_test,
+               "test_labels": state.fine_test}
+    return {name: array_digest(tensor.detach().cpu().contiguous().numpy()) for name, tensor in tensors.items()}
+
+
 def _result(state: RunState, pred: torch.Tensor, seconds: float,
             revision: tuple[str | None, bool | None] = (None, None),
             pred_summed: torch.Tensor | None = None, pred_crm: torch.Tensor | None = None) -> RunResult:
@@ -185,6 +193,7 @@ def _result(state: RunState, pred: torch.Tensor, seconds: float,
         "noise_share": state.noise_share,  # realised share of training fine labels changed
         "noise_share_test": state.noise_share_test,
         **{f"pseudo_{k}": v for k, v in (state.pseudo_quality or {}).items()},  # pseudo_train_nmi, ...
+        "data_digest": _data_digests(state),
     }
     return RunResult(
         config=state.config.to_dict(), history=list(state.history), summary=summary,
