@@ -272,7 +272,10 @@ def _only(pairs: list[str]) -> dict:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ValueError(f"--only takes KEY=VALUE (e.g. dataset=cifar10), got {pair!r}")
-        only[key.strip()] = yaml.safe_load(value)
+        try:
+            only[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as error:
+            raise ValueError(f"--only {pair!r}: the value is not YAML ({' '.join(str(error).split())[:120]})") from None
     return only
 
 

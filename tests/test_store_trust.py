@@ -284,6 +284,8 @@ def test_bad_options_get_one_line_naming_them_and_exit_2_before_any_work(tmp_pat
         (["results", str(tmp_path / "missing")], f"results folder '{tmp_path / 'missing'}' does not exist"),
         (["sweep", str(spec_twice), "--dry-run"], "key 'seed' is given twice (lines 5 and 6)"),
         (["sweep", str(spec_bytes), "--dry-run"], f"spec file '{spec_bytes}'"),
+        (["sweep", str(ROOT / "sweeps" / "cpu" / "table1.yaml"), "--dry-run", "--only", "seed=[0"],
+         "--only 'seed=[0': the value is not YAML"),
     ]
     for argv, says in cases:
         done = _cli(*argv)
