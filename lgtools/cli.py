@@ -171,9 +171,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _check_out(out: str) -> Path:
+    """A study's ``--out``: a JSON file whose folder is writable, checked before any work; ValueError naming it."""
+    from lgtools.runs.results import ensure_writable
+
+    path = Path(out)
+    if path.is_dir() or not path.name or path.name in (".", ".."):
+        raise ValueError(f"--out {out!r} is a folder; give the JSON file to write, e.g. {str(path / 'study.json')!r}")
+    ensure_writable(path.parent if str(path.parent) else Path("."), "--out")
+    return path
+
+
 def _finetune(args: argparse.Namespace) -> int:
     from lgtools.runs.finetune_study import finetune_study, load_finetune_study, save_finetune_study
 
+    _check_out(args.out)
+    if args.epochs < 1:
+        raise ValueError(f"--epochs must be a positive integer, got {args.epochs}")
     previous = load_finetune_study(args.out) if args.update else None
     frame, parameters = finetune_study(args.weights, args.epochs, args.probe_train, args.results, args.experiment,
                                        args.data_root, args.scale, previous)
@@ -184,6 +198,7 @@ def _finetune(args: argparse.Namespace) -> int:
 def _probes(args: argparse.Namespace) -> int:
     from lgtools.runs.probe_study import probe_study, save_probe_study
 
+    _check_out(args.out)
     frame, parameters = probe_study(args.weights, args.probe_train, args.probe_test, args.data_root)
     return _report_study(frame, save_probe_study(frame, args.out, parameters))
 
@@ -192,6 +207,7 @@ def _clusters(args: argparse.Namespace) -> int:
     from lgtools.runs.cluster_study import cluster_study, save_cluster_study
     from lgtools.training.config import TrainConfig
 
+    _check_out(args.out)
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     base = {key: value for key, value in vars(args).items() if key in names}
     frame = cluster_study(base, args.k, args.features, args.seeds, args.methods)
@@ -210,6 +226,7 @@ def _fmt(value: Any, digits: int = 2, unit: str = "") -> str:
 
 
 def _train(args: argparse.Namespace) -> int:
+    from lgtools.runs.record import check_run_id
     from lgtools.runs.results import ensure_writable, save_result
     from lgtools.training.config import TrainConfig
     from lgtools.training.identity import run_id as make_run_id
@@ -218,7 +235,7 @@ def _train(args: argparse.Namespace) -> int:
 
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     config = TrainConfig(**{k: v for k, v in vars(args).items() if k in names})
-    run_id = args.run_id or make_run_id(run_identity(config))
+    run_id = check_run_id(args.run_id) if args.run_id is not None else make_run_id(run_identity(config))
     target = ensure_writable(Path(args.results) / config.experiment) / f"{run_id}.json"
     if target.exists() and not args.overwrite:
         print(f"error: {target} exists (same configuration); pass --overwrite or --run-id",
@@ -255,7 +272,10 @@ def _only(pairs: list[str]) -> dict:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ValueError(f"--only takes KEY=VALUE (e.g. dataset=cifar10), got {pair!r}")
-        only[key.strip()] = yaml.safe_load(value)
+        try:
+            only[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as error:
+            raise ValueError(f"--only {pair!r}: the value is not YAML ({' '.join(str(error).split())[:120]})") from None
     return only
 
 
@@ -321,9 +341,10 @@ def _results(args: argparse.Namespace) -> int:
     from lgtools.runs.compare import as_text
     from lgtools.runs.results import check_results, load_results
 
+    if not Path(args.directory).is_dir():
+        raise ValueError(f"results folder {args.directory!r} does not exist" if not Path(args.directory).exists()
+                         else f"results folder {args.directory!r} is not a folder")
     if args.check:
-        if not Path(args.directory).is_dir():
-            raise ValueError(f"results folder {args.directory!r} does not exist")
         problems = check_results(args.directory)
         for path, problem in problems:
             print(f"{path}: {problem}")

@@ -62,8 +62,10 @@ def test_train_prints_summary_and_stores_result(tmp_path: Path, capsys) -> None:
 def test_bad_values_give_one_clear_error(tmp_path: Path, capsys) -> None:
     assert main(["train", "--labels", "medium", "--results", str(tmp_path)]) == 2
     assert "labels must be one of" in capsys.readouterr().err
-    assert main(["results", str(tmp_path / "none")]) == 0
+    assert main(["results", str(tmp_path)]) == 0  # a folder without results
     assert "no results under" in capsys.readouterr().out
+    assert main(["results", str(tmp_path / "none")]) == 2  # a folder that is not there: a typo, said so (issue 30)
+    assert "results folder" in capsys.readouterr().err
     assert main(["sweep", str(tmp_path / "missing.yaml")]) == 2
     assert "missing.yaml" in capsys.readouterr().err
 
@@ -96,7 +98,7 @@ def test_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
     import signal
     import subprocess
 
-    process = subprocess.Popen([sys.executable, "-m", "lgtools", "results", str(tmp_path / "none"),
+    process = subprocess.Popen([sys.executable, "-m", "lgtools", "results", str(tmp_path),  # empty, not missing
                                 "--scorecard"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                cwd=Path(__file__).resolve().parents[1])
     process.stdout.close()  # before the command has written anything

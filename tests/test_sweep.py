@@ -337,7 +337,7 @@ assert seed != fail_seed, "this seed is set to fail"
 run = SimpleNamespace(config={"dataset": "synthetic", "labels": "fine", "seed": seed, "lr": lr},
                       history=[], summary={"test_acc": 80.0 + seed, "device": "cpu"},
                       confusion_fine=None, confusion_coarse=np.eye(2, dtype=int),
-                      fine_names=["a", "b"], coarse_names=["x"], fine_to_coarse=[0, 0])
+                      fine_names=["a", "b"], coarse_names=["x", "y"], fine_to_coarse=[0, 1])
 save_result(run, results_dir, experiment="chapter")
 """
 
@@ -401,7 +401,7 @@ pathlib.Path(save_dir, "seen.txt").write_text(results_dir)
 run = SimpleNamespace(config={"dataset": "synthetic", "labels": "fine", "seed": seed},
                       history=[], summary={"test_acc": 70.0, "device": "cpu"},
                       confusion_fine=None, confusion_coarse=np.eye(2, dtype=int),
-                      fine_names=["a", "b"], coarse_names=["x"], fine_to_coarse=[0, 0])
+                      fine_names=["a", "b"], coarse_names=["x", "y"], fine_to_coarse=[0, 1])
 save_result(run, save_dir, experiment="ch99-live")
 """
 
@@ -605,6 +605,7 @@ REPO = Path(__file__).resolve().parents[1]
 SWEEP_SCRIPT = """
 import functools, os, sys, time
 from types import SimpleNamespace
+import numpy as np
 
 
 def blocking_train(config):
@@ -616,8 +617,8 @@ def blocking_train(config):
 
 def quick_train(config):
     return SimpleNamespace(config=config.to_dict(), history=[], summary={"test_acc": 50.0},
-                           confusion_fine=None, confusion_coarse=None, fine_names=["a", "b"],
-                           coarse_names=["x"], fine_to_coarse=[0, 0])
+                           confusion_fine=None, confusion_coarse=np.eye(2, dtype=int), fine_names=["a", "b"],
+                           coarse_names=["x", "y"], fine_to_coarse=[0, 1])
 
 
 if __name__ == "__main__":

@@ -5,12 +5,17 @@ the embedded synthetic images, scikit-learn's digits, torchvision's CIFAR pickle
 ``cifar10-jpeg.npz`` archive and ``root/<split>/<class>/<image>`` folder trees. Each reader
 returns uint8 images N×3×H×W and int64 labels as numpy arrays. Decoded arrays are cached in
 ``$LGTOOLS_CACHE`` (default ``~/.cache/lgtools``) under a key that changes whenever the source
-does (file size and modification time, or the generator's source code).
+does (file size and modification time, or the generator's source code). Beside each cached pair
+lies ``<key>-digest.json``: SHA-256 digests of both arrays and, for an archive, of the archive
+itself, checked before the cache is used; a cache that disagrees (overwritten pixels or labels,
+an archive replaced under the same size and time) is decoded again, with a warning.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import json
 import logging
 import os
 import pickle
@@ -38,24 +43,78 @@ def cache_dir() -> Path:
 def _atomic_save(path: Path, array: np.ndarray) -> None:
     """Write ``array`` so that readers see either no file or the whole file, never a part."""
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        np.save(fh, array)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            np.save(fh, array)
+        os.replace(tmp, path)
+    except OSError as error:  # a full disk: no temporary file left to fill what space remains
+        tmp.unlink(missing_ok=True)
+        if error.errno == errno.ENOSPC:
+            raise OSError(errno.ENOSPC, f"disk full: cache file {str(path)!r} not written") from None
+        raise
 
 
-def _cached(key: str, make) -> tuple[np.ndarray, np.ndarray]:
-    """(images, labels) from the cache under ``key``, or ``make()`` stored there first."""
+def array_digest(array: np.ndarray) -> str:
+    """SHA-256 (hex) of an array's dtype, shape and bytes."""
+    digest = hashlib.sha256(f"{array.dtype.str}|{array.shape}|".encode())
+    digest.update(np.ascontiguousarray(array).data)
+    return digest.hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 (hex) of a file, read in 8 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(8 * 2**20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _cache_disagrees(digest_path: Path, images: np.ndarray, labels: np.ndarray, source: Path | None) -> str | None:
+    """Why a cached pair cannot be trusted (its digests differ from the arrays or the source), or None."""
+    try:
+        stored = json.loads(digest_path.read_text())
+    except (OSError, ValueError):
+        return "no readable digest file"
+    if not isinstance(stored, dict):
+        return "no readable digest file"
+    if stored.get("images") != array_digest(images) or stored.get("labels") != array_digest(labels):
+        return "its arrays differ from the digests written with them"
+    if source is not None and stored.get("source") != file_digest(source):
+        return f"it was decoded from another {source.name}"
+    return None
+
+
+def _cached(key: str, make, source: Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(images, labels) from the cache under ``key`` if its digests agree, or ``make()`` stored there first.
+
+    ``source``: the archive the arrays are decoded from, whose digest the cache keeps too.
+    """
     x_path, y_path = cache_dir() / f"{key}-x.npy", cache_dir() / f"{key}-y.npy"
+    digest_path = cache_dir() / f"{key}-digest.json"
     if x_path.exists() and y_path.exists():
         try:
-            return np.load(x_path), np.load(y_path)
+            images, labels = np.load(x_path), np.load(y_path)
+            problem = _cache_disagrees(digest_path, images, labels, source)
+            if problem is None:
+                return images, labels
+            log.warning("rebuilding cache %s: %s", x_path, problem)
         except (OSError, ValueError) as err:  # a damaged cache is rebuilt, not fatal
             log.warning("rebuilding unreadable cache %s: %s", x_path, err)
     images, labels = make()
     try:
         cache_dir().mkdir(parents=True, exist_ok=True)
+        digest_path.unlink(missing_ok=True)  # while the pair changes, no digest vouches for it
         _atomic_save(y_path, labels)
-        _atomic_save(x_path, images)  # written last: its presence means the pair is complete
+        _atomic_save(x_path, images)
+        record = {"images": array_digest(images), "labels": array_digest(labels),
+                  "source": None if source is None else file_digest(source)}
+        tmp = digest_path.with_name(f"{digest_path.name}.{os.getpid()}.tmp")
+        try:
+            tmp.write_text(json.dumps(record))
+            os.replace(tmp, digest_path)  # written last: its presence means the pair is complete
+        finally:
+            tmp.unlink(missing_ok=True)
     except OSError as err:
         log.warning("could not write the cache in %s (%s); decoding again next time", cache_dir(), err)
     return images, labels
@@ -183,7 +242,7 @@ def _cifar10_npz(path: Path, split: str) -> tuple[np.ndarray, np.ndarray, tuple[
     classes = tuple(str(c) for c in archive["classes"])
     where = hashlib.sha1(f"{path.resolve()}|{_file_key(path)}".encode()).hexdigest()[:16]
     key = f"cifar10-jpeg-{where}-{split}"
-    images, labels = _cached(key, lambda: _decode_npz(archive, split, path))
+    images, labels = _cached(key, lambda: _decode_npz(archive, split, path), source=path)
     return images, labels, classes
 
 

@@ -2,6 +2,7 @@
 
 Imports ``training`` and the layers below it.
 
+- ``record``: the one schema of a result record (``RESULT_SCHEMA``, JSON Schema) and the bounded reader every result read goes through.
 - ``results``: ``save_result``, ``load_result(s)``, the result columns, re-scoring under another hierarchy.
 - ``compare``: fine against coarse runs (ΔA tables, per-image outcomes).
 - ``sweep_spec``: sweep specs (YAML), their checks and expansion into runs.

@@ -25,14 +25,22 @@ import pandas as pd
 from lgtools import metrics
 from lgtools.labels.builtin import as_hierarchy
 from lgtools.labels.validate import as_label_array
+from lgtools.runs.record import (
+    FORMAT,
+    FORMAT_VERSION,
+    LABEL_ARRAYS,
+    LABEL_ENCODING,
+    check_run_id,
+    decode_label_array,
+    duplicate_problems,
+    read_result_file,
+    record_problems,
+)
 from lgtools.training.config import TrainConfig
 from lgtools.training.identity import run_id as make_run_id
 from lgtools.training.identity import IDENTITY_BASELINE, device_kind, resolved_precision, run_identity, stored_identity
 from lgtools.training.provenance import provenance
 
-# Marks a file as an lgtools run result; sweep bookkeeping files (.failed/.done) lack it.
-FORMAT = "lgtools-result"
-FORMAT_VERSION = 1
 
 CONFIG_COLUMNS = ("dataset", "hierarchy", "labels", "model", "width", "epochs", "data_ratio",
                   "noise", "dropout", "extra_layer", "seed", "schedule", "lr", "batch_size",
@@ -138,28 +146,18 @@ def write_json_atomic(path: Path, record: dict, overwrite: bool = False) -> Path
     return path
 
 
-LABEL_ARRAYS = ("test_predictions", "test_fine_labels", "test_coarse_summed", "test_crm_predictions")  # per-image class indices, stored compactly
-
-
 def encode_labels(labels: np.ndarray | None) -> dict | None:
     """Class indices as base64 of little-endian uint16 (about 2.7 characters per image, not ~6 as JSON)."""
     if labels is None:
         return None
     labels = as_label_array(labels, "labels", 2**16)
     data = base64.b64encode(labels.astype("<u2").tobytes()).decode("ascii")
-    return {"encoding": "base64-uint16-le", "n": int(labels.size), "data": data}
+    return {"encoding": LABEL_ENCODING, "n": int(labels.size), "data": data}
 
 
 def decode_labels(stored: dict | None) -> np.ndarray | None:
     """Inverse of ``encode_labels``: an int64 array (None stays None)."""
-    if stored is None:
-        return None
-    if stored.get("encoding") != "base64-uint16-le":
-        raise ValueError(f"unknown label encoding {stored.get('encoding')!r}; known: 'base64-uint16-le'")
-    labels = np.frombuffer(base64.b64decode(stored["data"]), dtype="<u2").astype(np.int64)
-    if labels.size != stored.get("n"):
-        raise ValueError(f"stored labels hold {labels.size} entries, their header says {stored.get('n')}")
-    return labels
+    return None if stored is None else decode_label_array(stored)
 
 
 def save_result(result: Any, directory: str | Path = "results", experiment: str | None = None,
@@ -170,8 +168,7 @@ def save_result(result: Any, directory: str | Path = "results", experiment: str 
     experiment = experiment or config.get("experiment") or "adhoc"
     identity = run_identity(TrainConfig.from_dict(config), str(result.summary.get("device") or "cpu"))
     run_id = run_id or make_run_id(identity)
-    if not re.fullmatch(r"[A-Za-z0-9._=,+-]+", str(run_id)) or str(run_id).startswith("."):
-        raise ValueError(f"run_id must be a plain file name, got {run_id!r}")
+    check_run_id(str(run_id))
     summary = to_jsonable(dict(result.summary))
     record = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "experiment": experiment,
@@ -186,6 +183,9 @@ def save_result(result: Any, directory: str | Path = "results", experiment: str 
         **{key: encode_labels(getattr(result, key, None)) for key in LABEL_ARRAYS},
     }
     path = Path(directory) / experiment / f"{run_id}.json"
+    problems = record_problems(json.loads(json.dumps(record)), path)  # as a reader will see it
+    if problems:
+        raise ValueError(f"result of run {run_id} not stored: {'; '.join(problems)}")
     return write_json_atomic(path, record, overwrite=overwrite)
 
 
@@ -193,10 +193,13 @@ def load_result(path: str | Path) -> dict:
     """Read one stored result (a dict; confusion matrices and per-image labels as numpy arrays).
 
     ``test_predictions`` and ``test_fine_labels`` are None for runs stored before they were kept.
+    A file the result schema refuses (``lgtools.runs.record``) raises ValueError naming it and every problem.
     """
-    record = json.loads(Path(path).read_text())
-    if record.get("format") != FORMAT:
-        raise ValueError(f"path {path} is not an lgtools result (format {record.get('format')!r})")
+    record, problems = read_result_file(path)
+    if problems:
+        raise ValueError(f"path {path} is not a valid lgtools result: {'; '.join(problems)}")
+    if record is None:
+        raise ValueError(f"path {path} is not an lgtools result (no format {FORMAT!r})")
     for key in ("confusion_fine", "confusion_coarse", "fine_to_coarse"):
         if record.get(key) is not None:
             record[key] = np.asarray(record[key], dtype=np.int64)
@@ -289,38 +292,21 @@ def _row(record: dict) -> dict:
                       reused_from=metadata.get("reused_from"))
 
 
-REQUIRED = ("run_id", "config", "summary", "history", "confusion_coarse", "fine_names", "coarse_names",
-            "fine_to_coarse")  # what every reader of a result relies on
-
-
 class ResultProblem(UserWarning):
     """A file under a results folder that should be a result and is not a valid one."""
 
 
-def read_record(path: str | Path) -> tuple[dict | None, str | None]:
-    """(record, problem) of a would-be result file, read once: the record if it is a valid lgtools
-    result, else None; the problem (truncated, not JSON, fields missing) if it should be one and is not."""
-    try:
-        record = json.loads(Path(path).read_text())
-    except OSError as error:
-        return None, f"unreadable ({error.strerror or error})"
-    except ValueError as error:
-        return None, f"not valid JSON (truncated or damaged: {error})"
-    if not isinstance(record, dict):
-        return None, f"holds a {type(record).__name__}, not a result record"
-    if record.get("format") != FORMAT:
-        return None, None  # a sweep's own bookkeeping (failure records, notebook run notes): not a result
-    missing = [key for key in REQUIRED if key not in record]
-    if missing:
-        return None, f"an lgtools result without {missing}"
-    if not isinstance(record["summary"], dict) or "test_acc" not in record["summary"]:
-        return None, "an lgtools result whose summary lacks test_acc"
-    return record, None
+def read_record(path: str | Path, root: str | Path | None = None) -> tuple[dict | None, str | None]:
+    """(record, problem) of a would-be result file, read once (bounded) and checked against the result
+    schema (``lgtools.runs.record``): the record if valid, else None; every problem, joined, if it
+    should be a result and is not; (None, None) for a JSON file that is no result."""
+    record, problems = read_result_file(path, root)
+    return record, ("; ".join(problems) if problems else None)
 
 
-def result_problem(path: str | Path) -> str | None:
-    """What is wrong with a would-be result file (truncated, not JSON, fields missing), or None if it is fine or no result."""
-    return read_record(path)[1]
+def result_problem(path: str | Path, root: str | Path | None = None) -> str | None:
+    """What is wrong with a would-be result file (every schema violation, joined), or None if it is fine or no result."""
+    return read_record(path, root)[1]
 
 
 def _result_files(root: Path) -> list[Path]:
@@ -329,9 +315,35 @@ def _result_files(root: Path) -> list[Path]:
             and not any(part.startswith(".") for part in path.relative_to(root).parts)]
 
 
+def _linked_folders(root: Path) -> list[Path]:
+    """Folders below ``root`` that are symbolic links (never read: a result lies in the results folder itself)."""
+    found = []
+    for folder, names, _ in os.walk(root):
+        for name in names:
+            if not name.startswith(".") and os.path.islink(os.path.join(folder, name)):
+                found.append(Path(folder) / name)
+    return sorted(found)
+
+
+def _read_all(root: Path) -> tuple[list[tuple[Path, dict]], list[tuple[Path, str]]]:
+    """(valid records with their paths, (path, problem) for every problem) of the result files under ``root``."""
+    records, problems = [], []
+    for folder in _linked_folders(root):
+        problems.append((folder, "a symbolic link to a folder; results are read only from folders inside "
+                                 f"{str(root)!r} (copy the files instead)"))
+    for path in _result_files(root):
+        record, found = read_result_file(path, root)
+        problems += [(path, problem) for problem in found]
+        if record is not None:
+            records.append((path, record))
+    duplicates = duplicate_problems([(path, record.get("identity")) for path, record in records])
+    twice = {path for path, _ in duplicates}
+    return [(p, r) for p, r in records if p not in twice], sorted(problems + duplicates, key=lambda item: str(item[0]))
+
+
 def check_results(directory: str | Path = "results") -> list[tuple[Path, str]]:
-    """Every problem under a results folder: (path, what is wrong); empty when all is well."""
-    return [(path, problem) for path in _result_files(Path(directory)) if (problem := result_problem(path))]
+    """Every problem under a results folder, one (path, problem) per schema violation; empty when all is well."""
+    return _read_all(Path(directory))[1]
 
 
 def load_results(directory: str | Path = "results") -> pd.DataFrame:
@@ -341,15 +353,16 @@ def load_results(directory: str | Path = "results") -> pd.DataFrame:
     left out with a ``ResultProblem`` warning naming it and what is wrong, never silently.
     """
     rows = []
-    root = Path(directory)
-    for path in _result_files(root):
-        record, problem = read_record(path)
-        if problem:
-            warnings.warn(f"{path}: {problem}; left out (python -m lgtools results --check lists every problem)",
-                          ResultProblem, stacklevel=2)
-        elif record is not None:
-            record["path"] = str(path)
-            rows.append(_row(record))
+    records, problems = _read_all(Path(directory))
+    by_path: dict[Path, list[str]] = {}
+    for path, problem in problems:
+        by_path.setdefault(path, []).append(problem)
+    for path, found in by_path.items():
+        warnings.warn(f"{path}: {'; '.join(found)}; left out (python -m lgtools results --check lists every problem)",
+                      ResultProblem, stacklevel=2)
+    for path, record in records:
+        record["path"] = str(path)
+        rows.append(_row(record))
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     return frame.sort_values(["experiment", "run_id"], ignore_index=True) if rows else frame
 

@@ -165,7 +165,7 @@ def execute(task: RunTask) -> tuple[str, str]:
     with run_lock(task) as mine:
         if not mine:
             return "locked", f"another process holds {task.lock_path.name}"
-        if task.result_path.exists() and (task.kind != "train" or not result_problem(task.result_path)):
+        if task.result_path.exists() and (task.kind != "train" or not result_problem(task.result_path, task.results)):
             task.failure_path.unlink(missing_ok=True)
             return "skipped", str(task.result_path)  # another sweep finished it since this one looked
         try:
@@ -381,10 +381,16 @@ def run_sweep(spec: SweepSpec | str | Path, results: str | Path = "results",
     if not dry_run:
         for path in remove_stale_temporaries(results, runs_dir, spec.name):
             log.info("removed %s, left by a write that was killed", path)
+    folder = results / spec.name
+    if folder.is_symlink():  # `results` would not read it, so the sweep must not count it as done either
+        raise ValueError(f"results folder {str(folder)!r} is a symbolic link (to {os.readlink(folder)!r}); "
+                         f"a sweep's results must lie in a folder inside {str(results)!r}")
     summary = SweepSummary(spec.name, len(tasks))
     pending = []
     for task in tasks:
-        problem = result_problem(task.result_path) if task.kind == "train" and task.result_path.exists() else None
+        # lexists: a dangling link at a run's path is damage too (saving through it would fail on every sweep)
+        present = os.path.lexists(task.result_path)
+        problem = result_problem(task.result_path, results) if task.kind == "train" and present else None
         if problem and not dry_run:  # a truncated or damaged result is no result: keep it aside, retrain
             aside = move_aside(task.result_path)
             log.warning("sweep %s: %s %s; moved to %s and trained again", spec.name, task.result_path, problem, aside.name)

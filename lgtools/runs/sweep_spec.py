@@ -6,6 +6,7 @@ The keys are described in ``lgtools.runs.sweep``'s docstring; everything here is
 from __future__ import annotations
 
 import ast
+import dataclasses
 import itertools
 import re
 import typing
@@ -44,6 +45,8 @@ class SweepSpec:
     scale: str = ""
     submitit: dict = field(default_factory=dict)
     kernel: str | None = None
+    # Every run, expanded once when the spec was checked (``spec_from_dict``); ``expand`` returns them.
+    runs: tuple = field(default=(), compare=False, repr=False)
 
     @property
     def kind(self) -> str:
@@ -67,9 +70,52 @@ def _train_types() -> dict[str, Any]:
     return typing.get_type_hints(TrainConfig)
 
 
-_NOTEBOOK_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list,
-                   "dict": dict, "tuple": tuple, "None": type(None), "Optional": typing.Optional,
-                   "Union": typing.Union, "Literal": typing.Literal, "Any": typing.Any}
+# The names a parameters cell's annotation or ``# type:`` comment may use; anything else reads as "any".
+_NOTEBOOK_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "list": list, "List": list,
+                   "dict": dict, "Dict": dict, "tuple": tuple, "Tuple": tuple, "None": type(None),
+                   "NoneType": type(None), "Any": typing.Any}
+_NOTEBOOK_GENERICS = {"list": list, "List": list, "tuple": tuple, "Tuple": tuple, "dict": dict, "Dict": dict}
+MAX_TYPE_TEXT = 200  # characters of a type annotation read at all; a longer one reads as "any"
+
+
+def _type_from_node(node: ast.AST) -> Any:
+    """The type a parsed annotation names, from ``_NOTEBOOK_TYPES`` only; ValueError for anything else."""
+    if isinstance(node, ast.Constant) and node.value is None:
+        return type(None)
+    if isinstance(node, ast.Name) and node.id in _NOTEBOOK_TYPES:
+        return _NOTEBOOK_TYPES[node.id]
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):  # int | None
+        return typing.Union[_type_from_node(node.left), _type_from_node(node.right)]
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+        items = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        name = node.value.id
+        if name == "Literal":
+            values = [ast.literal_eval(item) for item in items]  # constants only: nothing is called
+            return typing.Literal[tuple(values)]
+        if name == "Optional" and len(items) == 1:
+            return typing.Optional[_type_from_node(items[0])]
+        if name == "Union":
+            return typing.Union[tuple(_type_from_node(item) for item in items)]
+        if name in _NOTEBOOK_GENERICS:
+            generic = _NOTEBOOK_GENERICS[name]
+            if generic is dict:
+                return dict
+            return generic[tuple(_type_from_node(item) for item in items)] if generic is tuple \
+                else generic[_type_from_node(items[0])]
+    raise ValueError(f"type {ast.dump(node)[:60]} is not among {sorted(_NOTEBOOK_TYPES)}")
+
+
+def notebook_type(text: str) -> Any:
+    """The type a parameters-cell annotation names (``int``, ``list[float]``, ``Optional[str]``), or None (any).
+
+    Read by parsing it and looking names up in a fixed table: nothing in a notebook is ever run.
+    """
+    if not isinstance(text, str) or len(text) > MAX_TYPE_TEXT:
+        return None
+    try:
+        return _type_from_node(ast.parse(text.strip(), mode="eval").body)
+    except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
+        return None  # a type we do not read: accept any value, the run's own checks decide
 
 
 def _notebook_types(notebook: Path) -> dict[str, Any]:
@@ -79,14 +125,14 @@ def _notebook_types(notebook: Path) -> dict[str, Any]:
     types = {}
     for name, info in papermill.inspect_notebook(str(notebook)).items():
         hint = None
-        try:
-            if info.get("inferred_type_name") not in (None, "None"):
-                hint = eval(info["inferred_type_name"], {"__builtins__": {}}, _NOTEBOOK_TYPES)
-            else:
+        if info.get("inferred_type_name") not in (None, "None"):
+            hint = notebook_type(info["inferred_type_name"])
+        else:
+            try:
                 default = ast.literal_eval(info.get("default", "None"))
-                hint = None if default is None else (float if isinstance(default, float) else type(default))
-        except (ValueError, SyntaxError, NameError, TypeError):
-            hint = None  # an expression we cannot evaluate safely: accept any value
+            except (ValueError, SyntaxError, TypeError, RecursionError, MemoryError):
+                default = None  # an expression, not a constant: accept any value
+            hint = None if default is None else (float if isinstance(default, float) else type(default))
         types[name] = hint
     return types
 
@@ -213,18 +259,55 @@ def spec_from_dict(raw: dict, spec_path: Path | None = None) -> SweepSpec:
             raise ValueError(f"the spec gives run {run.run_id} twice ({seen[run.run_id]} and {run.varying}); "
                              "list each value once")
         seen[run.run_id] = run.varying
-    return spec
+    return dataclasses.replace(spec, runs=tuple(runs))  # the grid is expanded once: the sweep and the CLI reuse it
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` that refuses a mapping giving one key twice (plain YAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        """The mapping, or a ConstructorError naming the repeated key and its lines."""
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            try:
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key {key!r} is given twice (lines {seen[key]} and {line}); "
+                        "the second would silently replace the first", key_node.start_mark)
+                seen[key] = line
+            except TypeError:  # an unhashable key: the base class says so
+                continue
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_yaml(text: str) -> Any:
+    """YAML as ``yaml.safe_load`` reads it, except that a key given twice in one mapping is an error."""
+    return yaml.load(text, Loader=_UniqueKeyLoader)  # a SafeLoader: builds plain values only
+
+
+MAX_SPEC_BYTES = 2**20  # a sweep spec is a page of YAML
 
 
 def load_spec(path: str | Path) -> SweepSpec:
-    """Read and validate a YAML sweep spec."""
+    """Read and validate a YAML sweep spec; every error names the file."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"spec file {str(path)!r} not found")
+    if path.stat().st_size > MAX_SPEC_BYTES:
+        raise ValueError(f"spec file {str(path)!r} is {path.stat().st_size} bytes; a spec is YAML text "
+                         f"of at most {MAX_SPEC_BYTES}")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = load_yaml(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as error:
+        raise ValueError(f"spec file {str(path)!r} is not text (byte {error.start} is not UTF-8); "
+                         "a spec is a YAML file") from None
     except yaml.YAMLError as error:
         raise ValueError(f"spec file {str(path)!r} is not valid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise ValueError(f"spec file {str(path)!r} holds a {type(raw).__name__}, not a YAML mapping with at "
+                         "least name and notebook or train")
     return spec_from_dict(raw, path)
 
 
@@ -264,7 +347,9 @@ def run_of(sweep: str, parameters: dict, varying: dict, kind: str = "train") -> 
 
 
 def expand(spec: SweepSpec) -> list[Run]:
-    """Every run of the sweep: cases × product of the grid, each with a stable id."""
+    """Every run of the sweep: cases × product of the grid, each with a stable id (those ``spec_from_dict`` expanded, if any)."""
+    if spec.runs:
+        return list(spec.runs)
     runs = []
     for case in spec.cases:
         for values in itertools.product(*spec.grid.values()):

@@ -88,9 +88,9 @@ def record_failure(task: RunTask, error: str, trace: str = "") -> Path:
     return write_json_atomic(task.failure_path, record, overwrite=True)
 
 
-def _train_record(path: Path) -> dict | None:
+def _train_record(path: Path, root: Path) -> dict | None:
     """A stored train result (its JSON), or None for anything else (failures, notebook runs, damaged files)."""
-    record, _ = read_record(path)
+    record, _ = read_record(path, root)
     if record is None or not isinstance(record.get("metadata", {}).get("parameters"), dict):
         return None
     return record
@@ -107,7 +107,7 @@ def stored_by_content(results: str | Path, exclude: str = "") -> dict[str, list[
     for path in sorted(Path(results).glob("*/*.json")):
         if path.parent.name == exclude or path.name.startswith("."):
             continue
-        record = _train_record(path)
+        record = _train_record(path, Path(results))
         identity = stored_identity(record) if record else None
         if identity is not None:
             index.setdefault(identity, []).append(("reused_from" in record["metadata"], path))

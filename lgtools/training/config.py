@@ -252,6 +252,7 @@ class TrainConfig:
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._=,+-]*", str(self.experiment)):
             raise ValueError(f"experiment must be a plain folder name (letters, digits and . _ = , + -, "
                              f"not starting with a dot), got {self.experiment!r}")
+        check_reach(self)
 
     def _check_recipe_fields(self) -> None:
         """The fast recipe's fields: choices, ranges, and the whitened network's limits."""
@@ -353,3 +354,23 @@ def lr_factor(config: TrainConfig, step: int, steps_per_epoch: int) -> float:
     epoch = step // steps_per_epoch
     passed = sum(epoch >= round(f * total_epochs) for f in fractions)
     return gamma**passed
+
+
+# What one run may ask for (check_reach): beyond these a run cannot finish, or ends in a traceback.
+MAX_EPOCHS = 100_000  # epochs actually run (num_epochs: epochs / data_ratio when scale_epochs)
+MAX_THREADS = 1024  # CPU threads of one run
+MAX_WIDTH = {"preact_resnet18": 512, "wide_resnet": 40, "small_cnn": 1024, "whitened_cnn": 512}  # 8×, 4×, 32×, 8× the defaults
+
+
+def check_reach(config: TrainConfig) -> None:
+    """Refuse a config whose epoch count (as data_ratio implies it), threads or width no machine could run."""
+    epochs = num_epochs(config)
+    if epochs > MAX_EPOCHS:
+        raise ValueError(f"data_ratio {config.data_ratio!r} with epochs {config.epochs} means {epochs} epochs "
+                         f"(epochs / data_ratio, scale_epochs=True); at most {MAX_EPOCHS}: raise data_ratio, "
+                         "lower epochs or pass scale_epochs=False")
+    if config.num_threads is not None and config.num_threads > MAX_THREADS:
+        raise ValueError(f"num_threads must be None or an integer in [1, {MAX_THREADS}], got {config.num_threads!r}")
+    limit = MAX_WIDTH.get(config.model)
+    if config.width is not None and limit is not None and config.width > limit:
+        raise ValueError(f"width of {config.model} must be None or an integer in [1, {limit}], got {config.width!r}")

@@ -23,6 +23,7 @@ identity, and changing a default in ``TrainConfig`` never renames a stored run.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import typing
@@ -122,13 +123,19 @@ def hierarchy_content(config: TrainConfig) -> Any:
     return [list(hierarchy.fine_names), [int(c) for c in hierarchy.fine_to_coarse]]
 
 
+@functools.cache
+def _field_types() -> dict[str, Any]:
+    """TrainConfig's field types, resolved once (every stored result read recomputes its identity)."""
+    return typing.get_type_hints(TrainConfig)
+
+
 def identity_values(config: TrainConfig, device: str | None = None, precision: str | None = None) -> dict:
     """What ``run_identity`` digests: the fields that change the numbers, baseline values left out.
 
     ``precision``: the precision the run actually used (a stored run's ``summary.precision``); a config's
     ``"fast"`` resolves on the CPU that ran it, not on the reader's.
     """
-    hints = typing.get_type_hints(TrainConfig)
+    hints = _field_types()
     kind = device_kind(config.device if device is None else device)
     values: dict[str, Any] = {}
     for f in dataclasses.fields(TrainConfig):

@@ -37,6 +37,7 @@ progress/checkpoint_dir/num_threads) and refuses one of another config. ``train(
 
 from __future__ import annotations
 
+import math
 import os
 import resource
 import time
@@ -48,6 +49,7 @@ from torch import nn
 from tqdm import tqdm  # plain text bars: tqdm.auto needs ipywidgets inside notebooks
 
 from lgtools import metrics
+from lgtools.data.sources import array_digest
 from lgtools.training.checkpoint import (
     CHECKPOINT_NAME,
     load_checkpoint,
@@ -60,7 +62,7 @@ from lgtools.training.identity import resolved_precision
 from lgtools.training.peak import training_flops_per_image
 from lgtools.training.provenance import git_revision
 from lgtools.training.state import RunState, prepare_run
-from lgtools.training.steps import evaluate, evaluate_train, train_one_epoch, warm_up_compile
+from lgtools.training.steps import NonFiniteLoss, evaluate, evaluate_train, train_one_epoch, warm_up_compile
 
 
 @dataclass
@@ -126,7 +128,7 @@ def _train(config: TrainConfig, stop_after: int | None) -> RunResult:
         t0 = time.perf_counter()
         row = {"epoch": epoch + 1, **train_one_epoch(state)}
         train_seconds = time.perf_counter() - t0
-        result = evaluate(state)
+        result = _checked(evaluate(state), epoch + 1)
         row.update({k: v for k, v in result.items() if not k.startswith("pred")})
         row.update(seconds=time.perf_counter() - t0, train_seconds=train_seconds)
         state.history.append(row)
@@ -136,10 +138,10 @@ def _train(config: TrainConfig, stop_after: int | None) -> RunResult:
                 save_weights(state, config.checkpoint_dir)
             save_checkpoint(state, ckpt)
     if result is None:  # nothing left to train (resumed a finished run): evaluate again
-        result = evaluate(state)
+        result = _checked(evaluate(state), len(state.history))
     plain = None
     if config.tta:  # the run's numbers with test-time augmentation; without it kept beside them
-        plain, result = result, evaluate(state, tta=config.tta)
+        plain, result = result, _checked(evaluate(state, tta=config.tta), len(state.history))
     fitted = evaluate_train(state) if config.eval_train else {}
     return _result(state, result["pred"], time.perf_counter() - start, revision, result["pred_summed"],
                    result["pred_crm"], plain, fitted)
@@ -153,6 +155,21 @@ def _speed(state: RunState, images_per_s: float | None) -> dict:
     flops = training_flops_per_image(state.model, side, max(2, classes), int(state.x_train.shape[1]))
     return {"train_gflop_per_image": flops / 1e9,
             "train_gflop_per_s": flops * images_per_s / 1e9 if images_per_s else None}
+
+
+def _checked(result: dict, epoch: int) -> dict:
+    """An evaluation whose test loss is finite; NonFiniteLoss when the weights overflowed (the training loss can stay finite)."""
+    if not math.isfinite(result["test_loss"]):
+        raise NonFiniteLoss(f"test loss became non-finite after epoch {epoch} (test loss {result['test_loss']}, "
+                            "the weights overflowed); the run stops and stores no result")
+    return result
+
+
+def _data_digests(state: RunState) -> dict[str, str]:
+    """SHA-256 digests of the images and labels the run trained and was tested on (after caps and noise)."""
+    tensors = {"train_images": state.x_train, "train_targets": state.y_train, "test_images": state.x_test,
+               "test_labels": state.fine_test}
+    return {name: array_digest(tensor.detach().cpu().contiguous().numpy()) for name, tensor in tensors.items()}
 
 
 def _result(state: RunState, pred: torch.Tensor, seconds: float,
@@ -199,6 +216,7 @@ def _result(state: RunState, pred: torch.Tensor, seconds: float,
         "noise_share": state.noise_share,  # realised share of training fine labels changed
         "noise_share_test": state.noise_share_test,
         **{f"pseudo_{k}": v for k, v in (state.pseudo_quality or {}).items()},  # pseudo_train_nmi, ...
+        "data_digest": _data_digests(state),
     }
     return RunResult(
         config=state.config.to_dict(), history=list(state.history), summary=summary,
