@@ -3,7 +3,8 @@
 These tests are slow (they execute every chapter) but run in `make test` like every other test.
 They need Debian's `chromium`, which `make test` installs when it is missing. To look again at a book
 already built the way the fixture builds it, point LGTOOLS_BUILT_BOOK at its HTML folder (or at the
-folder given to --path-output): the build is then reused, not repeated.
+folder given to --path-output): the build is then reused, not repeated. The page-load check writes what each page
+loaded to LGTOOLS_LOAD_REPORT (a JSON file) when that is set.
 """
 
 from __future__ import annotations
@@ -508,6 +509,27 @@ def test_landing_page_shows_the_verdict_ledger(built_book, tmp_path):
     shown = [src for src in images if src.startswith("data:image/")
              or ("://" not in src and (intro.parent / src).resolve().is_file())]
     assert shown, f"the landing page shows no figure (img src: {images})"
+
+
+def test_whole_book_prints_to_one_pdf_linked_from_the_landing_page(built_book, monkeypatch):
+    """book/print_pdf.py (make pdf) prints the single-page build offline; the landing page links the file."""
+    import importlib.util
+
+    result, html = built_book
+    assert result.returncode == 0, "the book build failed; see test_book_builds_every_chapter"
+    for name, value in _env().items():
+        monkeypatch.setenv(name, value)
+    spec = importlib.util.spec_from_file_location("print_pdf", ROOT / "book" / "print_pdf.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    pdf = module.main(html.parents[1])
+    assert pdf == html / module.PDF_NAME
+    data = pdf.read_bytes()
+    pages = max(int(n) for n in re.findall(rb"/Count (\d+)", data))
+    assert data.startswith(b"%PDF-") and pages >= 20, f"{pdf}: {pages} pages"
+    intro = html / f"{_toc_files()[0]}.html"
+    links = re.findall(rf'href="([^"]*{re.escape(module.PDF_NAME)})"', intro.read_text(encoding="utf-8"))
+    assert links and all((intro.parent / link).resolve() == pdf.resolve() for link in links), links
 
 
 def test_launch_buttons_point_at_the_configured_repository(built_book):
