@@ -30,13 +30,22 @@ def chromium() -> str:
 
 
 def build_single_page(out: Path) -> Path:
-    """Build the single-page HTML of the book under ``out/_build/singlehtml``; return its root page."""
+    """Build the single-page HTML of the book under ``out/_build/singlehtml``; return the page to print.
+
+    Sphinx writes the single page at the root document's path (``book/intro.html``) but links its styles, scripts
+    and images as if it lay at the top of the folder (``_static/…``, ``_images/…``), so it is printed from a copy
+    there, ``label-granularity.html``. (Printed where it lies, as ``--builder pdfhtml`` does through the
+    ``index.html`` redirect, the PDF has no styles, no figures and raw TeX.)
+    """
     command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(ROOT), "--builder", "singlehtml",
                "--path-output", str(out), "-n", "--keep-going"]
     subprocess.run(command, cwd=ROOT, check=True)
-    page = out / "_build" / "singlehtml" / "book" / "intro.html"
-    if not page.is_file():
-        raise FileNotFoundError(f"the single-page build wrote no {page}")
+    single = out / "_build" / "singlehtml"
+    written = single / "book" / "intro.html"
+    if not written.is_file():
+        raise FileNotFoundError(f"the single-page build wrote no {written}")
+    page = single / "label-granularity.html"
+    shutil.copyfile(written, page)
     return page
 
 
