@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: book test unit bench clean browser-deps
+.PHONY: book pdf test unit bench clean browser-deps
 
 # (Re)install whenever the dependency list or the tested versions change; torch/torchvision come
 # from the local wheel cache. pyproject.toml has ranges; constraints.txt the exact tested versions.
@@ -21,7 +21,12 @@ book: $(STAMP)
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going --path-output . ; rc=$$?; \
 	echo "book: executed and built in $$(( $$(date +%s) - start )) s"; exit $$rc
 
-# Headless Chromium for the browser test (Debian package); installed only when missing.
+# The whole book as one PDF (_build/html/label-granularity.pdf, linked from the landing page): the single-page
+# HTML, printed by headless Chromium. After `make book` no chapter runs again (the build's doctrees are reused).
+pdf: $(STAMP) browser-deps
+	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) book/print_pdf.py
+
+# Headless Chromium for the browser test and the PDF (Debian package); installed only when missing.
 browser-deps:
 	@command -v chromium >/dev/null || { SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get install -y -qq chromium >/dev/null 2>&1 || \

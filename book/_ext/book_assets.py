@@ -1,0 +1,137 @@
+"""The book's own Sphinx extension (`_config.yml`, `sphinx.local_extensions`): each script once, lighter pages.
+
+Three repairs to what the installed theme and extensions put on every page:
+
+- **Each inline script once.** Sphinx 7.4 adds a script body registered after the builder started (sphinx-thebe's
+  ``const THEBE_JS_URL = …``, sphinx-togglebutton's selector) twice: once with ``filename=None`` when it is
+  registered and again with ``filename=''`` when pages are prepared, and the two do not compare equal. A page then
+  declares ``THEBE_JS_URL`` twice and the browser logs ``SyntaxError: Identifier 'THEBE_JS_URL' has already been
+  declared``. ``dedupe_scripts`` keeps the first of each script on every page.
+- **Only the icons used.** The theme ships Font Awesome's whole icon set as ``_static/scripts/fontawesome.js``
+  (1.5 MB, loaded by every page). ``keep_used_icons`` rewrites it after the build with only the icons the pages
+  and the theme's scripts name (``fa-…``), aliases included.
+- **One MathJax build, the parts a page needs.** sphinx-mathjax-offline copies all of MathJax 3 (24 MB: every
+  combined build for SVG, MathML and speech) into ``_static/mathjax`` and points the pages at ``tex-chtml.js``
+  (1.16 MB, most of it the right-click menu). ``load_mathjax_components`` loads MathJax's own component loader
+  (``startup.js``) with TeX input, CommonHTML output and the assistive MathML that screen readers read (0.65 MB),
+  and ``keep_one_mathjax`` removes every other build, keeping what those components load on demand (TeX
+  extensions through ``autoload``, the CHTML fonts).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+from typing import Any
+
+# One icon of fontawesome.js's icon tables: name:[width,height,[aliases],"unicode",path or [paths]].
+ICON_ENTRY = re.compile(r'(?<=[{,])(?:"(?P<q>[a-z0-9-]+)"|(?P<b>[a-z0-9_$]+)):\[\d+,\d+,\[(?P<aliases>[^\]]*)\],'
+                        r'"[0-9a-f]+",(?:"(?:[^"\\]|\\.)*"|\[[^\]]*\])\],?')
+ICON_NAME = re.compile(r"\bfa-([a-z0-9][a-z0-9-]*)")
+# The MathJax components a page loads (startup.js loads them, and core.js before them), and what they load on
+# demand, relative to _static/mathjax; everything else there is another build.
+MATHJAX_START = "mathjax/startup.js"
+MATHJAX_COMPONENTS = ["input/tex", "output/chtml", "a11y/assistive-mml"]
+MATHJAX_KEEP = ("startup.js", "core.js", "input/tex.js", "output/chtml.js", "a11y/assistive-mml.js",
+                "input/tex/extensions", "output/chtml/fonts")
+
+
+def _script_key(script: Any) -> tuple:
+    filename = getattr(script, "filename", script) or ""
+    attributes = getattr(script, "attributes", {}) or {}
+    return filename, tuple(sorted((key, str(value)) for key, value in attributes.items()))
+
+
+def dedupe_scripts(app, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """Keep the first of each script (same file, same body and attributes) on a page."""
+    scripts = context.get("script_files")
+    if not scripts:
+        return
+    seen, kept = set(), []
+    for script in scripts:
+        key = _script_key(script)
+        if key not in seen:
+            seen.add(key)
+            kept.append(script)
+    scripts[:] = kept
+
+
+def used_icon_names(outdir: Path) -> set[str]:
+    """Every ``fa-…`` name in the built pages and in the scripts they load (other than Font Awesome's own)."""
+    names: set[str] = set()
+    sources = list(outdir.rglob("*.html"))
+    static = outdir / "_static"
+    sources += [path for path in static.rglob("*.js")
+                if "mathjax" not in path.parts and path.name != "fontawesome.js"]
+    for path in sources:
+        names.update(ICON_NAME.findall(path.read_text(encoding="utf-8", errors="replace")))
+    return names
+
+
+def subset_icons(source: str, names: set[str]) -> tuple[str, int, int]:
+    """``source`` (fontawesome.js) with only the icons called one of ``names``: (text, icons kept, icons seen)."""
+    counts = [0, 0]
+
+    def keep_or_drop(match: re.Match) -> str:
+        counts[1] += 1
+        aliases = set(re.findall(r'"([a-z0-9-]+)"', match.group("aliases")))
+        if (match.group("q") or match.group("b")) in names or aliases & names:
+            counts[0] += 1
+            return match.group(0)
+        return ""
+
+    text = ICON_ENTRY.sub(keep_or_drop, source)
+    text = re.sub(r"\n//# sourceMappingURL=\S+\s*$", "\n", text)
+    return text, counts[0], counts[1]
+
+
+def keep_used_icons(app, exception: Exception | None) -> None:
+    """Rewrite ``_static/scripts/fontawesome.js`` with only the icons the book uses."""
+    if exception is not None or app.builder.format != "html":
+        return
+    outdir = Path(app.outdir)
+    script = outdir / "_static" / "scripts" / "fontawesome.js"
+    if not script.is_file():
+        return
+    text, kept, seen = subset_icons(script.read_text(encoding="utf-8"), used_icon_names(outdir))
+    if seen == 0:  # a Font Awesome build this pattern does not understand: leave it whole
+        return
+    script.write_text(text, encoding="utf-8")
+    script.with_name("fontawesome.js.map").unlink(missing_ok=True)
+
+
+def load_mathjax_components(app) -> None:
+    """Point the pages at MathJax's ``startup.js`` with MATHJAX_COMPONENTS instead of the combined ``tex-chtml.js``."""
+    if app.config.mathjax_path != "mathjax/tex-chtml.js":  # not sphinx-mathjax-offline's MathJax: leave it be
+        return
+    app.config.mathjax_path = MATHJAX_START
+    settings = dict(app.config.mathjax3_config or {})
+    settings["loader"] = {**settings.get("loader", {}), "load": MATHJAX_COMPONENTS}
+    app.config.mathjax3_config = settings
+
+
+def keep_one_mathjax(app, exception: Exception | None) -> None:
+    """Remove every MathJax build but the components the pages load and what those load on demand."""
+    if exception is not None or app.config.mathjax_path != MATHJAX_START:
+        return
+    root = Path(app.outdir) / "_static" / "mathjax"
+    if not (root / "startup.js").is_file():
+        return
+    keep = [root / part for part in MATHJAX_KEEP]
+    for path in sorted(root.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if any(path == k or k in path.parents for k in keep):
+            continue
+        if path.is_file():
+            path.unlink()
+        elif path.is_dir() and not any(k == path or path in k.parents for k in keep):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def setup(app) -> dict:
+    """Register the three repairs (after the extensions that copy the files they trim)."""
+    app.connect("builder-inited", load_mathjax_components, priority=900)
+    app.connect("html-page-context", dedupe_scripts, priority=900)
+    app.connect("build-finished", keep_one_mathjax, priority=900)
+    app.connect("build-finished", keep_used_icons, priority=900)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
