@@ -464,13 +464,16 @@ def with_converged(ledger: pd.DataFrame, converged: pd.DataFrame) -> pd.DataFram
 
 
 def ledger_markdown(ledger: pd.DataFrame) -> str:
-    """The ledger as a Markdown table (links work, the theme styles it); a converged column first where there is one."""
-    head = ["Claim of the paper", "Paper (ΔA, points)", "Ours [95 % CI]", "Seeds", "Scale", "Verdict", "Where"]
-    columns = list(COLUMNS)
-    if "converged" in ledger.columns:
-        head.insert(2, "Converged (fast recipe)")
-        columns.insert(2, "converged")
+    """The ledger as a Markdown table (links work, the theme styles it); a converged column first where there is one.
+
+    Seeds go with our number ("n = 3") and the scale with the column's name, so the table fits the text column.
+    """
+    converged = "converged" in ledger.columns
+    head = ["Claim of the paper", "Paper (ΔA, points)"] + (["Converged (fast recipe)"] if converged else []) \
+        + ["CPU scale [95 % CI]", "Verdict (CPU scale)", "Where"]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join([" --- "] * len(head)) + "|"]
     for _, row in ledger.iterrows():
-        lines.append("| " + " | ".join(str(row[c]) for c in columns) + " |")
+        ours = str(row["ours"]) + (f", n = {row['seeds']}" if str(row["ours"]) != "—" and row["seeds"] else "")
+        cells = [row["claim"], row["paper"]] + ([row["converged"]] if converged else []) + [ours, row["verdict"], row["where"]]
+        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
     return "\n".join(lines)
