@@ -10,6 +10,7 @@ from pathlib import Path
 
 # Tiny mode: chapters shrink their parameters through lgtools.chapters.tiny.scale_params.
 os.environ["LGTOOLS_TINY"] = "1"
+os.environ["LGTOOLS_JOBS"] = "1"  # sweeps run one at a time in tests unless a test asks for more (default_jobs)
 
 # The "python3" kernelspec runs `python` from PATH; make that the interpreter running the tests.
 _BIN = str(Path(sys.executable).parent)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -353,3 +355,20 @@ def test_ledger_gets_a_converged_column_from_converged_runs_only() -> None:
     header = ledger_markdown(out).splitlines()[0]
     assert header.index("Converged (fast recipe)") < header.index("CPU scale [95 % CI]")
     assert "+1.76 [+1.03, +2.49], n = 3" in ledger_markdown(out)
+
+
+def test_default_jobs_follows_cores_and_is_overridable(monkeypatch) -> None:
+    from lgtools.cli import main
+    from lgtools.runs.sweep import default_jobs
+
+    monkeypatch.delenv("LGTOOLS_JOBS", raising=False)
+    memory_cap = int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30 // 3)
+    expected = 1 if torch.cuda.is_available() else max(1, min(len(os.sched_getaffinity(0)), memory_cap))
+    assert default_jobs() == expected
+    assert default_jobs("submitit") == 1
+    monkeypatch.setenv("LGTOOLS_JOBS", "3")
+    assert default_jobs() == 3
+    monkeypatch.setenv("LGTOOLS_JOBS", "many")
+    with pytest.raises(ValueError, match="LGTOOLS_JOBS must be a positive integer"):
+        default_jobs()
+    assert main(["sweep", "missing.yaml", "--jobs", "zero"]) == 2
