@@ -372,3 +372,15 @@ def test_default_jobs_follows_cores_and_is_overridable(monkeypatch) -> None:
     with pytest.raises(ValueError, match="LGTOOLS_JOBS must be a positive integer"):
         default_jobs()
     assert main(["sweep", "missing.yaml", "--jobs", "zero"]) == 2
+
+
+def test_speed_table_reads_the_stored_recipe_benchmark() -> None:
+    from pathlib import Path
+
+    from lgtools.chapters import recipe
+
+    record = recipe.recipe_benchmark(Path(__file__).resolve().parents[1] / "benchmarks" / "results")
+    assert record is not None and record["mode"] == "recipe"
+    table = recipe.speed_table(record)
+    assert len(table) == 2 and (table["share_of_measured_peak"] > 0).all() and (table["images_per_s"] > 0).all()
+    assert recipe.speed_table(None).empty

@@ -99,3 +99,21 @@ def ladder_figure(ladder: pd.DataFrame, cpu_scale: dict | None, target: float = 
     ax.set_ylabel("fine top-1 (%)")
     ax.legend(fontsize=10, loc="lower right")
     return fig
+
+
+def speed_table(record: dict | None) -> pd.DataFrame:
+    """The newest recipe benchmark's speed: one run on every core against one-thread runs side by side, with GFLOP/s
+    and the share of the measured peak of the arithmetic used; empty without a benchmark."""
+    if record is None:
+        return pd.DataFrame()
+    speed, machine = record["speed"], record["machine"]
+    cores = speed["cores"]
+    rows = [{"how": f"one run on {cores} threads", "images_per_s": speed["one_run_all_threads_images_per_s"],
+             "gflops": speed["one_run_all_threads_gflops"]},
+            {"how": f"{cores} one-thread runs side by side", "images_per_s": speed["one_thread_runs_total_images_per_s"],
+             "gflops": speed["one_thread_runs_total_gflops"]}]
+    table = pd.DataFrame(rows)
+    table["share_of_measured_peak"] = table["gflops"] / speed["peak_used_gflops"]
+    table["precision"] = machine["precision"]
+    table["date"] = str((record.get("hardware") or {}).get("date", ""))[:10]
+    return table
