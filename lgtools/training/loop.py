@@ -185,6 +185,7 @@ def _result(state: RunState, pred: torch.Tensor, seconds: float,
     last = state.history[-1] if state.history else {}
     timed = [r for r in state.history if r.get("train_seconds")]
     images = len(state.y_train) * len(timed)
+    images_per_s = images / sum(r["train_seconds"] for r in timed) if timed else None
     has_acr = fine and metrics.acr_defined(h)  # a flat hierarchy (one fine per coarse) has no ACR
     summary = {
         "train_acc": last.get("train_acc"),
@@ -197,8 +198,8 @@ def _result(state: RunState, pred: torch.Tensor, seconds: float,
         "test_acc_coarse_head": last.get("test_acc_coarse_head"),  # loss "multitask": its coarse head
         "acr": metrics.acr(conf_fine, h, convention="code") if has_acr else None,
         "acr_equation": metrics.acr(conf_fine, h, convention="equation") if has_acr else None,
-        "images_per_s": images / sum(r["train_seconds"] for r in timed) if timed else None,
-        **_speed(state, images / sum(r["train_seconds"] for r in timed) if timed else None),
+        "images_per_s": images_per_s,
+        **_speed(state, images_per_s),
         "test_acc_no_tta": plain["test_acc"] if plain else None,  # tta > 0: the same network without it
         "test_acc_fine_no_tta": plain["test_acc_fine"] if plain else None,
         "precision": resolved_precision(state.config.precision, state.device.type),
