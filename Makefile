@@ -15,14 +15,17 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -e ".[dev]" -c constraints.txt
 	touch $(STAMP)
 
-# Build the book, executing every chapter at its parameters-cell defaults (offline, CPU).
-book: $(STAMP)
+# Build the book, executing every chapter at its parameters-cell defaults (offline, CPU), then print the
+# whole book to the PDF the landing page links to (without it, a plain `make book` left a dead link).
+book: $(STAMP) browser-deps
 	@start=$$(date +%s); \
 	$(VENV)/bin/jupyter-book build . -W -n --keep-going --path-output . ; rc=$$?; \
-	echo "book: executed and built in $$(( $$(date +%s) - start )) s"; exit $$rc
+	echo "book: executed and built in $$(( $$(date +%s) - start )) s"; \
+	[ $$rc -ne 0 ] || PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) book/print_pdf.py; rc2=$$?; \
+	echo "book: html and pdf done in $$(( $$(date +%s) - start )) s"; [ $$rc -ne 0 ] && exit $$rc; exit $$rc2
 
-# The whole book as one PDF (_build/html/label-granularity.pdf, linked from the landing page): the single-page
-# HTML, printed by headless Chromium. After `make book` no chapter runs again (the build's doctrees are reused).
+# The whole book as one PDF (_build/html/label-granularity.pdf, linked from the landing page) on its own: the
+# single-page HTML, printed by headless Chromium (`make book` ends with it; no chapter runs again).
 pdf: $(STAMP) browser-deps
 	PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) book/print_pdf.py
 
