@@ -384,3 +384,16 @@ def test_speed_table_reads_the_stored_recipe_benchmark() -> None:
     table = recipe.speed_table(record)
     assert len(table) == 2 and (table["share_of_measured_peak"] > 0).all() and (table["images_per_s"] > 0).all()
     assert recipe.speed_table(None).empty
+
+
+def test_compute_floor_is_the_runs_flops_over_the_peak_and_refuses_nonsense():
+    """The floor a network's run cannot beat on a measured peak, and what a budget buys of it."""
+    from lgtools.training.peak import compute_floor
+
+    floor = compute_floor(gflop_per_image=0.5, images=1000, epochs=4, peak_gflops=100.0, budget_minutes=0.2)
+    assert floor["total_gflop"] == pytest.approx(2000.0)
+    assert floor["floor_minutes"] == pytest.approx(2000.0 / 100.0 / 60)  # 20 s
+    assert floor["budget_share_of_run"] == pytest.approx(100.0 * 12 / 2000.0) and floor["fits"] is False
+    assert compute_floor(0.5, 1000, 4, 100.0, budget_minutes=1.0)["fits"] is True
+    with pytest.raises(ValueError, match="peak_gflops"):
+        compute_floor(0.5, 1000, 4, 0.0, 30)

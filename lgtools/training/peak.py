@@ -71,3 +71,22 @@ def theoretical_peak_gflops(cpuinfo: str | None = None, cores: int | None = None
     gflops = cores * lanes * FMA_UNITS * 2 * ghz if lanes and ghz else None
     return {"gflops": gflops, "cores": cores, "fp32_lanes": lanes, "fma_units_assumed": FMA_UNITS,
             "ghz": ghz, "clock_source": clock_source}
+
+
+def compute_floor(gflop_per_image: float, images: int, epochs: int, peak_gflops: float,
+                  budget_minutes: float) -> dict:
+    """The shortest a run can take at ``peak_gflops`` (its FLOPs / peak), and what a ``budget_minutes`` budget buys.
+
+    A bound, not a forecast: a real run reaches a share of the peak (85 % for the fast recipe here), so
+    when the floor already exceeds the budget no implementation of that network fits it on this machine.
+    """
+    for name, value in (("gflop_per_image", gflop_per_image), ("images", images), ("epochs", epochs),
+                        ("peak_gflops", peak_gflops), ("budget_minutes", budget_minutes)):
+        if not value > 0:
+            raise ValueError(f"{name} must be positive, got {value!r}")
+    total_gflop = gflop_per_image * images * epochs
+    floor_minutes = total_gflop / peak_gflops / 60
+    return {"total_gflop": total_gflop, "floor_minutes": floor_minutes,
+            "budget_gflop": peak_gflops * budget_minutes * 60,
+            "budget_share_of_run": peak_gflops * budget_minutes * 60 / total_gflop,
+            "fits": floor_minutes <= budget_minutes}
