@@ -26,7 +26,8 @@ CHOICES = {"labels": ("training.config", "LABELS"), "schedule": ("training.confi
            "precision": ("training.config", "PRECISIONS"), "model": ("nets.models", "MODELS"),
            "extra_layer": ("nets.models", "EXTRA_LAYERS"), "loss": ("nets.losses", "LOSSES"),
            "coarse_head": ("nets.models", "COARSE_HEAD_STAGES"), "pseudo_features": ("labels.pseudo", "FEATURES"),
-           "pseudo_within": ("labels.pseudo", "WITHIN"), "noise_mode": ("labels.noise", "NOISE_MODES")}
+           "pseudo_within": ("labels.pseudo", "WITHIN"), "noise_mode": ("labels.noise", "NOISE_MODES"),
+           "train_part": ("data.datasets", "TRAIN_PARTS")}
 DEFAULT_BY = ["scale", "experiment", "dataset", "hierarchy", "labels", "model", "epochs",
               "data_ratio", "noise", "dropout", "extra_layer"]
 

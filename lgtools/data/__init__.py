@@ -2,7 +2,8 @@
 
 Imports only ``lgtools.labels``.
 
-- ``datasets``: ``Dataset``, ``load_dataset``, ``subsample``, ``stratified_cap``, ``dataset_stats``.
+- ``datasets``: ``Dataset``, ``load_dataset``, ``subsample``, ``stratified_cap``, ``training_part`` (two disjoint
+  halves of a training set), ``dataset_stats``.
 - ``sources``: readers of the on-disk formats (torchvision CIFAR, ``cifar10-jpeg.npz``, image
   folders, digits) and their ``.npy`` decode cache (``cache_dir``).
 - ``synthetic``: ``make_synthetic``, the embedded shapes-and-textures dataset.

@@ -39,6 +39,9 @@ from lgtools.labels.validate import as_label_array
 
 DATASETS = ("synthetic", "digits", "cifar10", "cifar100", "imagefolder")
 SPLITS = ("train", "test", "val")
+# A run's part of the training images (``training_part``): all of them, or one of two disjoint halves.
+TRAIN_PARTS = ("all", "a", "b")
+PART_SEED = 2303_16887  # the halves' fixed random_state (Hong et al.'s arXiv number): no run's seed moves them
 SYNTHETIC_SIZES = {"train": (500, 0), "test": (200, 1)}  # images per class, generator seed
 
 # Per-channel mean/std in 0…1 units, used to normalise on the device. CIFAR and ImageNet: the
@@ -155,6 +158,26 @@ def subsample(labels: np.ndarray | torch.Tensor | Sequence[int], ratio: float, s
         members = np.flatnonzero(array == c)
         keep.append(rng.permutation(members)[: max(1, round(ratio * len(members)))])
     return np.sort(np.concatenate(keep)) if keep else np.zeros(0, np.int64)
+
+
+def training_part(labels: np.ndarray | torch.Tensor | Sequence[int], part: str) -> np.ndarray:
+    """Sorted indices of ``part`` of a training set: ``"all"``, or half ``"a"`` / ``"b"``, stratified by class, one split for every seed.
+
+    The halves are scikit-learn's ``train_test_split`` (``test_size=0.5``, ``stratify=labels``,
+    ``random_state=PART_SEED``): disjoint, together the whole set, each class split as evenly as its
+    count allows (the halves' counts of a class differ by at most one image), whatever a run's seed. Every class needs
+    at least 2 images. The split is of the set as given (for a run: the dataset as its hierarchy selects it).
+    """
+    if part not in TRAIN_PARTS:
+        raise ValueError(f"part must be one of {TRAIN_PARTS}, got {part!r}")
+    array = as_label_array(labels, "labels")
+    everything = np.arange(len(array))
+    if part == "all":
+        return everything
+    from sklearn.model_selection import train_test_split
+
+    half_a, half_b = train_test_split(everything, test_size=0.5, stratify=array, random_state=PART_SEED)
+    return np.sort(half_a if part == "a" else half_b)
 
 
 def stratified_cap(labels: np.ndarray | torch.Tensor | Sequence[int], max_n: int, seed: int = 0) -> np.ndarray:

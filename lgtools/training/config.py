@@ -10,6 +10,15 @@ lr/10 to lr over the first 25 % of steps, then falls linearly to 0 (pair it with
 ``label_smoothing`` ≈ 0.1 for quick full-data runs); ``"constant"`` keeps lr; ``"triangular"`` is the
 fast recipe's: linear from 0.2·lr to lr over the first 23 % of steps, then linear to 0.07·lr.
 
+Transfer (Hong et al. 2023): ``train_part`` trains on one of two disjoint halves of the training
+images, ``"a"`` or ``"b"`` (``lgtools.data.datasets.training_part``: a fixed class-stratified split,
+the same for every seed, so a network pretrained on part a never saw an image of part b); ``"all"``
+(the default, every run stored before the field existed) is the whole set. ``data_ratio`` is then a
+share of the part: with ``train_part="b"``, ``data_ratio=0.2`` keeps 20 % of each class of part b,
+i.e. 10 % of all training images (5,000 of CIFAR-10's 50,000, 500 per class), and ``scale_epochs``
+runs 5× the epochs (equal weight updates); ``data_ratio=0.1`` would be 10 % of the part, 5 % of the
+images. ``max_train`` caps within the part, before ``data_ratio`` (``lgtools.training.run_data``).
+
 ``FAST_RECIPE`` names the fast CIFAR recipe (``lgtools.nets.whitened``; Jordan 2024's design):
 a sweep spec's ``recipe: fast``, the command line's ``--recipe fast`` and ``fast_recipe()`` give
 its values, which explicitly set fields override.
@@ -23,6 +32,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
+from lgtools.data.datasets import TRAIN_PARTS
 from lgtools.labels.builtin import resolve_for
 from lgtools.labels.hierarchy import Hierarchy
 from lgtools.labels.noise import NOISE_MODES
@@ -148,6 +158,7 @@ class TrainConfig:
     loss_param: float = 0.0  # the loss's parameter: b (coarse_constraint), alpha (hierarchical), beta (soft_labels), lambda (multitask)
     coarse_head: int | None = None  # loss "multitask": the ResNet stage (1-4) its coarse head reads (None there = 4)
     data_ratio: float = 1.0  # share of each fine class kept for training, (0, 1]
+    train_part: str = "all"  # TRAIN_PARTS: all training images, or half "a" / "b" (fixed, class-stratified, every seed alike)
     scale_epochs: bool = True  # epochs /= data_ratio so the number of weight updates stays equal
     noise: float = 0.0  # Section VI-B randomness factor of fine training labels, [0, 1]
     noise_mode: str = NOISE_MODES[0]  # "swap" (the authors' label swaps) or "redraw" (lgtools.labels.noise)
@@ -179,6 +190,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         _choice("labels", self.labels, LABELS)
+        _choice("train_part", self.train_part, TRAIN_PARTS)
         dataset_family(self.dataset)
         if self.model == "auto":
             self.model, self.width = auto_model(self.dataset, self.width)

@@ -39,7 +39,7 @@ NOT_IDENTITY = ("experiment", "data_root", "checkpoint_dir", "keep_weights", "in
 IDENTITY_BASELINE = {
     "hierarchy": None, "labels": "fine", "model": "preact_resnet18", "width": None, "dropout": 0.0,
     "extra_layer": None, "epochs": 200, "batch_size": 256, "lr": 0.1, "momentum": 0.9,
-    "weight_decay": 5e-4, "schedule": "paper", "label_smoothing": 0.0, "loss": "cross_entropy", "loss_param": 0.0, "coarse_head": None, "init_identity": None, "data_ratio": 1.0,
+    "weight_decay": 5e-4, "schedule": "paper", "label_smoothing": 0.0, "loss": "cross_entropy", "loss_param": 0.0, "coarse_head": None, "init_identity": None, "data_ratio": 1.0, "train_part": "all",
     "scale_epochs": True, "noise": 0.0, "noise_mode": "redraw", "noise_test": False, "pseudo_k": 0, "pseudo_features": "pixels", "pseudo_within": "coarse", "pseudo_identity": None, "augment": True, "seed": 0,
     "max_train": None, "max_test": None, "dataset": "synthetic",
     "nesterov": False, "bias_lr_scale": 1.0, "lookahead": False, "whiten_bias_epochs": 3, "flip": "random",

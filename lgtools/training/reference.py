@@ -77,6 +77,9 @@ def reference_optimizer(model: nn.Module, lr: float = 0.1) -> torch.optim.SGD:
 
 def reference_train(config: TrainConfig, workers: int) -> dict:
     """Train and test the reference pipeline with ``config``'s model, schedule, seed and subset."""
+    if config.train_part != "all":  # the authors' loader reads the whole training set
+        raise ValueError(f"train_part must be 'all' for the reference pipeline (it loads every training image), "
+                         f"got {config.train_part!r}")
     device = resolve_device(config.device)
     mean, std = dataset_stats(config.dataset)
     loader = reference_loader(config.data_root, "train", config.batch_size, workers, mean, std, config.seed)

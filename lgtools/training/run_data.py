@@ -1,9 +1,12 @@
 """One run's data: the tensors a ``TrainConfig`` trains and tests on (capped, subsampled, noised).
 
-The order is one rule: cap to ``max_train`` (stratified) first, then keep ``data_ratio`` of each
-fine class, then add label noise. So ``data_ratio`` is always a share of the set the 100 % run
-trains on, whatever the cap, and ``scale_epochs`` (epochs / data_ratio) keeps the number of
-weight updates equal to that run's.
+The order is one rule: take the run's ``train_part`` (all images, or one of two fixed disjoint
+halves, the same for every seed), then cap to ``max_train`` (stratified) within it, then keep
+``data_ratio`` of each fine class, then add label noise. So ``data_ratio`` is always a share of the
+set the 100 % run of that part trains on, whatever the cap, and ``scale_epochs`` (epochs /
+data_ratio) keeps the number of weight updates equal to that run's. Everything fitted to the
+training images (pseudo-fine clusters here, the fast recipe's whitening in ``training.state``)
+sees only the images kept, so a run on part b never looks at part a.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from lgtools.data.datasets import dataset_stats, load_dataset, stratified_cap, subsample
+from lgtools.data.datasets import dataset_stats, load_dataset, stratified_cap, subsample, training_part
 from lgtools.labels.hierarchy import Hierarchy
 from lgtools.labels.noise import add_label_noise, changed_share
 from lgtools.labels.pseudo import cluster_quality, nearest_pseudo_class, pixel_features, pseudo_fine_labels, regroup
@@ -53,8 +56,8 @@ def _noised(labels: torch.Tensor, hierarchy: Hierarchy, config: TrainConfig, see
 
 
 def training_subset(fine_labels: np.ndarray, config: TrainConfig) -> np.ndarray:
-    """Indices of the training images ``config`` keeps, in order: the cap first, then the ``data_ratio`` share."""
-    keep = np.arange(len(fine_labels))
+    """Indices of the training images ``config`` keeps, in order: its ``train_part``, the cap, then the ``data_ratio`` share."""
+    keep = training_part(fine_labels, config.train_part)
     if config.max_train is not None and config.max_train < len(keep):
         keep = keep[stratified_cap(fine_labels[keep], config.max_train, config.seed)]
     if config.data_ratio < 1:
@@ -79,7 +82,7 @@ def load_run_data(config: TrainConfig) -> RunData:
     test_ds = load_dataset(config.dataset, split="test", **common)
     hierarchy = train_ds.hierarchy
     x_tr, y_tr, x_te, y_te = train_ds.images, train_ds.labels, test_ds.images, test_ds.labels
-    if config.max_train is not None or config.data_ratio < 1:
+    if config.max_train is not None or config.data_ratio < 1 or config.train_part != "all":
         keep = _indices(training_subset(y_tr.numpy(), config))
         x_tr, y_tr = x_tr[keep], y_tr[keep]
     if config.max_test is not None and config.max_test < len(y_te):
