@@ -171,6 +171,14 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_argument("--experiment", default="finetune-cpu-scale", help="their folder under --results")
     finetune.add_argument("--data-root", default=None, metavar="PATH", help="data path instead of the runs' own")
     finetune.add_argument("--scale", default="cpu-scale", help="scale tag of the fine-tuning runs (default: cpu-scale)")
+    finetune.add_argument("--target-part", default=None, choices=("all", "a", "b"),
+                          help="transfer: fine-tune on this half of the training images, the one the pretraining "
+                               "did not see (default: the pretraining's own images)")
+    finetune.add_argument("--target-ratio", type=float, default=None,
+                          help="transfer: share of the target images kept (its data_ratio; 0.2 of part b is 10%% of "
+                               "the training images)")
+    finetune.add_argument("--scratch", action="store_true",
+                          help="also the from-scratch baseline of each seed (the fine-tuning without pretrained weights)")
     return parser
 
 
@@ -193,7 +201,8 @@ def _finetune(args: argparse.Namespace) -> int:
         raise ValueError(f"--epochs must be a positive integer, got {args.epochs}")
     previous = load_finetune_study(args.out) if args.update else None
     frame, parameters = finetune_study(args.weights, args.epochs, args.probe_train, args.results, args.experiment,
-                                       args.data_root, args.scale, previous)
+                                       args.data_root, args.scale, previous, args.target_part, args.target_ratio,
+                                       args.scratch)
     return _report_study(frame.drop(columns=["probe_pred", "finetune_pred"]),
                          save_finetune_study(frame, args.out, parameters))
 

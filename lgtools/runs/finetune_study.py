@@ -12,6 +12,16 @@ across the coarse ones; ``sweeps/cpu/pretraining.yaml``) kept its weights (``kee
   an ordinary run result under ``results/<experiment>/``, so a study interrupted and restarted
   trains only the fine-tunings it does not have yet.
 
+**Transfer** (``target_part``): the fine-tunings train on the other half of the training images
+than their pretraining (``TrainConfig.train_part``: pretrained on ``"a"``, fine-tuned on ``"b"``),
+optionally on a share of it (``target_ratio``, the fine-tuning's ``data_ratio``: 0.2 of part b is
+10 % of the training images, with 5× the epochs), and the linear probe fits on those same target
+images (at most ``probe_train``). ``scratch=True`` adds, per seed, the **from-scratch baseline**: the
+fine-tuning's own configuration without ``init_from`` (same target images, labels, epochs and
+recipe), as a row ``"scratch"``, so each seed pairs fine-pretrained, coarse-pretrained and scratch.
+A fine-tuning or baseline whose identity is already stored (in ``results/<experiment>/`` or by any
+sweep, e.g. ``sweeps/cpu/pretraining_transfer.yaml``'s baselines) is read, not trained again.
+
 Each row keeps the per-image coarse predictions of both, so the chapter can score any subset of
 the test images (hard samples) without recomputing. The table is stored as a study (``runs.studies``).
 Given the stored study (``previous``, as ``load_finetune_study`` returns it), its rows of pretrainings not named again are kept, so a study
@@ -29,19 +39,23 @@ import numpy as np
 import pandas as pd
 import torch
 
+from lgtools.data.datasets import TRAIN_PARTS, stratified_cap
 from lgtools.nets.models import build_model
 from lgtools.runs.probe_study import fit_probe, kept_weights
 from lgtools.runs.results import load_result, save_result
 from lgtools.runs.studies import FINETUNE_STUDY, load_study, save_study
+from lgtools.runs.sweep_store import stored_by_content
 from lgtools.training.config import TrainConfig, num_epochs
 from lgtools.training.features import network_features
 from lgtools.training.identity import run_id, run_identity
 from lgtools.training.loop import train
 from lgtools.training.pretrained import read_weights
-from lgtools.training.run_data import load_run_data
+from lgtools.training.run_data import RunData, load_run_data
 
 FORMAT = FINETUNE_STUDY
 MISALIGNED = "clusters across the coarse classes"  # how ``granularity`` names labels that cut across them
+SCRATCH = "scratch"  # the ``pretraining`` of the from-scratch baseline's row
+OTHER_PART = {"a": "b", "b": "a"}  # the half a pretraining on one half transfers to
 COLUMNS = ["pretraining", "classes", "seed", "pretrained_afc", "probe_acc", "finetune_acc", "finetune_run",
            "probe_pred", "finetune_pred"]
 
@@ -57,28 +71,72 @@ def granularity(config: dict, classes: int) -> str:
             "all": f"{MISALIGNED} ({classes})"}[within]
 
 
-def finetune_config(pretrained: dict, weights: str, epochs: int, experiment: str) -> TrainConfig:
-    """The fine-tuning run of one pretrained network: its recipe and seed, the coarse labels, ``epochs`` epochs."""
+def _target(target_part: str | None, target_ratio: float | None) -> dict:
+    """The fields a transfer target sets on a fine-tuning (none: the pretraining's own images)."""
+    return {**({"train_part": target_part} if target_part is not None else {}),
+            **({"data_ratio": target_ratio} if target_ratio is not None else {})}
+
+
+def finetune_config(pretrained: dict, weights: str, epochs: int, experiment: str, target_part: str | None = None,
+                    target_ratio: float | None = None) -> TrainConfig:
+    """The fine-tuning run of one pretrained network: its recipe and seed, the coarse labels, ``epochs`` epochs.
+
+    ``target_part`` / ``target_ratio``: the fine-tuning's ``train_part`` and ``data_ratio`` (None: the pretraining's).
+    """
     values = {**pretrained, "labels": "coarse", "pseudo_k": 0, "pseudo_within": "coarse", "loss": "cross_entropy",
               "loss_param": 0.0, "coarse_head": None, "noise": 0.0, "noise_test": False, "epochs": epochs,
               "init_from": os.path.abspath(weights), "init_identity": None,  # read from the file
               "keep_weights": False, "checkpoint_dir": None,
-              "experiment": experiment, "progress": False}
+              "experiment": experiment, "progress": False, **_target(target_part, target_ratio)}
     return TrainConfig.from_dict(values)
+
+
+def scratch_config(pretrained: dict, epochs: int, experiment: str, target_part: str | None = None,
+                   target_ratio: float | None = None) -> TrainConfig:
+    """The from-scratch baseline of a fine-tuning: ``finetune_config``'s run without pretrained weights or pseudo labels."""
+    values = {**pretrained, "labels": "coarse", "pseudo_k": 0, "pseudo_within": "coarse", "pseudo_features": "pixels",
+              "pseudo_from": None, "pseudo_identity": None, "loss": "cross_entropy", "loss_param": 0.0,
+              "coarse_head": None, "noise": 0.0, "noise_test": False, "epochs": epochs, "init_from": None,
+              "init_identity": None, "keep_weights": False, "checkpoint_dir": None,
+              "experiment": experiment, "progress": False, **_target(target_part, target_ratio)}
+    return TrainConfig.from_dict(values)
+
+
+def _check_target(target_part: str | None, target_ratio: float | None, scratch: bool) -> None:
+    """Refuse a target part or share that is not one, before anything is read."""
+    if target_part is not None and target_part not in TRAIN_PARTS:
+        raise ValueError(f"target_part must be None (the pretraining's own images) or one of {TRAIN_PARTS}, "
+                         f"got {target_part!r}")
+    if target_ratio is not None and (isinstance(target_ratio, bool) or not isinstance(target_ratio, (int, float))
+                                     or not 0 < target_ratio <= 1):
+        raise ValueError(f"target_ratio must be None (the pretraining's data_ratio) or a number in (0, 1], "
+                         f"got {target_ratio!r}")
+    if not isinstance(scratch, bool):
+        raise ValueError(f"scratch must be True or False, got {scratch!r}")
 
 
 def finetune_study(weights_dirs: Sequence[str | os.PathLike], epochs: int = 1, probe_train: int = 10000,
                    results: str | os.PathLike = "results", experiment: str = "finetune-cpu-scale",
                    data_root: str | None = None, scale: str = "cpu-scale",
-                   previous: tuple[pd.DataFrame, dict] | None = None) -> tuple[pd.DataFrame, dict]:
-    """One row per pretrained run: its own A_FC, the linear probe's and the fine-tuned network's coarse accuracy."""
+                   previous: tuple[pd.DataFrame, dict] | None = None, target_part: str | None = None,
+                   target_ratio: float | None = None, scratch: bool = False) -> tuple[pd.DataFrame, dict]:
+    """One row per pretrained run: its own A_FC, the linear probe's and the fine-tuned network's coarse accuracy.
+
+    ``target_part``: fine-tune (and probe) on this half of the training images, the other half than every
+    pretraining's ``train_part`` (None: on the pretraining's own images, as before). ``target_ratio``: the
+    share of it (the fine-tuning's ``data_ratio``). ``scratch``: add each seed's from-scratch baseline (module docstring).
+    """
+    _check_target(target_part, target_ratio, scratch)
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer (fine-tuning epochs), got {epochs!r}")
     if isinstance(probe_train, bool) or not isinstance(probe_train, int) or probe_train < 20:
         raise ValueError(f"probe_train must be an integer >= 20 (training images of the probe), got {probe_train!r}")
     if not weights_dirs:
         raise ValueError("weights_dirs must name at least one folder of kept weights, got none")
-    kept = _kept_rows(previous, {"epochs": epochs, "probe_train": probe_train, "scale": scale, "experiment": experiment})
+    # A study stored before transfer has no target_part / target_ratio: None, its pretrainings' own images.
+    settings = {"epochs": epochs, "probe_train": probe_train, "scale": scale, "experiment": experiment,
+                "target_part": target_part, "target_ratio": target_ratio}
+    kept = _kept_rows(previous, settings)
     plans = []
     for folder in weights_dirs:  # every input read and checked before any training
         epoch, path = kept_weights(folder)[-1]
@@ -88,7 +146,15 @@ def finetune_study(weights_dirs: Sequence[str | os.PathLike], epochs: int = 1, p
         if epoch != planned:
             raise ValueError(f"weights_dirs entry {str(folder)!r} holds a pretraining stopped at epoch {epoch} of "
                              f"{planned}: finish it first (its sweep resumes it)")
-        plans.append((path, payload, pretrained, finetune_config(pretrained, path, epochs, experiment)))
+        part = pretrained.get("train_part", "all")
+        if target_part is not None and OTHER_PART.get(part) != target_part:
+            raise ValueError(f"target_part {target_part!r} must be the half the pretraining did not see: weights_dirs "
+                             f"entry {str(folder)!r} was pretrained on train_part {part!r}, so target_part must be "
+                             f"{OTHER_PART.get(part, 'None (it saw every image)')!r}")
+        plans.append((path, payload, pretrained,
+                      finetune_config(pretrained, path, epochs, experiment, target_part, target_ratio)))
+    baselines = _baselines(plans, epochs, experiment, target_part, target_ratio) if scratch else []
+    stored: dict[str, list[Path]] = {}  # every stored run by identity, read once when first needed
     rows = []
     for path, payload, pretrained, tune in plans:
         base = TrainConfig.from_dict({**pretrained, "checkpoint_dir": None, "keep_weights": False})
@@ -100,25 +166,37 @@ def finetune_study(weights_dirs: Sequence[str | os.PathLike], epochs: int = 1, p
         model.load_state_dict(payload["model"])
         # The probe's targets: the true coarse labels, whatever the network was pretrained on.
         # Scored on the test images the fine-tuning is scored on (the pretraining's max_test).
-        truth = load_run_data(dataclasses.replace(base, max_train=probe_train, pseudo_k=0, pseudo_within="coarse"))
+        if target_part is None and target_ratio is None:
+            truth = load_run_data(dataclasses.replace(base, max_train=probe_train, pseudo_k=0, pseudo_within="coarse"))
+        else:  # transfer: the probe sees the fine-tuning's own training images, at most probe_train of them
+            truth = _capped(load_run_data(dataclasses.replace(base, pseudo_k=0, pseudo_within="coarse",
+                                                              train_part=tune.train_part, data_ratio=tune.data_ratio)),
+                            probe_train, base.seed)
         f2c = np.asarray(truth.hierarchy.fine_to_coarse)
         coarse_train, coarse_test = f2c[truth.train[1].numpy()], f2c[truth.test[1].numpy()]
         train_x = network_features(model, truth.train[0], *truth.stats)
         test_x = network_features(model, truth.test[0], *truth.stats)
         probe_pred = fit_probe(train_x, coarse_train, base.seed).predict(test_x)
-        tuned = _finetuned(tune, Path(results), scale)
+        tuned = _finetuned(tune, Path(results), scale, stored)
         pretrained_afc = _pretrained_afc(model, truth, data.hierarchy, base)
         rows.append({"pretraining": granularity(pretrained, classes), "classes": classes, "seed": base.seed,
                      "pretrained_afc": pretrained_afc, "probe_acc": 100 * float(np.mean(probe_pred == coarse_test)),
                      "finetune_acc": float(tuned["summary"]["test_acc"]), "finetune_run": tuned["run_id"],
                      "probe_pred": probe_pred.tolist(), "finetune_pred": np.asarray(tuned["test_predictions"]).tolist()})
+    for config in baselines:
+        tuned = _finetuned(config, Path(results), scale, stored)
+        rows.append({"pretraining": SCRATCH, "classes": None, "seed": config.seed, "pretrained_afc": None,
+                     "probe_acc": None, "finetune_acc": float(tuned["summary"]["test_acc"]),
+                     "finetune_run": tuned["run_id"], "probe_pred": None,
+                     "finetune_pred": np.asarray(tuned["test_predictions"]).tolist()})
     fresh = {(row["pretraining"], row["seed"]) for row in rows}
     # A pretraining measured here replaces its stored row, whether named again or retrained with the same labels and
     # seed (two rows of one granularity and seed would pair twice with coarse pretraining).
     kept = [entry for entry in kept if (entry[0]["pretraining"], entry[0]["seed"]) not in fresh]
-    parameters = {"weights": [w for _, w, _ in kept] + [str(p) for p, *_ in plans], "epochs": epochs,
-                  "probe_train": probe_train, "scale": scale, "experiment": experiment,
-                  "pretrained": [i for *_, i in kept] + [payload["identity"] for _, payload, *_ in plans]}
+    parameters = {"weights": [w for _, w, _ in kept] + [str(p) for p, *_ in plans] + [None] * len(baselines),
+                  **settings,
+                  "pretrained": [i for *_, i in kept] + [payload["identity"] for _, payload, *_ in plans]
+                  + [None] * len(baselines)}
     return pd.DataFrame([row for row, *_ in kept] + rows, columns=COLUMNS), parameters
 
 
@@ -160,13 +238,46 @@ def _pretrained_afc(model: torch.nn.Module, truth, trained_hierarchy, base: Trai
     return 100 * float(np.mean(to_coarse[pred] == coarse_test))
 
 
-def _finetuned(config: TrainConfig, results: Path, scale: str) -> dict:
-    """The fine-tuning run's stored result, trained and stored first if it is not there yet."""
-    path = results / config.experiment / f"{run_id(run_identity(config))}.json"
+def _finetuned(config: TrainConfig, results: Path, scale: str, stored: dict[str, list[Path]] | None = None) -> dict:
+    """The fine-tuning run's stored result, trained and stored first if it is not there yet.
+
+    ``stored``: a dict to fill once with ``stored_by_content(results)``, where a run of the same identity
+    stored by a sweep is found (and read, not trained again); None looks only in ``results/<experiment>/``.
+    """
+    identity = run_identity(config)
+    path = results / config.experiment / f"{run_id(identity)}.json"
+    if not path.exists() and stored is not None:
+        if not stored and results.is_dir():
+            stored.update(stored_by_content(results))
+        path = next(iter(stored.get(identity, [])), path)
     if not path.exists():
         path = save_result(train(config), results, experiment=config.experiment,
                            metadata={"scale": scale, "study": "finetune"})
     return load_result(path)
+
+
+def _capped(data: RunData, probe_train: int, seed: int) -> RunData:
+    """``data`` with at most ``probe_train`` of its training images (stratified, seeded), the rest as it is."""
+    images, labels = data.train
+    if probe_train >= len(labels):
+        return data
+    keep = torch.as_tensor(stratified_cap(labels.numpy(), probe_train, seed))
+    return data._replace(train=(images[keep], labels[keep]))
+
+
+def _baselines(plans: list, epochs: int, experiment: str, target_part: str | None,
+               target_ratio: float | None) -> list[TrainConfig]:
+    """One from-scratch baseline per seed of the pretrainings; ValueError if one seed's pretrainings imply two."""
+    by_seed: dict[int, dict[str, TrainConfig]] = {}
+    for _, _, pretrained, _ in plans:
+        config = scratch_config(pretrained, epochs, experiment, target_part, target_ratio)
+        by_seed.setdefault(config.seed, {})[run_identity(config)] = config
+    twice = {seed: len(configs) for seed, configs in by_seed.items() if len(configs) > 1}
+    if twice:
+        raise ValueError(f"weights_dirs: the pretrainings of seed(s) {sorted(twice)} differ in more than their labels "
+                         "(recipe, data or network), so no one from-scratch baseline pairs with them; "
+                         "pass scratch=False or one recipe per seed")
+    return [next(iter(configs.values())) for _, configs in sorted(by_seed.items())]
 
 
 def save_finetune_study(frame: pd.DataFrame, path: str | Path, parameters: dict) -> Path:
