@@ -201,3 +201,38 @@ def test_the_transfer_specs_baselines_are_the_ones_the_study_looks_for() -> None
                                 "checkpoint_dir": "runs/x.ckpt"}).to_dict()
         for ratio in (None, 0.2):
             assert run_identity(scratch_config(stored, 4, "transfer-finetune-cpu-scale", "b", ratio)) in baselines
+
+
+def test_the_transfer_table_pairs_fine_coarse_and_scratch_per_seed_and_target_size(tmp_path, monkeypatch) -> None:
+    results, runs = tmp_path / "res", tmp_path / "runs"
+    # The transfer spec's shape on tiny data: pretrain on a, baselines from scratch on b (all of it and half of it).
+    spec = spec_from_dict({"name": "tiny-transfer", "train": {}, "parameters": TINY, "grid": {"seed": [0, 1]},
+                           "cases": [{"train_part": "a", "labels": "coarse", "keep_weights": True},
+                                     {"train_part": "a", "labels": "fine", "keep_weights": True},
+                                     {"train_part": "b", "labels": "coarse"},
+                                     {"train_part": "b", "labels": "coarse", "data_ratio": 0.5}]})
+    run_sweep(spec, results, runs, progress=False)
+    monkeypatch.setattr(fs, "train", lambda config: train(config) if config.init_from else
+                        (_ for _ in ()).throw(AssertionError("a stored baseline trained again")))
+    weights = sorted((runs / "tiny-transfer").glob("train_part=a_*.weights"))
+    assert len(weights) == 4
+    studies = {ratio: finetune_study(weights, epochs=1, probe_train=60, results=results, experiment="tiny-finetune",
+                                     target_part="b", target_ratio=ratio, scratch=True)[0] for ratio in (None, 0.5)}
+    per_seed, paired = fs.transfer_table(results, ["tiny-transfer", "tiny-finetune"])
+    assert per_seed[["data_ratio", "seed"]].values.tolist() == [[0.5, 0], [0.5, 1], [1.0, 0], [1.0, 1]]
+    assert per_seed["images_share"].tolist() == [0.25, 0.25, 0.5, 0.5]
+    for ratio, frame in studies.items():
+        mine = per_seed[per_seed["data_ratio"] == (ratio or 1.0)].set_index("seed")
+        for row in frame.itertuples():
+            assert mine.loc[row.seed, row.pretraining] == pytest.approx(row.finetune_acc)
+    assert paired["comparison"].tolist() == ["fine - coarse", "fine - scratch", "coarse - scratch"] * 2
+    assert (paired["n"] == 2).all()
+    full = per_seed[per_seed["data_ratio"] == 1.0]
+    row = paired[(paired["data_ratio"] == 1.0) & (paired["comparison"] == "fine - scratch")].iloc[0]
+    assert row["mean"] == pytest.approx((full["fine"] - full["scratch"]).mean())
+    assert row["low"] <= row["mean"] <= row["high"]
+    # Without the pretrainings' folder a fine-tuning cannot say what it was pretrained on: said, not guessed.
+    with pytest.raises(ValueError, match="which none of the folders holds"):
+        fs.transfer_table(results, ["tiny-finetune"])
+    with pytest.raises(ValueError, match="target_part must be one of"):
+        fs.transfer_table(results, ["tiny-transfer"], target_part="all")

@@ -11,7 +11,8 @@ Imports ``training`` and the layers below it.
 - ``sweep``: ``run_sweep``, running a spec (local processes or submitit; clean stop).
 - ``cluster_study``: the pseudo-fine clustering alone (no training), scored against the true fine labels and stored.
 - ``probe_study``: linear probes of every residual stage at every kept epoch of a run, stored.
-- ``finetune_study``: pretrained networks of each granularity, probed and fine-tuned on the coarse labels, stored.
+- ``finetune_study``: pretrained networks of each granularity, probed and fine-tuned on the coarse labels (on their own
+  images or on the other half, beside a from-scratch baseline), stored; ``transfer_table`` pairs them per seed.
 - ``ladder``: the convergence ladder (one recipe at several epoch budgets) as a table, and the time to a target accuracy.
 - ``studies``: how a study (a table computed without a run of its own) is stored and read back.
 """

@@ -42,7 +42,8 @@ import torch
 from lgtools.data.datasets import TRAIN_PARTS, stratified_cap
 from lgtools.nets.models import build_model
 from lgtools.runs.probe_study import fit_probe, kept_weights
-from lgtools.runs.results import load_result, save_result
+from lgtools.runs.compare import paired_interval
+from lgtools.runs.results import load_result, read_record, save_result
 from lgtools.runs.studies import FINETUNE_STUDY, load_study, save_study
 from lgtools.runs.sweep_store import stored_by_content
 from lgtools.training.config import TrainConfig, num_epochs
@@ -56,6 +57,9 @@ FORMAT = FINETUNE_STUDY
 MISALIGNED = "clusters across the coarse classes"  # how ``granularity`` names labels that cut across them
 SCRATCH = "scratch"  # the ``pretraining`` of the from-scratch baseline's row
 OTHER_PART = {"a": "b", "b": "a"}  # the half a pretraining on one half transfers to
+# Where sweeps/cpu/pretraining_transfer.yaml stores its pretrainings and baselines, and its fine-tunings go.
+TRANSFER_FOLDERS = ("pretraining-transfer-cpu-scale", "transfer-finetune-cpu-scale")
+TRANSFER_COMPARISONS = (("fine", "coarse"), ("fine", SCRATCH), ("coarse", SCRATCH))  # paired per seed: first - second
 COLUMNS = ["pretraining", "classes", "seed", "pretrained_afc", "probe_acc", "finetune_acc", "finetune_run",
            "probe_pred", "finetune_pred"]
 
@@ -288,3 +292,83 @@ def save_finetune_study(frame: pd.DataFrame, path: str | Path, parameters: dict)
 def load_finetune_study(path: str | Path) -> tuple[pd.DataFrame, dict]:
     """The stored fine-tuning table and its record; an empty table if the file is absent."""
     return load_study(path, FORMAT, COLUMNS)
+
+
+def _transfer_records(results: Path, folders: Sequence[str]) -> dict[str, dict]:
+    """Every stored run result in ``results/<folder>/`` for each folder, by identity (a copy counted once)."""
+    records: dict[str, dict] = {}
+    for folder in folders:
+        for path in sorted((results / folder).glob("*.json")):
+            if path.name.startswith("."):
+                continue
+            record, problem = read_record(path, results)
+            if problem:
+                raise ValueError(f"folders: {path} is a damaged result ({problem}); move it aside or retrain it")
+            if record is not None:
+                records.setdefault(record["identity"], record)
+    return records
+
+
+def _transfer_row(record: dict, records: dict[str, dict], target_part: str) -> dict:
+    """One fine-tuning or baseline on the target part: its pretraining in words, target share, seed and A_CC."""
+    config = record["config"]
+    held = config.get("init_identity")
+    if held is None:
+        name = SCRATCH
+    else:
+        pre = records.get(held.split("@")[0])
+        if pre is None:
+            raise ValueError(f"folders: fine-tuning {record['run_id']} starts from run {held}, which none of the "
+                             "folders holds; add the folder of the pretraining sweep")
+        part = pre["config"].get("train_part", "all")
+        if OTHER_PART.get(part) != target_part:
+            raise ValueError(f"folders: fine-tuning {record['run_id']} on part {target_part!r} starts from run "
+                             f"{pre['run_id']}, pretrained on train_part {part!r}: its images overlap the target's")
+        labels = pre["config"].get("labels")
+        name = granularity(pre["config"], len(pre["fine_names"] if labels == "fine" else pre["coarse_names"]))
+    ratio = float(config.get("data_ratio", 1.0))
+    return {"data_ratio": ratio, "images_share": ratio / 2, "seed": int(config["seed"]), "pretraining": name,
+            "test_acc": float(record["summary"]["test_acc"]), "epochs": int(config["epochs"]), "run_id": record["run_id"]}
+
+
+def transfer_table(results: str | os.PathLike = "results", folders: Sequence[str] = TRANSFER_FOLDERS,
+                   target_part: str = "b") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per target size and seed, the coarse test accuracy fine-tuned from each pretraining and from scratch; and the paired differences.
+
+    Reads the run results in ``results/<folder>/`` (the transfer sweep's pretrainings and baselines, the
+    study's fine-tunings): every coarse-label run on ``target_part`` is a column of its seed's row, named by
+    its pretraining's granularity (``"coarse"``, ``"fine"``, …) or ``"scratch"``. The second table pairs
+    the seeds of each target size for ``TRANSFER_COMPARISONS`` (``lgtools.runs.compare.paired_interval``:
+    mean difference in points, its 95 % interval and n). ``images_share`` is the share of all training
+    images the target kept (``data_ratio`` of a half).
+    """
+    if target_part not in OTHER_PART:
+        raise ValueError(f"target_part must be one of {tuple(OTHER_PART)} (a half of the training images), "
+                         f"got {target_part!r}")
+    if isinstance(folders, str) or not folders:
+        raise ValueError(f"folders must be a non-empty list of folder names under results, got {folders!r}")
+    records = _transfer_records(Path(results), folders)
+    rows = [_transfer_row(record, records, target_part) for record in records.values()
+            if record["config"].get("train_part", "all") == target_part and record["config"].get("labels") == "coarse"]
+    keys = ["data_ratio", "images_share", "seed"]
+    if not rows:
+        return (pd.DataFrame(columns=keys), pd.DataFrame(columns=["data_ratio", "images_share", "comparison", "mean",
+                                                                  "low", "high", "n"]))
+    long = pd.DataFrame(rows)
+    twice = long[long.duplicated(keys + ["pretraining"], keep=False)]
+    if not twice.empty:
+        raise ValueError(f"folders hold two runs of one pretraining, target size and seed: {sorted(twice['run_id'])}; "
+                         "keep one budget per study")
+    budgets = long.groupby(keys)["epochs"].nunique()
+    if (budgets > 1).any():
+        raise ValueError(f"folders: the runs of {budgets[budgets > 1].index.tolist()} (data_ratio, share, seed) differ "
+                         "in epochs; a pretrained network and its scratch baseline need one budget")
+    per_seed = long.pivot(index=keys, columns="pretraining", values="test_acc").reset_index()
+    per_seed.columns.name = None
+    paired = []
+    for (ratio, share), group in per_seed.groupby(["data_ratio", "images_share"]):
+        for first, second in TRANSFER_COMPARISONS:
+            if first in group and second in group:
+                paired.append({"data_ratio": ratio, "images_share": share, "comparison": f"{first} - {second}",
+                               **paired_interval(group[first] - group[second])})
+    return per_seed, pd.DataFrame(paired, columns=["data_ratio", "images_share", "comparison", "mean", "low", "high", "n"])
