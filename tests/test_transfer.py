@@ -185,7 +185,23 @@ def test_a_tiny_transfer_study_pretrains_on_a_and_fine_tunes_on_b(pretrained, tm
 def test_a_transfer_target_must_be_the_half_the_pretraining_did_not_see(pretrained, tmp_path) -> None:
     with pytest.raises(ValueError, match="target_part 'a' must be the half the pretraining did not see.*must be 'b'"):
         finetune_study([pretrained / "coarse"], target_part="a", results=tmp_path)
+    train(TrainConfig(**TINY, keep_weights=True, checkpoint_dir=str(tmp_path / "every-image")))
+    with pytest.raises(ValueError, match="train_part 'all', so no image is new to it"):
+        finetune_study([tmp_path / "every-image"], target_part="b", results=tmp_path)
     assert not tmp_path.joinpath("finetune-cpu-scale").exists()
+
+
+def test_the_command_line_fine_tunes_across_the_halves(pretrained, tmp_path, capsys) -> None:
+    out = tmp_path / "finetune-small.json"
+    assert main(["finetune", "--weights", str(pretrained / "fine"), "--target-part", "b", "--target-ratio", "0.5",
+                 "--scratch", "--epochs", "1", "--probe-train", "60", "--results", str(tmp_path / "res"),
+                 "--experiment", "cli-transfer", "--out", str(out)]) == 0
+    record = json.loads(out.read_text())
+    assert record["parameters"]["target_part"] == "b" and record["parameters"]["target_ratio"] == 0.5
+    assert [row["pretraining"] for row in record["rows"]] == ["fine", "scratch"]
+    configs = [load_result(path)["config"] for path in (tmp_path / "res" / "cli-transfer").glob("*.json")]
+    assert sorted((c["train_part"], c["data_ratio"], c["init_from"] is None) for c in configs) == \
+        [("b", 0.5, False), ("b", 0.5, True)]
 
 
 def test_the_transfer_specs_baselines_are_the_ones_the_study_looks_for() -> None:

@@ -152,9 +152,10 @@ def finetune_study(weights_dirs: Sequence[str | os.PathLike], epochs: int = 1, p
                              f"{planned}: finish it first (its sweep resumes it)")
         part = pretrained.get("train_part", "all")
         if target_part is not None and OTHER_PART.get(part) != target_part:
+            unseen = (f"target_part must be {OTHER_PART[part]!r}" if part in OTHER_PART else
+                      "no image is new to it: pass target_part=None")
             raise ValueError(f"target_part {target_part!r} must be the half the pretraining did not see: weights_dirs "
-                             f"entry {str(folder)!r} was pretrained on train_part {part!r}, so target_part must be "
-                             f"{OTHER_PART.get(part, 'None (it saw every image)')!r}")
+                             f"entry {str(folder)!r} was pretrained on train_part {part!r}, so {unseen}")
         plans.append((path, payload, pretrained,
                       finetune_config(pretrained, path, epochs, experiment, target_part, target_ratio)))
     baselines = _baselines(plans, epochs, experiment, target_part, target_ratio) if scratch else []
