@@ -27,6 +27,7 @@ CHOICES = {"labels": ("training.config", "LABELS"), "schedule": ("training.confi
            "extra_layer": ("nets.models", "EXTRA_LAYERS"), "loss": ("nets.losses", "LOSSES"),
            "coarse_head": ("nets.models", "COARSE_HEAD_STAGES"), "pseudo_features": ("labels.pseudo", "FEATURES"),
            "pseudo_within": ("labels.pseudo", "WITHIN"), "noise_mode": ("labels.noise", "NOISE_MODES")}
+LISTING_BATCH = 1000  # lines of a dry run's listing written at once
 DEFAULT_BY = ["scale", "experiment", "dataset", "hierarchy", "labels", "model", "epochs",
               "data_ratio", "noise", "dropout", "extra_layer"]
 
@@ -296,9 +297,11 @@ def _sweep(args: argparse.Namespace) -> int:
     from lgtools.runs.sweep_spec import expand, load_spec, select
 
     _jobs(args.jobs, args.launcher)  # a bad --jobs stops everything before any run
-    specs = [load_spec(path) for path in args.spec]  # a bad spec stops everything before any run
+    # A bad spec stops everything before any run. A dry run lists each run as the grid expands and checks it as it
+    # comes (one expansion, one run held at a time); a real sweep expands and checks every run first.
+    specs = [load_spec(path, expand_runs=not args.dry_run) for path in args.spec]
     args.only = _only(args.only)
-    for spec in specs:  # the same for --only: a value no run has stops everything
+    for spec in specs if not args.dry_run else ():  # the same for --only: a value no run has stops everything
         select(expand(spec), args.only)
     names = [spec.name for spec in specs]
     if len(set(names)) < len(names):
@@ -311,10 +314,40 @@ def _sweep(args: argparse.Namespace) -> int:
     return status
 
 
+def _dry_run(spec, args: argparse.Namespace) -> int:
+    """List a sweep's runs as the grid expands (state, id, varying values), then the counts; nothing is written."""
+    from lgtools.runs.sweep import plan
+
+    counts = {"done": 0, "reuse": 0, "todo": 0}
+    print(f"sweep {spec.name}: each run as the grid expands, done (stored), reuse (copied from an identical run of "
+          "another sweep) or todo", flush=True)
+    lines: list[str] = []  # written a batch at a time: one write per line is most of a listing's time unbuffered
+    for state, task, _, _ in plan(spec, Path(args.results).resolve(), Path(args.runs_dir).resolve(),
+                                  _jobs(args.jobs, args.launcher), args.launcher, not args.no_reuse, args.only,
+                                  args.data_root):
+        counts[state] += 1
+        lines.append(f"  [{state}] {task.run_id}  {_varying(task, spec)}\n")
+        if len(lines) >= LISTING_BATCH or sum(counts.values()) == 1:
+            sys.stdout.write("".join(lines))
+            sys.stdout.flush()
+            lines.clear()
+    sys.stdout.write("".join(lines))
+    print(f"sweep {spec.name}: {sum(counts.values())} runs, {counts['done']} with results, "
+          f"{counts['reuse']} to copy from identical runs of other sweeps, {counts['todo']} to run")
+    return 0
+
+
+def _varying(task, spec) -> dict:
+    """The case and grid values that set a run apart (as ``Run.varying``), read from its parameters."""
+    keys = dict.fromkeys([*(k for case in spec.cases for k in case), *spec.grid])
+    return {k: task.parameters[k] for k in keys if k in task.parameters}
+
+
 def _sweep_one(spec, args: argparse.Namespace) -> int:
     from lgtools.runs.sweep import run_sweep
-    from lgtools.runs.sweep_spec import expand, select
 
+    if args.dry_run:
+        return _dry_run(spec, args)
     try:
         summary = run_sweep(spec, results=args.results, runs_dir=args.runs_dir, jobs=_jobs(args.jobs, args.launcher),
                             launcher=args.launcher, dry_run=args.dry_run,
@@ -329,15 +362,6 @@ def _sweep_one(spec, args: argparse.Namespace) -> int:
         print(f"sweep {spec.name}: interrupted by {signal.Signals(signum).name}; {flight}",
               file=sys.stderr)
         return 128 + signum
-    if args.dry_run:
-        print(f"sweep {spec.name}: {summary.total} runs, {len(summary.skipped)} with results, "
-              f"{len(summary.reused)} to copy from identical runs of other sweeps, "
-              f"{len(summary.pending)} to run")
-        for run in select(expand(spec), args.only):
-            state = ("done" if run.run_id in summary.skipped else
-                     "reuse" if run.run_id in summary.reused else "todo")
-            print(f"  [{state}] {run.run_id}  {run.varying}")
-        return 0
     if summary.nothing_to_do:
         print(f"sweep {spec.name}: all {summary.total} runs already have results; nothing to do")
         return 0
