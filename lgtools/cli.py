@@ -5,6 +5,8 @@
 - ``sweep``: runs YAML sweep specs (``lgtools.runs.sweep``), resumably, one after another.
 - ``results``: a table of the stored results, mean ± std over seeds; ``--scorecard`` sets them
   beside the paper's numbers as chapter 8 does.
+- ``chapter``: executes a chapter through papermill with ``-p NAME VALUE`` parameters, each checked against the
+  chapter's parameters cell (and the folders it reads) before the kernel starts.
 """
 
 from __future__ import annotations
@@ -171,7 +173,68 @@ def build_parser() -> argparse.ArgumentParser:
     finetune.add_argument("--experiment", default="finetune-cpu-scale", help="their folder under --results")
     finetune.add_argument("--data-root", default=None, metavar="PATH", help="data path instead of the runs' own")
     finetune.add_argument("--scale", default="cpu-scale", help="scale tag of the fine-tuning runs (default: cpu-scale)")
+    chapter = commands.add_parser("chapter", help="execute a chapter through papermill, its parameters checked first",
+                                  description="Execute a notebook (e.g. book/08_conclusion.ipynb) with papermill. Every "
+                                              "parameter must be in the notebook's parameters cell and of its type, and "
+                                              "the folders it reads must exist; all checked before the kernel starts.")
+    chapter.add_argument("notebook", help="the chapter, e.g. book/08_conclusion.ipynb")
+    chapter.add_argument("output", help="the executed notebook to write, e.g. runs/08_conclusion.ipynb")
+    chapter.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                         help="a parameter, its value read as YAML (3, 0.5, true, [0, 1]) like papermill's -p, "
+                              "kept as text where the parameters cell declares a str")
+    chapter.add_argument("-r", "--raw", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                         help="a parameter whose value is kept as text")
+    chapter.add_argument("--kernel", default=None, help="Jupyter kernel name (default: the notebook's own)")
     return parser
+
+
+# A chapter's parameters naming folders it reads: one that is not there is an error before the kernel starts.
+READ_FOLDERS = ("results_dir", "benchmarks_dir", "sweeps_dir")
+
+
+def _chapter(args: argparse.Namespace) -> int:
+    from lgtools.chapters.paths import existing_folder
+    from lgtools.runs.sweep_spec import check_notebook_parameters, load_yaml, notebook_parameter_types
+
+    notebook = Path(args.notebook)
+    if notebook.suffix != ".ipynb" or not notebook.is_file():
+        raise ValueError(f"notebook {args.notebook!r} is not an .ipynb file" if notebook.exists()
+                         else f"notebook {args.notebook!r} not found")
+    parameters, types = {}, notebook_parameter_types(notebook)
+    for name, text in args.parameter:
+        if types.get(name) is str:  # a text parameter keeps its text: -p hierarchy 0011100 is bits, not a number
+            parameters[name] = text
+            continue
+        try:
+            parameters[name] = load_yaml(text)
+        except Exception as error:  # yaml's errors: the value named, in one line
+            raise ValueError(f"-p {name} {text!r}: the value is not YAML ({' '.join(str(error).split())[:120]}); "
+                             f"use -r {name} VALUE for text") from None
+    parameters.update(dict(args.raw))
+    check_notebook_parameters(notebook, parameters)
+    for name in READ_FOLDERS:
+        if name in parameters:
+            existing_folder(parameters[name], name)
+    output = Path(args.output)
+    if output.resolve() == notebook.resolve():
+        raise ValueError(f"output {args.output!r} is the notebook itself; give another file")
+    from lgtools.runs.results import ensure_writable
+
+    ensure_writable(output.parent if str(output.parent) else Path("."), "output")
+    import papermill
+
+    try:
+        papermill.execute_notebook(str(notebook), str(output), parameters=parameters, kernel_name=args.kernel,
+                                   progress_bar=False, cwd=str(notebook.resolve().parent))
+    except papermill.PapermillExecutionError as error:
+        where = f"{notebook.name} (cell {error.exec_count or error.cell_index})"
+        if error.ename == "ValueError":  # the project's word for bad input: exit 2, as on the command line
+            raise ValueError(f"{where}: {error.evalue}") from None
+        print(f"error: {where} failed: {error.ename}: {' '.join(str(error.evalue).split())}; see {output}",
+              file=sys.stderr)
+        return 1
+    print(f"chapter {notebook.name}: executed with {parameters or 'its defaults'} → {output}")
+    return 0
 
 
 def _check_out(out: str) -> Path:
@@ -438,7 +501,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return {"train": _train, "sweep": _sweep, "results": _results, "clusters": _clusters,
-                "probes": _probes, "finetune": _finetune}[args.command](args)
+                "probes": _probes, "finetune": _finetune, "chapter": _chapter}[args.command](args)
     except BrokenPipeError:  # `lgtools results | head` closed the pipe: the reader is done, not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         return 128 + signal.SIGPIPE

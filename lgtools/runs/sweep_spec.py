@@ -137,6 +137,29 @@ def _notebook_types(notebook: Path) -> dict[str, Any]:
     return types
 
 
+def notebook_parameter_types(notebook: str | Path) -> dict[str, Any]:
+    """A notebook's parameters-cell names and the type of each (None: any), read without running anything."""
+    return _notebook_types(Path(notebook))
+
+
+def check_notebook_parameters(notebook: str | Path, parameters: dict[str, Any]) -> None:
+    """Refuse, before the notebook runs, a parameter its parameters cell does not define or a value of another type.
+
+    papermill itself only logs "Passed unknown parameter" and runs the cell's default; here the ValueError names the
+    parameter, the notebook and the allowed names (or the type the cell gives it).
+    """
+    types = notebook_parameter_types(notebook)
+    if not types:
+        raise ValueError(f"notebook {str(notebook)!r} has no cell tagged parameters; it takes no parameters")
+    for name, value in parameters.items():
+        if name not in types:
+            raise ValueError(f"parameter {name!r} is not in the parameters cell of {Path(notebook).name}; "
+                             f"allowed: {sorted(types)}")
+        if not _matches(value, types[name]):
+            raise ValueError(f"parameter {name!r} of {Path(notebook).name} must be {_type_name(types[name])}, "
+                             f"got {type(value).__name__} {value!r}")
+
+
 def _matches(value: Any, hint: Any) -> bool:
     """Whether a YAML value fits a type hint (int fits float; bool fits only bool)."""
     if hint is None or hint is typing.Any:
