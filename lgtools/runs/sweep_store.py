@@ -4,7 +4,9 @@
 
 - ``identical_result`` finds a stored run of another sweep that a planned run would repeat: the
   same ``lgtools.training.identity.run_identity`` (hierarchies compared by content), looked up
-  in the index ``stored_by_content``; ``copy_result`` stores it under the planned run's id.
+  in the index ``stored_by_content``, computed the same way (``planned_computation``: threads, torch,
+  device, CPU ISA; one identity on 1 and on 2 threads is two networks); ``copy_result`` stores it
+  under the planned run's id.
 - ``run_lock`` makes one process at a time train a run, however many sweeps share the folder.
 - ``move_aside`` keeps a damaged result beside its place under another name, so the run trains again.
 - ``record_failure`` writes ``<run-id>.failed.json`` with the attempt count.
@@ -29,9 +31,11 @@ from pathlib import Path
 import pandas as pd
 
 from lgtools.runs.results import read_record, write_json_atomic
-from lgtools.runs.sweep_spec import Run, expand, load_spec
+from lgtools.runs.sweep_spec import Run, absolute_paths, expand, load_spec
 from lgtools.runs.sweep_task import RunTask, result_path
+from lgtools.training.config import TrainConfig
 from lgtools.training.identity import stored_identity
+from lgtools.training.provenance import computation, computation_differences, stored_computation
 
 
 def utc_now() -> str:
@@ -123,11 +127,29 @@ def identical_result(run: Run | RunTask, results: str | Path,
     which is CIFAR-10's own grouping under another name, is Table I's coarse run. A trained run
     is preferred over a copy of it. ``by_content`` is the index ``stored_by_content`` (built here if None).
     A run that keeps its weights (``keep_weights``) has none: a copied result would come without them.
+    Nor does a stored run another computation made (``planned_computation``): it is another network.
     """
     if run.parameters.get("keep_weights"):
         return None
     index = stored_by_content(results) if by_content is None else by_content
-    return next((path for path in index.get(run.identity, []) if path.parent.name != run.sweep), None)
+    candidates = [path for path in index.get(run.identity, []) if path.parent.name != run.sweep]
+    if not candidates:
+        return None
+    wanted = planned_computation(run)
+    for path in candidates:
+        record = _train_record(path, Path(results))
+        if record is not None and not computation_differences(stored_computation(record), wanted):
+            return path
+    return None
+
+
+def planned_computation(run: Run | RunTask) -> dict:
+    """What would compute ``run`` here: its ``num_threads``, else the sweep's share of the cores (a ``RunTask``'s
+    ``num_threads``), else every core; this machine's torch, device and CPU ISA (``lgtools.training.provenance``)."""
+    parameters = absolute_paths(run.parameters)
+    threads = parameters.get("num_threads") or getattr(run, "num_threads", None)
+    config = TrainConfig(**{**parameters, "num_threads": threads}, checkpoint_dir="sweep-managed")
+    return computation(config)
 
 
 def copy_result(task: RunTask, source: Path) -> Path:

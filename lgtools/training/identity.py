@@ -11,9 +11,10 @@ identity. It digests the ``TrainConfig`` after ``__post_init__`` resolved it (``
   on CUDA, fp32 on a CPU), since a GPU run and a CPU run of one config give different numbers;
 - float fields as floats (``lr: 1`` and ``lr: 1.0`` are one run);
 - and without the fields that change no number: where the data lies, the results folder name,
-  checkpoints, progress bars; nor how fast the same arithmetic runs (threads, ``torch.compile``,
-  the memory layout, the evaluation batch size), which changes at most the rounding of a run,
-  as another machine would.
+  checkpoints, progress bars; nor how the arithmetic is done (threads, ``torch.compile``,
+  the memory layout, the evaluation batch size). Those can give another network (1 and 2 threads do,
+  measured): a stored result records them as its ``computation`` (``lgtools.training.provenance``),
+  and one identity is one network only with one computation (``lgtools.runs.compare.same_network``).
 
 ``noise_mode`` is left out when a run has no noise. A field equal to its value in ``IDENTITY_BASELINE`` is left out of the digest, so a field added
 to ``TrainConfig`` later (with a baseline value that reproduces today's runs) changes no stored
