@@ -1,6 +1,6 @@
 """How long ``python -m lgtools sweep --dry-run`` takes, and how much memory it holds, for large grids.
 
-Writes a train spec with ``seed: [0 .. N-1]`` into a temporary folder (an empty results root, so
+Writes a train spec with ``seed: [0 .. N-1]`` (above 10^5, seeds × 1000 learning rates) into a temporary folder (an empty results root, so
 only the listing itself is measured) and runs the dry run as a child process per size, timing
 the first listed run and the whole listing, and reading the child's peak memory (``ru_maxrss``).
 Prints one line per size. Usage (from the repository root)::
@@ -22,8 +22,12 @@ from pathlib import Path
 def measure(runs: int, folder: Path) -> dict:
     """Time one dry run of a ``runs``-run grid and read its peak memory; a dict of the figures."""
     spec = folder / f"grid{runs}.yaml"
-    spec.write_text(f"name: grid{runs}\ntrain: {{epochs: 1, max_train: 64, max_test: 64}}\n"
-                    f"grid:\n  seed: [{', '.join(map(str, range(runs)))}]\n")
+    if runs <= 100_000:  # one list of seeds (10^5 of them is 0.6 MB of YAML)
+        grid = f"  seed: [{', '.join(map(str, range(runs)))}]\n"
+    else:  # a spec is at most 1 MiB of YAML: seeds × learning rates
+        seeds, rates = runs // 1000, [f"{0.001 * (i + 1):.3f}" for i in range(1000)]
+        grid = f"  seed: [{', '.join(map(str, range(seeds)))}]\n  lr: [{', '.join(rates)}]\n"
+    spec.write_text(f"name: grid{runs}\ntrain: {{epochs: 1, max_train: 64, max_test: 64}}\ngrid:\n{grid}")
     command = [sys.executable, "-m", "lgtools", "sweep", str(spec), "--dry-run", "--no-progress",
                "--results", str(folder / "results"), "--runs-dir", str(folder / "runs"), "--jobs", "1"]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
