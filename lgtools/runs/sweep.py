@@ -67,7 +67,7 @@ from lgtools.runs.sweep_store import (
     stored_by_content,
     utc_now,
 )
-from lgtools.runs.sweep_task import RunTask
+from lgtools.runs.sweep_task import RUN_MEMORY_GIB, RunTask, default_jobs, sweep_threads  # noqa: F401 (re-exported)
 from lgtools.training.config import TrainConfig
 from lgtools.training.loop import train
 
@@ -343,35 +343,6 @@ def _outcomes_submitit(tasks: list[RunTask], jobs: int, folder: Path, options: d
                 job.cancel(check=False)
 
 
-RUN_MEMORY_GIB = 3  # what one CPU run of the converged or CPU-scale recipe holds (2.6 GiB measured, width 32)
-
-
-def default_jobs(launcher: str = "local") -> int:
-    """How many runs a sweep trains at once when not told: one one-thread run per core on a CPU-only machine.
-
-    Measured on the project's 2-core AVX2 CPU (2026-12-07, fast recipe at width 32 and 64): one thread trains
-    about half as many images/s as two, so side-by-side one-thread runs give at least as many runs per hour, and
-    the benchmark's ``--recipe`` mode stores the comparison (``one_thread_runs_total_images_per_s`` against
-    ``one_run_all_threads_images_per_s``). Capped by memory (``RUN_MEMORY_GIB`` a run); 1 with a GPU or submitit.
-    ``LGTOOLS_JOBS`` overrides it (the test suite sets 1).
-    """
-    override = os.environ.get("LGTOOLS_JOBS")
-    if override:
-        if not override.isdigit() or int(override) < 1:
-            raise ValueError(f"LGTOOLS_JOBS must be a positive integer, got {override!r}")
-        return int(override)
-    import torch
-
-    if launcher != "local" or torch.cuda.is_available():
-        return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    try:
-        memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    except (ValueError, OSError, AttributeError):
-        memory_gib = RUN_MEMORY_GIB
-    return max(1, min(cores, int(memory_gib // RUN_MEMORY_GIB)))
-
-
 def plan(spec: SweepSpec, results: Path, runs_dir: Path, jobs: int = 1, launcher: str = "local",
          reuse: bool = True, only: dict[str, Any] | None = None, data_root: str | None = None,
          train_fn: Callable | None = None, progress: bool = False) -> Iterator[tuple[str, RunTask, Path | None, str | None]]:
@@ -383,7 +354,7 @@ def plan(spec: SweepSpec, results: Path, runs_dir: Path, jobs: int = 1, launcher
     has each run checked as it comes (``checked_runs``), so a listing of 10^6 runs holds one at a time.
     """
     # Share this machine's cores between local workers; on a cluster, use what each job asks for.
-    threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
+    threads = sweep_threads(jobs)
     if launcher == "submitit":
         threads = spec.submitit.get("cpus_per_task")
     if data_root is not None and not str(data_root):
