@@ -86,3 +86,17 @@ def test_a_twin_of_another_computation_is_not_taken_for_the_run(stored_run: Path
                                 "computation": {**record["computation"], "threads": 1}}))
     assert _with_predictions(row) is None and "git_rev" in network_difference(json.loads(shown.read_text()),
                                                                                json.loads(twin.read_text()))
+
+
+def test_a_checkpoint_is_resumed_only_by_the_same_computation(tmp_path: Path, caplog) -> None:
+    from lgtools.training.config import TrainConfig
+    from lgtools.training.loop import train
+
+    run = {**TINY, "epochs": 2, "seed": 3}
+    checkpoint = tmp_path / "ckpt"
+    train(TrainConfig(**run, num_threads=2, checkpoint_dir=str(checkpoint)), stop_after=1)  # killed after epoch 1
+    with caplog.at_level(logging.WARNING):
+        resumed = train(TrainConfig(**run, num_threads=1, checkpoint_dir=str(checkpoint)))  # restarted on 1 thread
+    assert "threads 2 then, 1 now" in caplog.text and list(checkpoint.glob("checkpoint.pt.bad-*"))
+    fresh = train(TrainConfig(**run, num_threads=1))
+    assert [h["train_loss"] for h in resumed.history] == [h["train_loss"] for h in fresh.history]  # all on 1 thread

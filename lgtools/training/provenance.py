@@ -107,7 +107,7 @@ def computation(config: dict | Any, device: str | None = None) -> dict:
     values = config if isinstance(config, dict) else dataclasses.asdict(config)
     where = str(device or values.get("device") or "auto")
     kind = device_kind(where)
-    record = {"device_kind": kind, "torch_version": torch.__version__}
+    record = {"device_kind": kind, "torch_version": str(torch.__version__)}  # plain str: weights_only loads it
     if kind == "cuda":
         record["device_name"] = _device_name(where if where.startswith("cuda") else "cuda")
     else:
