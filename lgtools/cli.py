@@ -5,6 +5,8 @@
 - ``sweep``: runs YAML sweep specs (``lgtools.runs.sweep``), resumably, one after another.
 - ``results``: a table of the stored results, mean ± std over seeds; ``--scorecard`` sets them
   beside the paper's numbers as chapter 8 does.
+- ``chapter``: executes a chapter through papermill with ``-p NAME VALUE`` parameters, each checked against the
+  chapter's parameters cell (and the folders it reads) before the kernel starts.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ CHOICES = {"labels": ("training.config", "LABELS"), "schedule": ("training.confi
            "coarse_head": ("nets.models", "COARSE_HEAD_STAGES"), "pseudo_features": ("labels.pseudo", "FEATURES"),
            "pseudo_within": ("labels.pseudo", "WITHIN"), "noise_mode": ("labels.noise", "NOISE_MODES"),
            "train_part": ("data.datasets", "TRAIN_PARTS")}
+LISTING_BATCH = 1000  # lines of a dry run's listing written at once
 DEFAULT_BY = ["scale", "experiment", "dataset", "hierarchy", "labels", "model", "epochs",
               "data_ratio", "noise", "dropout", "extra_layer"]
 
@@ -179,7 +182,68 @@ def build_parser() -> argparse.ArgumentParser:
                                "the training images)")
     finetune.add_argument("--scratch", action="store_true",
                           help="also the from-scratch baseline of each seed (the fine-tuning without pretrained weights)")
+    chapter = commands.add_parser("chapter", help="execute a chapter through papermill, its parameters checked first",
+                                  description="Execute a notebook (e.g. book/08_conclusion.ipynb) with papermill. Every "
+                                              "parameter must be in the notebook's parameters cell and of its type, and "
+                                              "the folders it reads must exist; all checked before the kernel starts.")
+    chapter.add_argument("notebook", help="the chapter, e.g. book/08_conclusion.ipynb")
+    chapter.add_argument("output", help="the executed notebook to write, e.g. runs/08_conclusion.ipynb")
+    chapter.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                         help="a parameter, its value read as YAML (3, 0.5, true, [0, 1]) like papermill's -p, "
+                              "kept as text where the parameters cell declares a str")
+    chapter.add_argument("-r", "--raw", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                         help="a parameter whose value is kept as text")
+    chapter.add_argument("--kernel", default=None, help="Jupyter kernel name (default: the notebook's own)")
     return parser
+
+
+# A chapter's parameters naming folders it reads: one that is not there is an error before the kernel starts.
+READ_FOLDERS = ("results_dir", "benchmarks_dir", "sweeps_dir")
+
+
+def _chapter(args: argparse.Namespace) -> int:
+    from lgtools.chapters.paths import existing_folder
+    from lgtools.runs.sweep_spec import check_notebook_parameters, load_yaml, notebook_parameter_types
+
+    notebook = Path(args.notebook)
+    if notebook.suffix != ".ipynb" or not notebook.is_file():
+        raise ValueError(f"notebook {args.notebook!r} is not an .ipynb file" if notebook.exists()
+                         else f"notebook {args.notebook!r} not found")
+    parameters, types = {}, notebook_parameter_types(notebook)
+    for name, text in args.parameter:
+        if types.get(name) is str:  # a text parameter keeps its text: -p hierarchy 0011100 is bits, not a number
+            parameters[name] = text
+            continue
+        try:
+            parameters[name] = load_yaml(text)
+        except Exception as error:  # yaml's errors: the value named, in one line
+            raise ValueError(f"-p {name} {text!r}: the value is not YAML ({' '.join(str(error).split())[:120]}); "
+                             f"use -r {name} VALUE for text") from None
+    parameters.update(dict(args.raw))
+    check_notebook_parameters(notebook, parameters)
+    for name in READ_FOLDERS:
+        if name in parameters:
+            existing_folder(parameters[name], name)
+    output = Path(args.output)
+    if output.resolve() == notebook.resolve():
+        raise ValueError(f"output {args.output!r} is the notebook itself; give another file")
+    from lgtools.runs.results import ensure_writable
+
+    ensure_writable(output.parent if str(output.parent) else Path("."), "output")
+    import papermill
+
+    try:
+        papermill.execute_notebook(str(notebook), str(output), parameters=parameters, kernel_name=args.kernel,
+                                   progress_bar=False, cwd=str(notebook.resolve().parent))
+    except papermill.PapermillExecutionError as error:
+        where = f"{notebook.name} (cell {error.exec_count or error.cell_index})"
+        if error.ename == "ValueError":  # the project's word for bad input: exit 2, as on the command line
+            raise ValueError(f"{where}: {error.evalue}") from None
+        print(f"error: {where} failed: {error.ename}: {' '.join(str(error.evalue).split())}; see {output}",
+              file=sys.stderr)
+        return 1
+    print(f"chapter {notebook.name}: executed with {parameters or 'its defaults'} → {output}")
+    return 0
 
 
 def _check_out(out: str) -> Path:
@@ -306,9 +370,11 @@ def _sweep(args: argparse.Namespace) -> int:
     from lgtools.runs.sweep_spec import expand, load_spec, select
 
     _jobs(args.jobs, args.launcher)  # a bad --jobs stops everything before any run
-    specs = [load_spec(path) for path in args.spec]  # a bad spec stops everything before any run
+    # A bad spec stops everything before any run. A dry run lists each run as the grid expands and checks it as it
+    # comes (one expansion, one run held at a time); a real sweep expands and checks every run first.
+    specs = [load_spec(path, expand_runs=not args.dry_run) for path in args.spec]
     args.only = _only(args.only)
-    for spec in specs:  # the same for --only: a value no run has stops everything
+    for spec in specs if not args.dry_run else ():  # the same for --only: a value no run has stops everything
         select(expand(spec), args.only)
     names = [spec.name for spec in specs]
     if len(set(names)) < len(names):
@@ -321,10 +387,40 @@ def _sweep(args: argparse.Namespace) -> int:
     return status
 
 
+def _dry_run(spec, args: argparse.Namespace) -> int:
+    """List a sweep's runs as the grid expands (state, id, varying values), then the counts; nothing is written."""
+    from lgtools.runs.sweep import plan
+
+    counts = {"done": 0, "reuse": 0, "todo": 0}
+    print(f"sweep {spec.name}: each run as the grid expands, done (stored), reuse (copied from an identical run of "
+          "another sweep) or todo", flush=True)
+    lines: list[str] = []  # written a batch at a time: one write per line is most of a listing's time unbuffered
+    for state, task, _, _ in plan(spec, Path(args.results).resolve(), Path(args.runs_dir).resolve(),
+                                  _jobs(args.jobs, args.launcher), args.launcher, not args.no_reuse, args.only,
+                                  args.data_root):
+        counts[state] += 1
+        lines.append(f"  [{state}] {task.run_id}  {_varying(task, spec)}\n")
+        if len(lines) >= LISTING_BATCH or sum(counts.values()) == 1:
+            sys.stdout.write("".join(lines))
+            sys.stdout.flush()
+            lines.clear()
+    sys.stdout.write("".join(lines))
+    print(f"sweep {spec.name}: {sum(counts.values())} runs, {counts['done']} with results, "
+          f"{counts['reuse']} to copy from identical runs of other sweeps, {counts['todo']} to run")
+    return 0
+
+
+def _varying(task, spec) -> dict:
+    """The case and grid values that set a run apart (as ``Run.varying``), read from its parameters."""
+    keys = dict.fromkeys([*(k for case in spec.cases for k in case), *spec.grid])
+    return {k: task.parameters[k] for k in keys if k in task.parameters}
+
+
 def _sweep_one(spec, args: argparse.Namespace) -> int:
     from lgtools.runs.sweep import run_sweep
-    from lgtools.runs.sweep_spec import expand, select
 
+    if args.dry_run:
+        return _dry_run(spec, args)
     try:
         summary = run_sweep(spec, results=args.results, runs_dir=args.runs_dir, jobs=_jobs(args.jobs, args.launcher),
                             launcher=args.launcher, dry_run=args.dry_run,
@@ -339,15 +435,6 @@ def _sweep_one(spec, args: argparse.Namespace) -> int:
         print(f"sweep {spec.name}: interrupted by {signal.Signals(signum).name}; {flight}",
               file=sys.stderr)
         return 128 + signum
-    if args.dry_run:
-        print(f"sweep {spec.name}: {summary.total} runs, {len(summary.skipped)} with results, "
-              f"{len(summary.reused)} to copy from identical runs of other sweeps, "
-              f"{len(summary.pending)} to run")
-        for run in select(expand(spec), args.only):
-            state = ("done" if run.run_id in summary.skipped else
-                     "reuse" if run.run_id in summary.reused else "todo")
-            print(f"  [{state}] {run.run_id}  {run.varying}")
-        return 0
     if summary.nothing_to_do:
         print(f"sweep {spec.name}: all {summary.total} runs already have results; nothing to do")
         return 0
@@ -424,7 +511,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return {"train": _train, "sweep": _sweep, "results": _results, "clusters": _clusters,
-                "probes": _probes, "finetune": _finetune}[args.command](args)
+                "probes": _probes, "finetune": _finetune, "chapter": _chapter}[args.command](args)
     except BrokenPipeError:  # `lgtools results | head` closed the pipe: the reader is done, not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         return 128 + signal.SIGPIPE

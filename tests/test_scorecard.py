@@ -156,11 +156,11 @@ def test_acr_points_collect_every_pair(stored):
     assert acr_points(runs.iloc[:0]).empty
 
 
-def test_scorecards_with_nothing_stored_keep_the_printed_numbers():
+def test_scorecards_with_nothing_stored_keep_the_printed_numbers(tmp_path):
     from lgtools.chapters.stored import stored_results
     from lgtools.chapters.scorecard import scorecard, scorecard_summary
     from lgtools.chapters.selection import SOURCE_KEYS
-    empty = stored_results("/nonexistent-results-dir")
+    empty = stored_results(tmp_path)  # a results folder with nothing in it (a missing one is an error)
     assert empty.empty
     card = scorecard(empty, "table6")
     assert len(card) == 10 and "paper_delta" in card.columns  # the ten printed partitions

@@ -505,3 +505,43 @@ def test_a_result_records_the_digests_of_the_data_it_trained_on(tmp_path: Path) 
     assert digests == train(config).summary["data_digest"]  # the same data, the same digests
     assert digests["train_images"] != train(TrainConfig(**{**TINY_RUN, "epochs": 1, "max_train": 48})).summary[
         "data_digest"]["train_images"]
+
+
+def test_a_dry_run_lists_each_run_before_the_next_is_expanded(tmp_path: Path, monkeypatch) -> None:
+    # Streaming, not timing: when the first run's line is written, only that run has been built, so a listing of
+    # 10^6 runs holds one run at a time (today's code built all ten first, then wrote the list).
+    import io
+
+    import lgtools.runs.sweep_spec as sweep_spec
+    from lgtools.cli import main
+
+    spec = tmp_path / "grid.yaml"
+    spec.write_text("name: grid\ntrain: {}\nparameters: {epochs: 1}\ngrid:\n  seed: [0, 1, 2, 3, 4]\n  lr: [0.1, 0.2]\n")
+    made, built_when_listed = [], []
+    real = sweep_spec.run_of
+    monkeypatch.setattr(sweep_spec, "run_of", lambda *args, **kwargs: made.append(1) or real(*args, **kwargs))
+
+    class Listing(io.StringIO):
+        def write(self, text: str) -> int:
+            built_when_listed.extend([len(made)] * text.count("[todo]"))
+            return super().write(text)
+
+    out = Listing()
+    monkeypatch.setattr("sys.stdout", out)
+    assert main(["sweep", str(spec), "--dry-run", "--results", str(tmp_path / "res")]) == 0
+    assert out.getvalue().count("[todo]") == 10 and "sweep grid: 10 runs" in out.getvalue()
+    assert built_when_listed[0] == 1 and len(made) == 10  # the first line before the second run was built; once each
+
+
+def test_a_dry_run_checks_each_run_as_it_lists_it_and_a_real_sweep_checks_all_first(tmp_path: Path, capsys) -> None:
+    from lgtools.cli import main
+
+    spec = tmp_path / "grid.yaml"
+    spec.write_text("name: grid\ntrain: {}\nparameters: {epochs: 1, max_train: 96, max_test: 48}\n"
+                    "grid:\n  lr: [0.1, -1.0]\n")
+    common = ["--results", str(tmp_path / "res"), "--runs-dir", str(tmp_path / "runs"), "--no-progress"]
+    assert main(["sweep", str(spec), "--dry-run", *common]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and "lr" in captured.err and "[todo]" in captured.out
+    assert main(["sweep", str(spec), *common]) == 2  # nothing trains: the second run's value is refused first
+    assert "lr" in capsys.readouterr().err and not (tmp_path / "res").exists()

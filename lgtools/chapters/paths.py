@@ -24,3 +24,19 @@ def resolve_path(path: str | Path) -> Path:
     if path.is_absolute() or path.exists():
         return path
     return repo_root() / path
+
+
+def existing_folder(path: str | Path, parameter: str = "results_dir") -> Path:
+    """``resolve_path(path)`` when it is a folder; ValueError naming ``parameter`` and the path otherwise.
+
+    A chapter's folder parameter (``results_dir``, ``benchmarks_dir``) that names no folder is a typo, not "nothing
+    stored yet": read as empty, the chapter would print its tables without a single stored run and exit 0.
+    """
+    if not isinstance(path, (str, Path)) or not str(path):
+        raise ValueError(f"{parameter} must name a folder, got {path!r}")
+    folder = resolve_path(path)
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise ValueError(f"{parameter} {str(path)!r} {what} (looked for {str(folder)!r}); give the folder of stored "
+                         f"results, e.g. 'results' (relative paths are read from the repository root)")
+    return folder

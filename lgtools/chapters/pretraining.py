@@ -22,7 +22,7 @@ import pandas as pd
 
 from lgtools.chapters.evidence import headline_runs
 from lgtools.data.multiview import make_multiview
-from lgtools.runs.compare import paired_interval
+from lgtools.runs.compare import paired_interval, same_network
 from lgtools.runs.finetune_study import MISALIGNED
 from lgtools.runs.results import load_result, load_results
 from lgtools.training.multiview import coarse_accuracy, feature_alignment, train_two_layer
@@ -86,8 +86,8 @@ def _with_predictions(run: pd.Series) -> dict | None:
     identity = str(run["identity"])
     for path in sorted(Path(run["path"]).parents[1].glob(f"*/*{identity[:10]}.json")):
         twin = load_result(path)
-        if twin.get("identity") == identity and twin.get("test_predictions") is not None \
-                and twin.get("test_fine_labels") is not None:
+        if twin.get("test_predictions") is not None and twin.get("test_fine_labels") is not None \
+                and same_network(record, twin, str(path)):  # the same identity computed otherwise is another network
             return twin
     return None
 

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from lgtools.chapters.paper import anchor_results
-from lgtools.chapters.paths import resolve_path
+from lgtools.chapters.paths import existing_folder
 from lgtools.chapters.stored import _benchmark_records
 from lgtools.runs.ladder import CONVERGED_WIDTH, ladder_runs, ladder_table, time_to
 from lgtools.runs.results import load_results
@@ -25,7 +25,7 @@ CPU_SCALE_EXPERIMENT = "table1-cpu-scale"
 
 def recipe_ladder(results_dir: str | Path = "results") -> pd.DataFrame:
     """The ladder table (``lgtools.runs.ladder.ladder_table``) of the stored converged-scale runs; empty if none."""
-    folder = resolve_path(results_dir) / LADDER_EXPERIMENT
+    folder = existing_folder(results_dir) / LADDER_EXPERIMENT
     runs = load_results(folder) if folder.is_dir() else pd.DataFrame()
     return ladder_table(ladder_runs(runs, width=CONVERGED_WIDTH)) if len(runs) else pd.DataFrame()
 
@@ -39,7 +39,7 @@ def recipe_benchmark(benchmarks_dir: str | Path = "benchmarks/results") -> dict 
 
 def cpu_scale_point(results_dir: str | Path = "results") -> dict | None:
     """Table I's CPU-scale fine runs (PreActResNet-18, width 16, 4 epochs): mean fine top-1, A_FC, minutes, n."""
-    folder = resolve_path(results_dir) / CPU_SCALE_EXPERIMENT
+    folder = existing_folder(results_dir) / CPU_SCALE_EXPERIMENT
     if not folder.is_dir():
         return None
     runs = load_results(folder)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from lgtools.chapters.paths import resolve_path
+from lgtools.chapters.paths import existing_folder, resolve_path
 from lgtools.runs.compare import unique_runs
 from lgtools.runs.results import COLUMNS, load_results
 from lgtools.runs.sweep_store import coverage
@@ -23,8 +23,8 @@ def stored_results(
     ``experiment`` and each keyword filter keep rows whose column equals the value (or is in
     the list, if a list or tuple is given).
     """
-    folder = resolve_path(results_dir)
-    table = load_results(folder) if folder.is_dir() else pd.DataFrame()
+    folder = existing_folder(results_dir)  # a folder that is not there is a typo, not "nothing stored yet"
+    table = load_results(folder)
     if table.empty:
         table = pd.DataFrame(columns=sorted(set(COLUMNS) | set(table.columns)))
     if experiment is not None:
@@ -57,7 +57,7 @@ def benchmark_table(folder: str | Path = "benchmarks/results") -> pd.DataFrame:
 
 def _benchmark_records(folder: str | Path) -> list[tuple[Path, dict]]:
     """(path, record) of every benchmark JSON below ``folder``, in path order; strays skipped."""
-    root = resolve_path(folder)
+    root = existing_folder(folder, "benchmarks_dir")
     records = []
     for path in sorted(root.rglob("*.json")) if root.is_dir() else []:
         try:

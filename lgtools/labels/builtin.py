@@ -5,6 +5,7 @@ a Table VI bits string or an object.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from types import MappingProxyType
 
@@ -134,11 +135,18 @@ def list_hierarchies() -> tuple[str, ...]:
     return tuple(_BUILTINS)
 
 
+@functools.cache
+def _built(name: str) -> Hierarchy:
+    """The built-in hierarchy ``name``, built once: a Hierarchy is immutable (read-only arrays), so one object serves
+    every caller (a sweep's dry run resolves one per run, four times; building it anew cost most of a 10^5-run listing)."""
+    return _BUILTINS[name]()
+
+
 def get_hierarchy(name: str) -> Hierarchy:
     """A built-in hierarchy by name (see `list_hierarchies()`)."""
-    if name not in _BUILTINS:
+    if not isinstance(name, str) or name not in _BUILTINS:
         raise ValueError(f"unknown hierarchy {name!r}; known: {', '.join(_BUILTINS)}")
-    return _BUILTINS[name]()
+    return _built(name)
 
 
 def as_hierarchy(spec: Hierarchy | str, fine_names: Sequence[str]) -> Hierarchy:

@@ -5,10 +5,13 @@ a coarse run pair up when they share every setting in ``PAIR_KEYS`` (the seed in
 book's ΔA is ``delta_table`` of such a frame: the mean of the per-seed differences (fine run of
 seed s minus coarse run of seed s), n = the number of pairs, and a 95 % Student-t interval over
 the pairs (``paired_interval``); ``verdict`` reads the interval against the paper's sign.
+``same_network`` says whether two stored records are one network (same identity *and* computation),
+as code that takes one record's predictions or weights for another's must ask.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Sequence
 
@@ -17,6 +20,9 @@ import pandas as pd
 from scipy import stats
 
 from lgtools.metrics import mcnemar_p
+from lgtools.training.provenance import computation_differences, stored_computation
+
+log = logging.getLogger(__name__)
 
 
 def summarise(df: pd.DataFrame, by: list[str], value: str) -> pd.DataFrame:
@@ -132,6 +138,36 @@ def delta_pairs(df: pd.DataFrame, keys: tuple[str, ...] = PAIR_KEYS, metric: str
     pairs[["a_fc", "a_cc"]] = pairs[["a_fc", "a_cc"]].apply(pd.to_numeric, errors="coerce")
     pairs["delta"] = pairs["a_fc"] - pairs["a_cc"]
     return pairs.drop(columns=list(text.values())).reset_index(drop=True)
+
+
+def network_difference(first: dict, second: dict) -> str | None:
+    """None when two stored records are one network (one identity, computation and code revision); else what differs.
+
+    The identity leaves out threads, torch's version and the CPU's instruction set, which change the network: one
+    config trained on 1 and on 2 threads gives two (``lgtools.training.provenance.COMPUTATION_KEYS``); so does the
+    code that trained it (``provenance.git_rev``), where both records name one.
+    """
+    if not first.get("identity") or first.get("identity") != second.get("identity"):
+        return "their identities differ"
+    differ = computation_differences(stored_computation(first), stored_computation(second))
+    # The code that trained counts too: Table I's and the pretraining sweep's seed-2 coarse runs share identity and
+    # computation but not the commit, and differ from epoch 1 (94.04 against 93.98). A copy keeps its source's.
+    revisions = [(record.get("provenance") or {}).get("git_rev") for record in (first, second)]
+    if all(revisions) and revisions[0] != revisions[1]:
+        differ["git_rev"] = (revisions[0][:10], revisions[1][:10])
+    if differ:
+        return "computed differently (" + ", ".join(f"{key} {a!r} vs {b!r}" for key, (a, b) in differ.items()) + ")"
+    return None
+
+
+def same_network(record: dict, other: dict, where: str = "") -> bool:
+    """Whether ``other`` is the very network of ``record`` (``network_difference``); a twin of the same identity
+    computed otherwise is refused with a warning naming ``where`` (its file) and what differs."""
+    difference = network_difference(record, other)
+    if difference and difference != "their identities differ":
+        log.warning("%s has the identity of %s but is another network, %s; not used as that run",
+                    where or other.get("run_id"), record.get("run_id"), difference)
+    return difference is None
 
 
 def paired_outcomes(fine: dict, coarse: dict) -> dict | None:

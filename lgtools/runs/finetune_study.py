@@ -51,6 +51,7 @@ from lgtools.training.features import network_features
 from lgtools.training.identity import run_id, run_identity
 from lgtools.training.loop import train
 from lgtools.training.pretrained import read_weights
+from lgtools.training.provenance import computation, computation_differences, stored_computation
 from lgtools.training.run_data import RunData, load_run_data
 
 FORMAT = FINETUNE_STUDY
@@ -258,7 +259,14 @@ def _finetuned(config: TrainConfig, results: Path, scale: str, stored: dict[str,
     if not path.exists():
         path = save_result(train(config), results, experiment=config.experiment,
                            metadata={"scale": scale, "study": "finetune"})
-    return load_result(path)
+    stored = load_result(path)
+    # One identity computed otherwise (threads, torch, CPU ISA) is another network: never taken for this one.
+    differ = computation_differences(stored_computation(stored), computation(config))
+    if differ:
+        said = ", ".join(f"{key} {old!r} (stored) vs {new!r} (here)" for key, (old, new) in differ.items())
+        raise ValueError(f"fine-tuning result {str(path)!r} has this run's identity but was computed otherwise ({said}); "
+                         "it is another network: move it aside to train this one, or fine-tune as it was computed")
+    return stored
 
 
 def _capped(data: RunData, probe_train: int, seed: int) -> RunData:

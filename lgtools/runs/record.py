@@ -71,6 +71,10 @@ RESULT_SCHEMA: dict = {
             "seed": {"type": "integer", "minimum": 0}, "epochs": {"type": "integer", "minimum": 1},
             "data_ratio": _MEASURED, "lr": _MEASURED, "noise": _MEASURED}},
         "provenance": {"type": "object"},
+        "computation": {"type": "object", "properties": {  # runs stored since issue 28 (older: read from provenance)
+            "device_kind": {"enum": ["cpu", "cuda"]}, "device_name": {"type": "string"},
+            "threads": {"type": "integer", "minimum": 1}, "torch_version": {"type": "string"},
+            "cpu_capability": {"type": "string"}}},
         "metadata": {"type": "object"},
         "summary": {"type": "object", "required": ["test_acc"], "properties": {
             "test_acc": _PERCENT, "train_acc": _PERCENT_OR_NONE, "test_acc_fine": _PERCENT_OR_NONE,

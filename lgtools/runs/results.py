@@ -39,7 +39,7 @@ from lgtools.runs.record import (
 from lgtools.training.config import TrainConfig
 from lgtools.training.identity import run_id as make_run_id
 from lgtools.training.identity import IDENTITY_BASELINE, device_kind, resolved_precision, run_identity, stored_identity
-from lgtools.training.provenance import provenance
+from lgtools.training.provenance import computation, provenance
 
 
 CONFIG_COLUMNS = ("dataset", "hierarchy", "labels", "model", "width", "epochs", "data_ratio",
@@ -173,6 +173,8 @@ def save_result(result: Any, directory: str | Path = "results", experiment: str 
     record = {
         "format": FORMAT, "format_version": FORMAT_VERSION, "experiment": experiment,
         "run_id": run_id, "identity": identity, "config": config, "provenance": provenance(config, summary),
+        # what computed it: one identity run with 1 and 2 threads gives two networks (lgtools.training.provenance)
+        "computation": computation(config, str(summary.get("device") or "cpu")),
         "metadata": to_jsonable(dict(metadata or {})), "summary": summary,
         "history": to_jsonable(list(result.history)),
         "confusion_fine": to_jsonable(result.confusion_fine),

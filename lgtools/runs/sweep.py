@@ -52,10 +52,10 @@ from lgtools.runs.results import FORMAT, ensure_writable, result_problem, save_r
 from lgtools.runs.sweep_spec import (
     SweepSpec,
     absolute_paths,
-    expand,
+    checked_runs,
+    iter_select,
     load_spec,
     output_parameter,
-    select,
 )
 from lgtools.runs.sweep_store import (
     copy_result,
@@ -67,7 +67,7 @@ from lgtools.runs.sweep_store import (
     stored_by_content,
     utc_now,
 )
-from lgtools.runs.sweep_task import RunTask
+from lgtools.runs.sweep_task import RUN_MEMORY_GIB, RunTask, default_jobs, sweep_threads  # noqa: F401 (re-exported)
 from lgtools.training.config import TrainConfig
 from lgtools.training.loop import train
 
@@ -343,33 +343,48 @@ def _outcomes_submitit(tasks: list[RunTask], jobs: int, folder: Path, options: d
                 job.cancel(check=False)
 
 
-RUN_MEMORY_GIB = 3  # what one CPU run of the converged or CPU-scale recipe holds (2.6 GiB measured, width 32)
+def plan(spec: SweepSpec, results: Path, runs_dir: Path, jobs: int = 1, launcher: str = "local",
+         reuse: bool = True, only: dict[str, Any] | None = None, data_root: str | None = None,
+         train_fn: Callable | None = None, progress: bool = False) -> Iterator[tuple[str, RunTask, Path | None, str | None]]:
+    """What a sweep does with each of its runs, one run at a time as the grid expands; nothing is written.
 
-
-def default_jobs(launcher: str = "local") -> int:
-    """How many runs a sweep trains at once when not told: one one-thread run per core on a CPU-only machine.
-
-    Measured on the project's 2-core AVX2 CPU (2026-12-07, fast recipe at width 32 and 64): one thread trains
-    about half as many images/s as two, so side-by-side one-thread runs give at least as many runs per hour, and
-    the benchmark's ``--recipe`` mode stores the comparison (``one_thread_runs_total_images_per_s`` against
-    ``one_run_all_threads_images_per_s``). Capped by memory (``RUN_MEMORY_GIB`` a run); 1 with a GPU or submitit.
-    ``LGTOOLS_JOBS`` overrides it (the test suite sets 1).
+    Yields ``(state, task, source, problem)``: state ``"done"`` (a good result is stored), ``"reuse"`` (another
+    sweep's identical run at ``source`` would be copied) or ``"todo"`` (to train); ``problem`` says what is wrong
+    with a damaged result in the run's place (to be moved aside), else None. A spec loaded with ``expand_runs=False``
+    has each run checked as it comes (``checked_runs``), so a listing of 10^6 runs holds one at a time.
     """
-    override = os.environ.get("LGTOOLS_JOBS")
-    if override:
-        if not override.isdigit() or int(override) < 1:
-            raise ValueError(f"LGTOOLS_JOBS must be a positive integer, got {override!r}")
-        return int(override)
-    import torch
-
-    if launcher != "local" or torch.cuda.is_available():
-        return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    try:
-        memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    except (ValueError, OSError, AttributeError):
-        memory_gib = RUN_MEMORY_GIB
-    return max(1, min(cores, int(memory_gib // RUN_MEMORY_GIB)))
+    # Share this machine's cores between local workers; on a cluster, use what each job asks for.
+    threads = sweep_threads(jobs)
+    if launcher == "submitit":
+        threads = spec.submitit.get("cpus_per_task")
+    if data_root is not None and not str(data_root):
+        raise ValueError("data_root must be a path, got an empty string")
+    place = {"data_root": str(data_root)} if data_root is not None else {}
+    folder = results / spec.name
+    if folder.is_symlink():  # `results` would not read it, so the sweep must not count it as done either
+        raise ValueError(f"results folder {str(folder)!r} is a symbolic link (to {os.readlink(folder)!r}); "
+                         f"a sweep's results must lie in a folder inside {str(results)!r}")
+    runs = spec.runs if spec.runs else checked_runs(spec)
+    by_content = None  # the reuse index: read once, when the first run is left to train
+    for run in iter_select(runs, only):
+        task = RunTask(spec.kind, spec.name, run.run_id, {**run.parameters, **place}, str(results), str(runs_dir),
+                       spec.scale, str(spec.notebook) if spec.notebook else None, spec.kernel,
+                       threads, progress, train_fn, run.identity)
+        path = task.result_path
+        # lexists: a dangling link at a run's path is damage too (saving through it would fail on every sweep)
+        present = os.path.lexists(path)
+        problem = result_problem(path, results) if task.kind == "train" and present else None
+        if present and path.exists() and not problem:
+            yield "done", task, None, None
+            continue
+        if reuse and spec.kind == "train":
+            if by_content is None:
+                by_content = stored_by_content(results, exclude=spec.name)
+            source = identical_result(task, results, by_content)
+            if source is not None:
+                yield "reuse", task, source, problem
+                continue
+        yield "todo", task, None, problem
 
 
 def run_sweep(spec: SweepSpec | str | Path, results: str | Path = "results",
@@ -396,55 +411,38 @@ def run_sweep(spec: SweepSpec | str | Path, results: str | Path = "results",
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
     spec = spec if isinstance(spec, SweepSpec) else load_spec(spec)
     results, runs_dir = Path(results).resolve(), Path(runs_dir).resolve()
-    # Share this machine's cores between local workers; on a cluster, use what each job asks for.
-    threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None
-    if launcher == "submitit":
-        threads = spec.submitit.get("cpus_per_task")
-    if data_root is not None and not str(data_root):
-        raise ValueError("data_root must be a path, got an empty string")
-    place = {"data_root": str(data_root)} if data_root is not None else {}
-    tasks = [RunTask(spec.kind, spec.name, run.run_id, {**run.parameters, **place}, str(results), str(runs_dir),
-                     spec.scale, str(spec.notebook) if spec.notebook else None, spec.kernel,
-                     threads, progress and jobs == 1 and launcher == "local", train_fn, run.identity)
-             for run in select(expand(spec), only)]
-    if not dry_run:
-        for path in remove_stale_temporaries(results, runs_dir, spec.name):
-            log.info("removed %s, left by a write that was killed", path)
-    folder = results / spec.name
-    if folder.is_symlink():  # `results` would not read it, so the sweep must not count it as done either
-        raise ValueError(f"results folder {str(folder)!r} is a symbolic link (to {os.readlink(folder)!r}); "
-                         f"a sweep's results must lie in a folder inside {str(results)!r}")
-    summary = SweepSummary(spec.name, len(tasks))
+    planned = plan(spec, results, runs_dir, jobs, launcher, reuse, only, data_root, train_fn,
+                   progress and jobs == 1 and launcher == "local")
+    if dry_run:
+        summary = SweepSummary(spec.name, 0)
+        for state, task, _, _ in planned:
+            summary.total += 1
+            {"done": summary.skipped, "reuse": summary.reused, "todo": summary.pending}[state].append(task.run_id)
+        return summary
+    planned = list(planned)  # every run checked (configs, ids, --only) before anything is moved, copied or trained
+    for path in remove_stale_temporaries(results, runs_dir, spec.name):
+        log.info("removed %s, left by a write that was killed", path)
+    summary = SweepSummary(spec.name, len(planned))
     pending = []
-    for task in tasks:
-        # lexists: a dangling link at a run's path is damage too (saving through it would fail on every sweep)
-        present = os.path.lexists(task.result_path)
-        problem = result_problem(task.result_path, results) if task.kind == "train" and present else None
-        if problem and not dry_run:  # a truncated or damaged result is no result: keep it aside, retrain
+    for state, task, source, problem in planned:
+        if problem:  # a truncated or damaged result is no result: keep it aside, retrain (or copy)
             aside = move_aside(task.result_path)
             log.warning("sweep %s: %s %s; moved to %s and trained again", spec.name, task.result_path, problem, aside.name)
-        if task.result_path.exists() and not problem:
+        if state == "done":
             summary.skipped.append(task.run_id)
             _retire_checkpoint(task)  # left by a kill after saving
             task.failure_path.unlink(missing_ok=True)  # an earlier attempt's failure is history now
+        elif state == "reuse":
+            try:
+                copy_result(task, source)
+            except FileExistsError:  # another sweep on this folder copied it a moment ago
+                pass
+            task.failure_path.unlink(missing_ok=True)
+            summary.reused.append(task.run_id)
         else:
             pending.append(task)
     summary.pending = [t.run_id for t in pending]
-    if reuse and spec.kind == "train" and pending:
-        by_content = stored_by_content(results, exclude=spec.name)
-        for task in list(pending):
-            source = identical_result(task, results, by_content)
-            if source is not None:
-                if not dry_run:
-                    try:
-                        copy_result(task, source)
-                    except FileExistsError:  # another sweep on this folder copied it a moment ago
-                        pass
-                    task.failure_path.unlink(missing_ok=True)
-                pending.remove(task)
-                summary.reused.append(task.run_id)
-                summary.pending.remove(task.run_id)
-    if dry_run or not pending:
+    if not pending:
         return summary
     # A mistyped path, or a sweep started outside the repository root, would fail every run.
     missing = sorted({str(root) for task in pending if isinstance(root := task.parameters.get("data_root"), str)

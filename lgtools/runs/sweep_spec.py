@@ -12,7 +12,7 @@ import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 import yaml
 
@@ -137,6 +137,29 @@ def _notebook_types(notebook: Path) -> dict[str, Any]:
     return types
 
 
+def notebook_parameter_types(notebook: str | Path) -> dict[str, Any]:
+    """A notebook's parameters-cell names and the type of each (None: any), read without running anything."""
+    return _notebook_types(Path(notebook))
+
+
+def check_notebook_parameters(notebook: str | Path, parameters: dict[str, Any]) -> None:
+    """Refuse, before the notebook runs, a parameter its parameters cell does not define or a value of another type.
+
+    papermill itself only logs "Passed unknown parameter" and runs the cell's default; here the ValueError names the
+    parameter, the notebook and the allowed names (or the type the cell gives it).
+    """
+    types = notebook_parameter_types(notebook)
+    if not types:
+        raise ValueError(f"notebook {str(notebook)!r} has no cell tagged parameters; it takes no parameters")
+    for name, value in parameters.items():
+        if name not in types:
+            raise ValueError(f"parameter {name!r} is not in the parameters cell of {Path(notebook).name}; "
+                             f"allowed: {sorted(types)}")
+        if not _matches(value, types[name]):
+            raise ValueError(f"parameter {name!r} of {Path(notebook).name} must be {_type_name(types[name])}, "
+                             f"got {type(value).__name__} {value!r}")
+
+
 def _matches(value: Any, hint: Any) -> bool:
     """Whether a YAML value fits a type hint (int fits float; bool fits only bool)."""
     if hint is None or hint is typing.Any:
@@ -181,8 +204,12 @@ def _mapping(raw: dict, key: str) -> dict:
     return dict(value)
 
 
-def spec_from_dict(raw: dict, spec_path: Path | None = None) -> SweepSpec:
-    """Validate a spec (as read from YAML); every problem raises ValueError naming the key."""
+def spec_from_dict(raw: dict, spec_path: Path | None = None, expand_runs: bool = True) -> SweepSpec:
+    """Validate a spec (as read from YAML); every problem raises ValueError naming the key.
+
+    ``expand_runs``: expand and check every run now (before any run starts; kept in ``runs``). False (a dry run's
+    listing) checks names and types only; ``checked_runs`` checks each run's config as the listing reaches it.
+    """
     if not isinstance(raw, dict):
         raise ValueError("a sweep spec must be a YAML mapping with at least name and notebook or train")
     unknown = [k for k in raw if k not in SPEC_KEYS]
@@ -250,20 +277,29 @@ def spec_from_dict(raw: dict, spec_path: Path | None = None) -> SweepSpec:
     spec = SweepSpec(name=name, notebook=notebook, parameters=fixed, cases=tuple(cases),
                      grid=grid, exclude=tuple(exclude), recipe=recipe, scale=raw.get("scale") or "",
                      submitit=dict(raw.get("submitit") or {}), kernel=raw.get("kernel"))
-    runs = expand(spec)  # TrainConfig's own checks (choices, ranges) run here, before anything trains
-    if not runs:
-        raise ValueError("exclude leaves no runs in this sweep")
-    seen: dict[str, dict] = {}
-    for run in runs:  # e.g. seed: [0, 0, 1]: one run id twice would train it twice into one file
+    if not expand_runs:  # names and types are checked above; each run's config as it is listed (checked_runs)
+        return spec
+    # TrainConfig's own checks (choices, ranges) run here, before anything trains
+    return dataclasses.replace(spec, runs=tuple(checked_runs(spec)))  # expanded once: the sweep and the CLI reuse it
+
+
+def checked_runs(spec: SweepSpec) -> Iterator[Run]:
+    """Every run of the spec as the grid expands (one at a time, nothing kept but the ids seen), each checked:
+    its config (``run_of``), its id given once (``seed: [0, 0, 1]`` would train one file twice), and at least one run."""
+    seen: set[str] = set()
+    for run in iter_runs(spec):
         if run.run_id in seen:
-            raise ValueError(f"the spec gives run {run.run_id} twice ({seen[run.run_id]} and {run.varying}); "
+            raise ValueError(f"the spec gives run {run.run_id} twice ({run.varying} more than once); "
                              "list each value once")
-        seen[run.run_id] = run.varying
-    return dataclasses.replace(spec, runs=tuple(runs))  # the grid is expanded once: the sweep and the CLI reuse it
+        seen.add(run.run_id)
+        yield run
+    if not seen:
+        raise ValueError("exclude leaves no runs in this sweep")
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that refuses a mapping giving one key twice (plain YAML keeps the last silently)."""
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """``yaml.SafeLoader`` (libyaml's parser where PyYAML has it, ten times faster on a long grid) that refuses a
+    mapping giving one key twice (plain YAML keeps the last silently)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         """The mapping, or a ConstructorError naming the repeated key and its lines."""
@@ -290,8 +326,8 @@ def load_yaml(text: str) -> Any:
 MAX_SPEC_BYTES = 2**20  # a sweep spec is a page of YAML
 
 
-def load_spec(path: str | Path) -> SweepSpec:
-    """Read and validate a YAML sweep spec; every error names the file."""
+def load_spec(path: str | Path, expand_runs: bool = True) -> SweepSpec:
+    """Read and validate a YAML sweep spec; every error names the file (``expand_runs``: see ``spec_from_dict``)."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"spec file {str(path)!r} not found")
@@ -308,7 +344,7 @@ def load_spec(path: str | Path) -> SweepSpec:
     if not isinstance(raw, dict):
         raise ValueError(f"spec file {str(path)!r} holds a {type(raw).__name__}, not a YAML mapping with at "
                          "least name and notebook or train")
-    return spec_from_dict(raw, path)
+    return spec_from_dict(raw, path, expand_runs)
 
 
 def _slug(varying: dict) -> str:
@@ -348,9 +384,14 @@ def run_of(sweep: str, parameters: dict, varying: dict, kind: str = "train") -> 
 
 def expand(spec: SweepSpec) -> list[Run]:
     """Every run of the sweep: cases × product of the grid, each with a stable id (those ``spec_from_dict`` expanded, if any)."""
+    return list(spec.runs) if spec.runs else list(iter_runs(spec))
+
+
+def iter_runs(spec: SweepSpec) -> Iterator[Run]:
+    """The runs of ``expand``, one at a time as the grid expands (a listing of 10^6 runs holds one run at a time)."""
     if spec.runs:
-        return list(spec.runs)
-    runs = []
+        yield from spec.runs
+        return
     for case in spec.cases:
         for values in itertools.product(*spec.grid.values()):
             varying = {**case, **dict(zip(spec.grid, values))}
@@ -361,27 +402,48 @@ def expand(spec: SweepSpec) -> list[Run]:
                 parameters = {**paper_recipe(parameters.get("dataset", "synthetic")), **parameters}
             elif spec.recipe in RECIPES:  # the named recipe's values; the spec's own override them
                 parameters = {**recipe_values(spec.recipe), **parameters}
-            runs.append(run_of(spec.name, parameters, varying, spec.kind))
-    return runs
+            yield run_of(spec.name, parameters, varying, spec.kind)
 
 
-def select(runs: list[Run], only: dict[str, Any] | None) -> list[Run]:
+def select(runs: Iterable[Run], only: dict[str, Any] | None) -> list[Run]:
     """The runs whose parameters equal every ``only`` value (e.g. ``{"dataset": "cifar10"}``).
 
     A key no run sets, or values that leave no run, raise ValueError naming the key and what the
     runs have, so a typo never turns into a silently empty sweep.
     """
+    return list(iter_select(runs, only))
+
+
+MAX_VALUES_SHOWN = 50  # distinct values an --only error lists
+
+
+def iter_select(runs: Iterable[Run], only: dict[str, Any] | None) -> Iterator[Run]:
+    """``select`` one run at a time: the matching runs as they come, then the same errors when the runs are exhausted.
+
+    When a key or value matches no run, nothing was yielded before the error (no run can match all of ``only``).
+    """
     if not only:
-        return list(runs)
+        yield from runs
+        return
+    keys: set[str] = set()
+    values: dict[str, set[str]] = {key: set() for key in only}
+    matched, kept = {key: False for key in only}, 0
+    for run in runs:
+        keys.update(run.parameters)
+        for key, value in only.items():
+            if key in run.parameters:
+                if run.parameters[key] == value:
+                    matched[key] = True
+                elif len(values[key]) < MAX_VALUES_SHOWN:
+                    values[key].add(repr(run.parameters[key]))
+        if all(key in run.parameters and run.parameters[key] == value for key, value in only.items()):
+            kept += 1
+            yield run
     for key, value in only.items():
-        seen = [run.parameters[key] for run in runs if key in run.parameters]
-        if not seen:
-            keys = sorted({k for run in runs for k in run.parameters})
-            raise ValueError(f"only: no run of this sweep sets {key!r}; its parameters are {keys}")
-        if value not in seen:
-            values = ", ".join(sorted({repr(v) for v in seen}))
-            raise ValueError(f"only: {key}={value!r} matches no run; its runs have {key} in {{{values}}}")
-    kept = [run for run in runs if all(run.parameters.get(k) == v for k, v in only.items())]
+        if key not in keys:
+            raise ValueError(f"only: no run of this sweep sets {key!r}; its parameters are {sorted(keys)}")
+        if not matched[key]:
+            shown = ", ".join(sorted(values[key]))
+            raise ValueError(f"only: {key}={value!r} matches no run; its runs have {key} in {{{shown}}}")
     if not kept:
         raise ValueError(f"only: {only} together match no run of this sweep")
-    return kept

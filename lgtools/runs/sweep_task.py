@@ -1,7 +1,9 @@
-"""One run of a sweep as a worker executes it (``RunTask``) and where its result lands (``result_path``)."""
+"""One run of a sweep as a worker executes it (``RunTask``), where its result lands (``result_path``), and how many
+runs a local sweep trains side by side with how many threads each (``default_jobs``, ``sweep_threads``)."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -52,3 +54,37 @@ class RunTask:
     def weights_dir(self) -> Path:
         """Where a ``keep_weights`` run's per-epoch weights stay once it is done (its checkpoint goes)."""
         return Path(self.runs_dir) / self.sweep / f"{self.run_id}.weights"
+
+
+RUN_MEMORY_GIB = 3  # what one CPU run of the converged or CPU-scale recipe holds (2.6 GiB measured, width 32)
+
+
+def default_jobs(launcher: str = "local") -> int:
+    """How many runs a sweep trains at once when not told: one one-thread run per core on a CPU-only machine.
+
+    Measured on the project's 2-core AVX2 CPU (2026-12-07, fast recipe at width 32 and 64): one thread trains
+    about half as many images/s as two, so side-by-side one-thread runs give at least as many runs per hour, and
+    the benchmark's ``--recipe`` mode stores the comparison (``one_thread_runs_total_images_per_s`` against
+    ``one_run_all_threads_images_per_s``). Capped by memory (``RUN_MEMORY_GIB`` a run); 1 with a GPU or submitit.
+    ``LGTOOLS_JOBS`` overrides it (the test suite sets 1).
+    """
+    override = os.environ.get("LGTOOLS_JOBS")
+    if override:
+        if not override.isdigit() or int(override) < 1:
+            raise ValueError(f"LGTOOLS_JOBS must be a positive integer, got {override!r}")
+        return int(override)
+    import torch
+
+    if launcher != "local" or torch.cuda.is_available():
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    try:
+        memory_gib = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError):
+        memory_gib = RUN_MEMORY_GIB
+    return max(1, min(cores, int(memory_gib // RUN_MEMORY_GIB)))
+
+
+def sweep_threads(jobs: int) -> int | None:
+    """Threads of each of ``jobs`` local runs side by side: this machine's cores shared out; None (every core) for one."""
+    return max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else None

@@ -24,6 +24,7 @@ import shutil
 import torch
 
 from lgtools.training.identity import run_identity
+from lgtools.training.provenance import computation, computation_differences
 from lgtools.training.state import RunState
 
 CHECKPOINT_NAME = "checkpoint.pt"
@@ -64,6 +65,7 @@ def save_checkpoint(state: RunState, path: str) -> None:
     """Write model, optimizer, schedule, RNG states and history atomically (tmp + os.replace)."""
     payload = {
         "identity": run_identity(state.config, state.device.type),
+        "computation": computation(state.config, state.device.type),  # resumed only by the same computation
         "config": state.config.to_dict(), "history": state.history,
         "model": state.model.state_dict(), "optimizer": state.optimizer.state_dict(),
         "scheduler": state.scheduler.state_dict(), "generator": state.generator.get_state(),
@@ -104,6 +106,14 @@ def load_checkpoint(state: RunState, path: str) -> bool:
         differ = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
         raise ValueError(f"checkpoint_dir {os.path.dirname(path)!r} holds another run "
                          f"(fields {differ} differ); use a new checkpoint_dir or delete it")
+    # Resumed on other threads (a sweep restarted with another --jobs), the run would end as neither computation's
+    # network (one config on 1 and on 2 threads trains two): start it again, as its result will say it was computed.
+    theirs = payload.get("computation") or computation(payload.get("config") or {}, state.device.type)
+    differ = computation_differences(theirs, computation(state.config, state.device.type))
+    if differ:
+        said = ", ".join(f"{key} {old!r} then, {new!r} now" for key, (old, new) in differ.items())
+        _recover(state, path, ValueError(f"computed otherwise ({said}); resuming would mix two computations"), before)
+        return False
     try:
         state.model.load_state_dict(payload["model"])
         state.optimizer.load_state_dict(payload["optimizer"])

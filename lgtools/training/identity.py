@@ -11,9 +11,10 @@ identity. It digests the ``TrainConfig`` after ``__post_init__`` resolved it (``
   on CUDA, fp32 on a CPU), since a GPU run and a CPU run of one config give different numbers;
 - float fields as floats (``lr: 1`` and ``lr: 1.0`` are one run);
 - and without the fields that change no number: where the data lies, the results folder name,
-  checkpoints, progress bars; nor how fast the same arithmetic runs (threads, ``torch.compile``,
-  the memory layout, the evaluation batch size), which changes at most the rounding of a run,
-  as another machine would.
+  checkpoints, progress bars; nor how the arithmetic is done (threads, ``torch.compile``,
+  the memory layout, the evaluation batch size). Those can give another network (1 and 2 threads do,
+  measured): a stored result records them as its ``computation`` (``lgtools.training.provenance``),
+  and one identity is one network only with one computation (``lgtools.runs.compare.same_network``).
 
 ``noise_mode`` is left out when a run has no noise. A field equal to its value in ``IDENTITY_BASELINE`` is left out of the digest, so a field added
 to ``TrainConfig`` later (with a baseline value that reproduces today's runs) changes no stored
@@ -73,13 +74,19 @@ def digest(values: dict, length: int | None = None) -> str:
 def device_kind(device: str) -> str:
     """``"cpu"`` or ``"cuda"`` for a config's device (``"auto"`` as this machine resolves it) or a stored device name."""
     if device == "auto":
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
+        return _auto_kind()
     return "cpu" if str(device).startswith("cpu") else "cuda"
 
 
 CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")  # /proc/cpuinfo flags of x86 CPUs with bf16 arithmetic
+
+
+@functools.cache
+def _auto_kind() -> str:
+    """``device_kind("auto")`` on this machine, asked of torch once (a sweep's listing asks once per run)."""
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def cpu_flags(cpuinfo: str | None = None) -> set[str]:
@@ -129,29 +136,33 @@ def _field_types() -> dict[str, Any]:
     return typing.get_type_hints(TrainConfig)
 
 
+@functools.cache
+def _identity_fields() -> tuple[tuple[str, bool, Any], ...]:
+    """(name, is a float field, baseline value) of each field the identity digests, in field order, listed once."""
+    hints = _field_types()
+    return tuple((f.name, hints[f.name] is float, IDENTITY_BASELINE.get(f.name, dataclasses.MISSING))
+                 for f in dataclasses.fields(TrainConfig) if f.name not in NOT_IDENTITY)
+
+
 def identity_values(config: TrainConfig, device: str | None = None, precision: str | None = None) -> dict:
     """What ``run_identity`` digests: the fields that change the numbers, baseline values left out.
 
     ``precision``: the precision the run actually used (a stored run's ``summary.precision``); a config's
     ``"fast"`` resolves on the CPU that ran it, not on the reader's.
     """
-    hints = _field_types()
     kind = device_kind(config.device if device is None else device)
     values: dict[str, Any] = {}
-    for f in dataclasses.fields(TrainConfig):
-        if f.name in NOT_IDENTITY:
-            continue
-        value = getattr(config, f.name)
-        if f.name == "hierarchy":
+    for name, is_float, baseline in _identity_fields():
+        value = getattr(config, name)
+        if name == "hierarchy":
             value = None if value is None else hierarchy_content(config)
-        elif hints[f.name] is float and isinstance(value, int) and not isinstance(value, bool):
+        elif is_float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if f.name == "noise_mode" and not config.noise:
+        if name == "noise_mode" and not config.noise:
             continue  # without noise the procedure changes nothing
-        baseline = IDENTITY_BASELINE.get(f.name, dataclasses.MISSING)
         if value == baseline and isinstance(value, bool) == isinstance(baseline, bool):
             continue
-        values[f.name] = value
+        values[name] = value
     # A hierarchy is always compared by content: None means the dataset's own grouping.
     values["hierarchy"] = hierarchy_content(config)
     values["device_kind"] = kind
