@@ -389,9 +389,9 @@ def _print_scorecard(directory: str) -> int:
     """Chapter 8's overview and, for every source with runs of ours, its rows that have them."""
     import pandas as pd
 
-    from lgtools.chapters.scorecard import scorecard, scorecard_summary
-    from lgtools.chapters.selection import SOURCE_KEYS
-    from lgtools.chapters.stored import stored_results
+    from lgtools.report.scorecard import scorecard, scorecard_summary
+    from lgtools.report.selection import SOURCE_KEYS
+    from lgtools.report.stored import stored_results
 
     stored = stored_results(directory)  # a run copied between sweeps counts once
     with pd.option_context("display.width", 250, "display.max_rows", 500, "display.max_columns", 30,

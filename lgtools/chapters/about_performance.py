@@ -1,4 +1,6 @@
-"""The performance page's fast-recipe section: its accuracy ladder, its speed here, and the published figures.
+"""The performance page (about_performance): the fast recipe's ladder, speed, and airbench's published figures.
+
+The performance page's fast-recipe section: its accuracy ladder, its speed here, and the published figures.
 
 Everything comes from stored files: the ladder from the runs of ``sweeps/converged/ladder.yaml``
 (``lgtools.runs.ladder``), the speed from the newest ``python -m lgtools.bench --recipe`` JSON, and
@@ -7,19 +9,23 @@ airbench's published figures from ``anchor_results.csv`` (source ``jordan2024``)
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import matplotlib.pyplot as plt
 import pandas as pd
+from pathlib import Path
 
-from lgtools.chapters.paper import anchor_results
-from lgtools.chapters.paths import resolve_path
-from lgtools.chapters.stored import _benchmark_records
+from lgtools.report.paper import anchor_results
+from lgtools.report.paths import resolve_path
+from lgtools.report.stored import _benchmark_records
 from lgtools.runs.ladder import CONVERGED_WIDTH, ladder_runs, ladder_table, time_to
 from lgtools.runs.results import load_results
 
+
 TARGET = 94.0  # fine top-1 (%) the fast recipe aims at: airbench94's published mean
+
+
 LADDER_EXPERIMENT = "ladder-converged"
+
+
 CPU_SCALE_EXPERIMENT = "table1-cpu-scale"
 
 

@@ -9,12 +9,15 @@ in Colab has no checkout beside it, so its first, hidden cell clones the reposit
 from __future__ import annotations
 
 import json
+import yaml
 from pathlib import Path
 
-import yaml
 
 INSTALL_TAG = "install-lgtools"  # with "remove-cell": hidden on the page, run by Colab and Binder
+
+
 CHECKOUT = "label-granularity"  # the folder the install cell clones into
+
 
 _TEMPLATE = '''# Outside a checkout of the book (Colab, a bare Jupyter server) fetch it and install lgtools;
 # inside one this cell does nothing. Generated from _config.yml by book/set_repository.py.

@@ -1,15 +1,15 @@
-"""What is stored for the book to show: result files, sweep coverage, benchmark files (nothing trains here)."""
+"""What is stored for the book to show: result files, sweep coverage, benchmark files (nothing trains here).
+"""
 
 from __future__ import annotations
 
 import json
+import pandas as pd
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from lgtools.chapters.paths import resolve_path
+from lgtools.report.paths import resolve_path
 from lgtools.runs.compare import unique_runs
 from lgtools.runs.results import COLUMNS, load_results
 from lgtools.runs.sweep_store import coverage
@@ -78,8 +78,6 @@ def benchmark_summary(table: pd.DataFrame) -> pd.DataFrame:
     keep = [c for c in table.columns if any(w in c.lower() for w in wanted)
             and not isinstance(table[c].iloc[0], (list, dict))]
     return table[keep]
-
-
 
 
 def provenance_table(stored: pd.DataFrame) -> pd.DataFrame:
