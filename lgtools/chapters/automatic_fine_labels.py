@@ -13,12 +13,14 @@ Student-t interval.
 from __future__ import annotations
 
 import math
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from pathlib import Path
 from scipy import stats
 
 from lgtools.labels.builtin import get_hierarchy
+from lgtools.report.points import delta_with_intervals
 from lgtools.report.evidence import headline_runs
 from lgtools.report.selection import select_runs
 from lgtools.report.verdicts import after_holm, holm, sign_p
@@ -356,3 +358,55 @@ def claims(stored: pd.DataFrame) -> pd.DataFrame:
 def finding(ledger: pd.DataFrame) -> str:
     """This chapter's "what we found" box: its own rows of the book's ledger (Holm over the whole book) as Markdown."""
     return finding_box(ledger, NOTEBOOK)
+
+
+def found_text(clusters: pd.DataFrame, versus: pd.DataFrame, runs: pd.DataFrame, five: pd.DataFrame,
+               five_study: pd.DataFrame, methods_gap: pd.DataFrame, methods_train: int | None) -> str:
+    """The chapter's "what we found" box (Markdown) from its tables; ``methods_train``: the spectral study's images."""
+    return auto_finding(clusters, versus, five=five, correlation=nmi_gain_correlation(runs),
+                        methods=method_line(methods_gap, methods_train), five_clusters=cluster_table(five_study),
+                        features=feature_gap(runs))
+
+
+def _placeholder(x: str, group: str) -> pd.DataFrame:
+    """One empty point, so that a figure of a study not stored yet still draws (and says so in its legend)."""
+    return pd.DataFrame({x: [0.0 if x == "nmi" else 0], "delta": [0.0], "delta_low": [float("nan")],
+                         "delta_high": [float("nan")], "group": [group], "label": [""]})
+
+
+def nmi_figure(clusters: pd.DataFrame) -> plt.Figure:
+    """NMI of each coarse class's clusters against the true fine labels, per k and feature source (the cluster study)."""
+    if not len(clusters):
+        return delta_with_intervals(_placeholder("k", "not stored yet"), x="k", xlabel="k",
+                                    title="Cluster study not stored")
+    return delta_with_intervals(
+        cluster_points(clusters), x="k", xlabel="clusters per coarse class, k", y="delta",
+        ylabel="NMI against the true fine labels (test), 95 % interval", shorten=False,
+        title="Label-free clusters of each CIFAR-10 coarse class against the annotators' fine classes")
+
+
+VERSUS_NAMES = {"afc_pseudo": "A_FC (pseudo)", "gain": "minus A_CC", "gain_low": "low", "gain_high": "high",
+                "short": "minus A_FC (true)", "short_low": "low ", "short_high": "high ", "nmi": "NMI (test)",
+                "acr": "ACR", "true_delta": "ΔA (true fine)", "share": "share of ΔA", "reading": "reading"}
+
+
+def versus_shown(versus: pd.DataFrame, missing: str = "no pseudo-fine run is stored yet") -> pd.DataFrame:
+    """``pseudo_versus`` with its columns in words, or a one-row note while no pseudo-fine run is stored."""
+    return versus.rename(columns=VERSUS_NAMES) if len(versus) else pd.DataFrame([{"note": missing}])
+
+
+def gain_figure(versus: pd.DataFrame, stored: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
+    """A_FC − A_CC of each pseudo-fine setting against its clusters' NMI, with the true fine labels at NMI 1."""
+    correlation = nmi_gain_correlation(runs)
+    points = versus.assign(delta=versus["gain"], delta_low=versus["gain_low"], delta_high=versus["gain_high"],
+                           group=versus["features"], label=[f"k = {k}" for k in versus["k"]])
+    truth = true_fine_gain(stored)
+    if truth["n"]:  # the annotators' fine labels, at NMI 1 by definition
+        points = pd.concat([points, pd.DataFrame([{"nmi": 1.0, "delta": truth["mean"], "delta_low": truth["low"],
+                                                   "delta_high": truth["high"], "group": "true fine labels",
+                                                   "label": "fine"}])], ignore_index=True)
+    rho = "" if correlation["n"] < 3 else f" (Spearman ρ = {correlation['rho']:+.2f} over {correlation['n']} runs)"
+    return delta_with_intervals(
+        points if len(points) else _placeholder("nmi", "not trained yet"),
+        x="nmi", xlabel="clusters' NMI against the true fine labels (test)", shorten=False,
+        ylabel="A_FC − A_CC (points), 95 % interval", title="Gain over coarse labels against cluster quality" + rho)

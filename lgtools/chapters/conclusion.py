@@ -33,7 +33,9 @@ from lgtools.runs.compare import PAIR_KEYS, delta_pairs, paired_interval, paired
 from lgtools.runs.ladder import CONVERGED_WIDTH, ladder_runs, ladder_table
 from lgtools.runs.results import load_result, load_results
 from lgtools.training.config import FAST_RECIPE
-from lgtools.report.ledger import not_run
+from lgtools.report.ledger import headline_sentence, ledger_tally, not_run
+from lgtools.report.noise import memorisation_table, noise_table
+from lgtools.report.verdicts import DIFFERS
 
 from lgtools.report.ledger import claim_frame, finding_box
 NOTEBOOK = "08_conclusion"  # the notebook this module serves
@@ -360,3 +362,20 @@ def claims(stored: pd.DataFrame) -> pd.DataFrame:
 def finding(ledger: pd.DataFrame) -> str:
     """This chapter's "what we found" box: its own rows of the book's ledger (Holm over the whole book) as Markdown."""
     return finding_box(ledger, NOTEBOOK)
+
+
+def found_texts(stored: pd.DataFrame, ledger: pd.DataFrame) -> dict[str, str]:
+    """The chapter's glued sentences (Markdown) by glue name: its finding box, the scale gap, regimes, bias, spread.
+
+    ``ledger``: the book's ledger (the landing page's ``verdict_ledger``), whose tally the box repeats.
+    """
+    gap = scale_gap(stored)
+    judged = ledger[ledger["kind"].eq("paper") & ledger["magnitude"].notna()]
+    return {"ch08_scale": scale_gap_sentence(gap),
+            "ch08_found": headline_sentence(ledger) + "\n" + ledger_tally(ledger) + "\n- **Scale.** "
+                          + scale_gap_sentence(gap) + " See [the scale gap](#scale-gap).",
+            "ch08_magnitudes": f"{int(judged['magnitude'].eq(DIFFERS).sum())} of the {len(judged)} claims of the paper "
+                               "that we could judge",
+            "ch08_regimes": noise_regime_sentence(noise_table(stored), memorisation_table(stored)),
+            "ch08_best_bias": bias_sentence(best_on_test_bias(stored)),
+            "ch08_spread": seed_spread_sentence(stored)}

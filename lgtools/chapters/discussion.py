@@ -26,7 +26,10 @@ from typing import Any, Sequence
 
 from lgtools.labels.builtin import get_hierarchy
 from lgtools.report.paper import paper_table, table6_inconsistent_rows
-from lgtools.report.ranking import acr_confound, paper_points, seed_bootstrap_rho, table6_seed_pairs, table6_seed_test
+from lgtools.report.noise import expected_share, paper_deltas
+from lgtools.report.points import delta_with_intervals
+from lgtools.report.ranking import (acr_confound, confound_sentence, paper_points, seed_bootstrap_rho, table6_seed_pairs,
+                                    table6_seed_test)
 from lgtools.report.scorecard import scorecard
 from lgtools.report.verdicts import magnitude
 from lgtools.runs.compare import verdict
@@ -275,3 +278,52 @@ def claims(stored: pd.DataFrame) -> pd.DataFrame:
 def finding(ledger: pd.DataFrame) -> str:
     """This chapter's "what we found" box: its own rows of the book's ledger (Holm over the whole book) as Markdown."""
     return finding_box(ledger, NOTEBOOK)
+
+
+def seed_findings(stored: pd.DataFrame) -> tuple[dict[str, str], pd.DataFrame]:
+    """Table VI over seeds: the glued sentences (ACR's confound, the partitions' intervals) and the per-partition table.
+
+    The table is empty while no Table VI partition is stored.
+    """
+    seed_pairs = table6_seed_pairs(stored)
+    seed_test = table6_seed_test(seed_pairs)
+    boot = seed_bootstrap_rho(seed_pairs)
+    means = seed_pairs.groupby("hierarchy")[["acr", "delta", "a_cc"]].mean() if len(seed_pairs) else seed_pairs
+    texts = {"ch07_acr_confound": confound_sentence(acr_confound(means) if len(means) else {},
+                                                    acr_confound(paper_points(("fig7a",))), boot)}
+    per = seed_test["per_partition"]
+    if not seed_test["n"]:
+        texts["ch07_table6_seeds"] = "no Table VI partition is stored yet"
+        return texts, pd.DataFrame()
+    weakest = per["p"].idxmax()
+    texts["ch07_table6_seeds"] = (
+        f"{int((per['low'] > 0).sum())} of {len(per)} partitions have their interval over {seed_test['n']} seeds above 0 "
+        f"(the weakest, {per.loc[weakest, 'hierarchy']}, {per['mean'].loc[weakest]:+.2f} "
+        f"[{per['low'].loc[weakest]:+.2f}, {per['high'].loc[weakest]:+.2f}], p = {seed_test['all_p']:.3f}); "
+        f"averaged over the partitions, ΔA is {seed_test['mean']:+.2f} [{seed_test['low']:+.2f}, {seed_test['high']:+.2f}] "
+        f"over {seed_test['n']} seeds")
+    return texts, per.rename(columns={"mean": "delta", "low": "delta_low", "high": "delta_high"})
+
+
+def noise_figures(noise: pd.DataFrame) -> dict[str, plt.Figure]:
+    """Table VII's two figures by glue name: ΔA and ACR against the realised share of changed labels, ours beside the paper's.
+
+    ``noise``: ``lgtools.report.noise.noise_table``; no figure while it is empty.
+    """
+    if noise.empty:
+        return {}
+    paper = pd.DataFrame([{"share": expected_share(r, "swap"), "delta": d, "delta_low": float("nan"),
+                           "delta_high": float("nan"), "group": "paper (swap, 200 epochs)", "label": f"{r:g}"}
+                          for r, d in paper_deltas().items()])
+    ours = noise.assign(group="ours, " + noise["noise_mode"].astype(str) + ", 4 epochs",
+                        label=noise["noise"].map(lambda r: f"{float(r):g}"))
+    paper_acr = paper_points(("fig7b",)).assign(share=lambda f: [expected_share(float(r), "swap") for r in f["setting"]],
+                                                group="paper (swap, 200 epochs; noisy test labels)",
+                                                label=lambda f: f["setting"])
+    share = "share of training fine labels changed by the noise"
+    return {"fig-ch07-noise-delta": delta_with_intervals(
+                pd.concat([paper, ours], ignore_index=True), x="share", xlabel=share,
+                title="Table VII: ΔA against the realised noise (labels: randomness factor)"),
+            "fig-ch07-noise-acr": delta_with_intervals(
+                pd.concat([paper_acr, ours], ignore_index=True), x="share", y="acr", ylabel="ACR (authors' code)",
+                xlabel=share, title="Table VII: ACR against the realised noise")}

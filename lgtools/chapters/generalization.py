@@ -112,3 +112,22 @@ def claims(stored: pd.DataFrame) -> pd.DataFrame:
 def finding(ledger: pd.DataFrame) -> str:
     """This chapter's "what we found" box: its own rows of the book's ledger (Holm over the whole book) as Markdown."""
     return finding_box(ledger, NOTEBOOK)
+
+
+VARIANTS = {  # the live demo's Table V: labels and dropout rate per setting
+    "F, dropout 0": {"labels": "fine", "dropout": 0.0},
+    "C, dropout 0": {"labels": "coarse", "dropout": 0.0},
+    "F, dropout 0.3": {"labels": "fine", "dropout": 0.3},
+    "C, dropout 0.3": {"labels": "coarse", "dropout": 0.3},
+}
+
+
+def train_gap_text(stored: pd.DataFrame) -> str:
+    """Table I's training-accuracy ΔA on CIFAR-10 in words (Markdown): mean [95 % interval], seeds, both accuracies."""
+    train = scorecard(stored, "table1", metric="train_acc")
+    train = train[train["dataset"].eq("cifar10") & train["n"].gt(0)]
+    if train.empty:
+        return "no stored run yet"
+    r = train.iloc[0]
+    return (f"{r['ours_delta']:+.2f} [{r['ours_delta_low']:+.2f}, {r['ours_delta_high']:+.2f}] "
+            f"points ({int(r['n'])} seeds; fine runs {r['ours_fine']} % against coarse runs {r['ours_coarse']} %)")

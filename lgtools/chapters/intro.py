@@ -16,7 +16,7 @@ import seaborn as sns
 
 from lgtools.chapters import (automatic_fine_labels, conclusion, discussion, generalization, hierarchy_in_the_loss,
                               hierarchy_inside, optimization, pretraining_granularity, training_data)
-from lgtools.report.ledger import CONVERGED, gather
+from lgtools.report.ledger import CONVERGED, gather, headline_sentence, ledger_tally, with_converged
 
 PAPER_CHAPTERS = (training_data, optimization, generalization, discussion)  # the chapters that judge the paper's claims
 
@@ -73,3 +73,14 @@ def verdict_ledger(stored: pd.DataFrame, probes: pd.DataFrame | None = None,
 def converged_ledger(stored: pd.DataFrame) -> pd.DataFrame:
     """The paper's claims judged on the converged-scale runs alone (``verdict_ledger(..., scale="converged")``)."""
     return verdict_ledger(stored, scale=CONVERGED, paper_only=True)
+
+
+def book_ledger(stored: pd.DataFrame) -> pd.DataFrame:
+    """The landing page's ledger: every chapter's claims at CPU scale, with the converged runs' column beside."""
+    return with_converged(verdict_ledger(stored), converged_ledger(stored))
+
+
+def landing_found(stored: pd.DataFrame, ledger: pd.DataFrame, results_dir: str) -> str:
+    """The landing page's "what we found" (Markdown): the short answer, the tally and the regime of each verdict."""
+    regime = conclusion.regime_sentence(stored, conclusion.converged_ladder(results_dir))
+    return headline_sentence(ledger) + "\n" + ledger_tally(ledger) + "\n- **Regime.** " + regime

@@ -124,3 +124,14 @@ def image_grid(images: Any, labels: Any, hierarchy: "Hierarchy", per_class: int 
     fig.suptitle("Samples per fine class (rows), grouped by coarse class (colour)", fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def found_text(counts: pd.DataFrame) -> str:
+    """The chapter's finding (Markdown): how many of Table II's hierarchies have the class counts Table I prints.
+
+    ``counts``: ``hierarchy_summary`` of Table II's hierarchies.
+    """
+    same = counts["coarse classes"].eq(counts["paper coarse"]) & counts["fine classes"].eq(counts["paper fine"])
+    return (f"- **The hierarchies.** {int(same.sum())} of the {len(counts)} hierarchies of Table II have the class "
+            "counts Table I prints" + ("" if same.all() else f"; these do not: {', '.join(counts.loc[~same, 'hierarchy'])}")
+            + ". The ImageNet classes are checked, by WordNet id, against the official ILSVRC-2012 class list (a test).")

@@ -130,3 +130,12 @@ def claims(stored: pd.DataFrame) -> pd.DataFrame:
 def finding(ledger: pd.DataFrame) -> str:
     """This chapter's "what we found" box: its own rows of the book's ledger (Holm over the whole book) as Markdown."""
     return finding_box(ledger, NOTEBOOK)
+
+
+VARIANTS = {  # the live demo's Table IV: labels and the extra layer per setting
+    "baseline F": {"labels": "fine"},
+    "baseline C": {"labels": "coarse"},
+    "extra linear C": {"labels": "coarse", "extra_layer": "linear"},
+    "extra square C": {"labels": "coarse", "extra_layer": "square"},
+    "extra square+relu C": {"labels": "coarse", "extra_layer": "square_relu"},
+}

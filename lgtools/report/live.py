@@ -11,7 +11,9 @@ from typing import Any
 from lgtools.labels.builtin import get_hierarchy
 from lgtools.labels.hierarchy import Hierarchy
 from lgtools.labels.partitions import random_partition
+from lgtools.report.figures import set_theme
 from lgtools.report.paths import resolve_path
+from lgtools.report.tiny import scale_params
 from lgtools.runs.compare import paired_interval, unique_runs
 from lgtools.runs.results import hierarchy_label, reevaluate, result_row, save_result, to_jsonable
 from lgtools.training.config import TrainConfig
@@ -53,6 +55,27 @@ def base_config(experiment: str, **params: Any) -> dict:
         config["data_root"] = str(resolve_path(config["data_root"]))
     TrainConfig(**config)  # check every value now, before any run starts
     return config
+
+
+LIVE_FIELDS = ("dataset", "data_root", "hierarchy", "model", "width", "epochs", "batch_size", "lr", "schedule",
+               "max_train", "max_test", "device", "num_threads")  # a live chapter's parameters that are TrainConfig fields
+
+
+def setup(parameters: Mapping[str, Any], experiment: str, **tiny: Any) -> tuple[dict, dict]:
+    """A live chapter's one setup call (chapters 3–7): its parameters in tiny mode, its base config, the theme.
+
+    ``parameters``: the page's namespace (``vars()`` after the parameters cell); ``tiny``: the values tiny mode
+    (LGTOOLS_TINY=1, set by the tests) gives the parameters it shrinks; papermill values are kept otherwise.
+    Returns ``(p, base)``: the shrinkable parameters as run, and the ``base_config`` every live run starts from.
+    """
+    given = {k: parameters[k] for k in tiny}
+    given.update({k: given[k] or None for k in ("max_train", "max_test") if k in given})  # 0 means all
+    p = scale_params(given, **tiny)
+    fields = {k: p.get(k, parameters[k]) for k in LIVE_FIELDS if k in parameters}
+    fields["num_threads"] = fields.get("num_threads") or None  # 0 means every core
+    base = base_config(experiment, **fields)
+    set_theme()
+    return p, base
 
 
 def run_settings(base: Mapping[str, Any], settings: Mapping[str, Mapping[str, Any]],

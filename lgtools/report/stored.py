@@ -10,8 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from lgtools.report.paths import resolve_path
+from lgtools.runs.cluster_study import load_cluster_study
 from lgtools.runs.compare import unique_runs
+from lgtools.runs.finetune_study import load_finetune_study
+from lgtools.runs.probe_study import load_probe_study
 from lgtools.runs.results import COLUMNS, load_results
+from lgtools.runs.sweep_spec import expand, load_spec
 from lgtools.runs.sweep_store import coverage
 
 
@@ -126,3 +130,19 @@ def to_train_sentence(specs: Sequence[str | Path], results_dir: str | Path = "re
              f"{int(r['to_train'])} to train" + (f", {int(r['copyable'])} to copy from another sweep" if r["copyable"] else "")
              for spec, (_, r) in zip(specs, table.iterrows())]
     return "; ".join(parts)
+
+
+def stored_study(path: str | Path, kind: str) -> tuple[pd.DataFrame, dict]:
+    """A stored study's table and record, ``kind`` "cluster", "probe" or "finetune" (empty table if not stored yet).
+
+    ``path`` as a chapter's parameter gives it: as given if it exists, else from the repository root.
+    """
+    loaders = {"cluster": load_cluster_study, "probe": load_probe_study, "finetune": load_finetune_study}
+    if kind not in loaders:
+        raise ValueError(f"kind must be one of {sorted(loaders)}, got {kind!r}")
+    return loaders[kind](resolve_path(path))
+
+
+def spec_size(path: str | Path) -> int:
+    """How many runs a sweep spec lists (``path`` from the repository root, e.g. ``sweeps/cpu/pretraining.yaml``)."""
+    return len(expand(load_spec(resolve_path(path))))
