@@ -327,3 +327,11 @@ def noise_figures(noise: pd.DataFrame) -> dict[str, plt.Figure]:
             "fig-ch07-noise-acr": delta_with_intervals(
                 pd.concat([paper_acr, ours], ignore_index=True), x="share", y="acr", ylabel="ACR (authors' code)",
                 xlabel=share, title="Table VII: ACR against the realised noise")}
+
+
+def printed_table6() -> pd.DataFrame:
+    """Table VI as printed, with each partition's bits (1 = the first coarse class) and its ones:zeros count."""
+    table6 = paper_table("table6")
+    table6["bits"] = [get_hierarchy(name).bits() for name in table6["hierarchy"]]
+    table6["ones:zeros"] = [f"{b.count('1')}:{b.count('0')}" for b in table6["bits"]]
+    return table6[["row", "setting_value", "bits", "ones:zeros", "a_cc_test", "a_fc_test", "delta"]]

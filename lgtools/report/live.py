@@ -13,6 +13,7 @@ from lgtools.labels.hierarchy import Hierarchy
 from lgtools.labels.partitions import random_partition
 from lgtools.report.figures import set_theme
 from lgtools.report.paths import resolve_path
+from lgtools.report.stored import stored_results
 from lgtools.report.tiny import scale_params
 from lgtools.runs.compare import paired_interval, unique_runs
 from lgtools.runs.results import hierarchy_label, reevaluate, result_row, save_result, to_jsonable
@@ -76,6 +77,17 @@ def setup(parameters: Mapping[str, Any], experiment: str, **tiny: Any) -> tuple[
     base = base_config(experiment, **fields)
     set_theme()
     return p, base
+
+
+def evidence_setup(parameters: Mapping[str, Any], **tiny: Any) -> tuple[dict, pd.DataFrame]:
+    """A stored-evidence chapter's one setup call (chapters 9–12): its parameters in tiny mode, the theme, the stored runs.
+
+    ``parameters``: the page's namespace (``vars()`` after the parameters cell, with ``results_dir``); ``tiny``: the
+    values tiny mode gives the parameters it shrinks. Returns ``(p, stored)``.
+    """
+    p = scale_params({k: parameters[k] for k in tiny}, **tiny)
+    set_theme()
+    return p, stored_results(parameters["results_dir"])
 
 
 def run_settings(base: Mapping[str, Any], settings: Mapping[str, Mapping[str, Any]],
