@@ -6,7 +6,7 @@ Run after changing ``repository.url`` in _config.yml (the one place the URL is s
 
 from pathlib import Path
 
-from lgtools.chapters.launch import repository_url, set_install_cell
+from lgtools.report.launch import repository_url, set_install_cell
 
 ROOT = Path(__file__).resolve().parents[1]
 

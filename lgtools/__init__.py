@@ -12,7 +12,7 @@ stays cheap)::
 
 The package is built in layers, each importing only from the layers below it (checked by
 import-linter in the test suite): ``labels`` → ``data``, ``nets``, ``metrics`` → ``training``
-→ ``runs`` → ``chapters`` (what only the book uses) → ``cli`` and ``bench`` (the commands).
+→ ``runs`` → ``report`` (what several chapters share) → ``chapters`` (one module per notebook) → ``cli`` and ``bench`` (the commands).
 Each subpackage's docstring lists its modules; CONTRIBUTING.md has the layer map.
 """
 

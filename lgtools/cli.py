@@ -202,7 +202,7 @@ READ_FOLDERS = ("results_dir", "benchmarks_dir", "sweeps_dir")
 
 
 def _chapter(args: argparse.Namespace) -> int:
-    from lgtools.chapters.paths import existing_folder
+    from lgtools.report.paths import existing_folder
     from lgtools.runs.sweep_spec import check_notebook_parameters, load_yaml, notebook_parameter_types
 
     notebook = Path(args.notebook)
@@ -486,9 +486,9 @@ def _print_scorecard(directory: str) -> int:
     """Chapter 8's overview and, for every source with runs of ours, its rows that have them."""
     import pandas as pd
 
-    from lgtools.chapters.scorecard import scorecard, scorecard_summary
-    from lgtools.chapters.selection import SOURCE_KEYS
-    from lgtools.chapters.stored import stored_results
+    from lgtools.report.scorecard import scorecard, scorecard_summary
+    from lgtools.report.selection import SOURCE_KEYS
+    from lgtools.report.stored import stored_results
 
     stored = stored_results(directory)  # a run copied between sweeps counts once
     with pd.option_context("display.width", 250, "display.max_rows", 500, "display.max_columns", 30,

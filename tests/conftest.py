@@ -8,7 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-# Tiny mode: chapters shrink their parameters through lgtools.chapters.tiny.scale_params.
+# Tiny mode: chapters shrink their parameters through lgtools.report.tiny.scale_params.
 os.environ["LGTOOLS_TINY"] = "1"
 os.environ["LGTOOLS_JOBS"] = "1"  # sweeps run one at a time in tests unless a test asks for more (default_jobs)
 

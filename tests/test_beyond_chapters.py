@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lgtools.chapters import hierarchy_loss as hl
+from lgtools.report.evidence import LOSS_SWEEP
+from lgtools.chapters import hierarchy_in_the_loss as hl
 from lgtools.labels.builtin import get_hierarchy
 from lgtools.runs.results import load_results, save_result
 
@@ -60,9 +61,9 @@ def stored(tmp_path: Path):
     for seed in (0, 1, 2):
         store(tmp_path, "table1-cpu-scale", "cross_entropy", 0.0, seed, inside=3, across=3 + seed % 2)
         # Fewer mistakes across, the same inside: better fine top-1, A_FC and crossing share.
-        store(tmp_path, hl.SWEEP, "coarse_constraint", 0.5, seed, inside=3, across=1 + seed % 2,
+        store(tmp_path, LOSS_SWEEP, "coarse_constraint", 0.5, seed, inside=3, across=1 + seed % 2,
               crm=(4 + seed % 2, 0))  # CRM moves every crossing mistake inside
-    store(tmp_path, hl.SWEEP, "soft_labels", 5.0, 0, inside=6, across=3)  # one seed: no interval
+    store(tmp_path, LOSS_SWEEP, "soft_labels", 5.0, 0, inside=6, across=3)  # one seed: no interval
     return load_results(tmp_path)
 
 
@@ -95,7 +96,7 @@ def test_paired_difference_from_cross_entropy_and_its_reading(stored) -> None:
 def test_coarse_heads_on_different_stages_are_different_settings(stored, tmp_path: Path) -> None:
     for seed in (0, 1, 2):
         for head, across in ((4, 2), (2, 6)):
-            store(tmp_path / "heads", hl.SWEEP, "multitask", 1.0, seed, inside=3, across=across, coarse_head=head,
+            store(tmp_path / "heads", LOSS_SWEEP, "multitask", 1.0, seed, inside=3, across=across, coarse_head=head,
                   model="preact_resnet18")
     runs = hl.loss_runs(pd.concat([stored, load_results(tmp_path / "heads")]), dataset="synthetic")
     heads = runs[runs["loss"].eq("multitask")]
@@ -113,7 +114,7 @@ def test_without_loss_runs_the_finding_says_so(stored) -> None:
 
 
 def test_pseudo_fine_runs_pair_with_the_coarse_and_the_true_fine_runs(tmp_path: Path) -> None:
-    from lgtools.chapters import auto_fine
+    from lgtools.chapters import automatic_fine_labels as auto_fine
 
     for seed in (0, 1):
         store(tmp_path, "table1-cpu-scale", "cross_entropy", 0.0, seed, inside=3, across=2)  # A_FC 252/264
@@ -147,7 +148,7 @@ def test_pseudo_fine_runs_pair_with_the_coarse_and_the_true_fine_runs(tmp_path: 
     ((-1.5, -1.5, -1.5), (-3.3, -3.5, -3.1), "inconclusive (two seeds, equal differences)"),
 ])
 def test_what_a_pseudo_fine_setting_recovers_is_read_from_both_intervals(gain, short, reading) -> None:
-    from lgtools.chapters import auto_fine
+    from lgtools.chapters import automatic_fine_labels as auto_fine
 
     n = 2 if gain[1] == gain[2] else 3  # two seeds whose differences happen to be equal: no spread at all
     as_dict = lambda t: {"mean": t[0], "low": t[1], "high": t[2], "n": n}  # noqa: E731
@@ -156,7 +157,7 @@ def test_what_a_pseudo_fine_setting_recovers_is_read_from_both_intervals(gain, s
 
 def test_a_second_coarse_task_pairs_with_its_own_coarse_runs_and_rescored_fine_runs(tmp_path: Path) -> None:
     from lgtools import metrics
-    from lgtools.chapters import auto_fine
+    from lgtools.chapters import automatic_fine_labels as auto_fine
     from lgtools.labels.builtin import as_hierarchy
 
     bits = "001001001001"  # another grouping of the 12 synthetic classes into two
@@ -184,7 +185,7 @@ def test_a_second_coarse_task_pairs_with_its_own_coarse_runs_and_rescored_fine_r
 
 
 def test_cluster_quality_and_gain_are_rank_correlated_over_runs() -> None:
-    from lgtools.chapters import auto_fine
+    from lgtools.chapters import automatic_fine_labels as auto_fine
 
     runs = pd.DataFrame({"pseudo_test_nmi": [0.1, 0.2, 0.3, 0.4], "gain": [-1.0, 0.0, 0.5, 2.0]})
     found = auto_fine.nmi_gain_correlation(runs)
@@ -195,7 +196,7 @@ def test_cluster_quality_and_gain_are_rank_correlated_over_runs() -> None:
 def test_cluster_table_means_over_seeds_with_intervals() -> None:
     import pandas as pd
 
-    from lgtools.chapters import auto_fine
+    from lgtools.chapters import automatic_fine_labels as auto_fine
 
     study = pd.DataFrame({"features": ["pixels"] * 3 + ["random_net"], "k": [2, 2, 2, 5], "seed": [0, 1, 2, 0],
                           "test_nmi": [0.30, 0.32, 0.34, 0.5], "test_ari": [0.1, 0.1, 0.1, 0.2]})
@@ -240,11 +241,11 @@ def test_early_share_is_the_part_of_the_gain_made_by_the_first_epoch() -> None:
 
 def test_a_coarse_head_is_paired_with_the_plain_fine_network_epoch_by_epoch(tmp_path: Path) -> None:
     from lgtools.chapters.hierarchy_inside import head_curves, head_finding, head_versus
-    from lgtools.chapters.ledger import _head_row, _probe_row
+    from lgtools.chapters.hierarchy_inside import _head_row, _probe_row
 
     for seed in (0, 1, 2):
         store(tmp_path, "table1-cpu-scale", "cross_entropy", 0.0, seed, inside=3, across=3)
-        store(tmp_path, hl.SWEEP, "multitask", 1.0, seed, inside=3, across=3, coarse_head=2, model="preact_resnet18")
+        store(tmp_path, LOSS_SWEEP, "multitask", 1.0, seed, inside=3, across=3, coarse_head=2, model="preact_resnet18")
     frame = load_results(tmp_path)
     curves = head_curves(frame, dataset="synthetic")
     # Move the head runs' epoch-1 A_FC up by 1 + seed points: a paired gain of +2 with n = 3.
@@ -262,7 +263,7 @@ def test_a_coarse_head_is_paired_with_the_plain_fine_network_epoch_by_epoch(tmp_
 
 
 def test_spectral_clustering_is_paired_with_kmeans_per_seed() -> None:
-    from lgtools.chapters import auto_fine
+    from lgtools.chapters import automatic_fine_labels as auto_fine
 
     study = pd.DataFrame({"features": ["pixels"] * 6, "k": [2] * 6, "seed": [0, 0, 1, 1, 2, 2],
                           "method": ["kmeans", "spectral"] * 3, "test_nmi": [0.30, 0.33, 0.31, 0.33, 0.29, 0.33],
@@ -275,7 +276,7 @@ def test_spectral_clustering_is_paired_with_kmeans_per_seed() -> None:
 
 
 def test_the_finding_box_reads_each_tasks_cluster_study() -> None:
-    from lgtools.chapters import auto_fine
+    from lgtools.chapters import automatic_fine_labels as auto_fine
 
     five = pd.DataFrame({"features": ["pixels"] * 4, "k": [1, 1, 2, 2], "seed": [0, 1, 0, 1],
                          "test_nmi": [0.82, 0.82, 0.71, 0.73], "test_ari": [0.6, 0.6, 0.5, 0.5]})
@@ -294,7 +295,7 @@ def test_the_finding_box_reads_each_tasks_cluster_study() -> None:
 
 
 def test_the_answer_bullet_counts_settings_below_the_coarse_labels() -> None:
-    from lgtools.chapters import auto_fine
+    from lgtools.chapters import automatic_fine_labels as auto_fine
 
     versus = pd.DataFrame({"features": ["whitened pixels", "whitened pixels", "coarse-trained network"], "k": [2, 5, 5],
                            "gain": [-1.5, -1.7, 0.4], "reading": ["worse than coarse labels", "inconclusive",
@@ -306,7 +307,7 @@ def test_the_answer_bullet_counts_settings_below_the_coarse_labels() -> None:
 
 
 def test_feature_sources_are_compared_at_the_same_seed_and_k() -> None:
-    from lgtools.chapters import auto_fine as af
+    from lgtools.chapters import automatic_fine_labels as af
 
     runs = pd.DataFrame([{"features": features, "k": k, "seed": seed, "test_acc": acc + seed + k / 10}
                          for seed in (0, 1) for k in (2, 5)

@@ -540,7 +540,7 @@ def test_launch_buttons_point_at_the_configured_repository(built_book):
     import re
     from urllib.parse import urlparse
 
-    from lgtools.chapters.launch import repository_url
+    from lgtools.report.launch import repository_url
 
     _, html = built_book
     repo = urlparse(repository_url(ROOT)).path.strip("/")  # owner/name

@@ -59,7 +59,7 @@ def test_the_sweep_does_not_reuse_a_run_another_computation_made(stored_run: Pat
 
 
 def test_a_twin_of_another_computation_is_not_taken_for_the_run(stored_run: Path, tmp_path: Path, caplog) -> None:
-    from lgtools.chapters.pretraining import _with_predictions
+    from lgtools.chapters.pretraining_granularity import _with_predictions
 
     results = tmp_path / "res"
     record = json.loads(stored_run.read_text())

@@ -1,4 +1,4 @@
-"""lgtools.chapters.experiments (chapters 3–7) and the chapter 3–7 figure helpers, on tiny CPU runs."""
+"""lgtools.report.live and the chapters' live demos (chapters 3–7) and the chapter 3–7 figure helpers, on tiny CPU runs."""
 
 import matplotlib
 
@@ -8,14 +8,18 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from lgtools.chapters import experiments as ex  # noqa: E402
-from lgtools.chapters import plots  # noqa: E402
+from lgtools.chapters.acr import acr_breakdown, confusion_heatmap
+from lgtools.chapters.generalization import penultimate_features, tsne_embedding, tsne_scatter
+from lgtools.chapters.optimization import training_curves
+from lgtools.chapters.training_data import data_efficiency
+from lgtools.report import live as ex  # noqa: E402
+from lgtools.report import figures as plots  # noqa: E402
 from lgtools.labels.builtin import as_hierarchy, get_hierarchy
 from lgtools.labels.hierarchy import Hierarchy
 from lgtools.metrics import acr
 from lgtools.runs.compare import delta_table, NOISE_PAIR_KEYS
 from lgtools.runs.results import load_results
-from lgtools.chapters.selection import coarse_per_noise
+from lgtools.report.selection import coarse_per_noise
 from lgtools.training.config import TrainConfig
 from lgtools.training.identity import run_identity
 
@@ -27,7 +31,7 @@ SYNTHETIC = get_hierarchy("synthetic")
 
 @pytest.fixture
 def count_trainings(monkeypatch):
-    """Count calls of lgtools.training.loop.train made through lgtools.chapters.experiments."""
+    """Count calls of lgtools.training.loop.train made through lgtools.report.live."""
     calls = []
     real = ex.train
 
@@ -72,7 +76,7 @@ def test_results_dir_stores_every_run(tmp_path):
 
 
 def test_data_efficiency_scales_epochs(count_trainings):
-    table, runs = ex.data_efficiency(BASE, ratios=[0.5, 1.0], seeds=[0])
+    table, runs = data_efficiency(BASE, ratios=[0.5, 1.0], seeds=[0])
     assert len(count_trainings) == 4
     assert sorted(zip(table["data_ratio"], table["labels"])) == [
         (0.5, "coarse"), (0.5, "fine"), (1.0, "coarse"), (1.0, "fine")]
@@ -87,7 +91,7 @@ def test_data_efficiency_scales_epochs(count_trainings):
 @pytest.mark.parametrize("ratios", [[], [0.0], [1.5]])
 def test_data_efficiency_rejects_bad_ratios(ratios):
     with pytest.raises(ValueError, match="ratios"):
-        ex.data_efficiency(BASE, ratios=ratios, seeds=[0])
+        data_efficiency(BASE, ratios=ratios, seeds=[0])
 
 
 def test_bad_seeds_and_settings_are_rejected():
@@ -195,7 +199,7 @@ def test_history_frame_has_train_and_test_rows(pair):
     frame = ex.history_frame(runs)
     assert len(frame) == 2 * 2 * len(runs[0].history)
     assert set(frame["split"]) == {"train", "test"} and set(frame["labels"]) == {"fine", "coarse"}
-    fig = plots.training_curves(frame)
+    fig = training_curves(frame)
     assert len(fig.axes[0].lines) >= 4  # fine/coarse × train/test
     with pytest.raises(ValueError):
         ex.history_frame([])
@@ -203,30 +207,30 @@ def test_history_frame_has_train_and_test_rows(pair):
 
 def test_penultimate_features_and_tsne(pair):
     _, runs = pair
-    features, fine, coarse = ex.penultimate_features(runs[0], n=60)
+    features, fine, coarse = penultimate_features(runs[0], n=60)
     assert features.shape == (60, 4 * BASE["width"])
     assert fine.shape == coarse.shape == (60,) and set(coarse) <= set(range(4))
     assert np.array_equal(coarse, SYNTHETIC.fine_to_coarse[fine])
-    embedding = ex.tsne_embedding(features, seed=0)
+    embedding = tsne_embedding(features, seed=0)
     assert embedding.shape == (60, 2) and np.isfinite(embedding).all()
-    fig = plots.tsne_scatter(embedding, coarse, SYNTHETIC.coarse_names)
+    fig = tsne_scatter(embedding, coarse, SYNTHETIC.coarse_names)
     assert len(fig.axes[0].collections) == 4 + 4  # one scatter per class + one mean marker each
     with pytest.raises(ValueError, match="features"):
-        ex.tsne_embedding(np.zeros((3, 2)))
+        tsne_embedding(np.zeros((3, 2)))
 
 
 def test_acr_breakdown_reproduces_both_conventions():
     h = Hierarchy.from_bits(("a", "b", "c", "d"), "0011")
     confusion = np.array([[50, 6, 2, 1], [8, 40, 1, 3], [2, 0, 45, 5], [1, 2, 9, 30]])
-    table = ex.acr_breakdown(confusion, h).set_index("convention")
+    table = acr_breakdown(confusion, h).set_index("convention")
     assert table.loc["eq. (1) as printed", "ACR"] == pytest.approx(acr(confusion, h, "equation"))
     assert table.loc["authors' code", "ACR"] == pytest.approx(acr(confusion, h, "code"))
     no_diag = table.loc["eq. (1) without the diagonal", "ACR"]
     assert no_diag == pytest.approx((6 + 8 + 5 + 9) / 4 / ((2 + 1 + 1 + 3 + 2 + 0 + 1 + 2) / 8))
     assert table.loc["reciprocal of the line above", "ACR"] == pytest.approx(1 / no_diag)
     with pytest.raises(ValueError, match="confusion"):
-        ex.acr_breakdown(np.eye(3), h)
-    fig = plots.confusion_heatmap(confusion, h)
+        acr_breakdown(np.eye(3), h)
+    fig = confusion_heatmap(confusion, h)
     assert len(fig.axes[0].lines) == 2  # one boundary each way between the two coarse blocks
 
 
@@ -274,7 +278,7 @@ def test_stored_results_count_a_run_copied_by_another_sweep_once(tmp_path):
     import shutil
     from pathlib import Path
 
-    from lgtools.chapters.stored import stored_results
+    from lgtools.report.stored import stored_results
     original = sorted(Path(__file__).parent.parent.glob("results/table1-cpu-scale/labels=fine_seed=0-*.json"))[0]
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -286,7 +290,7 @@ def test_stored_results_count_a_run_copied_by_another_sweep_once(tmp_path):
 
 def test_scale_params_reads_lists_given_as_text(monkeypatch):
     # papermill's -p injects "[0, 1]" as a string; the chapters must read it as the list it names.
-    from lgtools.chapters.tiny import scale_params
+    from lgtools.report.tiny import scale_params
 
     monkeypatch.delenv("LGTOOLS_TINY", raising=False)
     assert scale_params({"seeds": "[0, 1]", "ratios": "[0.2, 0.5]", "dataset": "cifar10"}) == {

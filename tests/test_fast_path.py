@@ -84,7 +84,7 @@ def test_theoretical_peak_reads_cores_lanes_and_clock() -> None:
 def test_the_performance_page_draws_the_newest_speed_figures_per_device(tmp_path: Path) -> None:
     import json
 
-    from lgtools.chapters.stored import benchmark_figures
+    from lgtools.report.stored import benchmark_figures
 
     def record(date: str, speedup: float) -> dict:
         part = {"median_images_per_s": 100.0, "gflops": 20.0, "share_of_measured_peak": 0.2,

@@ -144,7 +144,7 @@ def test_a_diverging_run_stops_at_the_first_non_finite_loss_and_stores_nothing(t
 
 @pytest.mark.parametrize("tiny_mode", ["1", ""])
 def test_notebook_parameters_of_the_wrong_kind_are_refused_in_and_out_of_tiny_mode(monkeypatch, tiny_mode: str) -> None:
-    from lgtools.chapters.tiny import scale_params
+    from lgtools.report.tiny import scale_params
 
     monkeypatch.setenv("LGTOOLS_TINY", tiny_mode)
     defaults = {"ratios": [0.2, 0.5], "epochs": 4, "dataset": "synthetic", "max_train": None}

@@ -1,4 +1,4 @@
-"""The figures of the stored evidence (lgtools.chapters.evidence + plots), drawn from results/ and small made-up tables."""
+"""The figures of the stored evidence (lgtools.report.evidence, the chapter modules and report.figures), drawn from results/ and small made-up tables."""
 
 import matplotlib
 
@@ -15,8 +15,16 @@ from matplotlib.container import ErrorbarContainer  # noqa: E402
 from matplotlib.patches import Rectangle  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
 
-from lgtools.chapters import evidence, plots  # noqa: E402
-from lgtools.chapters.stored import stored_results  # noqa: E402
+from lgtools.chapters.acr import confusion_heatmap
+from lgtools.chapters.discussion import partition_grid, stored_partitions
+from lgtools.chapters.hierarchy_inside import confusion_dendrogram
+from lgtools.chapters.optimization import training_curves, training_histories
+from lgtools.chapters.pretraining_granularity import granularity_transfer
+from lgtools.chapters.training_data import data_share_evidence, data_share_intervals
+from lgtools.report.points import delta_vs_acr, delta_with_intervals
+from lgtools.report import evidence  # noqa: E402
+from lgtools.report import figures as plots  # noqa: E402
+from lgtools.report.stored import stored_results  # noqa: E402
 from lgtools.labels.builtin import get_hierarchy  # noqa: E402
 from lgtools.labels.hierarchy import Hierarchy  # noqa: E402
 from lgtools.runs.results import load_result  # noqa: E402
@@ -94,7 +102,7 @@ def test_confusion_heatmap_orders_by_coarse_class_and_outlines_blocks():
     h = Hierarchy(("a", "b", "c", "d", "e", "f"), ("x", "y", "z"), [1, 0, 1, 0, 2, 2])
     rng = np.random.default_rng(0)
     confusion = rng.integers(1, 50, size=(6, 6))
-    fig = plots.confusion_heatmap(confusion, h)
+    fig = confusion_heatmap(confusion, h)
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_xticklabels()] == ["b", "d", "a", "c", "e", "f"]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["b", "d", "a", "c", "e", "f"]
@@ -117,7 +125,7 @@ def test_fine_confusion_pools_the_stored_fine_runs(stored):
     one, _, only = evidence.fine_confusion(stored, seeds=[1])
     runs = evidence.headline_runs(stored, labels="fine", seeds=[1])
     assert only == [1] and np.array_equal(one, load_result(runs["path"].iloc[0])["confusion_fine"])
-    fig = plots.confusion_heatmap(confusion, hierarchy)
+    fig = confusion_heatmap(confusion, hierarchy)
     ax = fig.axes[0]
     names = [t.get_text() for t in ax.get_xticklabels()]
     assert names[:4] == ["airplane", "automobile", "ship", "truck"]  # vehicles first, then animals
@@ -129,11 +137,11 @@ def test_fine_confusion_pools_the_stored_fine_runs(stored):
 # ----------------------------------------------------------------------------- Fig 3
 
 def test_training_curves_from_stored_histories(stored):
-    curves = evidence.training_histories(stored)
+    curves = training_histories(stored)
     assert set(curves["labels"]) == {"fine", "coarse"} and set(curves["split"]) == {"train", "test"}
     assert sorted(curves["epoch"].unique()) == [1, 2, 3, 4]
     assert curves.groupby("labels")["seed"].nunique().to_dict() == {"coarse": 3, "fine": 3}
-    fig = plots.training_curves(curves, title="Fig 3, stored", band="range")
+    fig = training_curves(curves, title="Fig 3, stored", band="range")
     ax = fig.axes[0]
     assert "A_FC" in ax.get_ylabel() and "coarse-level" in ax.get_ylabel()
     assert "min–max" in ax.get_title() and "fine 3" in ax.get_title()
@@ -144,13 +152,13 @@ def test_training_curves_from_stored_histories(stored):
                     for _, g in curves.groupby(["labels", "split"])["accuracy"])
     assert spans == wanted  # each band runs from the lowest seed to the highest
     with pytest.raises(ValueError, match="band"):
-        plots.training_curves(curves, band="ci")
+        training_curves(curves, band="ci")
 
 
 # ----------------------------------------------------------------------------- Fig 2
 
 def test_data_share_evidence_has_paired_intervals(stored):
-    table = evidence.data_share_evidence(stored)
+    table = data_share_evidence(stored)
     ours = table[table["source"].eq("ours, cpu-scale")].set_index("data_ratio")
     paper = table[table["source"].eq("paper")].set_index("data_ratio")
     assert list(ours.index) == [0.2, 0.4, 0.6, 0.8, 1.0] and list(paper.index) == list(ours.index)
@@ -158,7 +166,7 @@ def test_data_share_evidence_has_paired_intervals(stored):
     assert np.isnan(ours.loc[1.0, "margin"]) and ours.loc[:0.8, "margin"].notna().all()
     assert paper.loc[0.4, "margin"] == pytest.approx(98.62 - 98.42)  # fine on 40 % against coarse on all
     assert paper["delta_low"].isna().all()
-    fig = plots.data_share_intervals(table)
+    fig = data_share_intervals(table)
     right = fig.axes[1]
     containers = [c for c in right.containers if isinstance(c, ErrorbarContainer)]
     assert len(containers) == 4  # (ours, paper) × (ΔA, margin)
@@ -174,19 +182,19 @@ def test_delta_vs_acr_draws_one_bar_per_point_with_an_interval():
                            "delta_high": [0.9, np.nan, 2.5, 4.5, np.nan],
                            "group": ["ours", "ours", "ours", "paper", "paper"],
                            "label": ["cifar10_table6_1", "0.1", "cifar10", "a", "b"]})
-    fig = plots.delta_vs_acr(points, log_x=True)
+    fig = delta_vs_acr(points, log_x=True)
     ax = fig.axes[0]
     assert _errorbar_segments(ax) == 3
     fig.canvas.draw()
     assert [t.get_text() for t in ax.texts] == ["VI-1", "r=0.1", "C10", "a", "b"]
-    raw = plots.delta_vs_acr(points, shorten=False)
+    raw = delta_vs_acr(points, shorten=False)
     assert raw.axes[0].texts[0].get_text() == "cifar10_table6_1"
 
 
 def test_delta_vs_acr_labels_and_log_ticks_do_not_collide(stored):
     points = evidence.acr_evidence(stored)
     assert {"paper, Fig 6", "paper, Fig 7a", "paper, Fig 7b", "ours, Table VI (cpu-scale)"} <= set(points["group"])
-    fig = plots.delta_vs_acr(points, title="every setting", log_x=True)
+    fig = delta_vs_acr(points, title="every setting", log_x=True)
     ax = fig.axes[0]
     fig.canvas.draw()
     assert len(ax.texts) == len(points.dropna(subset=["acr", "delta"]))
@@ -208,10 +216,10 @@ def test_crowded_labels_are_nudged_apart():
     points = pd.DataFrame({"acr": [*(0.3 + 0.02 * rng.random(12)), 0.05, 2.0],
                            "delta": [*(1 + 0.1 * rng.random(12)), -2.0, 8.0], "group": "g",
                            "label": [f"cifar10_table6_{k}" for k in range(1, 15)]})
-    fig = plots.delta_vs_acr(points)
+    fig = delta_vs_acr(points)
     fig.canvas.draw()
     _assert_disjoint(fig.axes[0].texts)
-    again = plots.delta_vs_acr(points)
+    again = delta_vs_acr(points)
     again.canvas.draw()  # deterministic: the same places every time
     assert [t.xyann for t in fig.axes[0].texts] == [t.xyann for t in again.axes[0].texts]
 
@@ -237,7 +245,7 @@ def test_delta_with_intervals_places_labels_apart():
     points = pd.DataFrame({"share": [0.0, 0.01, 0.02, 0.05, 0.15, 0.15], "delta": [0.8, 0.7, 0.6, 0.1, 1.2, 1.1],
                            "delta_low": [np.nan] * 4 + [0.9, 0.5], "delta_high": [np.nan] * 4 + [1.5, 1.6],
                            "group": ["paper"] * 4 + ["ours"] * 2, "label": ["0", "0.01", "0.03", "0.1", "0.1", "0.3"]})
-    fig = plots.delta_with_intervals(points, x="share", xlabel="share")
+    fig = delta_with_intervals(points, x="share", xlabel="share")
     fig.canvas.draw()
     assert [t.get_text() for t in fig.axes[0].texts] == ["0", "r=0.01", "r=0.03", "r=0.1", "r=0.1", "r=0.3"]
     _assert_disjoint(fig.axes[0].texts)
@@ -246,19 +254,19 @@ def test_delta_with_intervals_places_labels_apart():
 # ----------------------------------------------------------------------------- Table VI
 
 def test_table6_partitions_match_the_hierarchies(stored):
-    table, classes = evidence.table6_partitions(stored)
+    table, classes = stored_partitions(stored)
     assert len(table) == 10 and classes == list(get_hierarchy("cifar10").fine_names)
     for _, row in table.iterrows():
         assert "".join(str(row[c]) for c in classes) == get_hierarchy(row["hierarchy"]).bits()
     assert table.loc[table["row"].eq(3), "label"].item() == "VI-3 (6:4)*"  # printed bits not 6:4
     assert table["ours_delta"].notna().all() and (table["ours_low"] <= table["ours_high"]).all()
-    empty, _ = evidence.table6_partitions(stored.iloc[:0])
+    empty, _ = stored_partitions(stored.iloc[:0])
     assert empty["ours_delta"].isna().all() and empty["paper_delta"].notna().all()
 
 
 def test_partition_grid_colours_cells_by_group(stored):
-    table, classes = evidence.table6_partitions(stored)
-    fig = plots.partition_grid(table, classes)
+    table, classes = stored_partitions(stored)
+    fig = partition_grid(table, classes)
     grid, deltas = fig.axes[:2]
     fig.canvas.draw()
     mesh = grid.collections[0]
@@ -274,7 +282,7 @@ def test_partition_grid_colours_cells_by_group(stored):
     assert len(ends) == 10 and ends[0].startswith(f"+0.78 | {first['ours_delta']:+.2f} [")
     assert _errorbar_segments(deltas) == table["ours_delta"].notna().sum()
     missing = table.assign(ours_delta=np.nan, ours_low=np.nan, ours_high=np.nan)
-    assert plots.partition_grid(missing, classes).axes[1].get_yticklabels()[0].get_text() == "+0.78 | not run"
+    assert partition_grid(missing, classes).axes[1].get_yticklabels()[0].get_text() == "+0.78 | not run"
 
 
 # ----------------------------------------------------------------------------- into the book
@@ -297,13 +305,13 @@ def test_glue_figure_glues_a_png_and_closes_the_figure(monkeypatch):
 def test_confusion_dendrogram_orders_the_matrix_by_the_tree():
     import numpy as np
 
-    from lgtools.chapters import plots
+    from lgtools.report import figures as plots
     from lgtools.labels.hierarchy import Hierarchy
 
     f2c = np.array([0, 1, 0, 1, 0, 1])
     h = Hierarchy(tuple("abcdef"), ("x", "y"), f2c, "interleaved")
     c = np.diag(np.full(6, 50)) + 10 * (f2c[:, None] == f2c[None, :])
-    fig = plots.confusion_dendrogram(c, h)
+    fig = confusion_dendrogram(c, h)
     matrix = fig.axes[1]
     names = [t.get_text() for t in matrix.get_xticklabels()]
     groups = [int(f2c["abcdef".index(n)]) for n in names]
@@ -313,7 +321,7 @@ def test_confusion_dendrogram_orders_the_matrix_by_the_tree():
 
 def test_hierarchy_inside_tables_from_the_stored_runs():
     from lgtools.chapters.hierarchy_inside import inside_finding, recovery_rank, recovery_table, severity_table
-    from lgtools.chapters.stored import stored_results
+    from lgtools.report.stored import stored_results
 
     stored = stored_results("results")
     recovery = recovery_table(stored, controls=50)
@@ -331,7 +339,7 @@ def test_granularity_transfer_joins_aligned_labels_and_sets_the_control_apart():
             for measure in ("probe_acc", "finetune_acc")
             for name, classes, delta in (("fine", 10, 2.0), ("finer than fine (k = 2 per fine class)", 20, 1.0),
                                          ("clusters across the coarse classes (10)", 10, -3.0))]
-    fig = plots.granularity_transfer(pd.DataFrame(rows), "clusters across the coarse classes")
+    fig = granularity_transfer(pd.DataFrame(rows), "clusters across the coarse classes")
     assert len(fig.axes) == 1  # no hard-image measure: no second panel
     ax = fig.axes[0]
     joined = [line for line in ax.get_lines() if line.get_linestyle() == "-" and len(line.get_xdata()) == 3]
@@ -341,4 +349,4 @@ def test_granularity_transfer_joins_aligned_labels_and_sets_the_control_apart():
     assert ax.get_xscale() == "log"
     plt.close(fig)
     with pytest.raises(ValueError, match=r"versus: missing columns \['n'\]"):
-        plots.granularity_transfer(pd.DataFrame(rows).drop(columns="n"), "clusters across the coarse classes")
+        granularity_transfer(pd.DataFrame(rows).drop(columns="n"), "clusters across the coarse classes")

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lgtools.chapters.launch import (INSTALL_TAG, install_cell_source, install_cell_url, repository_url,
-                                     set_install_cell)
+from lgtools.report.launch import INSTALL_TAG, install_cell_source, install_cell_url, repository_url, set_install_cell
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,4 +1,4 @@
-"""lgtools.chapters.page: the book's one table style (classes, headers in words, number formats, extra columns)."""
+"""lgtools.report.page: the book's one table style (classes, headers in words, number formats, extra columns)."""
 
 from pathlib import Path
 
@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
 
-from lgtools.chapters import page
-from lgtools.chapters.page import note_if_empty, show, table_html
+from lgtools.report import page
+from lgtools.report.page import note_if_empty, show, table_html
 
 CSS = Path(__file__).resolve().parents[1] / "_static" / "lgtools.css"
 
@@ -134,7 +134,7 @@ def test_show_displays_html_with_its_old_signature_and_the_note_names_stored_rea
 
 
 def test_headers_and_captions_write_the_accuracies_as_the_equations_do():
-    from lgtools.chapters.page import notation_html, table_html
+    from lgtools.report.page import notation_html, table_html
 
     assert notation_html("A_FC − A_CC < 1") == "<i>A</i><sub>FC</sub> − <i>A</i><sub>CC</sub> &lt; 1"
     assert notation_html("ΔA") == "Δ<i>A</i>" and notation_html("A_FCX") == "A_FCX"
@@ -143,7 +143,7 @@ def test_headers_and_captions_write_the_accuracies_as_the_equations_do():
 
 
 def test_dataset_and_hierarchy_cells_read_as_names():
-    from lgtools.chapters.page import display_name
+    from lgtools.report.page import display_name
 
     assert display_name("cifar100_animals") == "CIFAR-100 animals" and display_name("cifar10_table6_3") == "Table VI (3)"
     assert display_name("extra_layer (square_relu)") == "extra layer (square + ReLU)" and display_name("fig6") == "fig6"

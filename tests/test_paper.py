@@ -1,10 +1,10 @@
-"""Tests for lgtools.chapters.paper: the reported numbers are complete and internally consistent."""
+"""Tests for lgtools.report.paper: the reported numbers are complete and internally consistent."""
 
 import numpy as np
 import pytest
 
 from lgtools.labels.builtin import list_hierarchies
-from lgtools.chapters.paper import paper_results, paper_table, paper_value, table6_inconsistent_rows
+from lgtools.report.paper import paper_results, paper_table, paper_value, table6_inconsistent_rows
 
 
 def test_row_counts_per_source():
@@ -68,7 +68,7 @@ def test_paper_value_errors():
 
 
 def test_related_works_anchors_are_read_from_their_own_file():
-    from lgtools.chapters.paper import anchor_results
+    from lgtools.report.paper import anchor_results
 
     hong = anchor_results("hong2023")
     scratch = hong.loc[hong["level"].eq("scratch"), "accuracy"].item()

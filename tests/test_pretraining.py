@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lgtools.chapters import pretraining as pt
+from lgtools.chapters import pretraining_granularity as pt
 from lgtools.data.multiview import make_multiview
 from lgtools.training.multiview import coarse_accuracy, feature_alignment, train_two_layer
 
@@ -117,7 +117,7 @@ def test_hard_images_are_those_every_other_seeds_coarse_network_gets_wrong(tmp_p
     # Seed 1's Table I result lost its per-image predictions (stored before they were kept); the
     # pretraining sweep retrained the same run (same identity) and kept them: those are read instead,
     # while Table I's result, stored first, stays the one the tables show.
-    from lgtools.chapters.stored import stored_results
+    from lgtools.report.stored import stored_results
     seed1 = next(path for path in tmp_path.rglob("*.json") if json.loads(path.read_text())["config"]["seed"] == 1)
     record = json.loads(seed1.read_text())
     twin = tmp_path / "pretraining-cpu-scale" / seed1.name
@@ -140,8 +140,8 @@ def test_study_coverage_names_each_granularity_and_its_seeds():
 
 
 def test_fine_tuned_runs_stay_out_of_the_papers_tables_and_the_ledger_names_the_study():
-    from lgtools.chapters.ledger import _pretraining_row
-    from lgtools.chapters.selection import select_runs
+    from lgtools.chapters.pretraining_granularity import _pretraining_row
+    from lgtools.report.selection import select_runs
 
     from lgtools.runs.results import result_row
 
@@ -153,7 +153,7 @@ def test_fine_tuned_runs_stay_out_of_the_papers_tables_and_the_ledger_names_the_
 
 
 def test_the_ledger_judges_alignment_by_the_misaligned_control_paired_with_fine_labels():
-    from lgtools.chapters.ledger import _alignment_row
+    from lgtools.chapters.pretraining_granularity import _alignment_row
 
     assert _alignment_row(pd.DataFrame())["ours"] == "—"
     study = pd.DataFrame([{"pretraining": name, "classes": 10, "seed": seed, "pretrained_afc": 90.0, "probe_acc": 90.0,

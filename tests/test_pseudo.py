@@ -172,7 +172,7 @@ def test_cluster_study_scores_every_setting_and_round_trips_with_provenance(tmp_
 def test_cluster_study_tries_spectral_clustering_beside_kmeans(tmp_path):
     import json
 
-    from lgtools.chapters.auto_fine import cluster_table
+    from lgtools.chapters.automatic_fine_labels import cluster_table
     from lgtools.runs.cluster_study import cluster_study, load_cluster_study, save_cluster_study
 
     base = {"dataset": "synthetic", "max_train": 240, "max_test": 120, "model": "small_cnn", "width": 4,

@@ -279,7 +279,7 @@ def test_ladder_table_pairs_by_seed_and_reads_time_to_target() -> None:
 
 
 def test_recipe_page_section_from_stored_rows(tmp_path) -> None:
-    from lgtools.chapters import recipe
+    from lgtools.chapters import about_performance as recipe
     from lgtools.runs.ladder import ladder_table
 
     table = ladder_table(_ladder_frame())
@@ -314,7 +314,7 @@ def test_bench_recipe_refuses_missing_inputs(tmp_path, capsys) -> None:
 
 
 def test_convergence_sentence_and_figure_from_a_ladder() -> None:
-    from lgtools.chapters import convergence
+    from lgtools.chapters import conclusion as convergence
     from lgtools.runs.ladder import ladder_table
 
     table = ladder_table(_ladder_frame())
@@ -329,7 +329,7 @@ def test_convergence_sentence_and_figure_from_a_ladder() -> None:
 
 
 def test_tables_read_the_converged_scale_at_its_full_budget_only() -> None:
-    from lgtools.chapters.selection import select_runs
+    from lgtools.report.selection import select_runs
 
     frame = _ladder_frame().assign(scale="converged", extra_layer=None, dropout=0.0)
     frame.loc[frame["epochs"] == 4, "epochs"] = 10
@@ -342,7 +342,7 @@ def test_tables_read_the_converged_scale_at_its_full_budget_only() -> None:
 def test_ledger_gets_a_converged_column_from_converged_runs_only() -> None:
     import pandas as pd
 
-    from lgtools.chapters.ledger import ledger_markdown, with_converged
+    from lgtools.report.ledger import ledger_markdown, with_converged
 
     ledger = pd.DataFrame({"claim": ["A (Table I)", "B (Table VII)", "Scale"], "paper": ["+0.78", "-0.30", "49 %"],
                            "ours": ["+1.76 [+1.03, +2.49]", "+1.20", "29 %"], "seeds": [3, 3, 3],
@@ -377,7 +377,7 @@ def test_default_jobs_follows_cores_and_is_overridable(monkeypatch) -> None:
 def test_speed_table_reads_the_stored_recipe_benchmark() -> None:
     from pathlib import Path
 
-    from lgtools.chapters import recipe
+    from lgtools.chapters import about_performance as recipe
 
     record = recipe.recipe_benchmark(Path(__file__).resolve().parents[1] / "benchmarks" / "results")
     assert record is not None and record["mode"] == "recipe"

@@ -122,7 +122,7 @@ def test_paired_outcomes_count_images_and_give_delta_exactly(tiny_pair: Path) ->
 
 
 def test_paired_table_finds_the_stored_pairs_with_predictions(tiny_pair: Path) -> None:
-    from lgtools.chapters.per_image import paired_table
+    from lgtools.chapters.conclusion import paired_table
 
     runs = load_results(tiny_pair).assign(scale="unit")
     assert paired_table(runs).empty  # capped runs are not the paper's protocol: the scorecard leaves them out

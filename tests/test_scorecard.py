@@ -1,4 +1,4 @@
-"""lgtools.chapters.scorecard (chapters 3–8): stored runs and the paper's numbers side by side, without training."""
+"""lgtools.report.scorecard (chapters 3–8): stored runs and the paper's numbers side by side, without training."""
 
 import matplotlib
 
@@ -9,12 +9,15 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 
-from lgtools.chapters import plots  # noqa: E402
-from lgtools.chapters.data_share import fine_share_vs_full_coarse, paper_curve
-from lgtools.chapters.ranking import acr_points, paper_points, rank_correlation, rank_table
-from lgtools.chapters.scorecard import scorecard, scorecard_summary
-from lgtools.chapters.selection import SOURCE_KEYS, select_runs, stored_histories
-from lgtools.chapters.stored import provenance_table
+from lgtools.chapters.automatic_fine_labels import _auto_fine_row
+from lgtools.chapters.training_data import data_efficiency_curves
+from lgtools.report.points import delta_vs_acr
+from lgtools.report import figures as plots  # noqa: E402
+from lgtools.chapters.training_data import fine_share_vs_full_coarse, paper_curve
+from lgtools.report.ranking import acr_points, paper_points, rank_correlation, rank_table
+from lgtools.report.scorecard import scorecard, scorecard_summary
+from lgtools.report.selection import SOURCE_KEYS, select_runs, stored_histories
+from lgtools.report.stored import provenance_table
 from lgtools.labels.builtin import get_hierarchy
 from lgtools.metrics import acr
 from lgtools.runs.results import load_results
@@ -42,10 +45,10 @@ def test_paper_points_and_curve():
         paper_curve("synthetic")
     with pytest.raises(ValueError, match="sources"):
         paper_points(("nope",))
-    fig = plots.data_efficiency_curves(curve)
+    fig = data_efficiency_curves(curve)
     assert fig.axes[0].get_xlabel().startswith("training data used")
     labelled = points.assign(group="paper", label=points["dataset"])
-    fig = plots.delta_vs_acr(labelled)
+    fig = delta_vs_acr(labelled)
     rho = rank_correlation(points["acr"], points["delta"])
     assert f"ρ={rho:+.2f}" in fig.axes[0].get_title()
 
@@ -157,9 +160,9 @@ def test_acr_points_collect_every_pair(stored):
 
 
 def test_scorecards_with_nothing_stored_keep_the_printed_numbers(tmp_path):
-    from lgtools.chapters.stored import stored_results
-    from lgtools.chapters.scorecard import scorecard, scorecard_summary
-    from lgtools.chapters.selection import SOURCE_KEYS
+    from lgtools.report.stored import stored_results
+    from lgtools.report.scorecard import scorecard, scorecard_summary
+    from lgtools.report.selection import SOURCE_KEYS
     empty = stored_results(tmp_path)  # a results folder with nothing in it (a missing one is an error)
     assert empty.empty
     card = scorecard(empty, "table6")
@@ -200,7 +203,7 @@ def test_fine_share_vs_full_coarse_checks_fig2s_claim():
 
 
 def test_best_on_test_is_the_first_maximum_and_its_bias_is_paired_per_run(tmp_path):
-    from lgtools.chapters.checkpoint_choice import best_on_test_bias, protocol_comparison
+    from lgtools.chapters.conclusion import best_on_test_bias, protocol_comparison
     from lgtools.runs.results import best_epoch
 
     assert best_epoch([{"epoch": 1, "test_acc": 50.0}, {"epoch": 2, "test_acc": 60.0},
@@ -222,7 +225,8 @@ def test_best_on_test_is_the_first_maximum_and_its_bias_is_paired_per_run(tmp_pa
 
 
 def test_noise_study_pairs_each_procedure_with_the_clean_coarse_runs(tmp_path):
-    from lgtools.chapters.noise_study import memorisation_table, noise_table, noise_verdict
+    from lgtools.report.noise import memorisation_table, noise_table
+    from lgtools.chapters.discussion import noise_verdict
 
     for seed in (0, 1):
         _fake_run(tmp_path, seed, 90.0 + seed, labels="fine", experiment="table1-cpu-scale")
@@ -253,7 +257,7 @@ def test_noise_study_pairs_each_procedure_with_the_clean_coarse_runs(tmp_path):
 
 
 def test_noise_verdict_reads_the_memorisation_rows():
-    from lgtools.chapters.noise_study import noise_verdict
+    from lgtools.chapters.discussion import noise_verdict
 
     def memo(clean, noisy):
         return pd.DataFrame({"noise": [0.0, 0.3], "memorised": [True, True], "delta": [clean, noisy],
@@ -269,7 +273,8 @@ def test_noise_verdict_reads_the_memorisation_rows():
 
 
 def test_verdict_ledger_has_one_row_per_claim_from_the_stored_runs(stored):
-    from lgtools.chapters.ledger import COLUMNS, ledger_markdown, verdict_ledger
+    from lgtools.report.ledger import COLUMNS, ledger_markdown
+    from lgtools.chapters.intro import verdict_ledger
 
     runs, _ = stored
     ledger = verdict_ledger(runs).set_index("claim")
@@ -295,7 +300,7 @@ def test_verdict_ledger_has_one_row_per_claim_from_the_stored_runs(stored):
 
 
 def test_scale_gap_measures_the_share_of_coarse_errors_removed(stored):
-    from lgtools.chapters.findings import scale_gap, scale_gap_sentence
+    from lgtools.chapters.conclusion import scale_gap, scale_gap_sentence
 
     runs, _ = stored
     gap = scale_gap(runs).set_index("dataset").loc["cifar10"]
@@ -308,22 +313,31 @@ def test_scale_gap_measures_the_share_of_coarse_errors_removed(stored):
     assert scale_gap(runs.iloc[:0]).empty and "No stored run" in scale_gap_sentence(scale_gap(runs.iloc[:0]))
 
 
-def test_chapter_finding_lists_the_ledger_rows_of_that_chapter(stored):
-    from lgtools.chapters.findings import chapter_finding, chapter_of
-    from lgtools.chapters.ledger import verdict_ledger
+def test_a_chapters_finding_box_lists_the_ledger_rows_its_own_module_claims(stored):
+    from lgtools.chapters import acr, conclusion, training_data
+    from lgtools.chapters.intro import verdict_ledger
 
     runs, _ = stored
     ledger = verdict_ledger(runs)
-    assert chapter_of("[Chapter 3](03_training_data.ipynb)") == "03_training_data" and chapter_of("—") is None
-    box = chapter_finding(ledger, "03_training_data")
-    assert box.count("\n- ") + 1 == int(sum(chapter_of(w) == "03_training_data" for w in ledger["where"])) == 6
+    box = training_data.finding(ledger)
+    assert box.count("\n- ") + 1 == len(training_data.claims(runs)) == int(ledger["chapter"].eq("03_training_data").sum()) == 6
     assert "+2.50" in box and "2 seeds, CPU scale" in box and "no stored run of ours" in box and "**inconclusive**" in box and "Table VII" not in box
-    assert "Scale" in chapter_finding(ledger, "08_conclusion")
-    assert chapter_finding(ledger, "02_related_work").startswith("- No claim")
+    assert "Scale" in conclusion.finding(ledger)
+    assert acr.finding(ledger).startswith("- No claim")
+
+
+def test_the_ledger_is_every_chapters_claims_in_book_order(stored):
+    from lgtools.chapters import discussion, generalization, intro, optimization, training_data
+
+    runs, _ = stored
+    ledger = intro.verdict_ledger(runs, paper_only=True)
+    parts = [m.claims(runs) for m in (training_data, optimization, generalization, discussion)]
+    assert ledger["claim"].tolist() == [c for part in parts for c in part["claim"]]
+    assert ledger["chapter"].tolist() == [m for part in parts for m in part["chapter"]]
 
 
 def test_curve_sentence_says_which_labels_lead_fig3():
-    from lgtools.chapters.findings import curve_gaps, curve_sentence
+    from lgtools.chapters.optimization import curve_gaps, curve_sentence
 
     rows = [{"epoch": e, "split": "test", "labels": lab, "seed": s, "accuracy": acc + s}
             for s in (0, 1) for e, (f, c) in enumerate([(80, 82), (88, 86)], start=1)
@@ -336,8 +350,8 @@ def test_curve_sentence_says_which_labels_lead_fig3():
 
 
 def test_headline_sentence_answers_from_the_cifar10_row(stored):
-    from lgtools.chapters.findings import headline_sentence
-    from lgtools.chapters.ledger import verdict_ledger
+    from lgtools.report.ledger import headline_sentence
+    from lgtools.chapters.intro import verdict_ledger
 
     runs, _ = stored
     text = headline_sentence(verdict_ledger(runs))
@@ -346,13 +360,13 @@ def test_headline_sentence_answers_from_the_cifar10_row(stored):
 
 
 def test_seed_counts_read_as_one_number_when_every_point_has_it():
-    from lgtools.chapters.ledger import _seed_range
+    from lgtools.report.ledger import seed_range as _seed_range
 
     assert _seed_range(pd.Series([3, 3, 3])) == "3" and _seed_range(pd.Series([2, 3])) == "2–3"
 
 
 def test_ledger_tally_counts_the_papers_claims_only_and_names_the_disagreement():
-    from lgtools.chapters.findings import ledger_tally
+    from lgtools.report.ledger import ledger_tally
 
     ledger = pd.DataFrame([
         {"claim": "A (Table I)", "paper": "+0.78", "ours": "+1.76", "verdict": "agrees; Holm p = 0.01", "kind": "paper",
@@ -374,13 +388,13 @@ def test_ledger_tally_counts_the_papers_claims_only_and_names_the_disagreement()
 
 
 def test_the_future_work_row_shows_every_setting_not_the_best(monkeypatch):
-    from lgtools.chapters import ledger as ledger_module
+    from lgtools.chapters import automatic_fine_labels as ledger_module
 
     versus = pd.DataFrame({"features": ["net", "net", "pixels"], "k": [2, 5, 2], "n": [2, 2, 3],
                            "gain": [-0.30, -0.43, -1.61], "gain_low": [-3.41, -3.10, -2.10],
                            "gain_high": [2.82, 2.24, -1.13]})
     monkeypatch.setattr(ledger_module, "pseudo_versus", lambda stored: versus)
-    row = ledger_module._auto_fine_row(pd.DataFrame({"x": [1]}))
+    row = _auto_fine_row(pd.DataFrame({"x": [1]}))
     assert row["kind"] == "future" and "best" not in row["ours"]
     for _, r in versus.iterrows():  # every setting is shown
         assert f"{r['features']} k = {r['k']}: {r['gain']:+.2f}" in row["ours"]

@@ -29,10 +29,10 @@ def test_no_chapter_text_says_a_result_is_missing(path):
 
 def test_status_sentences_say_stored_where_results_hold_the_files():
     """Chapters 9, 11 and 12 read what is stored; with this repository's results/ none may call it missing."""
-    from lgtools.chapters import auto_fine
+    from lgtools.chapters import automatic_fine_labels as auto_fine
     from lgtools.chapters.hierarchy_inside import head_curves, head_versus, study_status
-    from lgtools.chapters.pretraining import STUDY, granularity_table, study_coverage
-    from lgtools.chapters.stored import stored_results
+    from lgtools.chapters.pretraining_granularity import STUDY, granularity_table, study_coverage
+    from lgtools.report.stored import stored_results
     from lgtools.runs.cluster_study import load_cluster_study
     from lgtools.runs.finetune_study import load_finetune_study
     from lgtools.runs.probe_study import load_probe_study
@@ -70,7 +70,7 @@ def test_study_status_names_what_is_missing_only_when_it_is():
 def test_swap_change_is_the_smallest_step_of_spearmans_rho():
     from scipy.stats import spearmanr
 
-    from lgtools.chapters.ranking import swap_change
+    from lgtools.report.ranking import swap_change
 
     x = np.arange(7.0)
     y = x.copy()
@@ -81,7 +81,7 @@ def test_swap_change_is_the_smallest_step_of_spearmans_rho():
 
 
 def test_regime_sentence_counts_sign_changes_between_regimes():
-    from lgtools.chapters.noise_study import regime_sentence
+    from lgtools.chapters.conclusion import noise_regime_sentence as regime_sentence
 
     short = pd.DataFrame({"noise_mode": ["swap", "swap", "redraw"], "noise": [0.0, 0.3, 0.3], "delta": [1.7, 0.6, 0.8],
                           "delta_low": [1.0, -0.2, 0.6], "delta_high": [2.5, 1.4, 1.0]})
@@ -94,9 +94,9 @@ def test_regime_sentence_counts_sign_changes_between_regimes():
 
 
 def test_bias_and_spread_and_readings_and_retrained_sentences_follow_their_tables(tmp_path):
-    from lgtools.chapters.checkpoint_choice import bias_sentence
-    from lgtools.chapters.hierarchy_loss import readings_sentence
-    from lgtools.chapters.pretraining import retrained_gaps, retrained_sentence
+    from lgtools.chapters.conclusion import bias_sentence
+    from lgtools.chapters.hierarchy_in_the_loss import readings_sentence
+    from lgtools.chapters.pretraining_granularity import retrained_gaps, retrained_sentence
 
     bias = pd.DataFrame({"scale": ["cpu-scale"], "labels": ["fine"], "bias": [0.002], "bias_low": [-0.002],
                          "bias_high": [0.007], "n": [38], "best_before_last": [1]})

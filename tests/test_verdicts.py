@@ -1,4 +1,4 @@
-"""lgtools.chapters.verdicts: one rule for sign, magnitude, equivalence and Holm; Table VI and ACR over seeds."""
+"""lgtools.report.verdicts: one rule for sign, magnitude, equivalence and Holm; Table VI and ACR over seeds."""
 
 import math
 
@@ -7,10 +7,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from lgtools.chapters.ranking import (acr_confound, seed_bootstrap_rho, partial_rank_correlation, paper_points,
-                                      table6_seed_test)
-from lgtools.chapters.verdicts import (DIFFERS, INSIDE, after_holm, equivalence, equivalence_from_deltas, holm,
-                                       judge, magnitude, sign_p, verdict_text)
+from lgtools.report.ranking import acr_confound, seed_bootstrap_rho, partial_rank_correlation, paper_points, table6_seed_test
+from lgtools.report.verdicts import DIFFERS, INSIDE, after_holm, equivalence, equivalence_from_deltas, holm, judge, magnitude, sign_p, verdict_text
 from lgtools.runs.compare import paired_interval
 
 
@@ -142,5 +140,5 @@ def test_chapter_9s_rank_correlation_is_tested_over_seeds():
     assert over_seeds["seeds"] == 3 and over_seeds["high"] == pytest.approx(-1.0)
     assert "a bootstrap over 3 seeds" in rank_text(over_seeds)
     with pytest.raises(ValueError, match="x must"):
-        from lgtools.chapters.ranking import seed_bootstrap_rho
+        from lgtools.report.ranking import seed_bootstrap_rho
         seed_bootstrap_rho(pairs, x="nope")

@@ -1,4 +1,6 @@
-"""Chapter 9: the class hierarchy inside a fine-label network, read from its stored confusion matrices.
+"""Chapter 9 (09_hierarchy_inside): the class hierarchy in a fine network's stored confusions, probes and coarse heads.
+
+Chapter 9: the class hierarchy inside a fine-label network, read from its stored confusion matrices.
 
 Alsallakh et al. (2017) report that a CNN's confusions form blocks that follow the class hierarchy.
 Here the stored CIFAR-10 fine runs are asked the same: cluster the ten classes by how often they are
@@ -17,21 +19,36 @@ hierarchy-aware design; loss ``"multitask"``) against the plain fine network epo
 from __future__ import annotations
 
 import json
-from pathlib import Path
-
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
+import textwrap
+from matplotlib import ticker
+from pathlib import Path
 from scipy import stats
+from typing import Any
 
-from lgtools.chapters.evidence import fine_confusion, headline_runs
-from lgtools.chapters.hierarchy_loss import SWEEP as LOSS_SWEEP
-from lgtools.chapters.hierarchy_loss import loss_name
-from lgtools.chapters.paper import paper_table
-from lgtools.chapters.ranking import seed_bootstrap_rho
-from lgtools.chapters.scorecard import scorecard
 from lgtools.labels.builtin import get_hierarchy
 from lgtools.metrics import hierarchy_recovery, mistake_severity
-from lgtools.runs.compare import paired_interval
+from lgtools.report.evidence import LOSS_SWEEP, fine_confusion, headline_runs, loss_name
+from lgtools.report.paper import paper_table
+from lgtools.report.ranking import seed_bootstrap_rho
+from lgtools.report.scorecard import scorecard
+from lgtools.runs.compare import paired_interval, verdict
+from lgtools.report.figures import coarse_colors
+from lgtools.report.ledger import not_run, ours_text, why_missing
+from lgtools.report.points import place_labels
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # imported only for type hints; plotting never needs torch itself
+    from lgtools.labels.hierarchy import Hierarchy
+
+from lgtools.report.ledger import claim_frame, finding_box
+from lgtools.runs.probe_study import load_probe_study
+from lgtools.report.paths import resolve_path
+NOTEBOOK = "09_hierarchy_inside"  # the notebook this module serves
+WHERE = "[Chapter 9](09_hierarchy_inside.ipynb)"  # the ledger's link to it
 
 
 def recovery_table(stored: pd.DataFrame, controls: int = 1000) -> pd.DataFrame:
@@ -126,8 +143,6 @@ def inside_finding(recovery: pd.DataFrame, severity: pd.DataFrame, pairs: pd.Dat
     return "\n".join(lines)
 
 
-# --- Layers over epochs: linear probes of each stage (lgtools.runs.probe_study) -------------------
-
 PROBE_FILE = Path("results") / "probes-cpu-scale" / "probes.json"  # relative to the repository root
 
 
@@ -184,8 +199,6 @@ def probe_finding(frame: pd.DataFrame, n_test: int) -> list[str]:
                      "(one run each: the intervals cover the test images, not the seeds).")
     return lines
 
-
-# --- A hierarchy-aware network: a coarse head on an early stage (loss "multitask") ----------------
 
 def head_curves(stored: pd.DataFrame, dataset: str = "cifar10", scale: str = "cpu-scale") -> pd.DataFrame:
     """Per epoch of every fine run with cross-entropy (Table I) or a coarse head (the losses sweep): A_FC, fine top-1, the head's accuracy."""
@@ -263,3 +276,183 @@ def study_status(probes: pd.DataFrame, heads: pd.DataFrame) -> str:
     else:
         head = "the coarse-head runs (not stored yet)"
     return f"{probe} and {head}"
+
+
+def confusion_dendrogram(confusion: np.ndarray, hierarchy: "Hierarchy", title: str | None = None) -> plt.Figure:
+    """The classes clustered by confusion: a dendrogram above the confusion matrix in the tree's leaf order.
+
+    Leaf names are coloured by their coarse class, so a block of one colour under one branch is a
+    coarse class the confusions recover.
+    """
+    from scipy.cluster.hierarchy import dendrogram
+
+    from lgtools.metrics import confusion_linkage
+
+    c = np.asarray(confusion, dtype=float)
+    rates = 100 * c / np.maximum(c.sum(axis=1, keepdims=True), 1)
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7, 9.5), gridspec_kw={"height_ratios": [1, 3.4]})
+    tree = dendrogram(confusion_linkage(c), ax=top, no_labels=True, color_threshold=0, above_threshold_color="0.3")
+    order = tree["leaves"]
+    top.set_yticks([])
+    top.set_ylabel("distance\n(1 − confusion)")
+    for side in ("top", "right", "left"):
+        top.spines[side].set_visible(False)
+    sns.heatmap(rates[np.ix_(order, order)], ax=bottom, cmap="Blues", vmax=np.percentile(rates[~np.eye(len(c), dtype=bool)], 99),
+                cbar_kws={"label": "share of the true class (%)", "orientation": "horizontal", "pad": 0.22,
+                          "shrink": 0.6})  # below, so the matrix keeps the dendrogram's width
+    names = [hierarchy.fine_names[i] for i in order]
+    colors = coarse_colors(hierarchy.num_coarse)
+    bottom.set_xticks(np.arange(len(order)) + 0.5, names, rotation=60, ha="right")
+    bottom.set_yticks(np.arange(len(order)) + 0.5, names, rotation=0)
+    for labels in (bottom.get_xticklabels(), bottom.get_yticklabels()):
+        for label, i in zip(labels, order):
+            label.set_color(colors[int(hierarchy.fine_to_coarse[i])])
+    bottom.set_xlabel("predicted fine class")
+    bottom.set_ylabel("true fine class")
+    fig.suptitle(title or "Classes clustered by how often they are confused", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def probe_curves(table: Any, title: str = "Linear probes of each stage over training") -> plt.Figure:
+    """A panel per trained labels (rows) and probe (columns): test accuracy per epoch, a line per stage labelled at its end.
+
+    ``table``: ``hierarchy_inside.probe_intervals`` (columns ``labels``, ``probe``, ``stage``,
+    ``epoch``, ``test_acc``, ``low``, ``high``); the band is each accuracy's 95 % interval over the
+    probe's test images.
+    """
+    missing = {"labels", "probe", "stage", "epoch", "test_acc", "low", "high"} - set(table.columns)
+    if missing:
+        raise ValueError(f"table: missing columns {sorted(missing)}")
+    trained = [t for t in ("fine", "coarse") if t in set(table["labels"])]
+    probes = [p for p in ("coarse", "fine") if p in set(table["probe"])]
+    stages = sorted(set(table["stage"]))
+    colors = dict(zip(stages, sns.color_palette("viridis", len(stages))))
+    fig, axes = plt.subplots(max(1, len(trained)), max(1, len(probes)), squeeze=False, sharex=True, sharey="col",
+                             figsize=(4.8 * max(1, len(probes)), 3.1 * max(1, len(trained))))
+    last = int(table["epoch"].max()) if len(table) else 1
+    ends: dict[tuple[int, int], list] = {}
+    for row, labels in enumerate(trained):
+        for col, probe in enumerate(probes):
+            ax = axes[row, col]
+            for stage, part in table[table["labels"].eq(labels) & table["probe"].eq(probe)].groupby("stage"):
+                part = part.sort_values("epoch")
+                ax.plot(part["epoch"], part["test_acc"], color=colors[stage], marker="o", ms=3)
+                ax.fill_between(part["epoch"], part["low"], part["high"], color=colors[stage], alpha=0.15, lw=0)
+                end = part.iloc[-1]
+                ends.setdefault((row, col), []).append((end["epoch"], end["test_acc"], f"stage {stage}", colors[stage]))
+            ax.set_title(f"{labels}-trained network, {probe} probe", fontsize=9)
+            ax.set_xlim(-0.2, last + 0.9)
+            ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+            ax.set_ylabel(f"{probe} probe accuracy (%)", fontsize=8.5)
+            if row == len(trained) - 1:
+                ax.set_xlabel("epochs trained (0: initial weights)", fontsize=8.5)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    for (row, col), points in ends.items():  # last, once the layout is final: labels kept apart
+        x, y, texts, hues = zip(*points)
+        place_labels(axes[row, col], x, y, texts, fontsize=7.5, colors=hues)
+    return fig
+
+
+def epoch_differences(table: Any, ylabel: str = "Δ A_FC against the plain fine network (points)",
+                      title: str = "A coarse head against the plain fine network, epoch by epoch") -> plt.Figure:
+    """Per ``name``: the paired ``delta`` at each ``epoch`` with its 95 % interval (``low``, ``high``), labelled at the end.
+
+    ``table``: ``hierarchy_inside.head_versus``; one panel per ``measure`` where it has that column.
+    A point without an interval (n < 2) is drawn hollow.
+    """
+    missing = {"name", "epoch", "delta", "low", "high", "n"} - set(table.columns)
+    if missing:
+        raise ValueError(f"table: missing columns {sorted(missing)}")
+    measures = list(dict.fromkeys(table["measure"])) if "measure" in table.columns and len(table) else [None]
+    fig, axes = plt.subplots(1, len(measures), figsize=(5.6 * len(measures), 4), squeeze=False)
+    for ax, measure in zip(axes[0], measures):
+        part = table if measure is None else table[table["measure"].eq(measure)]
+        _epoch_panel(ax, part, ylabel if measure is None else f"Δ {measure} (points)")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _epoch_panel(ax: plt.Axes, table: Any, ylabel: str) -> None:
+    names = list(dict.fromkeys(table["name"]))
+    palette = sns.color_palette("colorblind", max(1, len(names)))
+    for i, (name, color) in enumerate(zip(names, palette)):
+        part = table[table["name"].eq(name)].sort_values("epoch")
+        x = part["epoch"].to_numpy(dtype=float) + 0.06 * (i - (len(names) - 1) / 2)  # side by side, not on top
+        known = np.isfinite(part["low"].to_numpy(dtype=float))
+        err = np.vstack([np.where(known, part["delta"] - part["low"], 0), np.where(known, part["high"] - part["delta"], 0)])
+        ax.errorbar(x, part["delta"], yerr=np.maximum(err, 0), color=color, capsize=3, marker="o",
+                    markerfacecolor="white" if not known.all() else color)
+        ax.annotate(textwrap.fill(f"{name} (n={int(part['n'].iloc[-1])})", 18), (x[-1], part["delta"].iloc[-1]), xytext=(6, 0),
+                    textcoords="offset points", fontsize=7.5, va="center", color=color)
+    ax.axhline(0, color="0.5", lw=0.8)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel, fontsize=9)
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    if len(table):
+        ax.set_xlim(table["epoch"].min() - 0.3, table["epoch"].max() + 1.4)
+
+
+def _inside_row(stored: pd.DataFrame) -> dict:
+    """Beyond the paper: do a fine network's mistakes stay inside the coarse classes (Alsallakh et al. 2017)?"""
+    claim = "Beyond the paper: a fine network's mistakes stay inside the coarse classes (Alsallakh et al. 2017)"
+    where = WHERE
+    severity = severity_table(stored) if len(stored) else pd.DataFrame()
+    if len(severity) < 2:
+        return {"claim": claim, "paper": "blocks follow the hierarchy", "ours": "—", "seeds": len(severity),
+                "scale": "—", "verdict": why_missing("cifar10"), "where": where}
+    found = severity_summary(severity)
+    c, b = found["crossing"], found["below_chance"]
+    return {"claim": claim, "paper": "blocks follow the hierarchy",
+            "ours": f"{c['mean']:.1f} % [{c['low']:.1f}, {c['high']:.1f}] of mistakes cross, "
+                    f"chance {severity['chance_crossing'].mean():.1f} %",
+            "seeds": c["n"], "scale": "cpu-scale",
+            "verdict": "agrees" if b["low"] > 0 else "disagrees" if b["high"] < 0 else "inconclusive",
+            "where": where}
+
+
+def _probe_row(probes: pd.DataFrame) -> dict:
+    """Beyond the paper: do early stages separate the coarse groups early in training (Alsallakh et al. 2017)?"""
+    claim = "Beyond the paper: early layers separate the coarse groups early in training (Alsallakh et al. 2017)"
+    where = WHERE
+    shares = (early_share(probes).drop(columns="seed").groupby(["labels", "probe", "stage"]).mean()
+              if len(probes) else pd.DataFrame())
+    if ("fine", "coarse", 2) not in shares.index or ("fine", "fine", 4) not in shares.index:
+        return not_run(claim, "early layers first", where)
+    early, late = shares.loc[("fine", "coarse", 2), "share"], shares.loc[("fine", "fine", 4), "share"]
+    return {"claim": claim, "paper": "early layers first",
+            "ours": f"after epoch 1, stage 2's coarse probe has {early:.0f} % of its gain, the last stage's fine probe "
+                    f"{late:.0f} %", "seeds": int(probes.loc[probes["labels"].eq("fine"), "seed"].nunique()),
+            "scale": "cpu-scale", "verdict": "inconclusive (no interval over seeds of the shares yet)", "where": where}
+
+
+def _head_row(stored: pd.DataFrame) -> dict:
+    """Beyond the paper: does a coarse head on stage 2 make the network train faster (higher fine top-1 after epoch 1)?"""
+    claim = "Beyond the paper: a coarse branch early in the network speeds up training (Alsallakh et al. 2017)"
+    where = WHERE
+    versus = head_versus(head_curves(stored)) if len(stored) else pd.DataFrame(columns=["name", "measure"])
+    found = versus[versus["name"].eq(loss_name("multitask", 1.0, 2)) & versus["measure"].eq("fine top-1")]
+    if found.empty:
+        return not_run(claim, "faster training", where)
+    r = found.iloc[0]  # the first epoch: where "faster" shows
+    return {"claim": claim, "paper": "faster training",
+            "ours": f"fine top-1 after epoch {int(r['epoch'])} {ours_text(r['delta'], r['low'], r['high'])} points vs the "
+                    "plain fine network", "seeds": int(r["n"]), "scale": "cpu-scale",
+            "verdict": verdict(r["low"], r["high"], 1.0) or "inconclusive (one seed)", "where": where}
+
+
+def claims(stored: pd.DataFrame, probes: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Chapter 9's ledger rows (beyond the paper): mistakes inside the coarse classes, early probes, a coarse head.
+
+    ``probes``: the layer-probe study's table (None: the stored one, ``PROBE_FILE``).
+    """
+    probes = load_probe_study(resolve_path(PROBE_FILE))[0] if probes is None else probes
+    rows = [_inside_row(stored), _probe_row(probes), _head_row(stored)]
+    return claim_frame([{"kind": "beyond", **row} for row in rows], NOTEBOOK)
+
+
+def finding(ledger: pd.DataFrame) -> str:
+    """This chapter's "what we found" box: its own rows of the book's ledger (Holm over the whole book) as Markdown."""
+    return finding_box(ledger, NOTEBOOK)

@@ -1,30 +1,41 @@
-"""Chapter 2's experiment: do fine labels help a linear classifier, and a kernel one?
+"""Chapter 2 (02_related_work): the cited SVM claim on toy blobs and embedded images.
+
+Chapter 2's experiment: do fine labels help a linear classifier, and a kernel one?
 
 The related work the paper cites (Section II) found that training on fine classes and mapping
 the predictions to coarse ones helps a linear SVM approximate a non-linear coarse boundary,
 but does not help an RBF-kernel SVM, which can draw that boundary by itself. This module makes
 a 2-D toy set whose coarse classes are unions of Gaussian blobs (the fine classes) and fits the
-four classifiers of that comparison; `lgtools.chapters.plots.decision_boundaries` draws them.
+four classifiers of that comparison; `decision_boundaries` below draws them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
+import matplotlib
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
+from dataclasses import dataclass
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.svm import SVC, LinearSVC
+from sklearn.svm import LinearSVC, SVC
+from typing import Any
 
 from lgtools.labels.hierarchy import Hierarchy
 from lgtools.metrics import accuracy, coarse_accuracy
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # annotations only: the toy chapter needs no torch
     import torch
 
+NOTEBOOK = "02_related_work"  # the notebook this module serves
+WHERE = "[Chapter 2](02_related_work.ipynb)"  # the ledger's link to it
+
+
 LAYOUTS = ("xor", "circle")
+
+
 KERNELS = ("linear", "rbf")
 
 
@@ -152,3 +163,45 @@ def claim_finding(checks: dict[str, pd.DataFrame]) -> str:
                  for _, row in table.iterrows()]
         lines.append(f"- **{name}**: fine minus coarse labels, " + "; ".join(parts) + ".")
     return "\n".join(lines)
+
+
+def decision_boundaries(models: dict[str, Any], x: np.ndarray, coarse: np.ndarray,
+                        fine_to_coarse: np.ndarray | None = None, resolution: int = 200,
+                        ncols: int = 2) -> plt.Figure:
+    """Coarse decision regions of fitted 2-D classifiers, one panel per model.
+
+    ``models`` maps a panel title to a fitted scikit-learn classifier. A title containing
+    ``"fine"`` marks a model that predicts fine classes; its predictions are mapped to coarse
+    classes through ``fine_to_coarse`` before drawing.
+    """
+    if x.ndim != 2 or x.shape[1] != 2:
+        raise ValueError(f"x: expected an N×2 array of 2-D points, got shape {x.shape}")
+    if not models:
+        raise ValueError("models: give at least one fitted classifier")
+    pad = 0.5
+    lo, hi = x.min(axis=0) - pad, x.max(axis=0) + pad
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
+    grid = np.column_stack([gx.ravel(), gy.ravel()])
+    nrows = int(np.ceil(len(models) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False, figsize=(4.2 * ncols, 3.9 * nrows))
+    # Region colours name coarse *classes*, so they avoid the red/blue of label *levels*.
+    cmap = matplotlib.colors.ListedColormap(sns.color_palette("Dark2", max(2, int(coarse.max()) + 1)))
+    for ax, (title, model) in zip(axes.ravel(), models.items()):
+        pred = np.asarray(model.predict(grid))
+        if "fine" in title.lower():
+            if fine_to_coarse is None:
+                raise ValueError(f"fine_to_coarse: needed to draw the fine-label model {title!r}")
+            pred = np.asarray(fine_to_coarse)[pred]
+        ax.contourf(gx, gy, pred.reshape(gx.shape), alpha=0.25, cmap=cmap,
+                    levels=np.arange(pred.max() + 2) - 0.5)
+        ax.contour(gx, gy, pred.reshape(gx.shape), colors="k", linewidths=0.8,
+                   levels=np.arange(pred.max() + 1) + 0.5)
+        ax.scatter(x[:, 0], x[:, 1], c=coarse, cmap=cmap, s=8, edgecolors="none",
+                   vmin=-0.5, vmax=cmap.N - 0.5)
+        ax.set_title(title, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in axes.ravel()[len(models):]:
+        ax.set_axis_off()
+    fig.tight_layout()
+    return fig

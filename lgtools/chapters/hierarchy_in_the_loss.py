@@ -1,4 +1,6 @@
-"""Chapter 10: training losses that know the hierarchy, against cross-entropy, on the stored CIFAR-10 runs.
+"""Chapter 10 (10_hierarchy_in_the_loss): hierarchy-aware losses and CRM against cross-entropy, paired over seeds.
+
+Chapter 10: training losses that know the hierarchy, against cross-entropy, on the stored CIFAR-10 runs.
 
 Each loss of ``lgtools.nets.losses`` trains a fine-label network of the CPU-scale recipe
 (``sweeps/cpu/losses.yaml``); cross-entropy is Table I's stored fine runs of the same seeds.
@@ -11,32 +13,32 @@ seeds both have, with its 95 % Student-t interval.
 from __future__ import annotations
 
 import math
-
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
+import textwrap
 from sklearn.metrics import confusion_matrix
+from typing import Any
 
-from lgtools.chapters.evidence import headline_runs
 from lgtools.labels.builtin import get_hierarchy
 from lgtools.metrics import mistake_severity
+from lgtools.report.evidence import headline_runs, loss_name
 from lgtools.runs.compare import paired_interval
 from lgtools.runs.results import load_result
+from lgtools.report.evidence import LOSS_SWEEP
+from lgtools.report.ledger import not_run, ours_text
 
-SWEEP = "losses-cpu-scale"
+from lgtools.report.ledger import claim_frame, finding_box
+NOTEBOOK = "10_hierarchy_in_the_loss"  # the notebook this module serves
+WHERE = "[Chapter 10](10_hierarchy_in_the_loss.ipynb)"  # the ledger's link to it
+
+
 BASELINE = ("cross_entropy", 0.0)
-PARAMETER = {"coarse_constraint": "b", "hierarchical": "α", "soft_labels": "β", "multitask": "λ"}  # each loss's one knob
+
+
 # What each measure means for "better": higher accuracy, fewer mistakes crossing the coarse classes.
 MEASURES = {"fine": ("fine top-1 (%)", +1), "afc": ("A_FC (%)", +1), "crossing": ("mistakes crossing (%)", -1)}
-
-
-def loss_name(loss: str, param: float, coarse_head: int | None = None) -> str:
-    """A loss in words with its parameter, e.g. ``coarse-label constraint (b = 0.5)``; multitask names its head's stage."""
-    words = {"cross_entropy": "cross-entropy", "coarse_constraint": "coarse-label constraint",
-             "hierarchical": "hierarchical cross-entropy", "soft_labels": "soft labels",
-             "multitask": "coarse head"}.get(loss, loss)
-    if loss == "multitask":
-        return f"{words} on stage {coarse_head or 4} ({PARAMETER[loss]} = {param:g})"
-    return f"{words} ({PARAMETER[loss]} = {param:g})" if loss in PARAMETER else words
 
 
 def _crm_crossing(record: dict, hierarchy) -> float:
@@ -61,7 +63,7 @@ def loss_runs(stored: pd.DataFrame, dataset: str = "cifar10", scale: str = "cpu-
     if stored.empty:
         return pd.DataFrame(columns=columns)
     base = headline_runs(stored, dataset, scale, labels="fine")
-    others = stored[stored["experiment"].eq(SWEEP) & stored["labels"].eq("fine")
+    others = stored[stored["experiment"].eq(LOSS_SWEEP) & stored["labels"].eq("fine")
                     & stored["dataset"].eq(dataset) & ~stored["loss"].eq("cross_entropy")]
     hierarchy = get_hierarchy(dataset)
     rows = []
@@ -179,3 +181,63 @@ def readings_sentence(versus: pd.DataFrame) -> str:
              f"{len(better)} better" + (f" ({named(better)})" if len(better) else ""),
              f"{none} show no difference, which at {seeds} seeds is not evidence that there is none"]
     return ", ".join(parts)
+
+
+def paired_differences(table: Any, title: str = "Each loss minus cross-entropy, paired over seeds") -> plt.Figure:
+    """One panel per ``measure``: each ``loss``'s paired ``delta`` with its 95 % interval (``low``, ``high``); n beside.
+
+    A point without an interval (n < 2) is drawn hollow. Chapter 10's table from
+    ``hierarchy_loss.against_cross_entropy``, or any table with those columns.
+    """
+    missing = {"loss", "measure", "delta", "low", "high", "n"} - set(table.columns)
+    if missing:
+        raise ValueError(f"table: missing columns {sorted(missing)}")
+    measures = list(dict.fromkeys(table["measure"]))
+    losses = list(dict.fromkeys(table["loss"]))
+    fig, axes = plt.subplots(1, max(1, len(measures)), figsize=(3.2 * max(1, len(measures)) + 2.2,
+                                                                0.55 * len(losses) + 1.5), sharey=True)
+    axes = np.atleast_1d(axes)
+    y = {loss: i for i, loss in enumerate(losses[::-1])}
+    color = sns.color_palette("colorblind")[0]
+    for ax, measure in zip(axes, measures):
+        part = table[table["measure"].eq(measure)]
+        for _, row in part.iterrows():
+            known = np.isfinite(float(row["low"])) and np.isfinite(float(row["high"]))
+            err = [[max(0.0, row["delta"] - row["low"])], [max(0.0, row["high"] - row["delta"])]] if known else None
+            ax.errorbar([row["delta"]], [y[row["loss"]]], xerr=err, fmt="o", color=color, capsize=3,
+                        markerfacecolor=color if known else "white")
+            ax.annotate(f"n={row['n']}", (row["delta"], y[row["loss"]]), xytext=(0, 6), textcoords="offset points",
+                        fontsize=7, ha="center", color="0.35")
+        ax.axvline(0, color="0.5", lw=0.8)
+        ax.set_xlabel(f"Δ {measure.replace(' (%)', '')} (points)", fontsize=8.5)
+        ax.margins(y=0.25)
+    axes[0].set_yticks(list(y.values()), [textwrap.fill(loss, 28) for loss in y], fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _loss_row(stored: pd.DataFrame) -> dict:
+    """Beyond the paper: does the coarse-label constraint (b = 1, the seed paper's setting) raise fine top-1?"""
+    claim = "Beyond the paper: the coarse-label constraint loss (b = 1) raises fine accuracy (coarse-label-constraint paper)"
+    where = WHERE
+    versus = against_cross_entropy(loss_runs(stored))
+    found = versus[versus["loss"].eq(loss_name("coarse_constraint", 1.0)) & versus["measure"].eq(MEASURES["fine"][0])]
+    if found.empty:
+        return not_run(claim, "higher fine top-1", where)
+    r = found.iloc[0]
+    reading = {"better": "agrees", "worse": "disagrees", "no difference shown": "inconclusive"}
+    return {"claim": claim, "paper": "higher fine top-1",
+            "ours": f"fine top-1 {ours_text(r['delta'], r['low'], r['high'])} points vs cross-entropy",
+            "seeds": int(r["n"]), "scale": "cpu-scale",
+            "verdict": reading.get(r["reading"], "inconclusive (one seed)"), "where": where}
+
+
+def claims(stored: pd.DataFrame) -> pd.DataFrame:
+    """Chapter 10's ledger row (beyond the paper): the coarse-label constraint against cross-entropy."""
+    return claim_frame([{"kind": "beyond", **_loss_row(stored)}], NOTEBOOK)
+
+
+def finding(ledger: pd.DataFrame) -> str:
+    """This chapter's "what we found" box: its own rows of the book's ledger (Holm over the whole book) as Markdown."""
+    return finding_box(ledger, NOTEBOOK)

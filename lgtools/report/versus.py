@@ -1,13 +1,13 @@
-"""The paper's numbers beside ours: one metric, matched on columns, our mean over seeds with its 95 % interval."""
+"""The paper's numbers beside ours: one metric, matched on columns, our mean over seeds with its 95 % interval.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
+from collections.abc import Sequence
 
-from lgtools.chapters.paper import paper_results
+from lgtools.report.paper import paper_results
 from lgtools.runs.compare import paired_interval, unique_runs
 
 
@@ -21,7 +21,7 @@ def paper_vs_ours(
 ) -> pd.DataFrame:
     """Set the paper's numbers beside ours (mean with a 95 % interval over seeds, n) for one metric.
 
-    ``paper`` is a tidy table from ``lgtools.chapters.paper.paper_results()`` or a ``source`` name
+    ``paper`` is a tidy table from ``lgtools.report.paper.paper_results()`` or a ``source`` name
     (e.g. ``"table1"``); rows are matched on the columns ``on``; ``by`` splits our runs further
     (e.g. ``("experiment",)`` for one row per scale). With ``effect=(column, treatment,
     baseline)`` — e.g. ``("labels", "fine", "coarse")`` — the table has one row per pair with

@@ -1,4 +1,6 @@
-"""Chapter 12: how fine should pretraining labels be (Hong et al. 2023), on planted features and on CIFAR-10.
+"""Chapter 12 (12_pretraining_granularity): the planted-feature demo and the fine-tuning study.
+
+Chapter 12: how fine should pretraining labels be (Hong et al. 2023), on planted features and on CIFAR-10.
 
 Two pieces of evidence of different weight:
 
@@ -14,18 +16,28 @@ Two pieces of evidence of different weight:
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Sequence
-
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib import ticker
+from pathlib import Path
+from typing import Any, Sequence
 
-from lgtools.chapters.evidence import headline_runs
 from lgtools.data.multiview import make_multiview
-from lgtools.runs.compare import paired_interval, same_network
+from lgtools.report.evidence import headline_runs
+from lgtools.runs.compare import paired_interval, same_network, verdict
 from lgtools.runs.finetune_study import MISALIGNED
 from lgtools.runs.results import load_result, load_results
 from lgtools.training.multiview import coarse_accuracy, feature_alignment, train_two_layer
+from lgtools.report.figures import COARSE_COLOR, FINE_COLOR, label_color
+from lgtools.report.ledger import not_run, ours_text
+
+from lgtools.report.ledger import claim_frame, finding_box
+from lgtools.runs.finetune_study import load_finetune_study
+from lgtools.report.paths import resolve_path
+NOTEBOOK = "12_pretraining_granularity"  # the notebook this module serves
+WHERE = "[Chapter 12](12_pretraining_granularity.ipynb)"  # the ledger's link to it
+
 
 STUDY = Path("results") / "pretraining-cpu-scale" / "finetune.json"  # relative to the repository root
 
@@ -303,3 +315,141 @@ def retrained_sentence(gaps: pd.DataFrame) -> str:
             f"{gaps['gap'].abs().max():.2f} points over the {len(gaps)} runs stored twice (the largest: the {worst['labels']} "
             f"network of seed {int(worst['seed'])}, {worst['retrained']:.2f} against {worst['original']:.2f}), so they are not "
             "the very networks Table I reports")
+
+
+def planted_features(table: Any, title: str = "What coarse and fine labels teach a two-layer ReLU network") -> plt.Figure:
+    """Two panels from ``pretraining.multiview_table``: filter alignment with each kind of planted feature, and accuracy.
+
+    One point per seed; the coarse-trained network in the coarse colour, the fine-trained in the
+    fine colour, each labelled once at its mean.
+    """
+    missing = {"seed", "labels", "accuracy", "hard_accuracy", "common_alignment", "fine_alignment"} - set(table.columns)
+    if missing:
+        raise ValueError(f"table: missing columns {sorted(missing)}")
+    panels = ((("common_alignment", "common\nfeatures"), ("fine_alignment", "fine\nfeatures")),
+              (("accuracy", "all test\nimages"), ("hard_accuracy", "hard test\nimages")))
+    ylabels = ("best filter's cosine with the planted feature", "coarse test accuracy (%)")
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 4))
+    for ax, measures, ylabel in zip(axes, panels, ylabels):
+        for offset, labels in ((-0.12, "coarse"), (0.12, "fine")):
+            part = table[table["labels"].eq(labels)]
+            for i, (measure, _) in enumerate(measures):
+                ax.scatter(np.full(len(part), i + offset), part[measure], color=label_color(labels), s=22,
+                           edgecolor="black", linewidth=0.4, zorder=3)
+                mean = part[measure].mean()
+                ax.hlines(mean, i + offset - 0.08, i + offset + 0.08, color=label_color(labels), lw=2)
+                if i == len(measures) - 1:
+                    ax.annotate(f"{labels}-trained", (i + offset, mean), xytext=(8, 0), textcoords="offset points",
+                                fontsize=8, va="center", color=label_color(labels))
+        ax.set_xticks(range(len(measures)), [words for _, words in measures])
+        ax.set_xlim(-0.5, len(measures) - 0.2)
+        ax.set_ylabel(ylabel, fontsize=8.5)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def granularity_transfer(versus: Any, misaligned_prefix: str, coarse_classes: int | None = 2,
+                         title: str = "Transfer to the coarse task after pretraining at each granularity") -> plt.Figure:
+    """Two panels from ``pretraining.versus_coarse_pretraining``: all test images, hard test images.
+
+    Per transfer measure (linear probe, fine-tuning) the paired difference from coarse pretraining
+    against the number of pretraining classes (log axis), joined along the labels aligned with the
+    coarse classes from coarse pretraining itself (0 at ``coarse_classes``; None: not drawn); the
+    misaligned control (names starting ``misaligned_prefix``, ``finetune_study.MISALIGNED``) is a
+    hollow marker beside them, labelled directly. A measure not in
+    ``versus`` is left out, and a panel with neither of its measures too.
+    """
+    missing = {"pretraining", "classes", "measure", "delta", "low", "high", "n"} - set(versus.columns)
+    if missing:
+        raise ValueError(f"versus: missing columns {sorted(missing)}")
+    panels = (("all test images", {"probe_acc": "linear probe", "finetune_acc": "fine-tuned"}),
+              ("hard test images", {"probe_hard": "linear probe", "finetune_hard": "fine-tuned"}))
+    colors = {"linear probe": COARSE_COLOR, "fine-tuned": FINE_COLOR}
+    shown = [p for p in panels if versus["measure"].isin(list(p[1])).any()]
+    fig, axes = plt.subplots(1, max(len(shown), 1), figsize=(4.6 * max(len(shown), 1), 4), squeeze=False)
+    anchor = (pd.DataFrame({"classes": [coarse_classes], "delta": [0.0], "low": [0.0], "high": [0.0]})
+              if coarse_classes is not None else pd.DataFrame(columns=["classes", "delta", "low", "high"]))
+    for ax, (name, measures) in zip(axes[0], shown):
+        for shift, (measure, words) in zip((0.96, 1.04), measures.items()):
+            part = versus[versus["measure"].eq(measure) & versus["n"].gt(0)]
+            if part.empty:
+                continue
+            crossing = part["pretraining"].str.startswith(misaligned_prefix)
+            # One point per pretraining (never averaged with another of the same class count), in class order.
+            aligned = pd.concat([anchor, part[~crossing][["classes", "delta", "low", "high"]]]).sort_values(
+                "classes", kind="stable")
+            for frame, face, apart in ((aligned, colors[words], 1.0), (part[crossing], "white", 1.12)):
+                x = frame["classes"].astype(float) * shift * apart  # the control sits beside the fine labels
+                low = (frame["delta"] - frame["low"]).astype(float).fillna(0).clip(lower=0)
+                high = (frame["high"] - frame["delta"]).astype(float).fillna(0).clip(lower=0)
+                ax.errorbar(x, frame["delta"].astype(float), yerr=[low, high], fmt="o", color=colors[words], mfc=face,
+                            markeredgecolor=colors[words] if face == "white" else "black", markeredgewidth=0.8,
+                            capsize=3, ls="-" if face != "white" else "none", lw=1)
+            if len(aligned):
+                last = aligned.iloc[-1]
+                ax.annotate(words, (float(last["classes"]) * shift, float(last["delta"])), xytext=(6, 0),
+                            textcoords="offset points", fontsize=8, color=colors[words], va="center")
+            for _, row in part[crossing].iterrows():
+                ax.annotate("misaligned", (float(row["classes"]) * shift * 1.12, float(row["delta"])), xytext=(6, -2),
+                            textcoords="offset points", fontsize=7.5, color=colors[words], va="top")
+        ticks = sorted(set(versus["classes"].astype(int)) | ({int(coarse_classes)} if coarse_classes else set()))
+        ax.set_xscale("log")
+        ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.xaxis.set_minor_locator(ticker.NullLocator())
+        ax.set_xlim(min(ticks) / 1.3, max(ticks) * 2.2)
+        ax.axhline(0, color="0.5", lw=0.8)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("pretraining classes (log scale)")
+        ax.set_ylabel("minus coarse pretraining (points), 95 % interval", fontsize=8.5)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def _pretraining_row(table: pd.DataFrame) -> dict:
+    """Beyond the paper: does pretraining on the fine labels transfer better to the coarse target (Hong et al. 2023)?
+
+    ``table``: ``granularity_table`` of the fine-tuning study (empty: not run yet).
+    """
+    versus = versus_coarse_pretraining(table) if len(table) else pd.DataFrame()
+    found = versus[versus["pretraining"].eq("fine") & versus["measure"].eq("finetune_acc")] if len(versus) else versus
+    return _study_row(found, "Beyond the paper: pretraining on fine labels transfers better to the coarse task "
+                             "(Hong et al. 2023)", "finer pretraining helps", "vs coarse pretraining", 1.0)
+
+
+def _alignment_row(table: pd.DataFrame) -> dict:
+    """Beyond the paper: do pretraining classes that cut across the coarse ones transfer worse than the fine labels?"""
+    versus = misaligned_versus_fine(table) if len(table) else pd.DataFrame()
+    found = versus[versus["measure"].eq("finetune_acc") & versus["n"].gt(0)] if len(versus) else versus
+    return _study_row(found, "Beyond the paper: pretraining labels must align with the target's classes; misaligned "
+                             "ones transfer worse (Hong et al. 2023)", "misaligned worse",
+                      "misaligned minus fine labels", -1.0)
+
+
+def _study_row(found: pd.DataFrame, claim: str, paper: str, against: str, side: float) -> dict:
+    """A chapter-12 ledger row from the first paired fine-tuning difference in ``found`` (``side``: the claim's sign)."""
+    where = WHERE
+    if found.empty:
+        return not_run(claim, paper, where)
+    r = found.iloc[0]
+    return {"claim": claim, "paper": paper,
+            "ours": f"fine-tuned A_CC {ours_text(r['delta'], r['low'], r['high'])} points {against}",
+            "seeds": int(r["n"]), "scale": "cpu-scale",
+            "verdict": verdict(r["low"], r["high"], side) or "inconclusive (one seed)", "where": where}
+
+
+def claims(stored: pd.DataFrame, finetune: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Chapter 12's ledger rows (beyond the paper): fine pretraining, and misaligned pretraining labels.
+
+    ``finetune``: the fine-tuning study's table (None: the stored one, ``STUDY``).
+    """
+    study = load_finetune_study(resolve_path(STUDY))[0] if finetune is None else finetune
+    table = granularity_table(study, stored) if len(study) else pd.DataFrame()  # reads predictions: once for both rows
+    rows = [_pretraining_row(table), _alignment_row(table)]
+    return claim_frame([{"kind": "beyond", **row} for row in rows], NOTEBOOK)
+
+
+def finding(ledger: pd.DataFrame) -> str:
+    """This chapter's "what we found" box: its own rows of the book's ledger (Holm over the whole book) as Markdown."""
+    return finding_box(ledger, NOTEBOOK)

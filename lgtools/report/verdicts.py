@@ -20,17 +20,23 @@ The rule, in one place. Our number is a mean over seeds with its 95 % Student-t 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
+from collections.abc import Sequence
 from scipy import stats
 
 from lgtools.runs.compare import CONFIDENCE, verdict
 
+
 MARGIN = 0.5  # points: the equivalence margin of a claim of no difference
+
+
 ALPHA = 1 - CONFIDENCE
+
+
 SIGNS = ("agrees", "disagrees", "inconclusive")
+
+
 INSIDE, DIFFERS = "magnitude agrees", "magnitude differs"  # the paper's value inside / outside our 95 % interval
 
 

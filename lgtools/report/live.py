@@ -1,41 +1,26 @@
-"""Chapter-level experiments: each function trains a small set of runs and returns a tidy table.
-
-Chapters 3–7 of the book call these so that a notebook cell stays a few lines. Every
-experiment function returns ``(table, runs)``: ``table`` has one row per run with the column
-names of ``lgtools.runs.results.load_results`` (so ``lgtools.runs.compare.delta_table`` and
-``lgtools.chapters.versus.paper_vs_ours`` work on live and stored runs alike) plus ``setting``, the name
-of the run's setting; ``runs`` holds the ``RunResult`` objects in the same order, for figures
-that need a history, a confusion matrix or the trained model. Stored runs are set beside the
-paper's numbers by ``lgtools.chapters.scorecard``.
+"""The chapters' small live runs: each function trains a set of runs and returns (table, runs).
 """
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-import pandas as pd
-import torch
-
-from lgtools.chapters.paths import resolve_path
-from lgtools.data import augment
 from lgtools.labels.builtin import get_hierarchy
-from lgtools.runs.compare import paired_interval, unique_runs
 from lgtools.labels.hierarchy import Hierarchy
 from lgtools.labels.partitions import random_partition
-from lgtools.metrics import acr
-from lgtools.runs.results import (
-    hierarchy_label,
-    reevaluate,
-    result_row,
-    save_result,
-    to_jsonable,
-)
+from lgtools.report.figures import set_theme
+from lgtools.report.paths import resolve_path
+from lgtools.report.stored import stored_results
+from lgtools.report.tiny import scale_params
+from lgtools.runs.compare import paired_interval, unique_runs
+from lgtools.runs.results import hierarchy_label, reevaluate, result_row, save_result, to_jsonable
 from lgtools.training.config import TrainConfig
 from lgtools.training.identity import run_id, run_identity
 from lgtools.training.loop import RunResult, train
-from lgtools.training.run_data import load_run_data
+
 
 LIVE_SCALE = "live"  # the ``scale`` of runs made while a chapter executes
 
@@ -73,6 +58,38 @@ def base_config(experiment: str, **params: Any) -> dict:
     return config
 
 
+LIVE_FIELDS = ("dataset", "data_root", "hierarchy", "model", "width", "epochs", "batch_size", "lr", "schedule",
+               "max_train", "max_test", "device", "num_threads")  # a live chapter's parameters that are TrainConfig fields
+
+
+def setup(parameters: Mapping[str, Any], experiment: str, **tiny: Any) -> tuple[dict, dict]:
+    """A live chapter's one setup call (chapters 3–7): its parameters in tiny mode, its base config, the theme.
+
+    ``parameters``: the page's namespace (``vars()`` after the parameters cell); ``tiny``: the values tiny mode
+    (LGTOOLS_TINY=1, set by the tests) gives the parameters it shrinks; papermill values are kept otherwise.
+    Returns ``(p, base)``: the shrinkable parameters as run, and the ``base_config`` every live run starts from.
+    """
+    given = {k: parameters[k] for k in tiny}
+    given.update({k: given[k] or None for k in ("max_train", "max_test") if k in given})  # 0 means all
+    p = scale_params(given, **tiny)
+    fields = {k: p.get(k, parameters[k]) for k in LIVE_FIELDS if k in parameters}
+    fields["num_threads"] = fields.get("num_threads") or None  # 0 means every core
+    base = base_config(experiment, **fields)
+    set_theme()
+    return p, base
+
+
+def evidence_setup(parameters: Mapping[str, Any], **tiny: Any) -> tuple[dict, pd.DataFrame]:
+    """A stored-evidence chapter's one setup call (chapters 9–12): its parameters in tiny mode, the theme, the stored runs.
+
+    ``parameters``: the page's namespace (``vars()`` after the parameters cell, with ``results_dir``); ``tiny``: the
+    values tiny mode gives the parameters it shrinks. Returns ``(p, stored)``.
+    """
+    p = scale_params({k: parameters[k] for k in tiny}, **tiny)
+    set_theme()
+    return p, stored_results(parameters["results_dir"])
+
+
 def run_settings(base: Mapping[str, Any], settings: Mapping[str, Mapping[str, Any]],
                  seeds: Sequence[int], results_dir: str | None = None,
                  cache: dict[str, RunResult] | None = None) -> tuple[pd.DataFrame, list[RunResult]]:
@@ -107,23 +124,6 @@ def fine_vs_coarse(base: Mapping[str, Any], seeds: Sequence[int],
                    cache: dict[str, RunResult] | None = None) -> tuple[pd.DataFrame, list[RunResult]]:
     """Table I: the same network trained on fine and on coarse labels, for each seed (chapter 3)."""
     settings = {"fine": {"labels": "fine"}, "coarse": {"labels": "coarse"}}
-    return run_settings(base, settings, seeds, results_dir, cache)
-
-
-def data_efficiency(base: Mapping[str, Any], ratios: Sequence[float], seeds: Sequence[int],
-                    results_dir: str | None = None,
-                    cache: dict[str, RunResult] | None = None) -> tuple[pd.DataFrame, list[RunResult]]:
-    """Fig 2: fine and coarse runs on a share of the training data, updates held equal (chapter 3).
-
-    With ``max_train`` set, the share is of the capped training set the 100 % runs use (the
-    training path caps before it subsamples).
-    """
-    ratios = [float(r) for r in ratios]
-    if not ratios or not all(0.0 < r <= 1.0 for r in ratios):
-        raise ValueError(f"ratios must be a non-empty list of values in (0, 1], got {ratios!r}")
-    # scale_epochs (TrainConfig's default) runs epochs/ratio epochs: the paper's equal-updates rule.
-    settings = {f"{labels} {ratio:g}": {"labels": labels, "data_ratio": ratio}
-                for ratio in ratios for labels in ("fine", "coarse")}
     return run_settings(base, settings, seeds, results_dir, cache)
 
 
@@ -229,85 +229,6 @@ def history_frame(runs: Sequence[RunResult]) -> pd.DataFrame:
                 "epoch": history["epoch"], "accuracy": history[f"{split}_acc"], "split": split,
                 "labels": run.config.get("labels"), "seed": run.config.get("seed"), "run": index}))
     return pd.concat(frames, ignore_index=True)
-
-
-@torch.no_grad()
-def penultimate_features(run: RunResult, n: int = 1000, batch_size: int = 512
-                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(features, fine labels, coarse labels) of up to ``n`` test images through ``model.features`` (chapter 5, Fig 4).
-
-    The test images are the run's own (same dataset, hierarchy and caps), preprocessed with the
-    test transform and normalisation that training used.
-    """
-    if run.model is None:
-        raise ValueError("run has no trained model (a stored result keeps none); train it again")
-    if n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-    config = TrainConfig.from_dict(run.config)
-    data = load_run_data(config)
-    hierarchy, (images, fine), (mean, std) = data.hierarchy, data.test, data.stats
-    keep = np.random.default_rng(config.seed).permutation(len(fine))[:n]  # a random, unbiased sample
-    images, fine = images[keep], fine[keep].numpy()
-    model = run.model
-    device = next(model.parameters()).device
-    side = images.shape[-1] if images.shape[-1] <= 64 else 224
-    was_training = model.training
-    model.eval()
-    chunks = []
-    for start in range(0, len(images), batch_size):
-        x = augment.eval_transform(images[start:start + batch_size].to(device), side)
-        chunks.append(model.features(augment.normalize(x, mean, std)).float().cpu())
-    model.train(was_training)
-    return torch.cat(chunks).numpy(), fine, np.asarray(hierarchy.fine_to_coarse)[fine]
-
-
-def tsne_embedding(features: np.ndarray, seed: int = 0, perplexity: float = 30.0,
-                   max_iter: int = 1000, threads: int = 1) -> np.ndarray:
-    """A 2-D t-SNE embedding of feature vectors (scikit-learn) (chapter 5, Fig 4).
-
-    One thread by default: for a few hundred points more threads gain little, and on a busy
-    2-core machine OpenMP threads contend so badly that t-SNE runs several times slower.
-    """
-    from sklearn.manifold import TSNE
-    from threadpoolctl import threadpool_limits
-
-    features = np.asarray(features, dtype=np.float32)
-    if features.ndim != 2 or len(features) < 5:
-        raise ValueError(f"features must be an n×d array with n >= 5, got shape {features.shape}")
-    if max_iter < 250:
-        raise ValueError(f"max_iter must be at least 250 (scikit-learn's minimum), got {max_iter}")
-    perplexity = min(perplexity, (len(features) - 1) / 3)  # TSNE requires perplexity < n
-    tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed, max_iter=max_iter)
-    with threadpool_limits(threads):
-        return tsne.fit_transform(features)
-
-
-def acr_breakdown(confusion: np.ndarray, hierarchy: Hierarchy) -> pd.DataFrame:
-    """The pieces of both ACR conventions from one fine confusion matrix (chapter 6, eq. 1).
-
-    Rows: eq. (1) as printed (raw counts, same-coarse pairs incl. the diagonal on top), the
-    same with the diagonal left out, its reciprocal (different over same), and the authors'
-    code (column-normalised, symmetrised, pairs i < j, different over same).
-    """
-    counts = np.asarray(confusion, dtype=float)
-    if counts.shape != (hierarchy.num_fine, hierarchy.num_fine):
-        raise ValueError(f"confusion must be {hierarchy.num_fine}×{hierarchy.num_fine}, got {counts.shape}")
-    same = hierarchy.same_coarse()
-    off = ~np.eye(hierarchy.num_fine, dtype=bool)
-    same_mean, same_off_mean = counts[same].mean(), counts[same & off].mean()
-    other_mean = counts[~same].mean()
-    rows = [
-        ("eq. (1) as printed", "same coarse, incl. diagonal", same_mean, "different coarse",
-         other_mean, acr(confusion, hierarchy, convention="equation")),
-        ("eq. (1) without the diagonal", "same coarse, i ≠ j", same_off_mean, "different coarse",
-         other_mean, same_off_mean / other_mean if other_mean else np.inf),
-        ("reciprocal of the line above", "different coarse", other_mean, "same coarse, i ≠ j",
-         same_off_mean, other_mean / same_off_mean if same_off_mean else np.inf),
-        ("authors' code", "different coarse, normalised", np.nan, "same coarse, normalised",
-         np.nan, acr(confusion, hierarchy, convention="code")),
-    ]
-    return pd.DataFrame(rows, columns=["convention", "numerator pairs", "numerator mean",
-                                       "denominator pairs", "denominator mean", "ACR"])
 
 
 def versus_baseline(table: pd.DataFrame, baseline: str, group: Sequence[str] = (),

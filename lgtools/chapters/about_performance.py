@@ -1,4 +1,6 @@
-"""The performance page's fast-recipe section: its accuracy ladder, its speed here, and the published figures.
+"""The performance page (about_performance): the fast recipe's ladder, speed, and airbench's published figures.
+
+The performance page's fast-recipe section: its accuracy ladder, its speed here, and the published figures.
 
 Everything comes from stored files: the ladder from the runs of ``sweeps/converged/ladder.yaml``
 (``lgtools.runs.ladder``), the speed from the newest ``python -m lgtools.bench --recipe`` JSON, and
@@ -7,19 +9,24 @@ airbench's published figures from ``anchor_results.csv`` (source ``jordan2024``)
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-import pandas as pd
-
-from lgtools.chapters.paper import anchor_results
-from lgtools.chapters.paths import existing_folder
-from lgtools.chapters.stored import _benchmark_records
+from lgtools.report.paper import anchor_results
+from lgtools.report.paths import existing_folder, resolve_path
+from lgtools.report.stored import _benchmark_records
 from lgtools.runs.ladder import CONVERGED_WIDTH, ladder_runs, ladder_table, time_to
 from lgtools.runs.results import load_results
 
+
 TARGET = 94.0  # fine top-1 (%) the fast recipe aims at: airbench94's published mean
+
+
 LADDER_EXPERIMENT = "ladder-converged"
+
+
 CPU_SCALE_EXPERIMENT = "table1-cpu-scale"
 
 
@@ -117,3 +124,82 @@ def speed_table(record: dict | None) -> pd.DataFrame:
     table["precision"] = machine["precision"]
     table["date"] = str((record.get("hardware") or {}).get("date", ""))[:10]
     return table
+
+
+def runs_of_mode(runs: pd.DataFrame, mode: str) -> pd.DataFrame:
+    """The benchmark runs of one ``mode`` ("speed" or "accuracy"; files from before modes are speed runs), oldest first."""
+    modes = runs["mode"] if "mode" in runs.columns else pd.Series("speed", index=runs.index, dtype=object)
+    return runs[modes.eq(mode)].sort_values("hardware.date").reset_index(drop=True)
+
+
+def speed_figure(speed: pd.DataFrame, newest: pd.DataFrame) -> plt.Figure:
+    """Every speed run's median images/s per pipeline (whiskers: slowest and fastest round), beside the newest GFLOP/s.
+
+    ``speed``: ``runs_of_mode(benchmark_table(...), "speed")``; ``newest``: ``benchmark_figures(...)`` (may be empty).
+    """
+    when = [f"{str(d)[:10]}\n{str(d)[11:16]} UTC" for d in speed["hardware.date"]]
+    fig, axes = plt.subplots(1, 2 if len(newest) else 1, figsize=(11, 4), squeeze=False,
+                             gridspec_kw={"width_ratios": [3, 2] if len(newest) else [1]})
+    ax, x, width = axes[0, 0], np.arange(len(speed)), 0.38
+    for offset, name, color in ((-width / 2, "reference", "0.65"), (width / 2, "lgtools", "C0")):
+        median = speed[f"{name}.median_images_per_s"].to_numpy(float)
+        rounds = [np.asarray(v if isinstance(v, list) else [m], float)
+                  for v, m in zip(speed[f"{name}.images_per_s"], median)]
+        spread = [median - [r.min() for r in rounds], [r.max() for r in rounds] - median]
+        ax.bar(x + offset, median, width, yerr=spread, capsize=3, color=color, label=name)
+    for i, ratio in enumerate(speed["speedup"]):  # above lgtools' fastest round
+        ax.annotate(f"{ratio:.2f}×", (x[i] + width / 2, rounds[i].max()), xytext=(0, 4),
+                    textcoords="offset points", ha="center", fontsize=9)
+    ax.set_xticks(x, labels=[f"{w}\n{d}" for w, d in zip(when, speed["device"].fillna(speed["hardware.device"]))],
+                  fontsize=8)
+    ax.set_ylabel("training images/s")
+    ax.set_title("Every speed run: median over rounds (whiskers: slowest and fastest round)", fontsize=10)
+    ax.legend(loc="upper left", fontsize=9)
+    ax.margins(y=0.15)
+    if len(newest):
+        _peak_panel(axes[0, 1], newest)
+    fig.tight_layout()
+    return fig
+
+
+def _peak_panel(peak: plt.Axes, newest: pd.DataFrame) -> None:
+    """The newest run per device: achieved GFLOP/s per pipeline against the machine's measured and theoretical peak."""
+    labels = [f"{r.device}\n{r.pipeline}" for r in newest.itertuples()]
+    peak.bar(range(len(newest)), newest["gflops"], color=["0.65" if p == "reference" else "C0"
+                                                          for p in newest["pipeline"]])
+    for device, part in newest.groupby("device", sort=False):
+        where = [newest.index.get_loc(i) for i in part.index]
+        left, right = min(where) - 0.4, max(where) + 0.4
+        peak.hlines(part["measured_peak_gflops"].iloc[0], left, right, colors="C3", linestyles="--",
+                    label="measured fp32 peak" if device == newest["device"].iloc[0] else None)
+        peak.hlines(part["theoretical_peak_gflops"].iloc[0], left, right, colors="C3", linestyles=":",
+                    label="theoretical fp32 peak" if device == newest["device"].iloc[0] else None)
+    peak.set_xticks(range(len(newest)), labels=labels, fontsize=8)
+    peak.set_ylabel("GFLOP/s")
+    peak.set_title("Newest run per device against the machine's peak", fontsize=10)
+    peak.legend(loc="upper left", fontsize=8)
+    peak.margins(y=0.2)
+
+
+SPEED_SHOWN = ["date", "device", "rounds", "reference images/s", "lgtools images/s", "speedup", "speedup per round"]
+
+
+def speed_runs_table(speed: pd.DataFrame) -> pd.DataFrame:
+    """Every speed run: median images/s of each pipeline, lgtools' speedup overall and per round, git and file."""
+    return pd.DataFrame({
+        "date": speed["hardware.date"], "device": speed["device"].fillna(speed["hardware.device"]),
+        "rounds": speed["args.rounds"],
+        "reference images/s": speed["reference.median_images_per_s"].round().astype(int),
+        "lgtools images/s": speed["lgtools.median_images_per_s"].round().astype(int),
+        "speedup": speed["speedup"], "speedup per round": speed["round_speedups"],
+        "git": speed["hardware.git_rev"].astype(str).str[:7], "file": speed["file"]})
+
+
+def accuracy_checks(accuracy: pd.DataFrame) -> pd.DataFrame:
+    """Every accuracy check: both pipelines' mean fine accuracy over seeds and whether their ranges overlap."""
+    return pd.DataFrame({
+        "date": accuracy["hardware.date"], "training images": accuracy["args.train_subset"],
+        "seeds": accuracy["args.seeds"], "reference accuracy (%)": accuracy["reference.mean"],
+        "lgtools accuracy (%)": accuracy["lgtools.mean"], "lgtools_vs_reference": accuracy["mean_difference"],
+        "ranges overlap": accuracy["within_seed_spread"], "epochs": accuracy["args.epochs"],
+        "git": accuracy["hardware.git_rev"].astype(str).str[:7], "file": accuracy["file"]})

@@ -6,18 +6,22 @@ give a source's printed rows and our runs with the same key columns (chapter 8).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
+from collections.abc import Sequence
 
-from lgtools.chapters.paper import paper_table
 from lgtools.nets.models import EXTRA_LAYERS
+from lgtools.report.paper import paper_table
 from lgtools.runs.results import load_result, reevaluate_runs
 from lgtools.training.config import FAST_RECIPE
 
+
 ANY = "any"  # select_runs: keep every value of this column
+
+
 CONVERGED_SCALE = "converged"  # the fast recipe's scale (sweeps/converged/): its tables use the full budget only
+
+
 # Table IV's setting per extra layer: the authors' bottleneck is the printed row; the square
 # layers (without and with ReLU) are our readings of the text, set beside it under their own names.
 EXTRA_LAYER_SETTINGS = {"linear": "extra_layer", "square": "extra_layer (square)",

@@ -7,10 +7,10 @@ tiny mode is on.
 
 from __future__ import annotations
 
+import numpy as np
 import os
 from typing import Any
 
-import numpy as np
 
 TINY_ENV = "LGTOOLS_TINY"
 

@@ -1,17 +1,21 @@
-"""What is stored for the book to show: result files, sweep coverage, benchmark files (nothing trains here)."""
+"""What is stored for the book to show: result files, sweep coverage, benchmark files (nothing trains here).
+"""
 
 from __future__ import annotations
 
 import json
+import pandas as pd
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
-from lgtools.chapters.paths import existing_folder, resolve_path
+from lgtools.report.paths import existing_folder, resolve_path
+from lgtools.runs.cluster_study import load_cluster_study
 from lgtools.runs.compare import unique_runs
+from lgtools.runs.finetune_study import load_finetune_study
+from lgtools.runs.probe_study import load_probe_study
 from lgtools.runs.results import COLUMNS, load_results
+from lgtools.runs.sweep_spec import expand, load_spec
 from lgtools.runs.sweep_store import coverage
 
 
@@ -80,8 +84,6 @@ def benchmark_summary(table: pd.DataFrame) -> pd.DataFrame:
     return table[keep]
 
 
-
-
 def provenance_table(stored: pd.DataFrame) -> pd.DataFrame:
     """Per scale and experiment: runs, seeds, hardware, median minutes per run and dates (chapter 8)."""
     columns = ["scale", "experiment", "runs", "seeds", "hardware", "median_minutes", "first", "last"]
@@ -128,3 +130,19 @@ def to_train_sentence(specs: Sequence[str | Path], results_dir: str | Path = "re
              f"{int(r['to_train'])} to train" + (f", {int(r['copyable'])} to copy from another sweep" if r["copyable"] else "")
              for spec, (_, r) in zip(specs, table.iterrows())]
     return "; ".join(parts)
+
+
+def stored_study(path: str | Path, kind: str) -> tuple[pd.DataFrame, dict]:
+    """A stored study's table and record, ``kind`` "cluster", "probe" or "finetune" (empty table if not stored yet).
+
+    ``path`` as a chapter's parameter gives it: as given if it exists, else from the repository root.
+    """
+    loaders = {"cluster": load_cluster_study, "probe": load_probe_study, "finetune": load_finetune_study}
+    if kind not in loaders:
+        raise ValueError(f"kind must be one of {sorted(loaders)}, got {kind!r}")
+    return loaders[kind](resolve_path(path))
+
+
+def spec_size(path: str | Path) -> int:
+    """How many runs a sweep spec lists (``path`` from the repository root, e.g. ``sweeps/cpu/pretraining.yaml``)."""
+    return len(expand(load_spec(resolve_path(path))))

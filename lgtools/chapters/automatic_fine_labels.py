@@ -1,4 +1,6 @@
-"""Chapter 11: fine labels made from the coarse ones (the paper's future work), on stored CIFAR-10 data.
+"""Chapter 11 (11_automatic_fine_labels): pseudo-fine labels, the cluster study and training on the clusters.
+
+Chapter 11: fine labels made from the coarse ones (the paper's future work), on stored CIFAR-10 data.
 
 Two kinds of evidence. The cluster study (``lgtools.runs.cluster_study``, stored JSON) says how
 well label-free clusters of each coarse class recover the annotators' fine classes, per feature
@@ -11,22 +13,38 @@ Student-t interval.
 from __future__ import annotations
 
 import math
-from pathlib import Path
-
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from pathlib import Path
 from scipy import stats
 
-from lgtools.chapters.evidence import headline_runs
-from lgtools.chapters.selection import select_runs
 from lgtools.labels.builtin import get_hierarchy
-from lgtools.runs.compare import paired_interval
+from lgtools.report.points import delta_with_intervals
+from lgtools.report.evidence import headline_runs
+from lgtools.report.selection import select_runs
+from lgtools.report.verdicts import after_holm, holm, sign_p
+from lgtools.runs.compare import paired_interval, verdict
 from lgtools.runs.results import reevaluate_runs
+from lgtools.report.ledger import not_run, ours_text, seed_range
+
+from lgtools.report.ledger import claim_frame, finding_box
+NOTEBOOK = "11_automatic_fine_labels"  # the notebook this module serves
+WHERE = "[Chapter 11](11_automatic_fine_labels.ipynb)"  # the ledger's link to it
+
 
 STUDY = Path("results") / "pseudo-clusters-cpu-scale" / "quality.json"  # relative to the repository root
+
+
 FIVE_STUDY = STUDY.with_name("quality-cifar10_5.json")  # the same study over the five-coarse-class task
+
+
 FIVE = "cifar10_5"  # the second coarse task: five coarse classes of two fine ones (lgtools.labels.builtin)
+
+
 SOURCES = {"pixels": "whitened pixels", "random_net": "untrained network", "coarse_net": "coarse-trained network"}
+
+
 VERSUS_COLUMNS = ["features", "k", "n", "afc_pseudo", "gain", "gain_low", "gain_high", "short", "short_low",
                   "short_high", "nmi", "acr", "true_delta", "share", "reading"]
 
@@ -308,3 +326,87 @@ def cluster_points(clusters: pd.DataFrame) -> pd.DataFrame:
     """The cluster table as points for ``plots.delta_with_intervals`` (NMI against k, one group per source)."""
     return clusters.rename(columns={"nmi": "delta", "nmi_low": "delta_low", "nmi_high": "delta_high"}).assign(
         group=clusters["features"], label="")
+
+
+def _auto_fine_row(stored: pd.DataFrame) -> dict:
+    """The paper's future work: do pseudo-fine labels (clusters of each coarse class) beat the coarse labels?"""
+    claim = "Future work of the paper: fine labels made by clustering each coarse class also beat coarse labels"
+    where = WHERE
+    versus = pseudo_versus(stored) if len(stored) else pd.DataFrame()
+    if versus.empty:
+        return not_run(claim, "proposed, not tested", where, kind="future")
+    # Every setting, none picked: each gain's interval read on the proposal's side, Holm over the settings.
+    p = [sign_p(r["gain"], r["gain_low"], r["gain_high"], int(r["n"])) for _, r in versus.iterrows()]
+    adjusted = holm(p)
+    signs = [after_holm(verdict(r["gain_low"], r["gain_high"], 1.0), q) for (_, r), q in zip(versus.iterrows(), adjusted)]
+    counts = {v: signs.count(v) for v in ("agrees", "disagrees", "inconclusive")}
+    below = int(versus["gain"].lt(0).sum())
+    each = "; ".join(f"{r['features']} k = {r['k']}: {ours_text(r['gain'], r['gain_low'], r['gain_high'])} (n = {int(r['n'])})"
+                     for _, r in versus.iterrows())
+    found = ", ".join(f"{counts[v]} {v}" for v in ("agrees", "disagrees", "inconclusive") if counts[v])
+    return {"claim": claim, "paper": "proposed, not tested",
+            "ours": f"A_FC − A_CC in every setting ({below} of {len(versus)} means below 0): {each}",
+            "seeds": seed_range(versus["n"]), "scale": "cpu-scale", "kind": "future",
+            "verdict": f"{found} of {len(versus)} settings (Holm over the {len(versus)})", "where": where}
+
+
+def claims(stored: pd.DataFrame) -> pd.DataFrame:
+    """Chapter 11's ledger row: the paper's future work, pseudo-fine labels against coarse labels."""
+    return claim_frame([_auto_fine_row(stored)], NOTEBOOK)
+
+
+def finding(ledger: pd.DataFrame) -> str:
+    """This chapter's "what we found" box: its own rows of the book's ledger (Holm over the whole book) as Markdown."""
+    return finding_box(ledger, NOTEBOOK)
+
+
+def found_text(clusters: pd.DataFrame, versus: pd.DataFrame, runs: pd.DataFrame, five: pd.DataFrame,
+               five_study: pd.DataFrame, methods_gap: pd.DataFrame, methods_train: int | None) -> str:
+    """The chapter's "what we found" box (Markdown) from its tables; ``methods_train``: the spectral study's images."""
+    return auto_finding(clusters, versus, five=five, correlation=nmi_gain_correlation(runs),
+                        methods=method_line(methods_gap, methods_train), five_clusters=cluster_table(five_study),
+                        features=feature_gap(runs))
+
+
+def _placeholder(x: str, group: str) -> pd.DataFrame:
+    """One empty point, so that a figure of a study not stored yet still draws (and says so in its legend)."""
+    return pd.DataFrame({x: [0.0 if x == "nmi" else 0], "delta": [0.0], "delta_low": [float("nan")],
+                         "delta_high": [float("nan")], "group": [group], "label": [""]})
+
+
+def nmi_figure(clusters: pd.DataFrame) -> plt.Figure:
+    """NMI of each coarse class's clusters against the true fine labels, per k and feature source (the cluster study)."""
+    if not len(clusters):
+        return delta_with_intervals(_placeholder("k", "not stored yet"), x="k", xlabel="k",
+                                    title="Cluster study not stored")
+    return delta_with_intervals(
+        cluster_points(clusters), x="k", xlabel="clusters per coarse class, k", y="delta",
+        ylabel="NMI against the true fine labels (test), 95 % interval", shorten=False,
+        title="Label-free clusters of each CIFAR-10 coarse class against the annotators' fine classes")
+
+
+VERSUS_NAMES = {"afc_pseudo": "A_FC (pseudo)", "gain": "minus A_CC", "gain_low": "low", "gain_high": "high",
+                "short": "minus A_FC (true)", "short_low": "low ", "short_high": "high ", "nmi": "NMI (test)",
+                "acr": "ACR", "true_delta": "ΔA (true fine)", "share": "share of ΔA", "reading": "reading"}
+
+
+def versus_shown(versus: pd.DataFrame, missing: str = "no pseudo-fine run is stored yet") -> pd.DataFrame:
+    """``pseudo_versus`` with its columns in words, or a one-row note while no pseudo-fine run is stored."""
+    return versus.rename(columns=VERSUS_NAMES) if len(versus) else pd.DataFrame([{"note": missing}])
+
+
+def gain_figure(versus: pd.DataFrame, stored: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
+    """A_FC − A_CC of each pseudo-fine setting against its clusters' NMI, with the true fine labels at NMI 1."""
+    correlation = nmi_gain_correlation(runs)
+    points = versus.assign(delta=versus["gain"], delta_low=versus["gain_low"], delta_high=versus["gain_high"],
+                           group=versus["features"], label=[f"k = {k}" for k in versus["k"]])
+    truth = true_fine_gain(stored)
+    if truth["n"]:  # the annotators' fine labels, at NMI 1 by definition
+        points = pd.concat([points, pd.DataFrame([{"nmi": 1.0, "delta": truth["mean"], "delta_low": truth["low"],
+                                                   "delta_high": truth["high"], "group": "true fine labels",
+                                                   "label": "fine"}])], ignore_index=True)
+    rho = "" if correlation["n"] < 3 else f" (Spearman ρ = {correlation['rho']:+.2f} over {correlation['n']} runs)"
+    return delta_with_intervals(
+        points if len(points) else _placeholder("nmi", "not trained yet"),
+        x="nmi", xlabel="clusters' NMI against the true fine labels (test)", shorten=False,
+        ylabel="A_FC − A_CC (points), 95 % interval", title="Gain over coarse labels against cluster quality" + rho)

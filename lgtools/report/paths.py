@@ -1,6 +1,8 @@
-"""Where the book's files are: the repository root and paths relative to it (chapters run in ``book/``)."""
+"""Where the book's files are: the repository root and paths relative to it (chapters run in ``book/``).
+"""
 
 from __future__ import annotations
+
 
 from pathlib import Path
 

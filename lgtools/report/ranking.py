@@ -1,21 +1,21 @@
-"""Does ACR predict ΔA: the paper's (ACR, ΔA) points, ours from stored pairs, and their rank correlation (chapters 6–8)."""
+"""Does ACR predict ΔA: the paper's (ACR, ΔA) points, ours from stored pairs, and their rank correlation (chapters 6–8).
+"""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-
 import numpy as np
 import pandas as pd
+from collections.abc import Sequence
 from scipy import stats
 
-from lgtools.chapters.paper import paper_results
-from lgtools.chapters.selection import ours_for
+from lgtools.report.paper import paper_results
+from lgtools.report.selection import ours_for
 from lgtools.runs.compare import PAIR_KEYS, delta_pairs, delta_table, paired_interval
 
 
 def paper_points(sources: Sequence[str] = ("fig6",)) -> pd.DataFrame:
-    """The paper's (ACR, ΔA) points of Fig 6/7 from ``lgtools.chapters.paper`` (chapters 6–8)."""
+    """The paper's (ACR, ΔA) points of Fig 6/7 from ``lgtools.report.paper`` (chapters 6–8)."""
     table = paper_results()
     rows = table[table["source"].isin(list(sources))]
     if rows.empty:

@@ -9,31 +9,24 @@ in Colab has no checkout beside it, so its first, hidden cell clones the reposit
 from __future__ import annotations
 
 import json
+import yaml
 from pathlib import Path
 
-import yaml
 
 INSTALL_TAG = "install-lgtools"  # with "remove-cell": hidden on the page, run by Colab and Binder
+
+
 CHECKOUT = "label-granularity"  # the folder the install cell clones into
 
-_TEMPLATE = '''# Outside a checkout of the book (Colab, a bare Jupyter server) fetch it and install lgtools;
-# inside one this cell does nothing. Generated from _config.yml by book/set_repository.py.
-def _install_lgtools(repository: str = "{url}", folder: str = "{folder}") -> None:
-    import importlib
-    import importlib.util
-    import os
-    import subprocess
-    import sys
 
-    if importlib.util.find_spec("lgtools") is not None:
-        return
-    subprocess.run(["git", "clone", "--depth", "1", repository, folder], check=True)
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", f"./{{folder}}[book]"], check=True)
-    importlib.invalidate_caches()
-    os.chdir(os.path.join(folder, "book"))  # chapters find results/ from here, as in a checkout
-
-
-_install_lgtools()'''
+_CLONE = '"git", "clone", "--depth", "1", "'  # what precedes the URL in the cell (install_cell_url reads it)
+# One line, hidden: outside a checkout (Colab, a bare Jupyter server) fetch the book, install lgtools and
+# work from book/ as in a checkout; inside one, find_spec finds lgtools and the line does nothing.
+_TEMPLATE = ('import importlib.util, os, subprocess, sys; importlib.util.find_spec("lgtools") or ('
+             'subprocess.run([' + _CLONE + '{url}", "{folder}"], check=True), '
+             'subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "./{folder}[book]"], check=True), '
+             'importlib.invalidate_caches(), os.chdir(os.path.join("{folder}", "book")))'
+             '  # install lgtools outside a checkout (generated from _config.yml by book/set_repository.py)')
 
 
 def repository_url(root: str | Path) -> str:
@@ -78,5 +71,5 @@ def install_cell_url(notebook: str | Path) -> str | None:
     if not cells or INSTALL_TAG not in cells[0].get("metadata", {}).get("tags", []):
         return None
     source = "".join(cells[0]["source"])
-    start = source.index('repository: str = "') + len('repository: str = "')
+    start = source.index(_CLONE) + len(_CLONE)
     return source[start:source.index('"', start)]

@@ -1,14 +1,15 @@
-"""Scorecards: one source's printed fine-vs-coarse effects beside ours per scale, and their summary (chapter 8)."""
+"""Scorecards: one source's printed fine-vs-coarse effects beside ours per scale, and their summary (chapter 8).
+"""
 
 from __future__ import annotations
-
 
 import numpy as np
 import pandas as pd
 
-from lgtools.chapters.selection import EXTRA_LAYER_SETTINGS, SOURCE_KEYS, ours_for, paper_pairs
-from lgtools.chapters.verdicts import DIFFERS, magnitude
-from lgtools.chapters.versus import paper_vs_ours
+
+from lgtools.report.selection import EXTRA_LAYER_SETTINGS, SOURCE_KEYS, ours_for, paper_pairs
+from lgtools.report.verdicts import DIFFERS, magnitude
+from lgtools.report.versus import paper_vs_ours
 from lgtools.runs.compare import VERDICTS, as_text, delta_table, verdict
 
 
@@ -60,7 +61,7 @@ def scorecard(stored: pd.DataFrame, source: str, metric: str = "test_acc") -> pd
 def _with_delta_spread(table: pd.DataFrame, ours: pd.DataFrame, keys: list[str], metric: str) -> pd.DataFrame:
     """Our ΔA from per-seed fine/coarse pairs: ``ours_delta`` (their mean), ``ours_delta_low``/``_high``
     (95 % Student-t interval), ``n`` (pairs), ``verdict`` against the paper's sign and ``magnitude`` (the paper's
-    value inside our interval or not; ``lgtools.chapters.verdicts``)."""
+    value inside our interval or not; ``lgtools.report.verdicts``)."""
     by = [*keys, "scale"]
     columns = list(table.columns)
     extra = ["ours_delta_low", "ours_delta_high"]

@@ -12,17 +12,24 @@ from __future__ import annotations
 
 import html
 import math
+import numpy as np
+import pandas as pd
 import re
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-import pandas as pd
 
 MAX_COLUMNS = 7
+
+
 NA = "—"
+
+
 MINUS = "\u2212"
+
+
 CI_SUFFIX = "_ci"  # the merged name of a ``<name>_low`` / ``<name>_high`` pair
+
 
 # Readable headers of the column names the chapters' producers use; others: underscores as spaces.
 LABELS = {
@@ -53,38 +60,69 @@ LABELS = {
     "share_of_measured_peak": "share of measured peak", "share_of_theoretical_peak": "share of theoretical peak",
     "measured_peak_gflops": "measured peak (GFLOP/s)", "theoretical_peak_gflops": "theoretical peak (GFLOP/s)",
 }
+
+
 # ``n`` counts seeds in most tables; in these (named by a column they hold) it counts something else.
 N_LABELS = {"both_right": "test images", "bias": "runs"}
 
+
 # Formats by kind of column (by name; a column not named here is formatted by its values' type).
 SIGNED = {"delta", "paper_delta", "ours_delta", "train_delta", "margin", "bias", "noise_cost", "spearman_rho"}
+
+
 P_VALUES = {"p_value", "pvalue", "p"}
+
+
 SHARES = {"share", "noise_share", "share_of_measured_peak", "share_of_theoretical_peak"}
+
+
 SETTING_SHARES = {"data_ratio"}
+
+
 SETTINGS = {"noise", "dropout", "setting_value", "setting"}
+
+
 INTEGERS = {"n", "pairs", "seed", "seeds", "runs", "points", "printed", "stored", "copyable", "to_train",
             "agrees", "disagrees", "inconclusive", "both_right", "both_wrong", "fine_only", "coarse_only",
             "num_coarse", "num_train_classes", "num_test_classes", "best_before_last", "row", "width"}
+
+
 RATIOS = {"acr", "ACR"}
+
+
 TIMES = {"speedup", "delta_ratio"}
+
+
 RATES = {"images_per_s", "img_per_s"}
+
 
 # Which columns stay in the main table when there are too many: the results first, then the
 # other columns in table order, then these (in this order), then key columns with one value throughout.
 PRIMARY = {"delta", "delta_ci", "paper_delta", "ours_delta", "ours_delta_ci", "verdict", "p_value", "margin",
            "margin_ci", "beats", "bias", "bias_ci", "spearman_rho", "removed", "removed_ci", "paper_removed",
            "agrees", "disagrees", "inconclusive"}
+
+
 SECONDARY = ("a_fc", "a_cc", "acr", "n", "paper_fine", "paper_coarse", "ours_fine", "ours_coarse", "a_cc_full",
              "ours_mean", "ours_ci", "share_source", "pairs", "fine_only", "coarse_only", "both_right",
              "both_wrong", "memorised", "noise_cost", "noise_cost_ci", "printed", "mean_seeds")
+
+
 # Columns that name a row: repeated at the left of the "More columns" table.
 KEYS = {"dataset", "hierarchy", "labels", "setting", "setting_value", "data_ratio", "noise", "noise_mode",
         "dropout", "scale", "seed", "source", "experiment", "spec", "sweep", "protocol", "group", "row", "file",
         "device", "pipeline", "claim", "convention", "classifier", "num_coarse", "coarse class"}
 
+
 _ISO_TIME = re.compile(r"(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d)(?::\d\d(?:\.\d+)?)?(\+00:00|Z)?")
+
+
 _NEGATIVE = re.compile(r"(?<![\w.\-])-(?=\d)")
+
+
 _NUMBER = r"[<>≈~]?\s?[+\-\u2212]?\d[\d.,]*(?:e[+\-]?\d+)?(?:\s?[%×])?"
+
+
 _NUMBER_TEXT = re.compile(rf"{_NUMBER}(?:\s*\[{_NUMBER},\s*{_NUMBER}\])?(?:\s*\(n=\d+\))?|\[{_NUMBER},\s*{_NUMBER}\]")
 
 
@@ -263,6 +301,8 @@ DISPLAY_NAMES = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "cifar100_anima
                  "imagenet_dog_cat": "ImageNet dog vs cat", "imagenet_fruit_veg": "ImageNet fruit vs vegetable",
                  "extra_layer": "extra layer", "square_relu": "square + ReLU", "cross_entropy": "cross-entropy",
                  "coarse_constraint": "coarse-label constraint", "soft_labels": "soft labels"}
+
+
 NAMED_COLUMNS = {"dataset", "hierarchy", "source_dataset", "setting_value", "setting", "extra_layer", "loss"}
 
 

@@ -10,23 +10,29 @@ The ``note`` column says where sources disagree.
 from __future__ import annotations
 
 import io
-from importlib import resources
-
 import numpy as np
 import pandas as pd
+from importlib import resources
 
 from lgtools.labels.builtin import get_hierarchy
 
+
 _CSV = "paper_results.csv"
+
+
 _ANCHORS_CSV = "anchor_results.csv"  # related work's numbers (the "Beyond the paper" chapters' anchors)
+
+
 # Columns kept as text: setting values mix numbers ("0.3") and words ("baseline", "6:4").
 _TEXT_COLUMNS = ("source", "dataset", "hierarchy", "labels", "setting", "setting_value", "note")
+
+
 _COUNT_COLUMNS = ("row", "num_train_classes", "num_test_classes", "layers", "widest_filters")
 
 
 def _csv_body(name: str) -> str:
     """A data file of this package without its ``#`` comment lines (where its sources are given)."""
-    text = resources.files("lgtools.chapters").joinpath(name).read_text(encoding="utf-8")
+    text = resources.files("lgtools.report").joinpath(name).read_text(encoding="utf-8")
     return "".join(line for line in text.splitlines(keepends=True) if not line.startswith("#"))
 
 

@@ -1,0 +1,178 @@
+"""The house style of the book's figures: red = fine, blue = coarse, the theme, short labels, and glue_figure.
+"""
+
+from __future__ import annotations
+
+import io
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import re
+import seaborn as sns
+from matplotlib import ticker
+from pathlib import Path
+from typing import Any, Sequence
+from typing import TYPE_CHECKING
+
+
+if TYPE_CHECKING:  # imported only for type hints; plotting never needs torch itself
+    from lgtools.labels.hierarchy import Hierarchy
+
+
+FINE_COLOR = "#d62728"  # red: trained on fine labels (the paper's figures)
+
+
+COARSE_COLOR = "#1f77b4"  # blue: trained on coarse labels
+
+
+LABEL_COLORS = {"fine": FINE_COLOR, "coarse": COARSE_COLOR}  # read-only by convention
+
+
+def set_theme(context: str = "notebook", font_scale: float = 1.0) -> None:
+    """Apply the book's seaborn theme (white grid, readable fonts, crisp inline PNGs)."""
+    sns.set_theme(context=context, style="whitegrid", font_scale=font_scale)
+    matplotlib.rcParams.update({"figure.dpi": 100, "savefig.dpi": 150, "axes.titleweight": "bold"})
+
+
+def label_color(labels: str) -> str:
+    """The book's colour for a training-label level: ``"fine"`` (red) or ``"coarse"`` (blue)."""
+    if labels not in LABEL_COLORS:
+        raise ValueError(f"labels: {labels!r} is not one of {sorted(LABEL_COLORS)}")
+    return LABEL_COLORS[labels]
+
+
+def label_palette(levels: Sequence[str] = ("fine", "coarse")) -> dict[str, str]:
+    """A seaborn ``palette`` mapping each label level to its colour."""
+    return {level: label_color(level) for level in levels}
+
+
+def _in_notebook() -> bool:
+    """True inside a Jupyter kernel (where figures are displayed as rich outputs)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and shell.__class__.__name__ == "ZMQInteractiveShell"
+
+
+def save_or_show(fig: plt.Figure, path: str | Path | None = None, dpi: int = 150) -> None:
+    """Save ``fig`` to ``path`` (if given) and display it in a notebook, then close it.
+
+    Closing after display keeps a figure from appearing twice (once here, once when the
+    inline backend flushes open figures at the end of the cell).
+    """
+    if path is not None:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    if _in_notebook():
+        from IPython.display import display
+
+        display(fig)
+        plt.close(fig)
+    elif path is None:
+        plt.show()
+    else:
+        plt.close(fig)
+
+
+def _split_styles() -> dict[str, tuple]:
+    """Line dashes of the paper's curves: training dotted, testing solid."""
+    return {"train": (1, 2), "test": ""}
+
+
+# Bands around a mean over seeds: seaborn's ``errorbar`` per name ("range" = min–max, a 100 % percentile interval).
+BANDS = {"sd": ("sd", "±1 std"), "range": (("pi", 100), "min–max"), "none": (None, "")}
+
+
+COARSE_LEVEL = "coarse-level accuracy (%)\nfine runs read out as A_FC, coarse runs A_CC"
+
+
+def _split_lines(data: Any, x: str, xlabel: str, title: str, ax: plt.Axes | None,
+                 markers: bool = False, band: str = "sd") -> plt.Figure:
+    """Coarse-level accuracy against ``x``: fine red / coarse blue, train dotted / test solid, a band over seeds."""
+    if band not in BANDS:
+        raise ValueError(f"band: {band!r} is not one of {sorted(BANDS)}")
+    fig, ax = plt.subplots(figsize=(6.5, 4)) if ax is None else (ax.figure, ax)
+    sns.lineplot(data=data, x=x, y="accuracy", hue="labels", style="split", markers=markers,
+                 palette=label_palette(sorted(set(data["labels"]))), dashes=_split_styles(),
+                 errorbar=BANDS[band][0], ax=ax)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(COARSE_LEVEL)
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+def coarse_order(hierarchy: "Hierarchy") -> np.ndarray:
+    """Fine class indices ordered so that the fine classes of one coarse class are adjacent (label order within)."""
+    return np.argsort(np.asarray(hierarchy.fine_to_coarse), kind="stable")
+
+
+def coarse_colors(num_coarse: int) -> list[tuple[float, float, float]]:
+    """One colour per coarse class, as in chapter 1's hierarchy trees (tab10, tab20 beyond ten)."""
+    return sns.color_palette("tab10" if num_coarse <= 10 else "tab20", num_coarse)
+
+
+# Short names of the paper's datasets for point labels (``short_label``); other names stay as they are.
+SHORT_NAMES = {"cifar10": "C10", "cifar100": "C100", "cifar100_animals": "C100 animals",
+               "cifar100_5": "C100 (5)", "cifar100_15": "C100 (15)", "imagenet_dog_cat": "dog/cat",
+               "imagenet_fruit_veg": "fruit/veg"}
+
+
+_NUMBER = re.compile(r"^[+-]?(\d+\.\d*|\.\d+)$")  # a decimal number: a randomness factor
+
+
+def short_label(text: Any) -> str:
+    """A readable point label: ``cifar10_table6_5`` → ``"VI-5"``, ``"0.1"`` → ``"r=0.1"``, ``cifar10`` → ``C10``.
+
+    Integers (Table VI's row numbers) and unknown text stay as they are; ``"a / b"`` shortens
+    each part, leaves out a randomness of 0 and joins the rest with ", ".
+    """
+    text = str(text).strip()
+    if " / " in text:
+        parts = [short_label(part) for part in text.split(" / ")]
+        kept = [part for part in parts if part != "r=0"]
+        return ", ".join(kept or parts[:1])
+    table6 = re.fullmatch(r"cifar10_table6_(\d+)", text)
+    if table6:
+        return f"VI-{table6.group(1)}"
+    if _NUMBER.match(text):
+        return f"r={float(text):g}"
+    return SHORT_NAMES.get(text, text)
+
+
+def readable_log_ticks(axis: Any) -> None:
+    """Plain tick labels on a log axis (0.02, 0.05, 0.1 …), 1-2-5 per decade when narrow, minor ticks unlabelled."""
+    low, high = sorted(axis.get_view_interval())
+    if low <= 0:
+        raise ValueError(f"axis: a log axis needs positive limits, got {low}..{high}")
+    decades = np.log10(high / low)
+    subs = (1.0, 2.0, 5.0) if decades <= 2.5 else (1.0,)
+    axis.set_major_locator(ticker.LogLocator(base=10, subs=subs, numticks=12))
+    axis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_locator(ticker.LogLocator(base=10, subs=np.arange(2, 10), numticks=12))
+    axis.set_minor_formatter(ticker.NullFormatter())
+
+
+def glue_figure(name: str, fig: plt.Figure, dpi: int = 150) -> None:
+    """Glue ``fig`` into the page as a PNG under ``name`` for a ``{glue:figure}`` directive, then close it.
+
+    The PNG is rendered here (``bbox_inches="tight"``), so the page gets an image whatever the
+    kernel's matplotlib backend. In a markdown cell of the same notebook::
+
+        ```{glue:figure} name
+        :name: fig-name
+        :alt: what the figure shows, for readers who cannot see it
+
+        Caption, numbered as "Fig. N" and referenced with {numref}`fig-name`.
+        ```
+    """
+    from IPython.display import Image
+    from myst_nb import glue
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    glue(name, Image(data=buffer.getvalue(), format="png"), display=False)

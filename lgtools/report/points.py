@@ -1,0 +1,221 @@
+"""Labelled point figures shared by several chapters: ΔA against ACR, and ΔA with intervals against any x.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+import textwrap
+from typing import Any, Sequence
+from lgtools.report.figures import readable_log_ticks, short_label
+
+
+# Label placement: offsets (points) tried around each point, nearest first, and the gap kept around a label.
+_DIRECTIONS = ((1, 1), (1, -1), (-1, 1), (-1, -1), (1, 0), (-1, 0), (0, 1), (0, -1))
+
+
+_RADII = (3, 7, 12, 18, 26, 36, 48, 62)
+
+
+_GAP = 1.5
+
+
+def _overlap(box: np.ndarray, others: np.ndarray) -> float:
+    """Total area of ``box`` (x0, y0, x1, y1) shared with each row of ``others``."""
+    if not len(others):
+        return 0.0
+    width = np.minimum(box[2], others[:, 2]) - np.maximum(box[0], others[:, 0])
+    height = np.minimum(box[3], others[:, 3]) - np.maximum(box[1], others[:, 1])
+    return float(np.sum(np.clip(width, 0, None) * np.clip(height, 0, None)))
+
+
+def _label_box(anchor: np.ndarray, direction: tuple[int, int], radius: float, size: tuple[float, float],
+               scale: float) -> np.ndarray:
+    """Display box of a label set ``radius`` points from ``anchor`` in ``direction`` (aligned away from the point)."""
+    dx, dy = direction
+    x, y = anchor + scale * radius * np.array([dx, dy]) / (np.hypot(dx, dy) or 1)
+    width, height = size
+    x0 = x if dx > 0 else x - width if dx < 0 else x - width / 2
+    y0 = y if dy > 0 else y - height if dy < 0 else y - height / 2
+    pad = _GAP * scale
+    return np.array([x0 - pad, y0 - pad, x0 + width + pad, y0 + height + pad])
+
+
+def place_labels(ax: plt.Axes, x: Sequence[float], y: Sequence[float], texts: Sequence[str],
+                 obstacles: Sequence[tuple[float, float, float, float]] = (), fontsize: float = 7.0,
+                 colors: Sequence[Any] | None = None) -> list:
+    """Annotate each point with its text where no other label, point or ``obstacles`` box (data x0, y0, x1, y1) lies.
+
+    Deterministic: the limits are frozen, each label in turn takes the nearest of eight
+    directions at growing distance that is free and inside the axes (else the least crowded),
+    and a label set further than 10 points off gets a leader line. Call it last, after the
+    limits, scales and layout are final. ``colors`` (one per text) colours the labels.
+    Returns the annotations.
+    """
+    fig = ax.figure
+    ax.set_xlim(ax.get_xlim())
+    ax.set_ylim(ax.get_ylim())
+    scale = fig.dpi / 72
+    anchors = ax.transData.transform(np.column_stack([np.asarray(x, float), np.asarray(y, float)]))
+    marker = 4.0 * scale  # half the size of a point's marker
+    taken = [np.array([px - marker, py - marker, px + marker, py + marker]) for px, py in anchors]
+    for x0, y0, x1, y1 in obstacles:
+        (px0, py0), (px1, py1) = ax.transData.transform([(x0, y0), (x1, y1)])
+        taken.append(np.array([min(px0, px1), min(py0, py1), max(px0, px1), max(py0, py1)]))
+    frame = ax.get_window_extent()
+    notes = []
+    colors = list(colors) if colors is not None else ["0.15"] * len(anchors)
+    for anchor, text, color in zip(anchors, texts, colors):
+        probe = ax.text(0, 0, str(text), fontsize=fontsize)
+        extent = probe.get_window_extent()
+        probe.remove()
+        size = (extent.width, extent.height)
+        best = None
+        for radius in _RADII:
+            for direction in _DIRECTIONS:
+                box = _label_box(anchor, direction, radius, size, scale)
+                inside = _overlap(box, np.array([[frame.x0, frame.y0, frame.x1, frame.y1]]))
+                outside = (box[2] - box[0]) * (box[3] - box[1]) - inside
+                cost = _overlap(box, np.array(taken)) + 5 * outside
+                if best is None or cost < best[0] - 1e-9:
+                    best = (cost, direction, radius, box)
+                if cost == 0:
+                    break
+            if best[0] == 0:
+                break
+        _, (dx, dy), radius, box = best
+        taken.append(box)
+        norm = np.hypot(dx, dy) or 1
+        offset = (radius * dx / norm, radius * dy / norm)
+        align = {1: "left", -1: "right", 0: "center"}[dx], {1: "bottom", -1: "top", 0: "center"}[dy]
+        leader = None
+        if radius > 10:
+            leader = {"arrowstyle": "-", "color": "0.55", "lw": 0.5, "shrinkA": 0, "shrinkB": 2,
+                      "relpos": ((1 - dx) / 2, (1 - dy) / 2)}
+        point = ax.transData.inverted().transform(anchor)
+        notes.append(ax.annotate(str(text), point, textcoords="offset points", xytext=offset, fontsize=fontsize,
+                                 ha=align[0], va=align[1], arrowprops=leader, annotation_clip=False,
+                                 color=color))
+    return notes
+
+
+def _darker(color: Any, factor: float = 0.6) -> tuple[float, float, float]:
+    """``color`` darkened towards black, so that a label in a group's colour stays readable on white."""
+    red, green, blue = matplotlib.colors.to_rgb(color)
+    return (factor * red, factor * green, factor * blue)
+
+
+def _error_boxes(x: Any, low: Any, high: Any) -> list[tuple[float, float, float, float]]:
+    """Data boxes of vertical error bars (zero width) where both ends are known, as ``place_labels`` obstacles."""
+    return [(float(a), float(lo), float(a), float(hi)) for a, lo, hi in zip(x, low, high)
+            if np.isfinite(float(lo)) and np.isfinite(float(hi))]
+
+
+def _group_styles(points: Any) -> tuple[list, dict, dict]:
+    """Groups in order of appearance, with a colour-blind-safe colour and a marker each."""
+    groups = list(dict.fromkeys(points["group"]))
+    colors = dict(zip(groups, sns.color_palette("colorblind", max(1, len(groups)))))
+    markers = dict(zip(groups, "osD^vP*X" * (1 + len(groups) // 8)))
+    return groups, colors, markers
+
+
+def _finish_labelled(fig: plt.Figure, ax: plt.Axes, own: bool, points: Any, x: Any, y: Any,
+                     colors: dict, obstacles: list, shorten: bool) -> plt.Figure:
+    """Legend right of the axes, tight layout on an own figure, each point's label placed apart."""
+    if colors:
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
+    if own:
+        fig.tight_layout()
+    texts = [short_label(t) if shorten else str(t) for t in points["label"]]
+    shades = [_darker(colors[g]) for g in points["group"]]
+    place_labels(ax, x, y, texts, obstacles, colors=shades)
+    return fig
+
+
+def delta_vs_acr(points: Any, title: str | None = None, log_x: bool = False,
+                 ax: plt.Axes | None = None, shorten: bool = True) -> plt.Figure:
+    """Fig 6/7: ΔA against ACR, one colour per ``group``, each point labelled; Spearman ρ per group in the title.
+
+    ``points`` has columns ``acr``, ``delta``, ``group`` and ``label`` (the text by a point,
+    shortened by `short_label` unless ``shorten`` is False); with ``delta_low`` and
+    ``delta_high`` the 95 % intervals are drawn as vertical bars (one errorbar container per
+    group with any). Labels are placed apart by `place_labels`; a log x axis gets plain
+    ticks (`readable_log_ticks`). The legend sits right of the axes.
+    """
+    missing = {"acr", "delta", "group", "label"} - set(points.columns)
+    if missing:
+        raise ValueError(f"points: missing columns {sorted(missing)}")
+    points = points.dropna(subset=["acr", "delta"])
+    own = ax is None
+    fig, ax = plt.subplots(figsize=(8.5, 4.8)) if own else (ax.figure, ax)
+    groups, colors, markers = _group_styles(points)
+    rhos, obstacles = [], []
+    for group in groups:
+        part = points[points["group"] == group]
+        ax.scatter(part["acr"], part["delta"], s=40, color=colors[group], marker=markers[group],
+                   label=f"{group} (n={len(part)})", edgecolors="black", linewidths=0.4, zorder=3)
+        if {"delta_low", "delta_high"} <= set(part.columns):  # 95 % intervals where we have them
+            bars = part.dropna(subset=["delta_low", "delta_high"])
+            if len(bars):
+                ax.errorbar(bars["acr"], bars["delta"], yerr=[(bars["delta"] - bars["delta_low"]).clip(lower=0),
+                            (bars["delta_high"] - bars["delta"]).clip(lower=0)], fmt="none",
+                            ecolor=colors[group], elinewidth=0.8, capsize=2)
+                obstacles += _error_boxes(bars["acr"], bars["delta_low"], bars["delta_high"])
+        if len(part) >= 3:  # Spearman ρ = Pearson correlation of the ranks
+            ranks = part[["acr", "delta"]].astype(float).rank()
+            rhos.append(f"{group}: ρ={ranks['acr'].corr(ranks['delta']):+.2f}")
+    ax.axhline(0, color="0.5", lw=0.8)
+    if log_x:
+        ax.set_xscale("log")
+    ax.margins(x=0.08, y=0.1)
+    ax.autoscale_view()
+    if log_x and len(points):
+        readable_log_ticks(ax.xaxis)
+    ax.set_xlabel("Average Confusion Ratio (authors' code convention)" + (", log scale" if log_x else ""))
+    ax.set_ylabel("ΔA = A_FC − A_CC, test (points)")
+    heading = title or "ΔA against ACR"
+    spearman = "\n" + textwrap.fill("Spearman " + "; ".join(rhos), 95) if rhos else ""
+    ax.set_title(heading + spearman, fontsize=10)
+    return _finish_labelled(fig, ax, own, points, points["acr"], points["delta"], colors, obstacles, shorten)
+
+
+def delta_with_intervals(points: Any, x: str, xlabel: str, title: str | None = None,
+                         ax: plt.Axes | None = None, y: str = "delta",
+                         ylabel: str = "ΔA = A_FC − A_CC, test (points), 95 % interval",
+                         shorten: bool = True) -> plt.Figure:
+    """``y`` (ΔA by default) against ``x``, one colour per ``group``, points labelled (chapter 7).
+
+    ``points`` has columns ``x``, ``y``, ``group`` and ``label`` (shortened by `short_label`
+    unless ``shorten`` is False); for ΔA also ``delta_low`` and ``delta_high``, drawn as bars
+    (NaN: no bar, e.g. the paper's single runs). Labels are placed apart by `place_labels`; the
+    legend sits right of the axes.
+    """
+    needed = {x, y, "group", "label"} | ({"delta_low", "delta_high"} if y == "delta" else set())
+    missing = needed - set(points.columns)
+    if missing:
+        raise ValueError(f"points: missing columns {sorted(missing)}")
+    points = points.dropna(subset=[x, y])
+    if y != "delta":
+        points = points.assign(delta=points[y], delta_low=float("nan"), delta_high=float("nan"))
+    own = ax is None
+    fig, ax = plt.subplots(figsize=(6.5, 4.5)) if own else (ax.figure, ax)
+    groups, colors, markers = _group_styles(points)
+    obstacles = []
+    for group in groups:
+        part = points[points["group"] == group].astype({x: float, "delta": float})
+        low = (part["delta"] - part["delta_low"].astype(float)).fillna(0).clip(lower=0)
+        high = (part["delta_high"].astype(float) - part["delta"]).fillna(0).clip(lower=0)
+        ax.errorbar(part[x], part["delta"], yerr=[low, high], fmt=markers[group], color=colors[group], capsize=3,
+                    markeredgecolor="black", markeredgewidth=0.4, label=group)
+        obstacles += _error_boxes(part[x], part["delta_low"], part["delta_high"])
+    if y == "delta":
+        ax.axhline(0, color="0.5", lw=0.8)
+    ax.margins(x=0.08, y=0.1)
+    ax.autoscale_view()
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title or ylabel, fontsize=10)
+    return _finish_labelled(fig, ax, own, points, points[x].astype(float), points["delta"].astype(float),
+                            colors, obstacles, shorten)
