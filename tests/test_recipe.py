@@ -397,3 +397,17 @@ def test_compute_floor_is_the_runs_flops_over_the_peak_and_refuses_nonsense():
     assert compute_floor(0.5, 1000, 4, 100.0, budget_minutes=1.0)["fits"] is True
     with pytest.raises(ValueError, match="peak_gflops"):
         compute_floor(0.5, 1000, 4, 0.0, 30)
+
+
+def test_floor_sentence_follows_the_stored_peak():
+    """The performance page's 'what stopped it' sentence is computed from the benchmark's peak, both ways."""
+    from lgtools.chapters.about_performance import floor_sentence, published_floor
+
+    record = {"machine": {"measured_peak_gflops": 133.0, "cpu_bf16": False, "training_gflop_per_image": 0.197},
+              "config": {"width": 32}}
+    slow = published_floor(record)
+    assert 0.6 < slow["gflop_per_image"] < 0.8 and not slow["fits"]  # airbench's 64/256/256: ≈ 0.71 GFLOP an image
+    assert "44 minutes" in floor_sentence(slow) and "stops the 94 % target" in floor_sentence(slow)
+    fast = published_floor({**record, "machine": {**record["machine"], "measured_peak_gflops": 1000.0}})
+    assert fast["fits"] and "not what limits it" in floor_sentence(fast)
+    assert "unmeasured" in floor_sentence(published_floor(None))
