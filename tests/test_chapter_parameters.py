@@ -37,7 +37,7 @@ def test_the_chapter_command_refuses_a_value_of_another_type(tmp_path: Path, cap
 
 
 def test_a_missing_results_folder_is_an_error_in_every_chapter_that_reads_one(tmp_path: Path) -> None:
-    from lgtools.chapters import recipe
+    from lgtools.chapters import about_performance as recipe
     from lgtools.report.stored import benchmark_table, stored_results
 
     missing = tmp_path / "missing"
