@@ -25,7 +25,7 @@ from typing import Any, Sequence
 
 from lgtools.data.multiview import make_multiview
 from lgtools.report.evidence import headline_runs
-from lgtools.runs.compare import paired_interval, same_network, verdict
+from lgtools.runs.compare import paired_interval, verdict
 from lgtools.runs.finetune_study import MISALIGNED
 from lgtools.runs.results import load_result, load_results
 from lgtools.training.multiview import coarse_accuracy, feature_alignment, train_two_layer
@@ -89,17 +89,21 @@ def _coarse_mistakes(stored: pd.DataFrame, dataset: str = "cifar10") -> tuple[np
 
 
 def _with_predictions(run: pd.Series) -> dict | None:
-    """The stored record of ``run`` that kept per-image predictions: its own, else a retrained twin's (same identity)."""
+    """The stored record of ``run`` that kept per-image predictions: its own, else a stand-in of the same identity.
+
+    The pretraining sweep retrains Table I's coarse runs keeping their weights and predictions; such a twin lies in
+    another experiment folder under the same identity digits. It is the same configuration and seed but, trained on
+    other threads or by another commit, another network (``network_difference``): it stands in for Table I's run in
+    the definition of hard images only, and the chapter says so.
+    """
     record = load_result(run["path"])
     if record.get("test_predictions") is not None and record.get("test_fine_labels") is not None:
         return record
-    # A retrained twin (the pretraining sweep retrains Table I's coarse runs keeping their weights)
-    # lies in another experiment folder under the same identity digits; its predictions are that run's.
     identity = str(run["identity"])
     for path in sorted(Path(run["path"]).parents[1].glob(f"*/*{identity[:10]}.json")):
         twin = load_result(path)
-        if twin.get("test_predictions") is not None and twin.get("test_fine_labels") is not None \
-                and same_network(record, twin, str(path)):  # the same identity computed otherwise is another network
+        if twin.get("identity") == identity and twin.get("test_predictions") is not None \
+                and twin.get("test_fine_labels") is not None:
             return twin
     return None
 
