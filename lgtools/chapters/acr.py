@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # imported only for type hints; plotting never needs torch it
     from lgtools.labels.hierarchy import Hierarchy
 
 from lgtools.report.ledger import claim_frame, finding_box
+from lgtools.runs.compare import delta_table  # offered to the notebook, which imports its own chapter only
 NOTEBOOK = "06_acr"  # the notebook this module serves
 WHERE = "[Chapter 6](06_acr.ipynb)"  # the ledger's link to it
 

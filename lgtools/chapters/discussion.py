@@ -32,7 +32,7 @@ from lgtools.report.ranking import (acr_confound, confound_sentence, paper_point
                                     table6_seed_test)
 from lgtools.report.scorecard import scorecard
 from lgtools.report.verdicts import magnitude
-from lgtools.runs.compare import verdict
+from lgtools.runs.compare import delta_table, NOISE_PAIR_KEYS, verdict
 from lgtools.report.ledger import not_run, ours_text, seed_range
 from lgtools.report.noise import MEMORISED
 

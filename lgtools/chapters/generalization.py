@@ -18,6 +18,7 @@ from lgtools.training.run_data import load_run_data
 from lgtools.report.ledger import claim_frame, finding_box
 from lgtools.report.ledger import claim_row, first_row
 from lgtools.report.scorecard import scorecard
+from lgtools.runs.compare import delta_table  # offered to the notebook, which imports its own chapter only
 NOTEBOOK = "05_generalization"  # the notebook this module serves
 WHERE = "[Chapter 5](05_generalization.ipynb)"  # the ledger's link to it
 

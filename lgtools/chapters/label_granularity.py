@@ -13,6 +13,8 @@ from typing import Any, Sequence
 
 from lgtools.labels.builtin import get_hierarchy
 from lgtools.report.paper import paper_table
+from lgtools.data.datasets import load_dataset  # offered to the notebook, which imports its own chapter only
+from lgtools.metrics import accuracy, coarse_accuracy  # offered to the notebook, which imports its own chapter only
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported only for type hints; plotting never needs torch itself

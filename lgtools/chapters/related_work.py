@@ -24,6 +24,7 @@ from typing import Any
 
 from lgtools.labels.hierarchy import Hierarchy
 from lgtools.metrics import accuracy, coarse_accuracy
+from lgtools.data.datasets import load_dataset, subsample  # offered to the notebook, which imports its own chapter only
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # annotations only: the toy chapter needs no torch
