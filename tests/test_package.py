@@ -184,3 +184,26 @@ def test_a_built_wheel_carries_the_package_data(tmp_path) -> None:
     metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
     text = zipfile.ZipFile(wheel).read(metadata).decode()
     assert "Requires-Dist: torch>=2.11" in text and "==" not in text.split("Requires-Dist: torch")[1].split("\n")[0]
+
+
+def test_each_notebook_imports_its_own_chapter_module_and_the_report_layer_only():
+    """A chapter's cells reach lgtools through its own module (named after the notebook) and lgtools.report."""
+    import json
+    import re
+
+    offenders = {}
+    for path in sorted((ROOT / "book").glob("*.ipynb")):
+        own = re.sub(r"^\d+_", "", path.stem)
+        cells = [c for c in json.loads(path.read_text(encoding="utf-8"))["cells"] if c["cell_type"] == "code"]
+        for source in ("".join(c["source"]) for c in cells):
+            for module, names in re.findall(r"^\s*from (lgtools[\w.]*) import ([^\n]+)", source, re.M):
+                # The one exception: a finding box reads the book's ledger from the landing page's module, because
+                # Holm's adjustment runs over every chapter's claims at once (no chapter can compute it alone).
+                allowed = module.startswith("lgtools.report") or module == f"lgtools.chapters.{own}" or (
+                    module == "lgtools.chapters" and re.match(rf"({own}|intro)\b", names.strip()))
+                if not allowed:
+                    offenders.setdefault(path.name, []).append(f"from {module} import {names.strip()}")
+            for module in re.findall(r"^\s*import (lgtools[\w.]*)", source, re.M):
+                if not module.startswith("lgtools.report") and module != f"lgtools.chapters.{own}":
+                    offenders.setdefault(path.name, []).append(f"import {module}")
+    assert not offenders, offenders
