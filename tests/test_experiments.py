@@ -282,10 +282,19 @@ def test_stored_results_count_a_run_copied_by_another_sweep_once(tmp_path):
     original = sorted(Path(__file__).parent.parent.glob("results/table1-cpu-scale/labels=fine_seed=0-*.json"))[0]
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
+    import json
+    import warnings
+
     shutil.copy(original, tmp_path / "a" / original.name)
-    shutil.copy(original, tmp_path / "b" / ("noise=0.0_" + original.name))  # a reuse copy
-    table = stored_results(tmp_path)
-    assert len(table) == 1
+    record = json.loads(original.read_text())  # a reuse copy as the sweep writes it: its own run id and folder
+    copy_name = "noise=0.0_" + original.name
+    record.update(run_id=copy_name[:-len(".json")], experiment="b")
+    (tmp_path / "b" / copy_name).write_text(json.dumps(record))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # both files are valid records: neither may be left out as a problem
+        table = stored_results(tmp_path)
+        assert len(table) == 1
+        assert len(stored_results(tmp_path / "b")) == 1  # the copy alone is a result in its own right
 
 
 def test_scale_params_reads_lists_given_as_text(monkeypatch):
