@@ -2,7 +2,7 @@
 
 Writes a train spec with ``seed: [0 .. N-1]`` (above 10^5, seeds × 1000 learning rates) into a temporary folder (an empty results root, so
 only the listing itself is measured) and runs the dry run as a child process per size, timing
-the first listed run and the whole listing, and reading the child's peak memory (``ru_maxrss``).
+the first listed run and the whole listing, and reading the child's CPU seconds and peak memory (``ru_maxrss``).
 Prints one line per size. Usage (from the repository root)::
 
     PYTHONPATH=. python benchmarks/dry_run_scale.py 10000 100000 1000000
@@ -30,7 +30,8 @@ def measure(runs: int, folder: Path) -> dict:
     spec.write_text(f"name: grid{runs}\ntrain: {{epochs: 1, max_train: 64, max_test: 64}}\ngrid:\n{grid}")
     command = [sys.executable, "-m", "lgtools", "sweep", str(spec), "--dry-run", "--no-progress",
                "--results", str(folder / "results"), "--runs-dir", str(folder / "runs"), "--jobs", "1"]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    before, cpu_before = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
     start = time.perf_counter()
     child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first_run, lines = None, 0
@@ -41,8 +42,10 @@ def measure(runs: int, folder: Path) -> dict:
     error = child.stderr.read()
     status = child.wait()
     total = time.perf_counter() - start
-    peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return {"runs": runs, "status": status, "listed": lines, "first_run_s": first_run, "total_s": total,
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peak_mib = usage.ru_maxrss / 1024
+    cpu = usage.ru_utime + usage.ru_stime - cpu_before  # the child's CPU seconds: what load on other cores does not inflate much
+    return {"runs": runs, "status": status, "listed": lines, "first_run_s": first_run, "total_s": total, "cpu_s": cpu,
             "peak_mib": peak_mib if peak_mib > before / 1024 else float("nan"), "error": error.strip()[-300:]}
 
 
@@ -53,7 +56,7 @@ def main(sizes: list[int]) -> None:
             row = measure(runs, Path(tmp))
             first = "-" if row["first_run_s"] is None else f"{row['first_run_s']:.1f} s"
             print(f"{row['runs']:>8} runs: exit {row['status']}, {row['listed']} listed, first run listed after "
-                  f"{first}, all after {row['total_s']:.1f} s, peak memory {row['peak_mib']:.0f} MiB"
+                  f"{first}, all after {row['total_s']:.1f} s ({row['cpu_s']:.1f} CPU s), peak memory {row['peak_mib']:.0f} MiB"
                   + (f"; stderr: {row['error']}" if row["status"] else ""), flush=True)
 
 

@@ -12,7 +12,6 @@ import math
 
 import numpy as np
 import torch
-from sklearn.metrics import confusion_matrix as _sk_confusion_matrix
 
 from lgtools.labels.hierarchy import Hierarchy
 from lgtools.labels.validate import as_label_array
@@ -50,7 +49,9 @@ def confusion_matrix(
             raise ValueError(f"{what}: values {bad[:10].tolist()} outside 0..{num_classes - 1}")
     if t.size == 0:
         return np.zeros((num_classes, num_classes), dtype=np.int64)
-    return _sk_confusion_matrix(t, p, labels=np.arange(num_classes)).astype(np.int64)
+    from sklearn.metrics import confusion_matrix as sk_confusion_matrix  # here: importing sklearn costs seconds
+
+    return sk_confusion_matrix(t, p, labels=np.arange(num_classes)).astype(np.int64)
 
 
 def _check_confusion(confusion: np.ndarray, hierarchy: Hierarchy) -> np.ndarray:

@@ -16,8 +16,9 @@ from lgtools.runs.sweep import run_sweep
 from lgtools.runs.sweep_spec import expand, spec_from_dict
 from lgtools.runs.sweep_store import stored_by_content
 from lgtools.training.config import TrainConfig
-from lgtools.training.identity import (IDENTITY_BASELINE, NOT_IDENTITY, identity_values, run_id, run_identity,
-                                       stored_identity)
+from lgtools.labels.builtin import get_hierarchy
+from lgtools.training.identity import (IDENTITY_BASELINE, NOT_IDENTITY, identity_values, parameters_identity, run_id,
+                                       run_identity, stored_identity)
 from lgtools.training.loop import train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -173,3 +174,31 @@ def test_an_unmigrated_record_keeps_the_meaning_it_was_written_with() -> None:
     bottleneck = TrainConfig(dataset="synthetic", labels="coarse", extra_layer="linear", noise=0.1)
     assert stored_identity(record) != run_identity(bottleneck, "cpu")
     assert legacy_config(bottleneck.to_dict())["extra_layer"] == "linear"  # written since: as it is
+
+
+@pytest.mark.parametrize("parameters", [
+    {"seed": 0}, {"seed": 7}, {"seed": 2**63 - 1, "lr": 1}, {"lr": 0.05, "epochs": 3},
+    {"seed": 3, "dataset": "cifar10", "hierarchy": "cifar10_table6_1", "labels": "coarse"},
+    {"seed": 1, "noise": 0.1, "noise_mode": "swap", "width": 32},
+])
+def test_parameters_identity_is_the_built_configs_identity(parameters):
+    assert parameters_identity(parameters) == run_identity(TrainConfig(**parameters))
+
+
+def test_parameters_identity_of_many_seeds_checks_each_seed_as_the_config_does():
+    for seed in (True, -1, 1.5, 2**63, "3"):
+        with pytest.raises(ValueError) as built:
+            TrainConfig(seed=seed)
+        with pytest.raises(ValueError) as listed:
+            parameters_identity({"epochs": 2, "seed": seed})
+        assert str(listed.value) == str(built.value)
+    with pytest.raises(ValueError, match="lr must be > 0"):  # the other fields are still checked, seed or not
+        parameters_identity({"lr": 0.0, "seed": 4})
+    with pytest.raises(TypeError):
+        parameters_identity({"no_such_field": 1, "seed": 4})
+
+
+def test_parameters_identity_builds_the_config_when_a_value_has_no_hash():
+    hierarchy = get_hierarchy("cifar10")
+    assert parameters_identity({"dataset": "cifar10", "hierarchy": hierarchy, "seed": 2}) == \
+        run_identity(TrainConfig(dataset="cifar10", hierarchy="cifar10", seed=2))

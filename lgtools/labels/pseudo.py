@@ -11,8 +11,6 @@ with true fine labels. ``cluster_quality`` compares the clusters with the true f
 from __future__ import annotations
 
 import numpy as np
-from sklearn.cluster import KMeans, SpectralClustering
-from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
 from lgtools.labels.hierarchy import Hierarchy
 from lgtools.labels.validate import as_label_array
@@ -71,6 +69,8 @@ def pseudo_fine_labels(features: np.ndarray, coarse_labels: np.ndarray, k: int, 
     if len(counts) > num_coarse or (counts < k).any():
         raise ValueError(f"every coarse class needs at least k={k} images and an index below {num_coarse}; "
                          f"counts per coarse class: {counts.tolist()}")
+    from sklearn.cluster import KMeans, SpectralClustering  # here, not at import: a sweep's listing never clusters
+
     labels = np.empty(len(coarse), dtype=np.int64)
     for c in range(num_coarse):
         members = np.flatnonzero(coarse == c)
@@ -92,6 +92,8 @@ def cluster_quality(pseudo: np.ndarray, fine: np.ndarray) -> dict:
     p, f = as_label_array(pseudo, "pseudo"), as_label_array(fine, "fine")
     if p.shape != f.shape:
         raise ValueError(f"pseudo and fine must label the same images, got {p.shape} and {f.shape}")
+    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
     return {"nmi": float(normalized_mutual_info_score(f, p)), "ari": float(adjusted_rand_score(f, p))}
 
 

@@ -14,13 +14,13 @@ import hashlib
 import json
 import os
 import re
+import sys
 import tempfile
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from lgtools import metrics
 from lgtools.labels.builtin import as_hierarchy
@@ -40,6 +40,9 @@ from lgtools.training.config import TrainConfig
 from lgtools.training.identity import run_id as make_run_id
 from lgtools.training.identity import IDENTITY_BASELINE, device_kind, resolved_precision, run_identity, stored_identity
 from lgtools.training.provenance import computation, provenance
+
+if TYPE_CHECKING:  # pandas loads in the functions that build frames: a sweep's listing never does
+    import pandas as pd
 
 
 CONFIG_COLUMNS = ("dataset", "hierarchy", "labels", "model", "width", "epochs", "data_ratio",
@@ -365,8 +368,16 @@ def load_results(directory: str | Path = "results") -> pd.DataFrame:
     for path, record in records:
         record["path"] = str(path)
         rows.append(_row(record))
+    import pandas as pd
+
     frame = pd.DataFrame(rows, columns=list(COLUMNS))
     return frame.sort_values(["experiment", "run_id"], ignore_index=True) if rows else frame
+
+
+def _is_series(value: Any) -> bool:
+    """Whether ``value`` is a pandas Series (a row of ``load_results``), without importing pandas to ask."""
+    pandas = sys.modules.get("pandas")  # no Series exists before pandas is loaded
+    return pandas is not None and isinstance(value, pandas.Series)
 
 
 def _fine_confusion(result_or_row: Any) -> tuple[np.ndarray, list[str], str]:
@@ -374,7 +385,7 @@ def _fine_confusion(result_or_row: Any) -> tuple[np.ndarray, list[str], str]:
     source = result_or_row
     if isinstance(source, (str, Path)):
         source = load_result(source)
-    elif isinstance(source, pd.Series) or (isinstance(source, dict) and "format" not in source):
+    elif isinstance(source, dict) and "format" not in source or _is_series(source):
         if not source.get("path"):
             raise ValueError("result_or_row: a row needs a 'path' column to find its result file")
         source = load_result(source["path"])
@@ -421,4 +432,6 @@ def reevaluate_runs(df: pd.DataFrame, hierarchies: list) -> pd.DataFrame:
                          "acr": scores["acr"], "acr_equation": scores["acr_equation"],
                          "train_acc": float("nan"), "best_test_acc": float("nan"), "best_epoch": None,
                          "test_acc_summed": float("nan")})
+    import pandas as pd
+
     return pd.DataFrame(rows, columns=list(df.columns) + ["reevaluated_from"])

@@ -17,7 +17,7 @@ from typing import Any, Iterable, Iterator
 import yaml
 
 from lgtools.training.config import RECIPES, TrainConfig, paper_recipe, recipe_values
-from lgtools.training.identity import digest, run_id, run_identity
+from lgtools.training.identity import digest, parameters_identity, run_id
 
 SPEC_KEYS = ("name", "description", "notebook", "train", "parameters", "cases", "grid",
              "exclude", "recipe", "scale", "submitit", "kernel")
@@ -374,7 +374,7 @@ def run_of(sweep: str, parameters: dict, varying: dict, kind: str = "train") -> 
     if kind == "train":
         try:
             # The sweep gives every run a checkpoint_dir (where keep_weights puts its weights); it is no identity.
-            identity = run_identity(TrainConfig(**absolute_paths(parameters), checkpoint_dir="sweep-managed"))
+            identity = parameters_identity({**absolute_paths(parameters), "checkpoint_dir": "sweep-managed"})
         except (ValueError, TypeError) as error:
             raise ValueError(f"run {slug or sweep} ({varying}): {error}") from None
     else:

@@ -27,8 +27,7 @@ import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from lgtools.runs.results import read_record, write_json_atomic
 from lgtools.runs.sweep_spec import Run, absolute_paths, expand, load_spec
@@ -36,6 +35,9 @@ from lgtools.runs.sweep_task import RunTask, default_jobs, result_path, sweep_th
 from lgtools.training.config import TrainConfig
 from lgtools.training.identity import stored_identity
 from lgtools.training.provenance import computation, computation_differences, stored_computation
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def utc_now() -> str:
@@ -210,4 +212,6 @@ def coverage(specs: list[str | Path], results: str | Path = "results") -> pd.Dat
         rows.append({"spec": Path(path).as_posix(), "sweep": spec.name, "scale": spec.scale,
                      "runs": len(runs), "stored": stored, "copyable": copyable,
                      "to_train": len(runs) - stored - copyable})
+    import pandas as pd  # here: the sweep itself never builds a frame, and pandas takes a second to load
+
     return pd.DataFrame(rows, columns=["spec", "sweep", "scale", "runs", "stored", "copyable", "to_train"])

@@ -52,6 +52,14 @@ COMPILE_CHOICES = (True, False, "auto")
 FLOAT_FIELDS = ("dropout", "label_smoothing", "loss_param", "noise", "momentum", "data_ratio", "lr", "weight_decay",
                 "bias_lr_scale")
 MAX_SEED = 2**63 - 1  # numpy's generators take seeds >= 0, torch's at most 2**64 - 1; seed + 1 is used too
+
+
+def check_seed(seed: object) -> None:
+    """A seed is an integer in [0, MAX_SEED]; else a ValueError naming it (TrainConfig's rule, also the sweep's)."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed must be an integer in [0, {MAX_SEED}] (what numpy and torch accept), got {seed!r}")
+
+
 # (milestones as fractions of the epochs, decay factor) from the authors' public code.
 PAPER_SCHEDULES = {
     "cifar10": ((150 / 200,), 0.1),
@@ -258,9 +266,7 @@ class TrainConfig:
         for name in ("lr", "weight_decay"):
             if getattr(self, name) < 0 or (name == "lr" and self.lr == 0):
                 raise ValueError(f"{name} must be {'> 0' if name == 'lr' else '>= 0'}, got {getattr(self, name)!r}")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or not 0 <= self.seed <= MAX_SEED:
-            raise ValueError(f"seed must be an integer in [0, {MAX_SEED}] (what numpy and torch accept), "
-                             f"got {self.seed!r}")
+        check_seed(self.seed)
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._=,+-]*", str(self.experiment)):
             raise ValueError(f"experiment must be a plain folder name (letters, digits and . _ = , + -, "
                              f"not starting with a dot), got {self.experiment!r}")

@@ -31,7 +31,7 @@ import typing
 from typing import Any
 
 from lgtools.labels.builtin import resolve_for
-from lgtools.training.config import TrainConfig
+from lgtools.training.config import TrainConfig, check_seed
 
 # Fields that change no number of a run (where things are, how they are shown or how fast).
 NOT_IDENTITY = ("experiment", "data_root", "checkpoint_dir", "keep_weights", "init_from", "pseudo_from", "progress", "num_threads",
@@ -177,6 +177,32 @@ def run_identity(config: TrainConfig, device: str | None = None, precision: str 
     ``precision``: what a stored run used (see ``identity_values``); None resolves the config's on this machine.
     """
     return digest(identity_values(config, device, precision))
+
+
+def parameters_identity(parameters: dict) -> str:
+    """``run_identity(TrainConfig(**parameters))``, with the config checked once for all seeds of one setting.
+
+    A sweep's grid is mostly seeds: everything but the seed is checked and resolved once (cached), the seed by
+    ``check_seed``, so listing 10^5 runs does not build 10^5 configs. Same identity, same errors, as building each.
+    """
+    rest = {name: value for name, value in parameters.items() if name != "seed"}
+    try:
+        key = tuple(sorted(rest.items()))
+        hash(key)
+    except TypeError:  # a value with no hash (a list, a Hierarchy object): build the config itself
+        return run_identity(TrainConfig(**parameters))
+    values = dict(_unseeded_values(key))  # raises what TrainConfig raises for every field but the seed
+    seed = parameters.get("seed", TrainConfig.seed)
+    check_seed(seed)
+    if seed != IDENTITY_BASELINE["seed"]:
+        values["seed"] = seed
+    return digest(values)
+
+
+@functools.lru_cache(maxsize=4096)
+def _unseeded_values(key: tuple) -> dict:
+    """``identity_values`` of the config these (name, value) pairs give, at the baseline seed (so without one)."""
+    return identity_values(TrainConfig(**dict(key), seed=IDENTITY_BASELINE["seed"]))
 
 
 def stored_identity(record: dict) -> str | None:
