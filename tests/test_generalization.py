@@ -21,7 +21,7 @@ from lgtools.report.scorecard import scorecard  # noqa: E402
 from lgtools.report.stored import stored_results  # noqa: E402
 from lgtools.runs.embedding_study import (balanced_subset, embedding_study, load_embedding_study,  # noqa: E402
                                           save_embedding_study)
-from lgtools.runs.results import save_result  # noqa: E402
+from lgtools.runs.results import encode_labels, load_result, save_result  # noqa: E402
 from lgtools.runs.sweep_spec import expand, load_spec  # noqa: E402
 from lgtools.runs.sweep_store import identical_result  # noqa: E402
 from lgtools.training.config import TrainConfig  # noqa: E402
@@ -52,6 +52,9 @@ def test_stored_gap_pairs_are_one_seed_fine_minus_coarse(stored_gaps):
     column = {"final network": "train_acc_eval", "last epoch, running": "train_acc"}
     for row in stored_gaps.itertuples():
         fine, coarse = _summary(row.fine_path), _summary(row.coarse_path)
+        for summary, twin in ((fine, row.fine_eval_from), (coarse, row.coarse_eval_from)):
+            if row.measure == "final network" and twin:  # a retrain with eval_train, the very same network
+                summary["train_acc_eval"] = _summary(twin)["train_acc_eval"]
         assert Path(row.fine_path).parent.name in generalization.GAP_EXPERIMENTS
         assert Path(row.coarse_path).parent.name == Path(row.fine_path).parent.name
         assert (fine["labels"], coarse["labels"]) == ("fine", "coarse")
@@ -60,6 +63,34 @@ def test_stored_gap_pairs_are_one_seed_fine_minus_coarse(stored_gaps):
         gain = _plain_test(fine) - _plain_test(coarse)
         assert math.isclose(row.lead, lead, abs_tol=1e-9) and math.isclose(row.gain, gain, abs_tol=1e-9)
         assert math.isclose(row.beyond, gain - lead, abs_tol=1e-9)
+
+
+def test_a_twin_with_the_same_predictions_gives_a_run_its_final_network_accuracy(tmp_path):
+    """A retrain of the same identity with eval_train lends its accuracy only if it predicted every test image alike."""
+    for name in ("seed=0_epochs=10_labels=fine-553d68426c.json", "seed=0_epochs=10_labels=coarse-2f1db3f52a.json"):
+        record = json.loads((ROOT / "results" / "ladder-converged" / name).read_text())
+        (tmp_path / "ladder-converged").mkdir(exist_ok=True)
+        (tmp_path / "ladder-converged" / name).write_text(json.dumps(record))
+        twin = {**record, "experiment": "features-converged", "run_id": name.split("_", 2)[2][:-len(".json")],
+                "summary": {**record["summary"], "train_acc_eval": 99.0 if "fine" in name else 98.0},
+                "provenance": {**record["provenance"], "date": "2026-12-31T00:00:00+00:00"}}  # trained later
+        (tmp_path / "features-converged").mkdir(exist_ok=True)
+        (tmp_path / "features-converged" / name.split("_", 2)[2]).write_text(json.dumps(twin))
+    pairs = generalization.gap_pairs(stored_results(tmp_path))
+    final = pairs[pairs["measure"].eq("final network")]
+    assert len(final) == 1 and final["lead"].iloc[0] == pytest.approx(1.0)
+    assert Path(final["fine_eval_from"].iloc[0]).parent.name == "features-converged"
+    assert Path(final["fine_path"].iloc[0]).parent.name == "ladder-converged"  # the original stays the run shown
+    # A twin that predicted one test image otherwise is another network: it lends nothing.
+    path = tmp_path / "features-converged" / "labels=coarse-2f1db3f52a.json"
+    twin = load_result(path)
+    predictions = twin["test_predictions"].copy()
+    predictions[0] = (predictions[0] + 1) % 2
+    raw = json.loads(path.read_text())
+    raw["test_predictions"] = encode_labels(predictions)
+    path.write_text(json.dumps(raw))
+    pairs = generalization.gap_pairs(stored_results(tmp_path))
+    assert not pairs["measure"].eq("final network").any()
 
 
 def test_running_training_lead_is_the_scorecards_training_delta(stored_gaps):
