@@ -63,7 +63,7 @@ def tsne_embedding(features: np.ndarray, seed: int = 0, perplexity: float = 30.0
 
 
 def balanced_subset(fine_labels: np.ndarray, n: int, seed: int = 0) -> np.ndarray:
-    """Sorted indices of ``n`` // classes images of every fine class, drawn with ``seed``; ValueError if a class has fewer."""
+    """Sorted indices of ``n`` // classes images of each fine class, drawn with ``seed``; ValueError if one has fewer."""
     labels = np.asarray(fine_labels)
     classes = np.unique(labels)
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < len(classes):
