@@ -159,6 +159,18 @@ def build_parser() -> argparse.ArgumentParser:
     probes.add_argument("--probe-train", type=int, default=5000, help="training images per probe, stratified")
     probes.add_argument("--probe-test", type=int, default=2000, help="test images per probe, stratified")
     probes.add_argument("--data-root", default=None, metavar="PATH", help="data path instead of the runs' own")
+    tsne = commands.add_parser("tsne", help="Fig 4: t-SNE maps of a fine and a coarse network's penultimate features",
+                               description="Embed the penultimate features of one class-balanced subset of the test "
+                                           "images through the last kept epoch of a fine- and a coarse-label network "
+                                           "(runs trained with keep_weights) and store the maps for chapter 5.")
+    tsne.add_argument("--fine", required=True, metavar="DIR", help="kept weights of the fine-label run (folder or file)")
+    tsne.add_argument("--coarse", required=True, metavar="DIR", help="kept weights of the coarse-label run (folder or file)")
+    tsne.add_argument("--out", required=True, help="JSON file to write (replaced if it exists)")
+    tsne.add_argument("--points", type=int, default=1000, help="test images embedded, the same number of each fine class")
+    tsne.add_argument("--seed", type=int, default=0, help="seed of the subset and of t-SNE")
+    tsne.add_argument("--max-iter", type=int, default=1000, help="t-SNE optimisation steps (250 at least)")
+    tsne.add_argument("--results", default="results", help="results root searched for the runs' stored predictions")
+    tsne.add_argument("--data-root", default=None, metavar="PATH", help="data path instead of the runs' own")
     finetune = commands.add_parser("finetune", help="fine-tune pretrained networks on the coarse labels (probe and full)",
                                    description="For each folder of kept weights: a linear probe of the coarse labels on "
                                                "the frozen features, and a full fine-tuning stored as a run result.")
@@ -277,6 +289,17 @@ def _probes(args: argparse.Namespace) -> int:
     _check_out(args.out)
     frame, parameters = probe_study(args.weights, args.probe_train, args.probe_test, args.data_root)
     return _report_study(frame, save_probe_study(frame, args.out, parameters))
+
+
+def _tsne(args: argparse.Namespace) -> int:
+    from lgtools.runs.embedding_study import embedding_study, save_embedding_study
+
+    _check_out(args.out)
+    frame, parameters = embedding_study(args.fine, args.coarse, args.points, args.seed, max_iter=args.max_iter,
+                                        results=args.results, data_root=args.data_root)
+    agree = {name: net["stored_predictions_agree"] for name, net in parameters["networks"].items()}
+    print(f"stored predictions agree (share of the subset): {agree}")
+    return _report_study(frame.groupby("network")[["x", "y"]].describe().T, save_embedding_study(frame, args.out, parameters))
 
 
 def _clusters(args: argparse.Namespace) -> int:
@@ -511,7 +534,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return {"train": _train, "sweep": _sweep, "results": _results, "clusters": _clusters,
-                "probes": _probes, "finetune": _finetune, "chapter": _chapter}[args.command](args)
+                "probes": _probes, "tsne": _tsne, "finetune": _finetune, "chapter": _chapter}[args.command](args)
     except BrokenPipeError:  # `lgtools results | head` closed the pipe: the reader is done, not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
         return 128 + signal.SIGPIPE

@@ -1,4 +1,7 @@
-"""Chapter 5 (05_generalization): Table V's dropout and the t-SNE of penultimate features — claims, evidence, live demo.
+"""Chapter 5 (05_generalization): Table V's dropout, the generalisation gap and the t-SNE of penultimate features.
+
+Claims, evidence (the paired generalisation gap of Table I's runs from stored histories; Fig 4 from a
+stored t-SNE study, ``lgtools.runs.embedding_study``) and the live demo.
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 import torch
+from pathlib import Path
 from typing import Sequence
 
 from lgtools.data import augment
@@ -17,8 +21,14 @@ from lgtools.training.run_data import load_run_data
 
 from lgtools.report.ledger import claim_frame, finding_box
 from lgtools.report.ledger import claim_row, first_row
+from lgtools.report.page import format_number
+from lgtools.report.paths import existing_folder
 from lgtools.report.scorecard import scorecard
+from lgtools.runs.compare import delta_pairs, paired_interval, unique_runs
 from lgtools.runs.compare import delta_table  # offered to the notebook, which imports its own chapter only
+from lgtools.runs.embedding_study import load_embedding_study, networks_text
+from lgtools.runs.results import load_result
+from lgtools.runs.embedding_study import tsne_embedding  # offered to the notebook (the live demo's t-SNE)
 NOTEBOOK = "05_generalization"  # the notebook this module serves
 WHERE = "[Chapter 5](05_generalization.ipynb)"  # the ledger's link to it
 
@@ -51,27 +61,6 @@ def penultimate_features(run: RunResult, n: int = 1000, batch_size: int = 512
         chunks.append(model.features(augment.normalize(x, mean, std)).float().cpu())
     model.train(was_training)
     return torch.cat(chunks).numpy(), fine, np.asarray(hierarchy.fine_to_coarse)[fine]
-
-
-def tsne_embedding(features: np.ndarray, seed: int = 0, perplexity: float = 30.0,
-                   max_iter: int = 1000, threads: int = 1) -> np.ndarray:
-    """A 2-D t-SNE embedding of feature vectors (scikit-learn) (chapter 5, Fig 4).
-
-    One thread by default: for a few hundred points more threads gain little, and on a busy
-    2-core machine OpenMP threads contend so badly that t-SNE runs several times slower.
-    """
-    from sklearn.manifold import TSNE
-    from threadpoolctl import threadpool_limits
-
-    features = np.asarray(features, dtype=np.float32)
-    if features.ndim != 2 or len(features) < 5:
-        raise ValueError(f"features must be an n×d array with n >= 5, got shape {features.shape}")
-    if max_iter < 250:
-        raise ValueError(f"max_iter must be at least 250 (scikit-learn's minimum), got {max_iter}")
-    perplexity = min(perplexity, (len(features) - 1) / 3)  # TSNE requires perplexity < n
-    tsne = TSNE(n_components=2, perplexity=perplexity, init="pca", random_state=seed, max_iter=max_iter)
-    with threadpool_limits(threads):
-        return tsne.fit_transform(features)
 
 
 def tsne_scatter(embedding: np.ndarray, coarse_labels: np.ndarray, coarse_names: Sequence[str],
@@ -123,12 +112,220 @@ VARIANTS = {  # the live demo's Table V: labels and dropout rate per setting
 }
 
 
-def train_gap_text(stored: pd.DataFrame) -> str:
-    """Table I's training-accuracy ΔA on CIFAR-10 in words (Markdown): mean [95 % interval], seeds, both accuracies."""
-    train = scorecard(stored, "table1", metric="train_acc")
-    train = train[train["dataset"].eq("cifar10") & train["n"].gt(0)]
-    if train.empty:
-        return "no stored run yet"
-    r = train.iloc[0]
-    return (f"{r['ours_delta']:+.2f} [{r['ours_delta_low']:+.2f}, {r['ours_delta_high']:+.2f}] "
-            f"points ({int(r['n'])} seeds; fine runs {r['ours_fine']} % against coarse runs {r['ours_coarse']} %)")
+# --- Optimisation or generalisation: the paired generalisation gap of Table I's stored runs ---
+
+# Table I's runs, the ladder, and Table I's converged seed-0 pair retrained to keep weights (same identities)
+GAP_EXPERIMENTS = ("table1-cpu-scale", "table1-converged", "ladder-converged", "features-converged")
+# Whose training accuracy: the final network on the un-augmented training images (eval_train; the ladder stored
+# it from seed 1 on), or the running accuracy over the last epoch's augmented batches, stored for every run but
+# measured while the weights still move (it lags the final network most after one epoch).
+TRAIN_MEASURES = {"final network": "train_acc_eval", "last epoch, running": "train_acc"}
+GAP_COLUMNS = ["scale", "model", "width", "epochs", "measure", "seed", "fine_run", "coarse_run", "fine_path",
+               "coarse_path", "fine_eval_from", "coarse_eval_from", "train_fine", "train_coarse", "test_fine", "test_coarse", "lead", "gain", "beyond"]
+
+
+def _number(values: pd.Series) -> pd.Series:
+    return pd.to_numeric(values, errors="coerce")
+
+
+def twin_train_eval(runs: pd.DataFrame) -> pd.DataFrame:
+    """``runs`` with ``train_acc_eval`` filled, where a run lacks it, from a stored twin of its identity that made the
+    very same test predictions (a retrain with ``eval_train``), and ``train_eval_from`` naming that twin's file.
+
+    The twin is another file of the same results folder named for the identity (``<readable>-<10 hex>.json``);
+    identity and computation alone do not make it the same network (code changes between commits can), equal
+    predictions on every test image do.
+    """
+    runs = runs.assign(train_eval_from=None)
+    for index, row in runs.iterrows():
+        if not pd.isna(pd.to_numeric(row.get("train_acc_eval"), errors="coerce")) or not row.get("identity"):
+            continue
+        own = None
+        for path in sorted(Path(row["path"]).parents[1].glob(f"*/*-{str(row['identity'])[:10]}.json")):
+            if path == Path(row["path"]):
+                continue
+            try:
+                twin = load_result(path)
+            except ValueError:  # not a valid result: load_results warns about it already
+                continue
+            if twin.get("identity") != row["identity"] or twin["summary"].get("train_acc_eval") is None:
+                continue
+            own = load_result(row["path"]) if own is None else own
+            if own["test_predictions"] is not None and np.array_equal(own["test_predictions"], twin["test_predictions"]):
+                runs.at[index, "train_acc_eval"] = twin["summary"]["train_acc_eval"]
+                runs.at[index, "train_eval_from"] = str(path)
+                break
+    return runs
+
+
+def gap_pairs(stored: pd.DataFrame) -> pd.DataFrame:
+    """Per seed, rung and training measure: both runs' coarse-level accuracies, ``lead``, ``gain`` and ``beyond``.
+
+    ``lead`` (training accuracy) and ``gain`` (test accuracy) are fine minus coarse; ``beyond`` = gain − lead
+    is the coarse run's generalisation gap (train − test) minus the fine run's: above 0 the fine labels
+    generalise better than their training lead accounts for. Test accuracy is without test-time
+    augmentation, as both training accuracies are.
+    """
+    runs = unique_runs(stored[stored["experiment"].isin(GAP_EXPERIMENTS)])
+    if runs.empty:
+        return pd.DataFrame(columns=GAP_COLUMNS)
+    runs = twin_train_eval(runs).assign(test_plain=_number(runs["test_acc_no_tta"]).fillna(_number(runs["test_acc"])))
+    by_path = runs.set_index("path")
+    rows = []
+    for pair in delta_pairs(runs, metric="test_plain").itertuples():
+        fine, coarse = by_path.loc[pair.path], by_path.loc[pair.coarse_path]
+        for measure, column in TRAIN_MEASURES.items():
+            train_fine, train_coarse = pd.to_numeric(pd.Series([fine[column], coarse[column]]), errors="coerce")
+            if pd.isna(train_fine) or pd.isna(train_coarse):
+                continue
+            lead, gain = train_fine - train_coarse, pair.a_fc - pair.a_cc
+            rows.append({"scale": pair.scale, "model": pair.model, "width": pair.width, "epochs": int(pair.epochs),
+                         "measure": measure, "seed": int(pair.seed), "fine_run": pair.run_id,
+                         "coarse_run": pair.coarse_run_id, "fine_path": pair.path, "coarse_path": pair.coarse_path,
+                         "fine_eval_from": fine["train_eval_from"], "coarse_eval_from": coarse["train_eval_from"],
+                         "train_fine": train_fine, "train_coarse": train_coarse,
+                         "test_fine": pair.a_fc, "test_coarse": pair.a_cc, "lead": lead, "gain": gain,
+                         "beyond": gain - lead})
+    return pd.DataFrame(rows, columns=GAP_COLUMNS)
+
+
+def gap_table(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Per scale, rung and measure: seeds, and mean ``lead``, ``gain``, ``beyond`` with 95 % Student-t intervals."""
+    rows = []
+    for key, group in pairs.groupby(["scale", "model", "width", "epochs", "measure"], sort=False):
+        row = dict(zip(["scale", "model", "width", "epochs", "measure"], key))
+        for value in ("lead", "gain", "beyond"):
+            interval = paired_interval(group[value])
+            row.update({value: interval["mean"], f"{value}_low": interval["low"], f"{value}_high": interval["high"]})
+        rows.append({**row, "n": interval["n"]})
+    columns = ["scale", "model", "width", "epochs", "measure"] + [f"{v}{end}" for v in ("lead", "gain", "beyond")
+                                                                   for end in ("", "_low", "_high")] + ["n"]
+    table = pd.DataFrame(rows, columns=columns)
+    if table.empty:
+        return table
+    order = {m: i for i, m in enumerate(TRAIN_MEASURES)}
+    table = table.assign(_scale=table["scale"].ne("cpu-scale"), _measure=table["measure"].map(order))
+    return table.sort_values(["_scale", "_measure", "epochs"]).drop(columns=["_scale", "_measure"]).reset_index(drop=True)
+
+
+def _interval(row: pd.Series, value: str) -> str:
+    low, high = row[f"{value}_low"], row[f"{value}_high"]
+    bounds = "" if pd.isna(low) else f" [{format_number(low, 'signed')}, {format_number(high, 'signed')}]"
+    return format_number(row[value], "signed") + bounds
+
+
+def gap_display(table: pd.DataFrame) -> pd.DataFrame:
+    """``gap_table`` in words for ``show``: regime, measure, seeds and each mean with its interval as text."""
+    return pd.DataFrame({
+        "regime": [f"{r.scale}, {r.epochs} epoch{'s' if r.epochs > 1 else ''}" for r in table.itertuples()],
+        "training accuracy of": table["measure"], "seeds": table["n"],
+        "training lead (points)": [_interval(r, "lead") for _, r in table.iterrows()],
+        "test gain (points)": [_interval(r, "gain") for _, r in table.iterrows()],
+        "gain − lead (points)": [_interval(r, "beyond") for _, r in table.iterrows()]})
+
+
+def gap_text(table: pd.DataFrame, scale: str = "converged", measure: str = "final network") -> str:
+    """Whether the rungs of ``scale`` on ``measure`` have a test gain above the training lead, and how both change (Markdown)."""
+    rungs = table[table["scale"].eq(scale) & table["measure"].eq(measure)] if len(table) else table
+    rungs = rungs.sort_values("epochs") if len(rungs) else rungs
+    if rungs.empty:
+        return f"no stored {scale} pair with this training accuracy ({measure}) yet"
+    above = int((rungs["beyond"] > 0).sum())
+    resolved = int(((rungs["beyond_low"] > 0) | (rungs["beyond_high"] < 0)).sum())
+    first, last = rungs.iloc[0], rungs.iloc[-1]
+    seeds = "–".join(str(n) for n in sorted({int(rungs["n"].min()), int(rungs["n"].max())}))
+    each = "; ".join(f"{_interval(r, 'beyond')} after {r['epochs']}" for _, r in rungs.iterrows())
+    text = (f"the fine runs' test gain exceeds their training lead at {above} of {len(rungs)} "
+            f"rung{'s' if len(rungs) > 1 else ''} "
+            f"(gain − lead, points [95 % interval], {seeds} seeds: {each} epochs); "
+            + (f"{resolved} of the {len(rungs)} intervals exclude{'s' if resolved == 1 else ''} 0" if len(rungs) > 1
+               else f"the interval {'excludes' if resolved else 'does not exclude'} 0"))
+    if len(rungs) > 1:
+        text += (f". From {first['epochs']} to {last['epochs']} epochs the training lead goes from "
+                 f"{format_number(first['lead'], 'signed')} to {format_number(last['lead'], 'signed')} points and the "
+                 f"test gain from {format_number(first['gain'], 'signed')} to {format_number(last['gain'], 'signed')}")
+    return text
+
+
+GAP_TEXTS = {"converged": ("converged", "final network"), "converged_running": ("converged", "last epoch, running"),
+             "cpu": ("cpu-scale", "last epoch, running")}  # the chapter's glued gap sentences: scale and measure
+
+
+def gap_texts(table: pd.DataFrame) -> dict[str, str]:
+    """``gap_text`` for each of ``GAP_TEXTS`` (the chapter glues them as ``ch05_gap_<name>``)."""
+    return {name: gap_text(table, scale, measure) for name, (scale, measure) in GAP_TEXTS.items()}
+
+
+def gap_figure(pairs: pd.DataFrame, scale: str = "converged", measure: str = "final network") -> plt.Figure:
+    """Training lead and test gain of the fine runs per epoch budget: seeds as dots, means with 95 % intervals."""
+    table = gap_table(pairs)
+    rungs = pairs[pairs["scale"].eq(scale) & pairs["measure"].eq(measure)]
+    means = table[table["scale"].eq(scale) & table["measure"].eq(measure)].sort_values("epochs")
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    for value, name, color, shift in (("lead", "training lead", "0.55", 0.97), ("gain", "test gain", "black", 1.03)):
+        ax.scatter(rungs["epochs"] * shift, rungs[value], s=14, color=color, alpha=0.6)
+        err = np.vstack([means[value] - means[f"{value}_low"], means[f"{value}_high"] - means[value]])
+        ax.errorbar(means["epochs"] * shift, means[value], yerr=err, color=color, marker="o", capsize=3,
+                    label=f"{name} (mean, 95 % interval)")
+    ax.axhline(0, color="0.8", lw=0.8)
+    if means.empty:
+        ax.text(0.5, 0.6, f"no stored {scale} pair with this training accuracy ({measure})", ha="center",
+                transform=ax.transAxes)
+    ax.set_xscale("log")
+    ax.set_xticks(sorted(means["epochs"].unique()), [str(e) for e in sorted(means["epochs"].unique())])
+    ax.set_xlabel("training epochs")
+    ax.set_ylabel("coarse-level accuracy,\nfine − coarse (points)")
+    ax.set_title(f"Fine-label runs' lead at the coarse level ({scale})")
+    ax.legend(fontsize=9, loc="best")
+    return fig
+
+
+# --- Fig 4 from stored networks (lgtools.runs.embedding_study) ---
+
+TSNE_STUDY = "features-converged/tsne.json"  # Fig 4's stored maps, relative to the results folder
+TSNE_COMMANDS = ("python -m lgtools sweep sweeps/converged/features.yaml",
+                 "python -m lgtools tsne --fine runs/features-converged/labels=fine-*.weights "
+                 "--coarse runs/features-converged/labels=coarse-*.weights --out results/" + TSNE_STUDY)
+
+
+def stored_tsne(results_dir: str) -> tuple[pd.DataFrame, dict]:
+    """Fig 4's stored t-SNE maps and their record (empty when the study has not run)."""
+    return load_embedding_study(existing_folder(results_dir) / TSNE_STUDY)
+
+
+def tsne_status(frame: pd.DataFrame, record: dict) -> str:
+    """Fig 4's status in words (Markdown): which stored networks it shows, or that it has not run and how to run it."""
+    if frame.empty:
+        commands = "\n".join(TSNE_COMMANDS)
+        return ("**Not run yet.** No stored CIFAR-10 network's features have been embedded: weights are never in "
+                "git, and none of the stored runs kept theirs. From the repository root, one training job (two "
+                "10-epoch runs side by side, about 30 min on an idle 2-core CPU) and the embedding (about a "
+                "minute) fill this figure:\n\n"
+                f"```bash\n{commands}\n```")
+    parameters = record["parameters"]
+    agree = [f"{name} {share:.0%} ({where})" for name, net in parameters["networks"].items()
+             for where, share in net["stored_predictions_agree"].items()]
+    return (f"Stored maps of {parameters['n']} test images ({parameters['n'] // len(parameters['fine_names'])} of "
+            f"each fine class), networks {networks_text(parameters)}; t-SNE seed {parameters['tsne_seed']}, "
+            f"perplexity {parameters['perplexity']:g}. On these images the loaded networks predict what the stored "
+            f"results of their identity predicted for: {', '.join(agree) or 'no stored result found'}.")
+
+
+def tsne_summary(frame: pd.DataFrame) -> str:
+    """Fig 4's status in one sentence (Markdown) for the chapter's finding box."""
+    if frame.empty:
+        return "not run yet: no stored CIFAR-10 network kept its weights; the section on Fig 4 gives the commands."
+    counts = frame.groupby("network")["image"].nunique()
+    return (f"drawn from stored maps of {int(counts.min())} test images through a fine- and a coarse-label "
+            "network (the section on Fig 4 names them).")
+
+
+def stored_tsne_figure(frame: pd.DataFrame, record: dict) -> plt.Figure:
+    """Fig 4 from the stored study: the coarse- and the fine-label network's maps side by side, by coarse class."""
+    coarse_names = record["parameters"]["coarse_names"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
+    for ax, network in zip(axes, ("coarse", "fine")):
+        points = frame[frame["network"] == network]
+        tsne_scatter(points[["x", "y"]].to_numpy(), points["coarse_label"].to_numpy(), coarse_names, ax=ax,
+                     title=f"trained on {network} labels")
+    return fig

@@ -13,6 +13,8 @@ Imports ``training`` and the layers below it.
 - ``probe_study``: linear probes of every residual stage at every kept epoch of a run, stored.
 - ``finetune_study``: pretrained networks of each granularity, probed and fine-tuned on the coarse labels (on their own
   images or on the other half, beside a from-scratch baseline), stored; ``transfer_table`` pairs them per seed.
+- ``embedding_study``: Fig 4 from kept weights: t-SNE maps of a fine and a coarse network's penultimate features
+  on one balanced test subset, stored with the networks' identities.
 - ``ladder``: the convergence ladder (one recipe at several epoch budgets) as a table, and the time to a target accuracy.
 - ``studies``: how a study (a table computed without a run of its own) is stored and read back.
 """

@@ -20,7 +20,8 @@ from lgtools.training.provenance import provenance
 CLUSTER_STUDY = "lgtools-cluster-study"  # lgtools.runs.cluster_study
 PROBE_STUDY = "lgtools-probe-study"  # lgtools.runs.probe_study
 FINETUNE_STUDY = "lgtools-finetune-study"  # lgtools.runs.finetune_study
-FORMATS = (CLUSTER_STUDY, PROBE_STUDY, FINETUNE_STUDY)
+EMBEDDING_STUDY = "lgtools-embedding-study"  # lgtools.runs.embedding_study
+FORMATS = (CLUSTER_STUDY, PROBE_STUDY, FINETUNE_STUDY, EMBEDDING_STUDY)
 
 
 def save_study(frame: pd.DataFrame, path: str | Path, kind: str, parameters: dict, device: str = "cpu") -> Path:
