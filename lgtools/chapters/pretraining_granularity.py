@@ -30,6 +30,7 @@ from lgtools.runs.finetune_study import MISALIGNED
 from lgtools.runs.results import load_results
 from lgtools.training.multiview import coarse_accuracy, feature_alignment, train_two_layer
 from lgtools.report.figures import COARSE_COLOR, FINE_COLOR, label_color
+from lgtools.report.points import delta_with_intervals
 from lgtools.report.ledger import not_run, ours_text
 
 from lgtools.report.ledger import claim_frame, finding_box
@@ -277,6 +278,30 @@ def retrained_sentence(gaps: pd.DataFrame) -> str:
             f"{gaps['gap'].abs().max():.2f} points over the {len(gaps)} runs stored twice (the largest: the {worst['labels']} "
             f"network of seed {int(worst['seed'])}, {worst['retrained']:.2f} against {worst['original']:.2f}), so they are not "
             "the very networks Table I reports")
+
+
+def study_evidence(study: pd.DataFrame, stored: pd.DataFrame, record: dict, listed: int,
+                   results_dir: str | Path = "results") -> dict[str, Any]:
+    """The stored fine-tuning study as the page shows it: ``table``, ``versus``, the figure, the table shown and its caption,
+    and the sentences glued as ``ch12_coverage``, ``ch12_retrained`` and ``ch12_study_rev``."""
+    table = granularity_table(study, stored)
+    versus = versus_coarse_pretraining(table) if len(table) else pd.DataFrame()
+    found = {"table": table, "versus": versus, "ch12_coverage": study_coverage(table, listed),
+             "ch12_retrained": retrained_sentence(retrained_gaps(resolve_path(results_dir)))}
+    if not len(versus):
+        empty = pd.DataFrame({"classes": [0], "delta": [0.0], "delta_low": [np.nan], "delta_high": [np.nan],
+                              "group": ["not stored yet"], "label": [""]})
+        return {**found, "ch12_study_rev": "(not stored)", "caption": "The CIFAR-10 study",
+                "figure": delta_with_intervals(empty, x="classes", xlabel="pretraining classes",
+                                               title="Fine-tuning study not stored yet"),
+                "shown": pd.DataFrame([{"note": "no pretraining run is fine-tuned yet: see the notes for the two commands"}])}
+    coarse = table.loc[table["pretraining"].eq("coarse"), "classes"]
+    figure = granularity_transfer(versus, MISALIGNED, coarse_classes=int(coarse.iloc[0]) if len(coarse) else None,
+                                  title="Transfer to animal vs vehicle after pretraining at each granularity (CIFAR-10, CPU scale)")
+    return {**found, "figure": figure, "ch12_study_rev": f"`{str(record['provenance'].get('git_rev'))[:10]}`",
+            "shown": table.drop(columns=["seed"]).groupby(["pretraining", "classes"], sort=False).mean().reset_index(),
+            "caption": "Per pretraining: coarse test accuracy (%) of the pretrained network itself, of the linear probe "
+                       "and of the fine-tuned network, on all and on hard test images (means over seeds)"}
 
 
 def planted_features(table: Any, title: str = "What coarse and fine labels teach a two-layer ReLU network") -> plt.Figure:
