@@ -215,7 +215,8 @@ READ_FOLDERS = ("results_dir", "benchmarks_dir", "sweeps_dir")
 
 def _chapter(args: argparse.Namespace) -> int:
     from lgtools.report.paths import existing_folder
-    from lgtools.runs.sweep_spec import check_notebook_parameters, load_yaml, notebook_parameter_types
+    from lgtools.runs.parameter_types import check_notebook_parameters, notebook_parameter_types
+    from lgtools.runs.sweep_spec import load_yaml
 
     notebook = Path(args.notebook)
     if notebook.suffix != ".ipynb" or not notebook.is_file():

@@ -2,7 +2,7 @@
 
 Since 2026-12-01 every run stores ``summary.noise_share``, the share of its training fine labels
 the noise changed. For a run stored before, the number is recomputed exactly as the training path
-makes it (``lgtools.training.run_data.noise_share``: the same cap, share, seed and procedure on the
+makes it (``lgtools.training.labelling.noise_share``: the same cap, share, seed and procedure on the
 dataset's training labels, read without decoding a single image) and written with
 ``summary.noise_share_source = "recomputed by migrations/003"``; the run is listed in
 ``metadata.migrations``. Nothing else changes. Runs without noise get 0. Runs whose data is
@@ -25,7 +25,8 @@ from lgtools.labels.builtin import resolve_for
 from lgtools.runs.results import write_json_atomic
 from lgtools.training.config import TrainConfig
 from lgtools.training.identity import legacy_config
-from lgtools.training.run_data import noise_share
+from lgtools.training.labelling import noise_share
+from lgtools.training.run_data import training_subset
 
 NAME = "003_record_noise_share"
 SOURCE = "recomputed by migrations/003"
@@ -58,7 +59,7 @@ def plan(results: Path, npz: Path) -> tuple[list[tuple[Path, dict]], list[str]]:
             skipped.append(f"{path}: needs the {config.dataset} training labels")
             continue
         hierarchy = resolve_for(config.dataset, config.hierarchy)
-        share = noise_share(labels, hierarchy, config) if config.noise else 0.0
+        share = noise_share(labels[training_subset(labels, config)], hierarchy, config) if config.noise else 0.0
         summary = dict(record["summary"], noise_share=share, noise_share_source=SOURCE)
         metadata = dict(record.get("metadata") or {})
         metadata["migrations"] = [*metadata.get("migrations", []), NAME]

@@ -62,7 +62,7 @@ def test_a_twin_of_another_computation_is_another_network_and_only_a_stand_in(st
                                                                             caplog) -> None:
     """Chapter 12's hard images: where Table I's run kept no predictions, its same-identity twin stands in (the chapter
     says so), while ``network_difference`` still names it another network; the page gets no warning."""
-    from lgtools.chapters.pretraining_granularity import _with_predictions
+    from lgtools.report.evidence import with_predictions
     from lgtools.runs.compare import network_difference
 
     results = tmp_path / "res"
@@ -74,11 +74,11 @@ def test_a_twin_of_another_computation_is_another_network_and_only_a_stand_in(st
                                  "computation": {**record["computation"], "threads": 1},
                                  "config": {**record["config"], "num_threads": 1}}))
     row = pd.Series({"path": str(shown), "identity": record["identity"]})
-    assert _with_predictions(row) is None  # no twin yet: nothing stands in
+    assert with_predictions(row) is None  # no twin yet: nothing stands in
     twin = results / "pretraining" / stored_run.name  # retrained with the same identity on 2 threads
     twin.write_text(json.dumps({**record, "experiment": "pretraining"}))
     with caplog.at_level(logging.WARNING):
-        assert _with_predictions(row)["experiment"] == "pretraining"
+        assert with_predictions(row)["experiment"] == "pretraining"
     assert not caplog.text  # nothing printed into the built page
     assert network_difference(json.loads(shown.read_text()), record) == "computed differently (threads 1 vs 2)"
 

@@ -259,3 +259,16 @@ def test_cifar10_five_coarse_classes_pair_the_ten_fine_ones():
     # Each of its coarse classes lies inside one of CIFAR-10's own two (it refines animal / vehicle).
     two = get_hierarchy("cifar10")
     assert all(any(set(h.members(c)) <= set(two.members(big)) for big in two.coarse_names) for c in h.coarse_names)
+
+
+def test_chapter_one_worked_example_names_each_images_classes_at_both_levels():
+    from lgtools.chapters.label_granularity import prediction_table
+
+    cifar10 = get_hierarchy("cifar10")
+    true_fine = [cifar10.fine_index(n) for n in ("cat", "truck")]
+    pred_fine = [cifar10.fine_index(n) for n in ("dog", "ship")]
+    table = prediction_table(cifar10, true_fine, pred_fine)
+    assert table.to_dict("list") == {"true fine": ["cat", "truck"], "predicted fine": ["dog", "ship"],
+                                     "true coarse": ["animal", "vehicle"], "predicted coarse": ["animal", "vehicle"]}
+    with pytest.raises(ValueError, match="pred_fine must have true_fine's shape"):
+        prediction_table(cifar10, true_fine, pred_fine[:1])

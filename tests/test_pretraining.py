@@ -163,3 +163,11 @@ def test_the_ledger_judges_alignment_by_the_misaligned_control_paired_with_fine_
     assert row["verdict"] == "agrees" and row["seeds"] == 3 and "-2.00" in row["ours"]
     worse_fine = study.assign(finetune_acc=study["finetune_acc"].where(study["pretraining"].ne("fine"), 92.0))
     assert _alignment_row(pt.granularity_table(worse_fine, pd.DataFrame()))["verdict"] == "disagrees"
+
+
+def test_the_study_section_says_not_stored_before_any_fine_tuning(tmp_path):
+    found = pt.study_evidence(pd.DataFrame(), pd.DataFrame(), {}, listed=12, results_dir=str(tmp_path))
+    assert found["table"].empty and found["versus"].empty and found["ch12_study_rev"] == "(not stored)"
+    assert found["shown"]["note"].str.contains("no pretraining run is fine-tuned yet").all()
+    assert "the CPU sweep lists 12" in found["ch12_coverage"] and "cannot be compared" in found["ch12_retrained"]
+    assert found["figure"].axes

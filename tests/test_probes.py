@@ -145,7 +145,8 @@ def test_bad_init_from_is_refused_before_any_work(kept, values, message):
 
 def test_pseudo_fine_labels_can_cluster_a_coarse_trained_networks_features(kept, tmp_path):
     from lgtools.training.identity import run_identity
-    from lgtools.training.run_data import clustering_features, load_run_data
+    from lgtools.training.labelling import clustering_features
+    from lgtools.training.run_data import load_run_data
 
     folders, _ = kept
     coarse_net = str(kept_weights(folders[1])[-1][1])

@@ -11,7 +11,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from lgtools.runs.sweep_spec import notebook_type, spec_from_dict
+from lgtools.runs.parameter_types import notebook_type
+from lgtools.runs.sweep_spec import spec_from_dict
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -287,7 +287,7 @@ def test_submitit_local_executor_runs_a_tiny_sweep(tmp_path: Path) -> None:
 
 def test_submitit_jobs_in_flight_are_cancelled_when_the_sweep_stops(tmp_path: Path) -> None:
     # Left running, a job would train alongside its resubmission on the next invocation.
-    from lgtools.runs.sweep import _outcomes_submitit
+    from lgtools.runs.sweep_launch import outcomes_submitit
     from lgtools.runs.sweep_task import RunTask
 
     def task(run_id: str, **change) -> RunTask:
@@ -299,7 +299,7 @@ def test_submitit_jobs_in_flight_are_cancelled_when_the_sweep_stops(tmp_path: Pa
     # and submitit cancels a local job with SIGINT. 100,000 epochs: "slow" cannot finish first.
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        outcomes = _outcomes_submitit([task("quick"), task("slow", epochs=100_000)], 2, folder,
+        outcomes = outcomes_submitit([task("quick"), task("slow", epochs=100_000)], 2, folder,
                                       {"cluster": "local"})
         first, (status, _) = next(outcomes)
         assert first.run_id == "quick" and status == "done"

@@ -7,7 +7,9 @@ import pytest
 import torch
 
 from lgtools.training.loop import train
-from lgtools.training.run_data import RunData, load_run_data
+from lgtools.data.sources import array_digest
+from lgtools.training.labelling import RunLabels, prepare_labels
+from lgtools.training.run_data import RunData, load_run_data, load_run_images
 from lgtools.training.state import prepare_run
 from lgtools.training.steps import evaluate, train_one_epoch, train_steps
 from lgtools.labels.builtin import get_hierarchy
@@ -113,6 +115,41 @@ def test_data_ratio_is_a_share_of_the_capped_set_through_train():
     assert len(capped) == 240 and len(share) == pytest.approx(0.4 * 240, abs=6)
     run = train(tiny(epochs=1, max_train=240, data_ratio=0.4, max_test=60))
     assert len(run.history) == 2  # 1 epoch / 0.4, rounded: the updates of the 240-image run
+
+
+# The training and test labels load_run_data gave before the labels stage was its own module
+# (commit dd65adc, this machine): digests' first 16 hex digits, the number of fine classes, the noise shares.
+LABELS_BEFORE_THE_STAGE = {
+    "noise": (dict(noise=0.3, noise_test=True, train_part="b"),
+              "93eb469beb2dd0c2", "ece281211d674ace", 12, 0.30104166666666665, 0.30833333333333335),
+    "redraw": (dict(noise=0.3, noise_mode="redraw", data_ratio=0.5),
+               "c8a205cbe3e56e49", "d6d5b3b9672a7b62", 12, 0.19166666666666668, None),
+    "pseudo": (dict(pseudo_k=2, pseudo_within="fine", max_train=240, max_test=120),
+               "0c172f6a7d0ec8ba", "48ae8aacee73d5e1", 24, 0.0, None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LABELS_BEFORE_THE_STAGE))
+def test_the_labels_stage_gives_the_labels_training_used_before(case):
+    overrides, train_digest, test_digest, num_fine, share, share_test = LABELS_BEFORE_THE_STAGE[case]
+    config = tiny(**overrides)
+    images = load_run_images(config)
+    labels = prepare_labels(config, images.hierarchy, images.train, images.test)
+    assert isinstance(labels, RunLabels) and labels.hierarchy.num_fine == num_fine
+    assert array_digest(labels.train.numpy())[:16] == train_digest
+    assert array_digest(labels.test.numpy())[:16] == test_digest
+    assert (labels.noise_share, labels.noise_share_test) == (share, share_test)
+    # The stage sees the true labels: images.train keeps them, whatever the stage changed.
+    assert not torch.equal(images.train[1], labels.train)
+
+
+def test_train_trains_on_the_labels_the_stage_prepared():
+    config = tiny(epochs=1, noise=0.3, max_train=240, max_test=60)
+    images = load_run_images(config)
+    labels = prepare_labels(config, images.hierarchy, images.train, images.test)
+    digests = train(config).summary["data_digest"]
+    assert digests["train_targets"] == array_digest(labels.train.numpy())
+    assert digests["test_labels"] == array_digest(labels.test.numpy())
 
 
 def test_label_noise_changes_fine_labels_only():

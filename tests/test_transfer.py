@@ -10,7 +10,8 @@ import pytest
 import torch
 
 import lgtools.runs.finetune_study as fs
-import lgtools.training.run_data as run_data
+import lgtools.training.labelling as labelling
+import lgtools.training.loop as loop
 import lgtools.training.state as state
 from lgtools.cli import main
 from lgtools.data.datasets import load_dataset, training_part
@@ -94,6 +95,7 @@ def test_a_bad_part_is_refused_before_any_work(tmp_path, capsys, monkeypatch) ->
     with pytest.raises(ValueError, match="part must be one of"):
         training_part([0, 1, 0, 1], "A")
     monkeypatch.setattr(state, "load_run_data", lambda config: (_ for _ in ()).throw(AssertionError("loaded data")))
+    monkeypatch.setattr(loop, "load_run_images", lambda config: (_ for _ in ()).throw(AssertionError("loaded data")))
     assert main(["train", "--dataset", "synthetic", "--train-part", "c", "--results", str(tmp_path)]) == 2
     assert "train_part must be one of ('all', 'a', 'b'), got 'c'" in capsys.readouterr().err
     assert not any(tmp_path.iterdir())
@@ -112,8 +114,8 @@ def test_whitening_and_pseudo_clusters_see_only_the_runs_part(monkeypatch) -> No
         seen["clusters"] = x_tr
         return original(x_tr, x_te, config)
 
-    original = run_data.clustering_features
-    monkeypatch.setattr(run_data, "clustering_features", clustering)
+    original = labelling.clustering_features
+    monkeypatch.setattr(labelling, "clustering_features", clustering)
     data = load_run_data(TrainConfig(**TINY, train_part="a", pseudo_k=2, pseudo_within="fine"))
     assert torch.equal(seen["clusters"], part_a) and torch.equal(data.train[0], part_a)
 

@@ -42,6 +42,12 @@ def recipe_ladder(results_dir: str | Path = "results") -> pd.DataFrame:
     return ladder_table(ladder_runs(runs, width=CONVERGED_WIDTH)) if len(runs) else pd.DataFrame()
 
 
+def recipe_evidence(results_dir: str | Path = "results", benchmarks_dir: str | Path = "benchmarks/results"
+                    ) -> tuple[pd.DataFrame, dict | None, dict | None]:
+    """The page's recipe section: ``recipe_ladder``, ``cpu_scale_point`` and ``recipe_benchmark``, in that order."""
+    return recipe_ladder(results_dir), cpu_scale_point(results_dir), recipe_benchmark(benchmarks_dir)
+
+
 def recipe_benchmark(benchmarks_dir: str | Path = "benchmarks/results") -> dict | None:
     """The newest stored ``--recipe`` benchmark record (by date, then file name), or None."""
     records = [(str((r.get("hardware") or {}).get("date", "")), p.name, r)
@@ -184,6 +190,18 @@ def _peak_panel(peak: plt.Axes, newest: pd.DataFrame) -> None:
     peak.set_title("Newest run per device against the machine's peak", fontsize=10)
     peak.legend(loc="upper left", fontsize=8)
     peak.margins(y=0.2)
+
+
+NEWEST_SHOWN = ["device", "pipeline", "images_per_s", "gflops", "share_of_measured_peak", "share_of_theoretical_peak",
+                "speedup"]  # the newest benchmark's columns on the page (``newest_caption``)
+
+
+def newest_caption(newest: pd.DataFrame) -> str:
+    """The caption of the newest speed benchmark per device (``report.stored.benchmark_figures``), with each device's peaks."""
+    peaks = "; ".join(f"{r.device}: {r.measured_peak_gflops:.0f} measured, {r.theoretical_peak_gflops:.0f} in theory"
+                      for r in newest.drop_duplicates("device").itertuples())
+    return ("Newest speed benchmark per device: training images/s, achieved GFLOP/s and its share of the "
+            f"machine's fp32 peak (GFLOP/s; {peaks})")
 
 
 SPEED_SHOWN = ["date", "device", "rounds", "reference images/s", "lgtools images/s", "speedup", "speedup per round"]

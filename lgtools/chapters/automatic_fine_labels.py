@@ -23,6 +23,7 @@ from lgtools.labels.builtin import get_hierarchy
 from lgtools.report.points import delta_with_intervals
 from lgtools.report.evidence import headline_runs
 from lgtools.report.selection import select_runs
+from lgtools.report.stored import stored_study
 from lgtools.report.verdicts import after_holm, holm, sign_p
 from lgtools.runs.compare import paired_interval, verdict
 from lgtools.runs.results import reevaluate_runs
@@ -47,6 +48,11 @@ SOURCES = {"pixels": "whitened pixels", "random_net": "untrained network", "coar
 
 VERSUS_COLUMNS = ["features", "k", "n", "afc_pseudo", "gain", "gain_low", "gain_high", "short", "short_low",
                   "short_high", "nmi", "acr", "true_delta", "share", "reading"]
+
+
+def cluster_studies(*paths: str | Path) -> list[tuple[pd.DataFrame, dict]]:
+    """Each stored cluster study's table and record, in the order of ``paths`` (an empty table where none is stored)."""
+    return [stored_study(path, "cluster") for path in paths]
 
 
 def cluster_table(study: pd.DataFrame) -> pd.DataFrame:

@@ -26,7 +26,7 @@ from typing import Any, Sequence
 
 from lgtools.labels.builtin import get_hierarchy
 from lgtools.report.paper import paper_table, table6_inconsistent_rows
-from lgtools.report.noise import expected_share, paper_deltas
+from lgtools.report.noise import expected_share, memorisation_table, noise_table, paper_deltas
 from lgtools.report.points import delta_with_intervals
 from lgtools.report.ranking import (acr_confound, confound_sentence, paper_points, seed_bootstrap_rho, table6_seed_pairs,
                                     table6_seed_test)
@@ -61,6 +61,12 @@ def _four_epoch_cost(noise: pd.DataFrame) -> str:
         if 0.3 in part.index and 0.0 in part.index:
             return f" (at 4 epochs, {mode} noise at 0.3 cost {part.loc[0.3, 'delta'] - part.loc[0.0, 'delta']:+.2f})"
     return ""
+
+
+def noise_evidence(stored: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Table VII at CPU scale from ``stored`` (``noise_table``), the memorisation runs and ``noise_verdict``'s sentences."""
+    noise, memo = noise_table(stored), memorisation_table(stored)
+    return noise, memo, noise_verdict(noise, memo)
 
 
 def noise_verdict(noise: pd.DataFrame, memorisation: pd.DataFrame) -> dict:

@@ -10,10 +10,10 @@ the share of mistakes that cross a coarse class against the share a uniform mist
 (``metrics.mistake_severity``), run by run, with a paired interval over seeds.
 
 Two studies look inside the training: linear probes of every residual stage over the epochs of one
-fine- and one coarse-label run (``runs.probe_study``, stored as a study; ``probe_intervals``,
-``early_share``), and a network with a coarse head on an early stage (Alsallakh et al.'s
+fine- and one coarse-label run (``runs.probe_study``, stored as a study; its ``probe_intervals``
+and ``early_share``), and a network with a coarse head on an early stage (Alsallakh et al.'s
 hierarchy-aware design; loss ``"multitask"``) against the plain fine network epoch by epoch
-(``head_curves``, ``head_versus``).
+(``report.evidence.head_curves``, ``head_versus``); all four are offered here under their names.
 """
 
 from __future__ import annotations
@@ -31,11 +31,13 @@ from typing import Any
 
 from lgtools.labels.builtin import get_hierarchy
 from lgtools.metrics import hierarchy_recovery, mistake_severity
-from lgtools.report.evidence import LOSS_SWEEP, fine_confusion, headline_runs, loss_name
+from lgtools.report.evidence import (  # noqa: F401 (head_curves, head_versus: the notebook's, through this module)
+    HEAD_MEASURES, fine_confusion, head_curves, head_versus, headline_runs, loss_name)
 from lgtools.report.paper import paper_table
 from lgtools.report.ranking import seed_bootstrap_rho
 from lgtools.report.scorecard import scorecard
 from lgtools.runs.compare import paired_interval, verdict
+from lgtools.runs.probe_study import early_share, probe_intervals
 from lgtools.report.figures import coarse_colors
 from lgtools.report.ledger import not_run, ours_text, why_missing
 from lgtools.report.points import place_labels
@@ -146,34 +148,6 @@ def inside_finding(recovery: pd.DataFrame, severity: pd.DataFrame, pairs: pd.Dat
 PROBE_FILE = Path("results") / "probes-cpu-scale" / "probes.json"  # relative to the repository root
 
 
-def probe_intervals(frame: pd.DataFrame, n_test: int) -> pd.DataFrame:
-    """The probe table with a 95 % Clopper-Pearson interval (``low``, ``high``) of each test accuracy over ``n_test`` images."""
-    out = frame.copy()
-    bounds = [stats.binomtest(round(acc * n_test / 100), n_test).proportion_ci(0.95) for acc in out["test_acc"]]
-    out["low"] = [100 * b.low for b in bounds]
-    out["high"] = [100 * b.high for b in bounds]
-    return out
-
-
-def early_share(frame: pd.DataFrame, after: int = 1) -> pd.DataFrame:
-    """Per trained labels, probe and stage: the share (%) of the probe's whole gain over training reached after ``after`` epochs.
-
-    The gain runs from the untrained network (epoch 0) to the last kept epoch; a share near 100 says
-    the stage had learned what it separates by then (Alsallakh et al.: early for coarse groups).
-    One row per run (``seed``); ``probe_finding`` averages over seeds where there are several.
-    """
-    rows = []
-    for (labels, probe, stage, seed), part in frame.groupby(["labels", "probe", "stage", "seed"]):
-        acc = part.set_index("epoch")["test_acc"]
-        if 0 not in acc.index or after not in acc.index or acc.index.max() <= after:
-            continue
-        first, then, last = acc[0], acc[after], acc[acc.index.max()]
-        rows.append({"labels": labels, "probe": probe, "stage": int(stage), "seed": int(seed), "untrained": first,
-                     "after": then, "last": last,
-                     "share": 100 * (then - first) / (last - first) if last != first else np.nan})
-    return pd.DataFrame(rows, columns=["labels", "probe", "stage", "seed", "untrained", "after", "last", "share"])
-
-
 def probe_finding(frame: pd.DataFrame, n_test: int) -> list[str]:
     """The probe bullets of the finding box (empty when no probe study is stored)."""
     if frame.empty:
@@ -198,46 +172,6 @@ def probe_finding(frame: pd.DataFrame, n_test: int) -> list[str]:
                      f"coarse-trained network's {coarse:.1f} % [{bound['low'][1]:.1f}, {bound['high'][1]:.1f}] "
                      "(one run each: the intervals cover the test images, not the seeds).")
     return lines
-
-
-def head_curves(stored: pd.DataFrame, dataset: str = "cifar10", scale: str = "cpu-scale") -> pd.DataFrame:
-    """Per epoch of every fine run with cross-entropy (Table I) or a coarse head (the losses sweep): A_FC, fine top-1, the head's accuracy."""
-    columns = ["name", "coarse_head", "seed", "epoch", "afc", "fine", "head_acc"]
-    if stored.empty:
-        return pd.DataFrame(columns=columns)
-    base = headline_runs(stored, dataset, scale, labels="fine")
-    heads = stored[stored["experiment"].eq(LOSS_SWEEP) & stored["loss"].eq("multitask") & stored["dataset"].eq(dataset)]
-    rows = []
-    for _, run in pd.concat([base, heads]).iterrows():
-        head = None if run["loss"] != "multitask" else int(run["coarse_head"])
-        name = loss_name(run["loss"], float(run["loss_param"] or 0.0), head)
-        for step in json.loads(open(run["path"]).read())["history"]:
-            rows.append({"name": name, "coarse_head": head, "seed": int(run["seed"]), "epoch": int(step["epoch"]),
-                         "afc": step["test_acc"], "fine": step.get("test_acc_fine"),
-                         "head_acc": step.get("test_acc_coarse_head")})
-    frame = pd.DataFrame(rows, columns=columns).drop_duplicates(["name", "seed", "epoch"])
-    for column in ("afc", "fine", "head_acc"):  # None (not recorded) becomes NaN, which pairs drop
-        frame[column] = pd.to_numeric(frame[column], errors="coerce")
-    return frame
-
-
-HEAD_MEASURES = {"afc": "A_FC", "fine": "fine top-1"}  # what head_versus compares, in words
-
-
-def head_versus(curves: pd.DataFrame) -> pd.DataFrame:
-    """Per coarse-head setting, measure (A_FC, fine top-1) and epoch: minus the plain fine network's at that epoch, paired over seeds."""
-    rows = []
-    for measure, words in HEAD_MEASURES.items():
-        base = curves[curves["coarse_head"].isna()].set_index(["seed", "epoch"])[measure]
-        for (name, epoch), part in curves.dropna(subset=["coarse_head"]).groupby(["name", "epoch"], sort=False):
-            keys = [(s, epoch) for s in part["seed"] if (s, epoch) in base.index and pd.notna(base[(s, epoch)])]
-            mine = part.set_index(["seed", "epoch"])[measure]
-            keys = [k for k in keys if pd.notna(mine[k])]
-            found = paired_interval(pd.Series([mine[k] - base[k] for k in keys], dtype=float))
-            rows.append({"name": name, "measure": words, "epoch": int(epoch), "delta": found["mean"],
-                         "low": found["low"], "high": found["high"], "n": found["n"]})
-    frame = pd.DataFrame(rows, columns=["name", "measure", "epoch", "delta", "low", "high", "n"])
-    return frame.sort_values(["measure", "name", "epoch"], ignore_index=True)
 
 
 def head_finding(versus: pd.DataFrame) -> list[str]:
@@ -317,7 +251,7 @@ def confusion_dendrogram(confusion: np.ndarray, hierarchy: "Hierarchy", title: s
 def probe_curves(table: Any, title: str = "Linear probes of each stage over training") -> plt.Figure:
     """A panel per trained labels (rows) and probe (columns): test accuracy per epoch, a line per stage labelled at its end.
 
-    ``table``: ``hierarchy_inside.probe_intervals`` (columns ``labels``, ``probe``, ``stage``,
+    ``table``: ``probe_intervals`` (columns ``labels``, ``probe``, ``stage``,
     ``epoch``, ``test_acc``, ``low``, ``high``); the band is each accuracy's 95 % interval over the
     probe's test images.
     """

@@ -128,6 +128,19 @@ def image_grid(images: Any, labels: Any, hierarchy: "Hierarchy", per_class: int 
     return fig
 
 
+def prediction_table(hierarchy: "Hierarchy", true_fine: Sequence[int], pred_fine: Sequence[int]) -> pd.DataFrame:
+    """Per image: its true and predicted fine class and the coarse class of each, by name (the chapter's worked example)."""
+    true_fine, pred_fine = np.asarray(true_fine), np.asarray(pred_fine)
+    if true_fine.shape != pred_fine.shape:
+        raise ValueError(f"pred_fine must have true_fine's shape {true_fine.shape}, got {pred_fine.shape}")
+    return pd.DataFrame({
+        "true fine": [hierarchy.fine_names[i] for i in true_fine],
+        "predicted fine": [hierarchy.fine_names[i] for i in pred_fine],
+        "true coarse": [hierarchy.coarse_names[c] for c in hierarchy.to_coarse(true_fine)],
+        "predicted coarse": [hierarchy.coarse_names[c] for c in hierarchy.to_coarse(pred_fine)],
+    })
+
+
 def found_text(counts: pd.DataFrame) -> str:
     """The chapter's finding (Markdown): how many of Table II's hierarchies have the class counts Table I prints.
 

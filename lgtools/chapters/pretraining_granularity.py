@@ -11,7 +11,7 @@ Two pieces of evidence of different weight:
 - the real CIFAR-10 study (``runs.finetune_study``): networks pretrained at each granularity, then a
   linear probe and a short full fine-tuning on the coarse labels (``granularity_table``), also on
   a hard subset of the test images: those that Table I's coarse networks of the other seeds all
-  get wrong (``hard_images``, ``hard_accuracy``).
+  get wrong (``hard_images``, from ``report.evidence``).
 """
 
 from __future__ import annotations
@@ -24,12 +24,13 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from lgtools.data.multiview import make_multiview
-from lgtools.report.evidence import headline_runs
+from lgtools.report.evidence import coarse_mistakes, hard_for, hard_images  # noqa: F401 (hard_images offered here)
 from lgtools.runs.compare import paired_interval, verdict
 from lgtools.runs.finetune_study import MISALIGNED
-from lgtools.runs.results import load_result, load_results
+from lgtools.runs.results import load_results
 from lgtools.training.multiview import coarse_accuracy, feature_alignment, train_two_layer
 from lgtools.report.figures import COARSE_COLOR, FINE_COLOR, label_color
+from lgtools.report.points import delta_with_intervals
 from lgtools.report.ledger import not_run, ours_text
 
 from lgtools.report.ledger import claim_frame, finding_box
@@ -76,48 +77,6 @@ def multiview_summary(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _coarse_mistakes(stored: pd.DataFrame, dataset: str = "cifar10") -> tuple[np.ndarray | None, dict[int, np.ndarray]]:
-    """The test images' true coarse classes and, per seed, which of them Table I's coarse network gets wrong (one read each)."""
-    truth, wrong = None, {}
-    for _, run in headline_runs(stored, dataset, labels="coarse").iterrows():
-        record = _with_predictions(run)
-        if record is None:
-            continue  # stored before per-image predictions were kept, and never retrained since
-        truth = np.asarray(record["fine_to_coarse"])[record["test_fine_labels"]]
-        wrong[int(run["seed"])] = np.asarray(record["test_predictions"]) != truth
-    return truth, wrong
-
-
-def _with_predictions(run: pd.Series) -> dict | None:
-    """The stored record of ``run`` that kept per-image predictions: its own, else a stand-in of the same identity.
-
-    The pretraining sweep retrains Table I's coarse runs keeping their weights and predictions; such a twin lies in
-    another experiment folder under the same identity digits. It is the same configuration and seed but, trained on
-    other threads or by another commit, another network (``network_difference``): it stands in for Table I's run in
-    the definition of hard images only, and the chapter says so.
-    """
-    record = load_result(run["path"])
-    if record.get("test_predictions") is not None and record.get("test_fine_labels") is not None:
-        return record
-    identity = str(run["identity"])
-    for path in sorted(Path(run["path"]).parents[1].glob(f"*/*{identity[:10]}.json")):
-        twin = load_result(path)
-        if twin.get("identity") == identity and twin.get("test_predictions") is not None \
-                and twin.get("test_fine_labels") is not None:
-            return twin
-    return None
-
-
-def _hard_for(wrong: dict[int, np.ndarray], seed: int) -> np.ndarray | None:
-    others = [mask for other, mask in wrong.items() if other != seed]
-    return np.logical_and.reduce(others) if len(others) >= 2 else None
-
-
-def hard_images(stored: pd.DataFrame, seed: int, dataset: str = "cifar10") -> np.ndarray | None:
-    """Test-image mask: what every stored Table I coarse network of the *other* seeds gets wrong (None without two)."""
-    return _hard_for(_coarse_mistakes(stored, dataset)[1], seed)
-
-
 def granularity_table(study: pd.DataFrame, stored: pd.DataFrame | None = None) -> pd.DataFrame:
     """Per pretraining and seed: classes, its own A_FC, the probe's and the fine-tuned accuracy, and both on hard images."""
     columns = ["pretraining", "classes", "seed", "pretrained_afc", "probe_acc", "finetune_acc", "probe_hard",
@@ -125,9 +84,9 @@ def granularity_table(study: pd.DataFrame, stored: pd.DataFrame | None = None) -
     if study.empty:
         return pd.DataFrame(columns=columns)
     rows = []
-    truth, wrong = _coarse_mistakes(stored) if stored is not None and len(stored) else (None, {})
+    truth, wrong = coarse_mistakes(stored) if stored is not None and len(stored) else (None, {})
     for _, row in study.iterrows():
-        hard = _hard_for(wrong, int(row["seed"])) if truth is not None else None
+        hard = hard_for(wrong, int(row["seed"])) if truth is not None else None
         out = {c: row[c] for c in ("pretraining", "classes", "seed", "pretrained_afc", "probe_acc", "finetune_acc")}
         if hard is not None and len(hard) == len(row["probe_pred"]) == len(truth):
             for name in ("probe", "finetune"):
@@ -319,6 +278,30 @@ def retrained_sentence(gaps: pd.DataFrame) -> str:
             f"{gaps['gap'].abs().max():.2f} points over the {len(gaps)} runs stored twice (the largest: the {worst['labels']} "
             f"network of seed {int(worst['seed'])}, {worst['retrained']:.2f} against {worst['original']:.2f}), so they are not "
             "the very networks Table I reports")
+
+
+def study_evidence(study: pd.DataFrame, stored: pd.DataFrame, record: dict, listed: int,
+                   results_dir: str | Path = "results") -> dict[str, Any]:
+    """The stored fine-tuning study as the page shows it: ``table``, ``versus``, the figure, the table shown and its caption,
+    and the sentences glued as ``ch12_coverage``, ``ch12_retrained`` and ``ch12_study_rev``."""
+    table = granularity_table(study, stored)
+    versus = versus_coarse_pretraining(table) if len(table) else pd.DataFrame()
+    found = {"table": table, "versus": versus, "ch12_coverage": study_coverage(table, listed),
+             "ch12_retrained": retrained_sentence(retrained_gaps(resolve_path(results_dir)))}
+    if not len(versus):
+        empty = pd.DataFrame({"classes": [0], "delta": [0.0], "delta_low": [np.nan], "delta_high": [np.nan],
+                              "group": ["not stored yet"], "label": [""]})
+        return {**found, "ch12_study_rev": "(not stored)", "caption": "The CIFAR-10 study",
+                "figure": delta_with_intervals(empty, x="classes", xlabel="pretraining classes",
+                                               title="Fine-tuning study not stored yet"),
+                "shown": pd.DataFrame([{"note": "no pretraining run is fine-tuned yet: see the notes for the two commands"}])}
+    coarse = table.loc[table["pretraining"].eq("coarse"), "classes"]
+    figure = granularity_transfer(versus, MISALIGNED, coarse_classes=int(coarse.iloc[0]) if len(coarse) else None,
+                                  title="Transfer to animal vs vehicle after pretraining at each granularity (CIFAR-10, CPU scale)")
+    return {**found, "figure": figure, "ch12_study_rev": f"`{str(record['provenance'].get('git_rev'))[:10]}`",
+            "shown": table.drop(columns=["seed"]).groupby(["pretraining", "classes"], sort=False).mean().reset_index(),
+            "caption": "Per pretraining: coarse test accuracy (%) of the pretrained network itself, of the linear probe "
+                       "and of the fine-tuned network, on all and on hard test images (means over seeds)"}
 
 
 def planted_features(table: Any, title: str = "What coarse and fine labels teach a two-layer ReLU network") -> plt.Figure:

@@ -3,7 +3,7 @@
 A pseudo-fine run (``TrainConfig.pseudo_k``) first clusters each coarse class; that step alone
 answers half of the question "can clusters stand in for fine labels?". ``cluster_study`` runs it
 for every feature source, k and seed on one loaded dataset, with exactly the training path's
-code (``training.run_data.pseudo_relabel``), and records NMI and adjusted Rand against the true
+code (``training.labelling.pseudo_relabel``), and records NMI and adjusted Rand against the true
 fine labels on the training and the test images. The table is stored as JSON with provenance
 (``save_cluster_study``) and drawn by the automatic-fine-labels chapter.
 """
@@ -20,7 +20,8 @@ import pandas as pd
 from lgtools.labels.pseudo import FEATURES, METHODS
 from lgtools.runs.studies import CLUSTER_STUDY, load_study, save_study
 from lgtools.training.config import TrainConfig
-from lgtools.training.run_data import clustering_features, load_run_data, pseudo_relabel
+from lgtools.training.labelling import clustering_features, pseudo_relabel
+from lgtools.training.run_data import load_run_data
 
 FORMAT = CLUSTER_STUDY
 COLUMNS = ["features", "k", "seed", "train_nmi", "train_ari", "test_nmi", "test_ari", "seconds", "method"]

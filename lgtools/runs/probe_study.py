@@ -9,7 +9,9 @@ probes see the annotators' labels (no noise, no pseudo-labels) whatever the run 
 probe is scikit-learn's logistic regression on standardised features. The table is stored as a
 study (``runs.studies``) and drawn by the hierarchy-inside chapter (Alsallakh et al. 2017: early
 layers separate the coarse groups early; Chen et al.: does fine training leave more coarse
-information in the late layers than coarse training does?).
+information in the late layers than coarse training does?). ``probe_intervals`` and ``early_share``
+read a stored table: each accuracy's interval over the test images, and how much of its gain a
+probe made in the first epochs.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from lgtools.nets.models import build_model
 from lgtools.runs.studies import PROBE_STUDY, load_study, save_study
 from lgtools.training.config import TrainConfig
@@ -132,3 +135,31 @@ def save_probe_study(frame: pd.DataFrame, path: str | Path, parameters: dict) ->
 def load_probe_study(path: str | Path) -> tuple[pd.DataFrame, dict]:
     """The stored probe table and its record; an empty table if the file is absent."""
     return load_study(path, FORMAT, COLUMNS)
+
+
+def probe_intervals(frame: pd.DataFrame, n_test: int) -> pd.DataFrame:
+    """The probe table with a 95 % Clopper-Pearson interval (``low``, ``high``) of each test accuracy over ``n_test`` images."""
+    out = frame.copy()
+    bounds = [stats.binomtest(round(acc * n_test / 100), n_test).proportion_ci(0.95) for acc in out["test_acc"]]
+    out["low"] = [100 * b.low for b in bounds]
+    out["high"] = [100 * b.high for b in bounds]
+    return out
+
+
+def early_share(frame: pd.DataFrame, after: int = 1) -> pd.DataFrame:
+    """Per trained labels, probe and stage: the share (%) of the probe's whole gain over training reached after ``after`` epochs.
+
+    The gain runs from the untrained network (epoch 0) to the last kept epoch; a share near 100 says
+    the stage had learned what it separates by then (Alsallakh et al.: early for coarse groups).
+    One row per run (``seed``); ``probe_finding`` averages over seeds where there are several.
+    """
+    rows = []
+    for (labels, probe, stage, seed), part in frame.groupby(["labels", "probe", "stage", "seed"]):
+        acc = part.set_index("epoch")["test_acc"]
+        if 0 not in acc.index or after not in acc.index or acc.index.max() <= after:
+            continue
+        first, then, last = acc[0], acc[after], acc[acc.index.max()]
+        rows.append({"labels": labels, "probe": probe, "stage": int(stage), "seed": int(seed), "untrained": first,
+                     "after": then, "last": last,
+                     "share": 100 * (then - first) / (last - first) if last != first else np.nan})
+    return pd.DataFrame(rows, columns=["labels", "probe", "stage", "seed", "untrained", "after", "last", "share"])

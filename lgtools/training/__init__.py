@@ -4,7 +4,8 @@ Imports ``labels``, ``data``, ``nets`` and ``metrics``.
 
 - ``config``: ``TrainConfig`` and its checks, the authors' recipes (``paper_recipe``), schedules.
 - ``identity``: ``run_identity``, the one identity of a run (sweeps, result store, reuse, checkpoints).
-- ``run_data``: ``load_run_data``, the tensors one config trains and tests on.
+- ``run_data``: ``load_run_images``, the images one config trains and tests on (part, caps, share); ``load_run_data``, those with the labels stage's labels.
+- ``labelling``: the labels stage, ``prepare_labels``: noise, pseudo-fine classes (clustered from pixels or a network's features) and their hierarchy, resolved before training.
 - ``features``: a network's pooled penultimate features for images; an untrained network's, whitened (pseudo-fine labels); every stage's (probes).
 - ``state``: ``RunState`` and ``prepare_run`` (data, model, optimizer on the device).
 - ``steps``: SGD steps, one epoch, evaluation, the compile warm-up.

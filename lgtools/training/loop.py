@@ -27,7 +27,11 @@ Pieces for timing the fast path alone (``lgtools.bench``): ``prepare_run(config)
 (data on the device, model, optimizer, schedule), ``train_one_epoch(state) -> dict`` (one
 permutation, one host sync at the end), ``train_steps(state, n_steps) -> int`` (images
 processed; one sync at the end), ``evaluate(state) -> dict``, ``warm_up_compile(state)``.
-``lgtools.training.run_data.load_run_data(config)`` gives the run's CPU tensors (hierarchy, train, test, stats).
+``train`` sets a run up in three steps: its images (``lgtools.training.run_data.load_run_images``:
+part, caps, share), its labels (``lgtools.training.labelling.prepare_labels``, the labels stage:
+noise, pseudo-fine classes and their hierarchy) and its state on the device (``prepare_run``); the
+loop itself never touches noise, clustering or the networks pseudo-fine labels are clustered from.
+``lgtools.training.run_data.load_run_data(config)`` gives the first two together (CPU tensors).
 
 Checkpoints (``lgtools.training.checkpoint``): ``<checkpoint_dir>/checkpoint.pt`` is replaced atomically
 after every epoch (model, optimizer, schedule, the batch/augmentation generator, torch's RNG,
@@ -59,8 +63,10 @@ from lgtools.training.checkpoint import (
 )
 from lgtools.training.config import TrainConfig
 from lgtools.training.identity import resolved_precision
+from lgtools.training.labelling import prepare_labels
 from lgtools.training.peak import training_flops_per_image
 from lgtools.training.provenance import git_revision
+from lgtools.training.run_data import labelled, load_run_images
 from lgtools.training.state import RunState, prepare_run
 from lgtools.training.steps import NonFiniteLoss, evaluate, evaluate_train, train_one_epoch, warm_up_compile
 
@@ -107,7 +113,9 @@ def train(config: TrainConfig, stop_after: int | None = None) -> RunResult:
 def _train(config: TrainConfig, stop_after: int | None) -> RunResult:
     start = time.perf_counter()
     revision = git_revision()  # the code that trains; saving may happen after the checkout moved
-    state = prepare_run(config)
+    images = load_run_images(config)  # the images the run sees, with their true fine labels
+    labels = prepare_labels(config, images.hierarchy, images.train, images.test)  # the labels stage
+    state = prepare_run(config, labelled(images, labels))
     if state.device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(state.device)
     ckpt = None

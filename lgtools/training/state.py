@@ -21,7 +21,7 @@ from lgtools.nets.whitened import WHITEN_IMAGES, WhitenedCNN, init_whitening
 from lgtools.training.pretrained import load_body
 from lgtools.training.config import TrainConfig, lr_factor, num_epochs
 from lgtools.training.identity import resolved_precision
-from lgtools.training.run_data import load_run_data
+from lgtools.training.run_data import RunData, load_run_data
 
 
 @dataclass
@@ -179,15 +179,16 @@ def lookahead_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in model.state_dict().items() if v.is_floating_point()}
 
 
-def prepare_run(config: TrainConfig) -> RunState:
-    """Load the data onto the device, build model, optimizer and schedule (seeded)."""
+def prepare_run(config: TrainConfig, data: RunData | None = None) -> RunState:
+    """Put the run's data (``data``, else ``load_run_data(config)``) on the device, build model, optimizer and schedule (seeded)."""
     device = resolve_device(config.device)
     if device.type == "cpu":
         torch.set_num_threads(config.num_threads or os.cpu_count() or 1)
         keep_freed_memory()
     else:
         torch.backends.cudnn.benchmark = True
-    data = load_run_data(config)
+    if data is None:
+        data = load_run_data(config)
     hierarchy, (x_tr, y_tr), (x_te, y_te), (mean, std) = data.hierarchy, data.train, data.test, data.stats
     f2c = torch.tensor(hierarchy.fine_to_coarse, dtype=torch.int64)
     targets = y_tr if config.labels == "fine" else f2c[y_tr]
