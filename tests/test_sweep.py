@@ -558,7 +558,9 @@ def test_every_shipped_spec_is_valid() -> None:
             # The published width (64) is a scale of its own: its tables never pool with width 32's.
             assert spec.scale == ("converged-w64" if path.stem == "table1_w64" else "converged")
             assert spec.name.endswith(f"-{spec.scale}") and spec.recipe == "fast"
-            assert {r.parameters["seed"] for r in runs} >= {0, 1, 2}
+            # Every claim's spec runs three seeds; Fig 4's features spec retrains one stored pair to keep its weights.
+            seeds = {0} if path.stem == "features" else {0, 1, 2}
+            assert {r.parameters["seed"] for r in runs} >= seeds
             assert all(r.parameters["model"] == "whitened_cnn" and r.parameters["schedule"] == "triangular"
                        and r.parameters["data_root"] == "../shared/data/cifar10-jpeg.npz" for r in runs)
             continue

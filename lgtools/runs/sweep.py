@@ -46,7 +46,7 @@ from lgtools.runs.sweep_spec import SweepSpec, checked_runs, iter_select, load_s
 from lgtools.runs.sweep_store import copy_result, identical_result, move_aside, remove_stale_temporaries, stored_by_content
 from lgtools.runs.sweep_launch import SweepInterrupted, outcomes_local, outcomes_submitit  # noqa: F401 (re-exported)
 from lgtools.runs.sweep_run import execute, retire_checkpoint  # noqa: F401 (execute re-exported)
-from lgtools.runs.sweep_task import RUN_MEMORY_GIB, RunTask, default_jobs, sweep_threads  # noqa: F401 (re-exported)
+from lgtools.runs.sweep_task import RUN_MEMORY_GIB, RunTask, default_jobs, result_name, sweep_threads  # noqa: F401 (re-exported)
 
 log = logging.getLogger(__name__)
 LAUNCHERS = ("local", "submitit")
@@ -94,13 +94,16 @@ def plan(spec: SweepSpec, results: Path, runs_dir: Path, jobs: int = 1, launcher
                          f"a sweep's results must lie in a folder inside {str(results)!r}")
     runs = spec.runs if spec.runs else checked_runs(spec)
     by_content = None  # the reuse index: read once, when the first run is left to train
+    # One listing of the sweep's folder instead of a system call per run (most of a large dry run's time): a run
+    # whose result appears after it is taken is found done when it executes, under its lock (sweep_run.execute).
+    # A dangling link is listed too: damage (saving through it would fail on every sweep).
+    stored = set(os.listdir(folder)) if folder.is_dir() else set()
     for run in iter_select(runs, only):
         task = RunTask(spec.kind, spec.name, run.run_id, {**run.parameters, **place}, str(results), str(runs_dir),
                        spec.scale, str(spec.notebook) if spec.notebook else None, spec.kernel,
                        threads, progress, train_fn, run.identity)
-        path = task.result_path
-        # lexists: a dangling link at a run's path is damage too (saving through it would fail on every sweep)
-        present = os.path.lexists(path)
+        present = result_name(run.run_id, spec.kind) in stored
+        path = task.result_path if present else None
         problem = result_problem(path, results) if task.kind == "train" and present else None
         if present and path.exists() and not problem:
             yield "done", task, None, None

@@ -9,9 +9,14 @@ from pathlib import Path
 from typing import Callable
 
 
+def result_name(run_id: str, kind: str) -> str:
+    """The name of a run's result in its sweep's folder: a JSON file, or a notebook run's folder."""
+    return f"{run_id}.json" if kind == "train" else run_id
+
+
 def result_path(results: str | Path, sweep: str, run_id: str, kind: str) -> Path:
     """Where a run's result lands (a JSON file, or a notebook run's folder); it exists once done."""
-    return Path(results) / sweep / (f"{run_id}.json" if kind == "train" else run_id)
+    return Path(results) / sweep / result_name(run_id, kind)
 
 
 @dataclass(frozen=True)
