@@ -353,8 +353,9 @@ def test_ledger_gets_a_converged_column_from_converged_runs_only() -> None:
     out = with_converged(ledger, converged)
     assert out["converged"].tolist() == ["+0.90 [+0.40, +1.40] (n = 3): agrees", "not run yet at this scale", "—"]
     header = ledger_markdown(out).splitlines()[0]
-    assert header.index("Converged (fast recipe)") < header.index("CPU scale [95 % CI]")
-    assert "+1.76 [+1.03, +2.49], n = 3" in ledger_markdown(out)
+    assert header.index("Converged") < header.index("CPU scale")
+    assert "+1.76 [+1.03, +2.49] (n = 3)" in ledger_markdown(out) and ">agrees</span>" in ledger_markdown(out)
+    assert "+0.90 [+0.40, +1.40] (n = 3)" in ledger_markdown(out) and "Scale" not in ledger_markdown(out)
 
 
 def test_default_jobs_follows_cores_and_is_overridable(monkeypatch) -> None:
