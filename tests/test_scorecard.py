@@ -443,3 +443,36 @@ def test_the_future_work_row_shows_every_setting_not_the_best(monkeypatch):
         assert f"{r['features']} k = {r['k']}: {r['gain']:+.2f}" in row["ours"]
     assert "3 of 3 means below 0" in row["ours"]
     assert row["verdict"].startswith("1 disagrees, 2 inconclusive of 3 settings")
+
+
+def test_landing_tally_counts_the_papers_claims_with_chips_and_names_the_disagreement():
+    from lgtools.chapters.intro import tally_sentence
+
+    ledger = pd.DataFrame([
+        {"claim": "A (Table I)", "paper": "+0.78", "ours": "+1.76 [+1.03, +2.49]", "seeds": 3,
+         "verdict": "agrees; Holm p = 0.01", "kind": "paper", "converged": "+0.71 [+0.12, +1.30] (n = 3): agrees"},
+        {"claim": "B (Table VII, the authors' swaps)", "paper": "-0.30", "ours": "+1.20 [+0.86, +1.53]", "seeds": 3,
+         "verdict": "disagrees; Holm p = 0.03", "kind": "paper", "converged": "not run yet at this scale"},
+        {"claim": "C (Table VIII)", "paper": "+0.01", "ours": "—", "seeds": 0, "kind": "paper",
+         "verdict": "not run here (offline)", "converged": "not run here (offline)"},
+        {"claim": "Scale", "paper": "49 %", "ours": "29 %", "seeds": 3, "verdict": "not a claim", "kind": "note",
+         "converged": "—"},
+        {"claim": "Beyond the paper: Zeta", "paper": "x", "ours": "y", "seeds": 3, "verdict": "disagrees", "kind": "beyond",
+         "converged": "—"},
+    ])
+    text = tally_sentence(ledger)
+    assert "The paper's 3 claims at CPU scale:" in text
+    assert '1 <span class="lg-chip lg-agrees"' in text and '1 <span class="lg-chip lg-disagrees"' in text
+    assert '1 <span class="lg-chip lg-notrun"' in text and "lg-inconclusive" not in text
+    assert "Converged runs judge 1 so far: 1 agrees." in text
+    assert "Disagrees: *B (Table VII)* (the paper -0.30, ours +1.20 [+0.86, +1.53])" in text and "Zeta" not in text
+
+
+def test_the_landing_pages_code_cells_are_short():
+    import json
+    from pathlib import Path
+
+    cells = json.loads((Path(__file__).resolve().parents[1] / "book" / "intro.ipynb").read_text())["cells"]
+    code = [c for c in cells if c["cell_type"] == "code" and "install-lgtools" not in c["metadata"].get("tags", [])
+            and "parameters" not in c["metadata"].get("tags", [])]
+    assert code and all(len("".join(c["source"]).splitlines()) <= 12 for c in code)

@@ -25,7 +25,7 @@ def finding_line(row: pd.Series) -> str:
     """One ledger row as a sentence: the claim, the paper's number, ours with n and scale, the verdict."""
     scale = str(row["scale"]).replace("cpu-scale", "CPU scale").replace("paper-scale", "the paper's scale")
     ours = "no stored run of ours" if row["ours"] in ("—", None) else (
-        f"ours {row['ours']} ({row['seeds']} seeds, {scale})")
+        f"ours {shown_number(row['ours'], row['seeds'])} ({row['seeds']} seeds, {scale})")
     head, _, rest = str(row["verdict"]).partition("; ")  # the sign verdict in bold, its qualifiers after it
     return f"- **{row['claim']}**: the paper {row['paper']}; {ours}. Verdict: **{head}**" + (f"; {rest}." if rest else ".")
 
@@ -200,14 +200,18 @@ def ledger_markdown(ledger: pd.DataFrame, part: str = "paper") -> str:
     kinds = ledger["kind"] if "kind" in ledger.columns else pd.Series("paper", index=ledger.index)
     rows = ledger[kinds.eq("paper") if part == "paper" else kinds.ne("paper")]
     converged = part == "paper" and "converged" in ledger.columns
-    head = (["Claim of the paper", "Paper ΔA"] + (["Converged"] if converged else [])
-            + ["CPU scale"]) if part == "paper" else ["Question", "Expected", "Ours (CPU scale)"]
+    n_cpu = _common_n(rows["seeds"][~rows["ours"].astype(str).eq("—")])
+    n_conv = _common_n(rows["converged"].astype(str).str.extract(r"\(n = (\d+)\)")[0].dropna()) if converged else ""
+    cpu_head = "CPU scale" + (f" (n = {n_cpu})" if n_cpu else "")
+    head = (["Claim of the paper", "Paper ΔA"] + ([f"Converged" + (f" (n = {n_conv})" if n_conv else "")]
+                                                 if converged else []) + [cpu_head]
+            ) if part == "paper" else ["Question", "Expected", "Ours, " + cpu_head]
     lines = ["| " + " | ".join(head) + " |", "| --- |" + " ---: |" * (len(head) - 1)]
     for _, row in rows.iterrows():
         cells = [claim_link(row), _label("paper") + _cell(_paper_text(row["paper"]))]
         if converged:
-            cells.append(_label("converged") + converged_cell(row["converged"]))
-        cells.append(_label("CPU scale") + ours_cell(row["ours"], row["seeds"], row["verdict"]))
+            cells.append(_label("converged") + converged_cell(row["converged"], n_conv))
+        cells.append(_label("CPU scale") + ours_cell(row["ours"], row["seeds"], row["verdict"], n_cpu))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -274,6 +278,7 @@ def _short_number(text: str, limit: int = 70) -> str:
     """A long number's main part (its first clause with an interval, up to any ": "), so a ledger cell stays short."""
     if len(text) <= limit:
         return text
+    text = re.sub(r" \(over \d+ seeds\)", "", text)
     parts = text.split("; ")
     main = next((part for part in parts if "[" in part), parts[0]).split(": ")[0]
     if main.count("(") > main.count(")"):  # a parenthesis the cut left open
@@ -301,16 +306,16 @@ def claim_link(row: pd.Series) -> str:
     return f"[{text}]({found.group(1)})" if found else text
 
 
-def ours_cell(ours: object, seeds: object, verdict: object) -> str:
-    """A ledger cell: our number (interval where n ≥ 3), n, and the verdict's chip with a short note."""
+def ours_cell(ours: object, seeds: object, verdict: object, common_n: str = "") -> str:
+    """A ledger cell: our number (interval where n ≥ 3), n unless the column's head gives it, the chip and a note."""
     number = "" if str(ours) in ("—", "None", "nan") else _cell(shown_number(_short_number(str(ours)), seeds))
-    n = "" if not number or "n = " in number or str(seeds) in ("0", "") else f" (n = {seeds})"
+    n = "" if not number or "n = " in number or str(seeds) in ("0", "", common_n) else f" (n = {seeds})"
     note = verdict_note(verdict)
     return " ".join(part for part in (number + n, verdict_chip(verdict),
                                       f'<span class="lg-note-text">{note}</span>' if note else "") if part)
 
 
-def converged_cell(converged: object) -> str:
+def converged_cell(converged: object, common_n: str = "") -> str:
     """The converged column's cell (``with_converged``'s text "number (n = k): verdict") as number and chip."""
     text = str(converged)
     if text == "—":
@@ -319,11 +324,17 @@ def converged_cell(converged: object) -> str:
     if not sep:
         return verdict_chip(text)
     value, _, seeds = number.rpartition(" (n = ")
-    return ours_cell(value, seeds, verdict)
+    return ours_cell(value, seeds, verdict, common_n)
+
+
+def _common_n(seeds: pd.Series) -> str:
+    """The seeds of every row, when all rows have the same number (the column's head then says it once)."""
+    values = {str(s) for s in seeds if str(s) not in ("0", "", "nan")}
+    return values.pop() if len(values) == 1 and next(iter(values)).isdigit() else ""
 
 
 def _paper_text(paper: object) -> str:
-    return str(paper).replace(" (no difference: ", " (no difference, ±").replace("±±", "±")
+    return str(paper).replace(" (no difference: ±", " (same ±")
 
 
 def _label(text: str) -> str:
