@@ -476,3 +476,27 @@ def test_the_landing_pages_code_cells_are_short():
     code = [c for c in cells if c["cell_type"] == "code" and "install-lgtools" not in c["metadata"].get("tags", [])
             and "parameters" not in c["metadata"].get("tags", [])]
     assert code and all(len("".join(c["source"]).splitlines()) <= 12 for c in code)
+
+
+def test_the_landing_figure_is_coloured_by_verdict_with_labels_of_ten_points_as_shown(stored):
+    import io
+
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from lgtools.chapters.intro import FONT_PT, VERDICT_COLORS, ledger_figure, verdict_ledger
+
+    runs, _ = stored
+    fig = ledger_figure(verdict_ledger(runs))
+    ax = fig.axes[0]
+    colours = {tuple(round(c, 3) for c in line.get_color()) if not isinstance(line.get_color(), str) else line.get_color()
+               for line in ax.get_lines()}
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert any(label.startswith("ours: ") for label in labels) and "paper (one run)" in labels
+    assert {label[6:] for label in labels if label.startswith("ours: ")} <= set(VERDICT_COLORS) and colours
+    sizes = [t.get_fontsize() for t in ax.get_yticklabels()] + [ax.xaxis.label.get_fontsize()]
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=150, bbox_inches="tight")  # as figures.glue_figure saves it
+    plt.close(fig)
+    shown = 630 / Image.open(buffer).size[0]  # the page's text column over the image's width
+    assert min(sizes) >= FONT_PT and FONT_PT * 150 / 72 * shown * 0.75 >= 10, (min(sizes), shown)

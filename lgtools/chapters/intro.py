@@ -28,17 +28,21 @@ VERDICT_COLORS = {"agrees": "#1a7f37", "disagrees": "#c0362c", "inconclusive": "
                   "not run": "0.55", "note": "0.35"}  # the chips' hues (_static/lgtools.css), dark enough on white
 
 
+FONT_PT = 12  # Fig. 1's text; see ledger_figure
+
+
 def ledger_figure(ledger: Any, title: str = "The paper's ΔA and ours (95 % interval), coloured by verdict") -> plt.Figure:
     """The landing page's figure: one line per claim with a ΔA, the paper's value beside ours, ours coloured by verdict.
 
-    Sized for the 672 px text column (7 in at 96 px/in), so its 10 pt labels stay 10 pt as the page shows them.
+    Drawn about 7 in wide with 12 pt text: the page shows the 150 dpi image in its ~630 px column at under 0.6 of
+    its size, where 12 pt still reads as 10 pt or more (a test checks the ratio).
     """
     missing = {"claim", "paper_value", "ours_mean", "ours_low", "ours_high"} - set(ledger.columns)
     if missing:
         raise ValueError(f"ledger: missing columns {sorted(missing)}")
     rows = ledger.dropna(subset=["paper_value"]).reset_index(drop=True)
     words = (rows["verdict"] if "verdict" in rows.columns else rows["claim"].map(lambda _: "not run")).map(verdict_word)
-    height = 0.62 * len(rows) + 1.9
+    height = 0.66 * len(rows) + 2.0
     fig, ax = plt.subplots(figsize=(7.0, height))
     y = np.arange(len(rows))[::-1]
     ax.scatter(rows["paper_value"], y + 0.17, marker="D", color="0.45", s=30, label="paper (one run)", zorder=3)
@@ -50,14 +54,14 @@ def ledger_figure(ledger: Any, title: str = "The paper's ΔA and ours (95 % inte
             ax.errorbar(rows.loc[keep, "ours_mean"], y[keep] - 0.17, xerr=[low, high], fmt="o", color=color,
                         capsize=3, label=f"ours: {word}", zorder=4)
     for yi in y[rows["ours_mean"].isna().to_numpy()]:
-        ax.annotate("not run here", (0, yi - 0.17), fontsize=10, color="0.35", ha="left", va="center",
+        ax.annotate("not run here", (0, yi - 0.17), fontsize=FONT_PT, color="0.35", ha="left", va="center",
                     xytext=(4, 0), textcoords="offset points")
     ax.axvline(0, color="0.5", lw=0.8)
-    ax.set_yticks(y, [textwrap.fill(short_claim(c), 38) for c in rows["claim"]], fontsize=10)
-    ax.tick_params(axis="x", labelsize=10)
-    ax.set_xlabel("ΔA = A_FC − A_CC (points), CPU scale", fontsize=10)
-    ax.set_title(title, fontsize=11)
-    fig.legend(*ax.get_legend_handles_labels(), fontsize=10, loc="lower center", ncol=3, frameon=False)
+    ax.set_yticks(y, [textwrap.fill(short_claim(c), 32) for c in rows["claim"]], fontsize=FONT_PT)
+    ax.tick_params(axis="x", labelsize=FONT_PT)
+    ax.set_xlabel("ΔA = A_FC − A_CC (points), CPU scale", fontsize=FONT_PT)
+    ax.set_title(title, fontsize=FONT_PT + 0.5)
+    fig.legend(*ax.get_legend_handles_labels(), fontsize=FONT_PT, loc="lower center", ncol=3, frameon=False)
     fig.tight_layout(rect=(0, 0.75 / height, 1, 1))
     return fig
 

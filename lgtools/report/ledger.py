@@ -275,7 +275,7 @@ def shown_number(ours: object, seeds: object) -> str:
 
 
 def _short_number(text: str, limit: int = 70) -> str:
-    """A long number's main part (its first clause with an interval, up to any ": "), so a ledger cell stays short."""
+    """A long number's main part (its first clause with an interval, up to any ": "); the details list keeps the rest."""
     if len(text) <= limit:
         return text
     text = re.sub(r" \(over \d+ seeds\)", "", text)
@@ -283,7 +283,7 @@ def _short_number(text: str, limit: int = 70) -> str:
     main = next((part for part in parts if "[" in part), parts[0]).split(": ")[0]
     if main.count("(") > main.count(")"):  # a parenthesis the cut left open
         main = main[:main.rindex("(")].rstrip()
-    return main if main == text else main + " …"
+    return main
 
 
 def short_claim(claim: object) -> str:
