@@ -289,6 +289,7 @@ def _short_number(text: str, limit: int = 70) -> str:
 def short_claim(claim: object) -> str:
     """A claim as the ledger shows it: without "Beyond the paper:" and with only the source of its last parenthesis."""
     text = re.sub(r"^(Beyond the paper|Future work of the paper|Scale): ", "", str(claim))
+    text = text[:1].upper() + text[1:]
     head, paren, source = text.rpartition(" (")
     if not paren:
         return text
@@ -393,9 +394,11 @@ def finding_box(ledger: pd.DataFrame, chapter: str) -> str:
                          for s in ran["scale"] if str(s) not in ("—", "nan")})
         text.append(f"Measured at {_joined(scales) or 'CPU scale'} on CIFAR-10 over {seed_text(ran['seeds'])} seeds, "
                     f"with {round(100 * (1 - ALPHA))} % Student-t intervals where there are {USEFUL_N} seeds or more.")
-    head = "| Claim | Paper | Ours [95 % CI] |\n| --- | ---: | ---: |"
+    common = _common_n(rows["seeds"][~rows["ours"].astype(str).eq("—")])  # the sentence gives it once
+    source = "Paper" if rows["kind"].astype(str).eq("paper").any() else "Expected"
+    head = f"| Claim | {source} | Ours [95 % CI] |\n| --- | ---: | ---: |"
     table = [f"| {claim_link(r)} | {_label('paper')}{_cell(_paper_text(r['paper']))} | "
-             f"{_label('ours')}{ours_cell(r['ours'], r['seeds'], r['verdict'])} |" for _, r in rows.iterrows()]
+             f"{_label('ours')}{ours_cell(r['ours'], r['seeds'], r['verdict'], common)} |" for _, r in rows.iterrows()]
     return " ".join(text) + "\n\n" + "\n".join([head, *table])
 
 
