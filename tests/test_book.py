@@ -499,9 +499,8 @@ def test_landing_page_shows_the_verdict_ledger(built_book, tmp_path):
                          "html.parser")
     article = soup.select_one("article.bd-article") or soup.find("main")
     assert article is not None, "the landing page has no article"
-    ledgers = [table for table in article.find_all("table")
-               if any("verdict" in th.get_text().lower() for th in table.find_all("th"))]
-    assert ledgers, "the landing page has no table with a verdict column"
+    ledgers = [table for table in article.find_all("table") if table.select("td .lg-chip")]
+    assert ledgers, "the landing page has no table with verdict chips"
     body = ledgers[0].find("tbody") or ledgers[0]
     assert len(body.find_all("tr")) >= 3, "the verdict ledger has almost no rows"
     intro = html / f"{_toc_files()[0]}.html"
@@ -509,6 +508,77 @@ def test_landing_page_shows_the_verdict_ledger(built_book, tmp_path):
     shown = [src for src in images if src.startswith("data:image/")
              or ("://" not in src and (intro.parent / src).resolve().is_file())]
     assert shown, f"the landing page shows no figure (img src: {images})"
+    _check_ledger_chips_and_tally(article)
+    narrow = _chips_at_width(html, f"{_toc_files()[0]}.html", 390, tmp_path / "profile-phone")
+    assert narrow["chips"] >= len(body.find_all("tr")), f"the ledger's chips were not found at 390 px: {narrow}"
+    assert narrow["width"] <= 390 and not narrow["off"], f"verdicts off-screen at 390 px: {narrow}"
+    wide = _chips_at_width(html, f"{_toc_files()[0]}.html", 1280, tmp_path / "profile-desktop")
+    assert wide["tall"] == [], f"ledger rows over four lines at 1280 px: {wide['tall']}"
+
+
+def _check_ledger_chips_and_tally(article) -> None:
+    """Every row of the paper's ledger has a chip saying its verdict; the box's tally counts those chips."""
+    verdicts = ("agrees", "disagrees", "inconclusive", "not run")
+    tables = [t for t in article.find_all("table") if t.select(".lg-chip")]
+    assert len(tables) >= 2, "the ledger is not split into the paper's claims and the rest"
+    rows = tables[0].find("tbody").find_all("tr")
+    last = [row.find_all("td")[-1].select_one(".lg-chip") for row in rows]  # the CPU-scale column's chip
+    assert all(chip is not None for chip in last), "a row of the paper's ledger has no verdict chip"
+    for chip in last:
+        word = chip.get_text(strip=True)
+        assert word in verdicts and f"lg-{word.replace(' ', '')}" in chip["class"], f"chip {chip}"
+    box = article.select_one(".admonition.tip") or article
+    tally = box.find(string=re.compile("claims at CPU scale")).find_parent("li").get_text(" ", strip=True)
+    tally = tally.replace("\u2019", "'")  # Sphinx's smart quotes
+    assert f"The paper's {len(rows)} claims" in tally, tally
+    for word in verdicts:
+        count = sum(chip.get_text(strip=True) == word for chip in last)
+        assert (f"{count} {word}" in tally) == (count > 0), f"the tally says otherwise than the ledger on {word}: {tally}"
+    if any(chip.get_text(strip=True) == "disagrees" for chip in last):
+        assert "Disagrees:" in tally, "the tally does not name the claim that disagrees"
+
+
+# The landing page in a same-origin iframe of a given width: each verdict chip of a ledger table, whether it lies
+# off-screen (its right edge past the frame's width), and each ledger row taller than four lines of its text.
+CHIP_CHECK = """<!doctype html>
+<html><head><meta charset="utf-8"><title>chips</title></head>
+<body style="margin:0"><pre id="report">pending</pre>
+<script>
+const frame = document.createElement("iframe");
+frame.style.width = "__WIDTH__px";
+frame.style.height = "900px";
+frame.style.border = "0";
+frame.onload = () => setTimeout(() => {
+  const doc = frame.contentDocument, width = frame.contentWindow.innerWidth;
+  const chips = Array.from(doc.querySelectorAll("table .lg-chip"));
+  const off = chips.filter(c => c.getBoundingClientRect().right > width + 0.5).map(c => c.textContent);
+  const tall = Array.from(doc.querySelectorAll("table")).filter(t => t.querySelector(".lg-chip"))
+    .flatMap(t => Array.from(t.querySelectorAll("tbody tr"))).filter(r => {
+      const line = parseFloat(frame.contentWindow.getComputedStyle(r.cells[0]).lineHeight) || 20;
+      return r.getBoundingClientRect().height > 4 * line + 16;
+    }).map(r => r.cells[0].textContent.trim().slice(0, 60));
+  document.getElementById("report").textContent = JSON.stringify(
+    {width: width, chips: chips.length, off: off, tall: tall});
+}, 2000);
+frame.src = "__PAGE__";
+document.body.appendChild(frame);
+</script></body></html>
+"""
+
+
+def _chips_at_width(html: Path, page: str, width: int, profile: Path) -> dict:
+    """The landing page's verdict chips measured in a ``width`` px frame (see CHIP_CHECK)."""
+    check = html / "_lgtools_chip_check.html"
+    check.write_text(CHIP_CHECK.replace("__WIDTH__", str(width)).replace("__PAGE__", page), encoding="utf-8")
+    try:
+        dom = _chromium_run(["--allow-file-access-from-files", "--virtual-time-budget=12000",
+                             f"--window-size={max(width, 800)},1000", "--dump-dom", check.as_uri()], profile)
+    finally:
+        check.unlink()
+    assert dom.returncode == 0, dom.stderr[-3000:]
+    found = re.search(r'<pre id="report">(.*?)</pre>', dom.stdout, flags=re.S)
+    assert found and found.group(1) != "pending", f"the chip check did not finish:\n{dom.stdout[-2000:]}"
+    return json.loads(html_lib.unescape(found.group(1)))
 
 
 def test_whole_book_prints_to_one_pdf_linked_from_the_landing_page(built_book, monkeypatch):

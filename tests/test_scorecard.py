@@ -294,8 +294,11 @@ def test_verdict_ledger_has_one_row_per_claim_from_the_stored_runs(stored):
     tested = ledger[ledger["kind"].eq("paper") & ledger["p"].notna()]
     assert tested["p_holm"].notna().all() and (tested["p_holm"] >= tested["p"]).all()
     assert ledger.loc[ledger["kind"].ne("paper"), "p_holm"].isna().all()
-    text = ledger_markdown(verdict_ledger(runs))
-    assert text.count("\n") == len(ledger) + 1 and "[Chapter 7](07_discussion.ipynb)" in text
+    full = verdict_ledger(runs)
+    text, beyond = ledger_markdown(full), ledger_markdown(full, "beyond")
+    assert text.count("\n") == int(full["kind"].eq("paper").sum()) + 1 and "](07_discussion.ipynb)" in text
+    assert beyond.count("\n") == int(full["kind"].ne("paper").sum()) + 1 and "Beyond the paper:" not in beyond
+    assert 'class="lg-chip lg-inconclusive"' in text and "(n = 2: no interval)" in text  # two seeds: no interval
     assert list(verdict_ledger(runs.iloc[:0]).columns)[:len(COLUMNS)] == COLUMNS
 
 
@@ -320,10 +323,50 @@ def test_a_chapters_finding_box_lists_the_ledger_rows_its_own_module_claims(stor
     runs, _ = stored
     ledger = verdict_ledger(runs)
     box = training_data.finding(ledger)
-    assert box.count("\n- ") + 1 == len(training_data.claims(runs)) == int(ledger["chapter"].eq("03_training_data").sum()) == 6
-    assert "+2.50" in box and "2 seeds, CPU scale" in box and "no stored run of ours" in box and "**inconclusive**" in box and "Table VII" not in box
+    rows = [line for line in box.splitlines() if line.startswith("| [")]
+    assert len(rows) == len(training_data.claims(runs)) == int(ledger["chapter"].eq("03_training_data").sum()) == 6
+    assert box.startswith("Of this chapter's 6 claims, ") and "over 2 seeds" in box and "Table VII" not in box
+    assert "+2.50 (n = 2: no interval)" in box and ">inconclusive</span>" in box and ">not run</span>" in box
     assert "Scale" in conclusion.finding(ledger)
-    assert acr.finding(ledger).startswith("- No claim")
+    assert acr.finding(ledger).startswith("No claim")
+
+
+def test_every_chapters_finding_box_is_at_most_three_sentences_and_a_table(stored):
+    import importlib
+    import pkgutil
+
+    import lgtools.chapters
+    from lgtools.chapters.intro import verdict_ledger
+    from lgtools.report.ledger import sentences
+
+    runs, _ = stored
+    ledger = verdict_ledger(runs)
+    boxes = {}
+    for info in pkgutil.iter_modules(lgtools.chapters.__path__):
+        module = importlib.import_module(f"lgtools.chapters.{info.name}")
+        if hasattr(module, "finding"):
+            boxes[info.name] = module.finding(ledger)
+    assert len(boxes) >= 10, sorted(boxes)
+    for name, box in boxes.items():
+        assert 1 <= len(sentences(box)) <= 3, f"{name}: {sentences(box)}"
+        assert "\n- " not in box, f"{name}: a list of bullets, not plain sentences"
+    table = [line for line in boxes["discussion"].splitlines() if line.startswith("|")]
+    assert len(table) == 2 + int(ledger["chapter"].eq("07_discussion").sum())  # head, rule, one row per claim
+    assert sentences("One. Two (n = 2). Three\n\n| a. B. |\n| --- |") == ["One.", "Two (n = 2).", "Three"]
+
+
+def test_verdict_chips_say_the_verdict_in_words_and_small_samples_show_no_interval():
+    from lgtools.report.ledger import shown_number, verdict_chip, verdict_word
+
+    assert verdict_chip("agrees; Holm p = 0.01").startswith('<span class="lg-chip lg-agrees"')
+    assert verdict_chip("disagrees").endswith(">disagrees</span>")
+    assert verdict_word("inconclusive after Holm (agrees alone); Holm p = 0.06") == "inconclusive"
+    assert verdict_word("not run here (ImageNet is not available offline)") == "not run"
+    assert verdict_word("1 disagrees, 5 inconclusive of 6 settings") == "mixed"
+    assert shown_number("+7.05 [-77.19, +91.29] points", 2) == "+7.05 points (n = 2: no interval)"
+    assert shown_number("k = 2: -0.30 [-3.41, +2.82] (n = 2); k = 3: -1.61 [-2.10, -1.13] (n = 3)", "2–3") == (
+        "k = 2: -0.30 (n = 2: no interval); k = 3: -1.61 [-2.10, -1.13] (n = 3)")
+    assert shown_number("+1.76 [+1.03, +2.49]", 3) == "+1.76 [+1.03, +2.49]"
 
 
 def test_the_ledger_is_every_chapters_claims_in_book_order(stored):
@@ -400,3 +443,60 @@ def test_the_future_work_row_shows_every_setting_not_the_best(monkeypatch):
         assert f"{r['features']} k = {r['k']}: {r['gain']:+.2f}" in row["ours"]
     assert "3 of 3 means below 0" in row["ours"]
     assert row["verdict"].startswith("1 disagrees, 2 inconclusive of 3 settings")
+
+
+def test_landing_tally_counts_the_papers_claims_with_chips_and_names_the_disagreement():
+    from lgtools.chapters.intro import tally_sentence
+
+    ledger = pd.DataFrame([
+        {"claim": "A (Table I)", "paper": "+0.78", "ours": "+1.76 [+1.03, +2.49]", "seeds": 3,
+         "verdict": "agrees; Holm p = 0.01", "kind": "paper", "converged": "+0.71 [+0.12, +1.30] (n = 3): agrees"},
+        {"claim": "B (Table VII, the authors' swaps)", "paper": "-0.30", "ours": "+1.20 [+0.86, +1.53]", "seeds": 3,
+         "verdict": "disagrees; Holm p = 0.03", "kind": "paper", "converged": "not run yet at this scale"},
+        {"claim": "C (Table VIII)", "paper": "+0.01", "ours": "—", "seeds": 0, "kind": "paper",
+         "verdict": "not run here (offline)", "converged": "not run here (offline)"},
+        {"claim": "Scale", "paper": "49 %", "ours": "29 %", "seeds": 3, "verdict": "not a claim", "kind": "note",
+         "converged": "—"},
+        {"claim": "Beyond the paper: Zeta", "paper": "x", "ours": "y", "seeds": 3, "verdict": "disagrees", "kind": "beyond",
+         "converged": "—"},
+    ])
+    text = tally_sentence(ledger)
+    assert "The paper's 3 claims at CPU scale:" in text
+    assert '1 <span class="lg-chip lg-agrees"' in text and '1 <span class="lg-chip lg-disagrees"' in text
+    assert '1 <span class="lg-chip lg-notrun"' in text and "lg-inconclusive" not in text
+    assert "Converged runs judge 1 so far: 1 agrees." in text
+    assert "Disagrees: *B (Table VII)* (the paper -0.30, ours +1.20 [+0.86, +1.53])" in text and "Zeta" not in text
+
+
+def test_the_landing_pages_code_cells_are_short():
+    import json
+    from pathlib import Path
+
+    cells = json.loads((Path(__file__).resolve().parents[1] / "book" / "intro.ipynb").read_text())["cells"]
+    code = [c for c in cells if c["cell_type"] == "code" and "install-lgtools" not in c["metadata"].get("tags", [])
+            and "parameters" not in c["metadata"].get("tags", [])]
+    assert code and all(len("".join(c["source"]).splitlines()) <= 12 for c in code)
+
+
+def test_the_landing_figure_is_coloured_by_verdict_with_labels_of_ten_points_as_shown(stored):
+    import io
+
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    from lgtools.chapters.intro import FONT_PT, VERDICT_COLORS, ledger_figure, verdict_ledger
+
+    runs, _ = stored
+    fig = ledger_figure(verdict_ledger(runs))
+    ax = fig.axes[0]
+    colours = {tuple(round(c, 3) for c in line.get_color()) if not isinstance(line.get_color(), str) else line.get_color()
+               for line in ax.get_lines()}
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert any(label.startswith("ours: ") for label in labels) and "paper (one run)" in labels
+    assert {label[6:] for label in labels if label.startswith("ours: ")} <= set(VERDICT_COLORS) and colours
+    sizes = [t.get_fontsize() for t in ax.get_yticklabels()] + [ax.xaxis.label.get_fontsize()]
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=150, bbox_inches="tight")  # as figures.glue_figure saves it
+    plt.close(fig)
+    shown = 630 / Image.open(buffer).size[0]  # the page's text column over the image's width
+    assert min(sizes) >= FONT_PT and FONT_PT * 150 / 72 * shown * 0.75 >= 10, (min(sizes), shown)

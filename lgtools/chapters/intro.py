@@ -16,36 +16,53 @@ import seaborn as sns
 
 from lgtools.chapters import (automatic_fine_labels, conclusion, discussion, generalization, hierarchy_in_the_loss,
                               hierarchy_inside, optimization, pretraining_granularity, training_data)
-from lgtools.report.ledger import CONVERGED, gather, headline_sentence, ledger_tally, with_converged
+from lgtools.report.ledger import (CONVERGED, gather, ledger_details, ledger_markdown, paper_claims, short_claim,
+                                   shown_number, verdict_chip, verdict_note, verdict_word, with_converged)
+from lgtools.report.stored import stored_results
+from lgtools.training.config import paper_recipe
 
 PAPER_CHAPTERS = (training_data, optimization, generalization, discussion)  # the chapters that judge the paper's claims
 
 
-def ledger_figure(ledger: Any, title: str = "Each claim: the paper's ΔA and ours (95 % interval)") -> plt.Figure:
-    """The landing page's figure: one line per claim with a ΔA, the paper's value beside ours with its interval."""
+VERDICT_COLORS = {"agrees": "#1a7f37", "disagrees": "#c0362c", "inconclusive": "#9a6700", "mixed": "#8250df",
+                  "not run": "0.55", "note": "0.35"}  # the chips' hues (_static/lgtools.css), dark enough on white
+
+
+FONT_PT = 12  # Fig. 1's text; see ledger_figure
+
+
+def ledger_figure(ledger: Any, title: str = "The paper's ΔA and ours (95 % interval), coloured by verdict") -> plt.Figure:
+    """The landing page's figure: one line per claim with a ΔA, the paper's value beside ours, ours coloured by verdict.
+
+    Drawn about 7 in wide with 12 pt text: the page shows the 150 dpi image in its ~630 px column at under 0.6 of
+    its size, where 12 pt still reads as 10 pt or more (a test checks the ratio).
+    """
     missing = {"claim", "paper_value", "ours_mean", "ours_low", "ours_high"} - set(ledger.columns)
     if missing:
         raise ValueError(f"ledger: missing columns {sorted(missing)}")
     rows = ledger.dropna(subset=["paper_value"]).reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(8.5, 0.6 * len(rows) + 1.4))
+    words = (rows["verdict"] if "verdict" in rows.columns else rows["claim"].map(lambda _: "not run")).map(verdict_word)
+    height = 0.66 * len(rows) + 2.0
+    fig, ax = plt.subplots(figsize=(7.0, height))
     y = np.arange(len(rows))[::-1]
-    ax.scatter(rows["paper_value"], y + 0.15, marker="D", color="0.35", s=28, label="paper (one run)", zorder=3)
-    ran = rows["ours_mean"].notna()
-    low = (rows["ours_mean"] - rows["ours_low"]).clip(lower=0).fillna(0)
-    high = (rows["ours_high"] - rows["ours_mean"]).clip(lower=0).fillna(0)
-    ax.errorbar(rows.loc[ran, "ours_mean"], y[ran.to_numpy()] - 0.15, xerr=[low[ran], high[ran]], fmt="o",
-                color=sns.color_palette("colorblind")[0], capsize=3, label="ours (mean of seed pairs, 95 % CI)")
-    notes = (rows["verdict"] if "verdict" in rows.columns else rows["claim"].map(lambda _: "not run")
-             ).astype(str).str.split(" (", regex=False).str[0]
-    for yi, text in zip(y[~ran.to_numpy()], notes[~ran]):
-        ax.annotate(text, (0, yi - 0.15), fontsize=7, color="0.4", ha="left", va="center", xytext=(4, 0),
-                    textcoords="offset points")
+    ax.scatter(rows["paper_value"], y + 0.17, marker="D", color="0.45", s=30, label="paper (one run)", zorder=3)
+    for word, color in VERDICT_COLORS.items():
+        keep = (words.eq(word) & rows["ours_mean"].notna()).to_numpy()
+        if keep.any():
+            low = (rows["ours_mean"] - rows["ours_low"]).clip(lower=0).fillna(0)[keep]
+            high = (rows["ours_high"] - rows["ours_mean"]).clip(lower=0).fillna(0)[keep]
+            ax.errorbar(rows.loc[keep, "ours_mean"], y[keep] - 0.17, xerr=[low, high], fmt="o", color=color,
+                        capsize=3, label=f"ours: {word}", zorder=4)
+    for yi in y[rows["ours_mean"].isna().to_numpy()]:
+        ax.annotate("not run here", (0, yi - 0.17), fontsize=FONT_PT, color="0.35", ha="left", va="center",
+                    xytext=(4, 0), textcoords="offset points")
     ax.axvline(0, color="0.5", lw=0.8)
-    ax.set_yticks(y, [textwrap.fill(str(c), 46) for c in rows["claim"]], fontsize=7.5)
-    ax.set_xlabel("ΔA = A_FC − A_CC (points; Fig 2: fine on 40 % minus coarse on 100 %)")
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7.5, loc="upper left")
-    fig.tight_layout()
+    ax.set_yticks(y, [textwrap.fill(short_claim(c), 32) for c in rows["claim"]], fontsize=FONT_PT)
+    ax.tick_params(axis="x", labelsize=FONT_PT)
+    ax.set_xlabel("ΔA = A_FC − A_CC (points), CPU scale", fontsize=FONT_PT)
+    ax.set_title(title, fontsize=FONT_PT + 0.5)
+    fig.legend(*ax.get_legend_handles_labels(), fontsize=FONT_PT, loc="lower center", ncol=3, frameon=False)
+    fig.tight_layout(rect=(0, 0.75 / height, 1, 1))
     return fig
 
 
@@ -81,6 +98,72 @@ def book_ledger(stored: pd.DataFrame) -> pd.DataFrame:
 
 
 def landing_found(stored: pd.DataFrame, ledger: pd.DataFrame, results_dir: str) -> str:
-    """The landing page's "what we found" (Markdown): the short answer, the tally and the regime of each verdict."""
-    regime = conclusion.regime_sentence(stored, conclusion.converged_ladder(results_dir))
-    return headline_sentence(ledger) + "\n" + ledger_tally(ledger) + "\n- **Regime.** " + regime
+    """The landing page's "what we found" (Markdown): the short answer, the tally with chips, the regime in one sentence."""
+    converged = converged_ledger(stored)
+    return "\n".join([answer_sentence(ledger, converged), tally_sentence(ledger),
+                      "- **Regime.** " + regime_in_one(stored, conclusion.converged_ladder(results_dir))])
+
+
+TABLE_I = "Fine labels beat coarse labels on CIFAR-10 (Table I)"  # the book's short answer reads this claim's row
+
+
+def answer_sentence(ledger: pd.DataFrame, converged: pd.DataFrame) -> str:
+    """"Do fine labels help?" from Table I's CIFAR-10 row: the converged runs' number where stored, else CPU scale's."""
+    for frame, regime in ((converged, "trained to convergence"), (ledger, "at CPU scale")):
+        rows = frame[frame["claim"].eq(TABLE_I)] if len(frame) else frame
+        if len(rows) and rows.iloc[0]["ours"] not in ("—", None):
+            r = rows.iloc[0]
+            word = verdict_word(r["verdict"])
+            answer = {"agrees": "yes", "disagrees": "no"}.get(word, "not clearly")
+            size = {"size agrees": ", by about as much as the paper says"}.get(verdict_note(r["verdict"]), "")
+            return (f"- **Do fine labels help?** On CIFAR-10, {answer}{size}: networks {regime} gain ΔA "
+                    f"{shown_number(r['ours'], r['seeds'])} points (n = {r['seeds']}) against the paper's {r['paper']} "
+                    f"{verdict_chip(r['verdict'])}. CIFAR-100 and the ImageNet subsets are not available offline.")
+    return "- **Do fine labels help?** No stored CIFAR-10 run answers it yet."
+
+
+def tally_sentence(ledger: pd.DataFrame) -> str:
+    """The paper's claims counted by verdict (the ``paper`` rows only, not notes or questions beyond it), with chips."""
+    claims = paper_claims(ledger)
+    words = claims["verdict"].map(verdict_word)
+    chips = ", ".join(f"{int(words.eq(w).sum())} {verdict_chip(w)}" for w in ("agrees", "disagrees", "inconclusive",
+                                                                              "mixed", "not run") if words.eq(w).any())
+    text = f"- **The paper's {len(claims)} claims at CPU scale:** {chips}."
+    if "converged" in claims.columns:
+        judged = claims["converged"].astype(str).str.contains(r"\(n = \d", regex=True)
+        found = claims.loc[judged, "converged"].str.partition("): ")[2].map(verdict_word)
+        text += (f" Converged runs judge {int(judged.sum())} so far"
+                 + (f": {', '.join(f'{int(found.eq(w).sum())} {w}' for w in found.unique())}." if judged.any() else "."))
+    against = claims[words.eq("disagrees")]
+    for _, r in against.iterrows():
+        text += f" Disagrees: *{short_claim(r['claim'])}* (the paper {r['paper']}, ours {shown_number(r['ours'], r['seeds'])})."
+    return text
+
+
+MODEL_NAMES = {"preact_resnet18": "PreActResNet-18", "wide_resnet": "WRN-28-10", "small_cnn": "a small CNN"}
+
+
+def regime_in_one(stored: pd.DataFrame, ladder: pd.DataFrame) -> str:
+    """At which training budget and accuracy the verdicts stand, beside the paper's, in one sentence from the runs."""
+    paper, rung = conclusion.paper_point(), conclusion.cpu_scale_rung(stored)
+    if rung is None:
+        return "No stored CPU-scale run of Table I yet: the ledger has no verdict to place in a regime."
+    cpu = stored[stored["experiment"].astype(str).eq("table1-cpu-scale")].iloc[0]
+    text = (f"CPU scale is {MODEL_NAMES.get(cpu['model'], cpu['model'])} at width {int(cpu['width'])} trained {int(cpu['epochs'])} epochs "
+            f"({rung['fine_top1']:.1f} % fine top-1, fine labels removing {rung['error_share']:.0f} % of the coarse "
+            "network's test errors)")
+    full = ladder[ladder["n_pairs"].gt(0)].sort_values("epochs").tail(1) if len(ladder) else ladder
+    if len(full):
+        r = full.iloc[0]
+        text += (f", converged is the fast recipe's {int(r['epochs'])} epochs ({r['fine_top1']:.1f} % fine top-1, "
+                 f"{r['error_share']:.0f} % removed)")
+    return text + f"; the paper trained {paper_recipe('cifar10')['epochs']} epochs and removed {paper['error_share']:.0f} %."
+
+
+def landing(results_dir: str) -> dict[str, Any]:
+    """Everything the landing page shows, from the stored runs: its box, the ledger's two parts, their details, Fig. 1."""
+    stored = stored_results(results_dir)
+    ledger = book_ledger(stored)  # every chapter's claims, with the converged runs' column
+    return {"intro_found": landing_found(stored, ledger, results_dir), "intro_ledger": ledger_markdown(ledger),
+            "intro_beyond": ledger_markdown(ledger, "beyond"), "intro_details": ledger_details(ledger),
+            "fig-ledger": ledger_figure(ledger)}

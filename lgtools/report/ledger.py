@@ -11,19 +11,21 @@ notebook that owns it, which is how a chapter's "what we found" box (``finding_b
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 
-from lgtools.report.verdicts import MARGIN, after_holm, holm, judge, verdict_text
+from lgtools.report.verdicts import ALPHA, MARGIN, after_holm, holm, judge, verdict_text
 
 
 def finding_line(row: pd.Series) -> str:
     """One ledger row as a sentence: the claim, the paper's number, ours with n and scale, the verdict."""
     scale = str(row["scale"]).replace("cpu-scale", "CPU scale").replace("paper-scale", "the paper's scale")
     ours = "no stored run of ours" if row["ours"] in ("—", None) else (
-        f"ours {row['ours']} ({row['seeds']} seeds, {scale})")
+        f"ours {shown_number(row['ours'], row['seeds'])} ({row['seeds']} seeds, {scale})")
     head, _, rest = str(row["verdict"]).partition("; ")  # the sign verdict in bold, its qualifiers after it
     return f"- **{row['claim']}**: the paper {row['paper']}; {ours}. Verdict: **{head}**" + (f"; {rest}." if rest else ".")
 
@@ -187,20 +189,174 @@ def with_converged(ledger: pd.DataFrame, converged: pd.DataFrame) -> pd.DataFram
     return out
 
 
-def ledger_markdown(ledger: pd.DataFrame) -> str:
-    """The ledger as a Markdown table (links work, the theme styles it); a converged column first where there is one.
+def ledger_markdown(ledger: pd.DataFrame, part: str = "paper") -> str:
+    """One part of the ledger as a Markdown table: ``part`` "paper" (its claims) or "beyond" (the rest).
 
-    Seeds go with our number ("n = 3") and the scale with the column's name, so the table fits the text column.
+    Each claim links to its chapter; each verdict is a chip with its word (``verdict_chip``); our number keeps
+    its interval only where n ≥ 3 (``shown_number``); a converged column stands first where there is one.
     """
-    converged = "converged" in ledger.columns
-    head = ["Claim of the paper", "Paper (ΔA, points)"] + (["Converged (fast recipe)"] if converged else []) \
-        + ["CPU scale [95 % CI]", "Verdict (CPU scale)", "Where"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "|".join([" --- "] * len(head)) + "|"]
-    for _, row in ledger.iterrows():
-        ours = str(row["ours"]) + (f", n = {row['seeds']}" if str(row["ours"]) != "—" and row["seeds"] else "")
-        cells = [row["claim"], row["paper"]] + ([row["converged"]] if converged else []) + [ours, row["verdict"], row["where"]]
-        lines.append("| " + " | ".join(str(c) for c in cells) + " |")
+    if part not in ("paper", "beyond"):
+        raise ValueError(f"part must be 'paper' or 'beyond', got {part!r}")
+    kinds = ledger["kind"] if "kind" in ledger.columns else pd.Series("paper", index=ledger.index)
+    rows = ledger[kinds.eq("paper") if part == "paper" else kinds.ne("paper")]
+    converged = part == "paper" and "converged" in ledger.columns
+    n_cpu = _common_n(rows["seeds"][~rows["ours"].astype(str).eq("—")])
+    n_conv = _common_n(rows["converged"].astype(str).str.extract(r"\(n = (\d+)\)")[0].dropna()) if converged else ""
+    cpu_head = "CPU scale" + (f" (n = {n_cpu})" if n_cpu else "")
+    head = (["Claim of the paper", "Paper ΔA"] + ([f"Converged" + (f" (n = {n_conv})" if n_conv else "")]
+                                                 if converged else []) + [cpu_head]
+            ) if part == "paper" else ["Question", "Expected", "Ours, " + cpu_head]
+    lines = ["| " + " | ".join(head) + " |", "| --- |" + " ---: |" * (len(head) - 1)]
+    for _, row in rows.iterrows():
+        cells = [claim_link(row), _label("paper") + _cell(_paper_text(row["paper"]))]
+        if converged:
+            cells.append(_label("converged") + converged_cell(row["converged"], n_conv))
+        cells.append(_label("CPU scale") + ours_cell(row["ours"], row["seeds"], row["verdict"], n_cpu))
+        lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def ledger_details(ledger: pd.DataFrame) -> str:
+    """Every row of the ledger in full (the verdict's magnitude, Holm p and caveats), one Markdown bullet each."""
+    return "\n".join(finding_line(row) for _, row in ledger.iterrows())
+
+
+CHIP_CLASSES = {"agrees": "lg-agrees", "disagrees": "lg-disagrees", "inconclusive": "lg-inconclusive",
+                "not run": "lg-notrun", "note": "lg-note", "mixed": "lg-mixed"}
+
+
+def verdict_word(verdict: object) -> str:
+    """The verdict's sign in one word or two: agrees, disagrees, inconclusive, not run, note, or mixed (several)."""
+    text = str(verdict)
+    if text.startswith("not run"):
+        return "not run"
+    if text.startswith("not a claim"):
+        return "note"
+    first = _first_word(text)
+    return first if first in SIGN_WORDS else "mixed"
+
+
+SIGN_WORDS = ("agrees", "disagrees", "inconclusive")
+
+
+def verdict_chip(verdict: object) -> str:
+    """The verdict as a coloured chip that says it in words; the whole verdict in its title (hover) text."""
+    word = verdict_word(verdict)
+    shown = str(verdict).split(" (")[0].split(" of ")[0] if word == "mixed" else word
+    return (f'<span class="lg-chip {CHIP_CLASSES[word]}" title="{_attr(verdict)}">{html.escape(shown)}</span>')
+
+
+def verdict_note(verdict: object) -> str:
+    """What the chip leaves out, in a few words: the verdict before Holm, and whether the paper's size lies inside ours."""
+    text = str(verdict)
+    notes = []
+    before = re.search(r"after Holm \((\w+) alone\)", text)
+    if before:
+        notes.append(f"{before.group(1)} before Holm")
+    if "magnitude differs" in text:
+        notes.append("size differs")
+    elif "magnitude agrees" in text:
+        notes.append("size agrees")
+    return ", ".join(notes)
+
+
+INTERVAL = re.compile(r"\s*\[[^\]]*\]")
+SMALL_N = re.compile(r"\s*\[[^\]]*\]\s*\(n = ([12])\)")
+USEFUL_N = 3  # seeds: below this a 95 % t interval is too wide to read (n = 2: t = 12.7)
+
+
+def shown_number(ours: object, seeds: object) -> str:
+    """Our number for a reader: its interval dropped where n is too small for a useful one ("n = 2: no interval")."""
+    text = SMALL_N.sub(lambda m: f" (n = {m.group(1)}: no interval)", str(ours))
+    n = pd.to_numeric(pd.Series([seeds]), errors="coerce").iloc[0]
+    if not pd.isna(n) and 0 < n < USEFUL_N and text != "—":
+        return INTERVAL.sub("", text) + f" (n = {int(n)}: no interval)"
+    return text
+
+
+def _short_number(text: str, limit: int = 70) -> str:
+    """A long number's main part (its first clause with an interval, up to any ": "); the details list keeps the rest."""
+    if len(text) <= limit:
+        return text
+    text = re.sub(r" \(over \d+ seeds\)", "", text)
+    parts = text.split("; ")
+    main = next((part for part in parts if "[" in part), parts[0]).split(": ")[0]
+    if main.count("(") > main.count(")"):  # a parenthesis the cut left open
+        main = main[:main.rindex("(")].rstrip()
+    return main
+
+
+def short_claim(claim: object) -> str:
+    """A claim as the ledger shows it: without "Beyond the paper:" and with only the source of its last parenthesis."""
+    text = re.sub(r"^(Beyond the paper|Future work of the paper|Scale): ", "", str(claim))
+    text = text[:1].upper() + text[1:]
+    head, paren, source = text.rpartition(" (")
+    if not paren:
+        return text
+    return f"{head} ({re.split(r'; |, ', source.rstrip(')'))[0]})"
+
+
+def claim_link(row: pd.Series) -> str:
+    """The claim's short text, linked to the chapter that owns it (its ``where`` link), in a table cell."""
+    found = re.match(r"\[[^\]]*\]\(([^)]+)\)", str(row.get("where", "")))
+    text = _cell(short_claim(row["claim"]))
+    if str(row.get("kind")) == "future":
+        text += " (the paper's future work)"
+    elif str(row.get("kind")) == "note":
+        text = "Scale: " + text
+    return f"[{text}]({found.group(1)})" if found else text
+
+
+def ours_cell(ours: object, seeds: object, verdict: object, common_n: str = "") -> str:
+    """A ledger cell: our number (interval where n ≥ 3), n unless the column's head gives it, the chip and a note."""
+    number = "" if str(ours) in ("—", "None", "nan") else _cell(shown_number(_short_number(str(ours)), seeds))
+    n = "" if not number or "n = " in number or str(seeds) in ("0", "", common_n) else f" (n = {seeds})"
+    note = verdict_note(verdict)
+    return " ".join(part for part in (number + n, verdict_chip(verdict),
+                                      f'<span class="lg-note-text">{note}</span>' if note else "") if part)
+
+
+def converged_cell(converged: object, common_n: str = "") -> str:
+    """The converged column's cell (``with_converged``'s text "number (n = k): verdict") as number and chip."""
+    text = str(converged)
+    if text == "—":
+        return "—"
+    number, sep, verdict = text.partition("): ")
+    if not sep:
+        return verdict_chip(text)
+    value, _, seeds = number.rpartition(" (n = ")
+    return ours_cell(value, seeds, verdict, common_n)
+
+
+def _common_n(seeds: pd.Series) -> str:
+    """The seeds of every row, when all rows have the same number (the column's head then says it once)."""
+    values = {str(s) for s in seeds if str(s) not in ("0", "", "nan")}
+    return values.pop() if len(values) == 1 and next(iter(values)).isdigit() else ""
+
+
+def _paper_text(paper: object) -> str:
+    return str(paper).replace(" (no difference: ±", " (same ±")
+
+
+def _label(text: str) -> str:
+    """A column's name inside its cell, shown only where the table is stacked as cards (a phone)."""
+    return f'<span class="lg-label">{text}: </span>'
+
+
+def _cell(text: str) -> str:
+    """Text that is safe in a Markdown table cell (no bare pipes)."""
+    return str(text).replace("|", "\\|")
+
+
+def _attr(text: object) -> str:
+    return html.escape(str(text), quote=True)
+
+
+def sentences(markdown: str) -> list[str]:
+    """The prose sentences of a Markdown text, its tables left out (to hold a finding box to three)."""
+    prose = " ".join(line.strip() for line in markdown.splitlines() if not line.lstrip().startswith("|"))
+    prose = re.sub(r"<[^>]+>", "", prose).strip()
+    return [s for s in re.split(r"(?<=[.!?])\s+(?=[A-Z*])", prose) if s.strip()]
 
 
 LEDGER_COLUMNS = COLUMNS + NUMBERS + JUDGED + ["chapter"]
@@ -218,8 +374,53 @@ def gather(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
 
 
 def finding_box(ledger: pd.DataFrame, chapter: str) -> str:
-    """The ledger rows ``chapter`` (a notebook name) owns, as Markdown bullets; a plain note when it owns none."""
+    """The "what we found" box of ``chapter`` (a notebook name): at most three sentences, then its rows as a small table.
+
+    The sentences count the verdicts of the rows it owns, name any that disagrees and say at which regime
+    they stand; the table gives each claim's numbers and verdict chip (the ledger on the landing page has them all).
+    """
     rows = ledger[ledger["chapter"].eq(chapter)] if len(ledger) else ledger
     if rows.empty:
-        return "- No claim of the paper is judged in this chapter; the ledger on the landing page lists them all."
-    return "\n".join(finding_line(row) for _, row in rows.iterrows())
+        return "No claim of the paper is judged in this chapter; the ledger on the landing page lists them all."
+    words = rows["verdict"].map(verdict_word)
+    text = [_count_sentence(words)]
+    against = rows[words.eq("disagrees")]
+    if len(against):
+        named = _joined([f"“{short_claim(c)}”" for c in against["claim"]])
+        text.append(f"Our runs disagree with {named}.")
+    ran = rows[rows["seeds"].map(lambda s: seed_text([s]) != "no") & ~rows["ours"].astype(str).eq("—")]
+    if len(ran):
+        scales = sorted({str(s).replace("cpu-scale", "CPU scale").replace("paper-scale", "the paper's scale")
+                         for s in ran["scale"] if str(s) not in ("—", "nan")})
+        text.append(f"Measured at {_joined(scales) or 'CPU scale'} on CIFAR-10 over {seed_text(ran['seeds'])} seeds, "
+                    f"with {round(100 * (1 - ALPHA))} % Student-t intervals where there are {USEFUL_N} seeds or more.")
+    common = _common_n(rows["seeds"][~rows["ours"].astype(str).eq("—")])  # the sentence gives it once
+    source = "Paper" if rows["kind"].astype(str).eq("paper").any() else "Expected"
+    head = f"| Claim | {source} | Ours [95 % CI] |\n| --- | ---: | ---: |"
+    table = [f"| {claim_link(r)} | {_label('paper')}{_cell(_paper_text(r['paper']))} | "
+             f"{_label('ours')}{ours_cell(r['ours'], r['seeds'], r['verdict'], common)} |" for _, r in rows.iterrows()]
+    return " ".join(text) + "\n\n" + "\n".join([head, *table])
+
+
+def seed_text(seeds: pd.Series) -> str:
+    """Seeds per row as text, ``3`` or ``1–3``, from numbers or ranges such as "2–3"."""
+    values = [int(v) for s in seeds for v in re.findall(r"\d+", str(s))]
+    return "no" if not values else str(min(values)) if min(values) == max(values) else f"{min(values)}–{max(values)}"
+
+
+def _joined(items: Sequence[str]) -> str:
+    items = list(items)
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else ""
+
+
+VERBS = {"agrees": ("agrees", "agree"), "disagrees": ("disagrees", "disagree"),
+         "inconclusive": ("is inconclusive", "are inconclusive"), "mixed": ("has mixed verdicts", "have mixed verdicts"),
+         "not run": ("is not run here", "are not run here"), "note": ("is a note on scale", "are notes on scale")}
+
+
+def _count_sentence(words: pd.Series) -> str:
+    """How a chapter's rows came out, in one sentence: "Of this chapter's 5 claims, 1 disagrees and 4 are …"."""
+    if len(words) == 1:
+        return f"This chapter's one claim {VERBS[words.iloc[0]][0]}."
+    parts = [f"{int(words.eq(w).sum())} {VERBS[w][int(words.eq(w).sum()) != 1]}" for w in VERBS if words.eq(w).any()]
+    return f"Of this chapter's {len(words)} claims, {_joined(parts)}."
