@@ -133,7 +133,7 @@ def image_grid(images: Any, labels: Any, hierarchy: "Hierarchy", per_class: int 
                 ax.imshow(_to_hwc(images[int(picks[k])]), cmap="gray", interpolation="nearest")
         coarse = hierarchy.coarse_names[mapping[fine]]
         axes[r][0].set_ylabel(f"{coarse}\n{hierarchy.fine_names[fine]}", rotation=0, ha="right",
-                              va="center", fontsize=8, color=colors[mapping[fine]])
+                              va="center", fontsize=10, color=colors[mapping[fine]])
     fig.suptitle("Samples per fine class (rows), grouped by coarse class (colour)", fontsize=10)
     fig.tight_layout()
     return fig

@@ -144,7 +144,7 @@ def _split_lines(data: Any, x: str, xlabel: str, title: str, ax: plt.Axes | None
     ax.set_xlabel(xlabel)
     ax.set_ylabel(COARSE_LEVEL)
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=10, loc="lower right")
     return fig
 
 
