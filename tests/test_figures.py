@@ -486,11 +486,64 @@ def _acr_points(stored, pattern: str):
     return points[points["group"].str.contains(pattern)]
 
 
+class _Split:
+    """A stand-in classifier for decision_boundaries: the sign of ``x`` times ``y`` (fine: the quadrant)."""
+
+    def __init__(self, fine: bool) -> None:
+        self.fine = fine
+
+    def predict(self, grid):
+        quadrant = 2 * (grid[:, 0] > 0) + (grid[:, 1] > 0)
+        return quadrant if self.fine else (quadrant % 3 == 0).astype(int)
+
+
+def _boundaries():
+    from lgtools.chapters.related_work import decision_boundaries
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2))
+    coarse = ((x[:, 0] > 0) == (x[:, 1] > 0)).astype(int)
+    models = {f"{name}, {labels} labels": _Split(labels == "fine") for name in ("logistic regression", "k-NN")
+              for labels in ("coarse", "fine")}
+    return decision_boundaries(models, x, coarse, fine_to_coarse=np.array([1, 0, 0, 1]))
+
+
+def _tsne():
+    from lgtools.chapters.generalization import tsne_scatter
+
+    rng = np.random.default_rng(0)
+    fig, axes = plt.subplots(1, 2, figsize=(7.0, 4.2), layout="constrained")  # as book/05_generalization.ipynb
+    for ax, labels in zip(axes, ("coarse", "fine")):
+        coarse = rng.integers(0, 4, 300)
+        tsne_scatter(rng.normal(size=(300, 2)) + 3 * coarse[:, None], coarse, ["round", "polygon", "stripes", "texture"],
+                     ax=ax, title=f"trained on {labels} labels")
+    return fig
+
+
+def _speed():
+    from lgtools.chapters import about_performance
+    from lgtools.report.stored import benchmark_figures, benchmark_table
+
+    speed = about_performance.runs_of_mode(benchmark_table("benchmarks/results"), "speed")
+    if not len(speed):
+        pytest.skip("no speed benchmark stored")
+    return about_performance.speed_figure(speed, benchmark_figures("benchmarks/results"))
+
+
+def _recipe():
+    from lgtools.chapters import about_performance
+
+    return about_performance.ladder_figure(about_performance.recipe_ladder("results"),
+                                           about_performance.cpu_scale_point("results"))
+
+
 FIGURES = {
     "1.1 trees": lambda stored: _trees(),
+    "2.1 boundaries": lambda stored: _boundaries(),
     "1.2 samples": lambda stored: _samples(),
     "3.1 data share": lambda stored: data_share_intervals(
         data_share_evidence(stored), title="Fig 2 on CIFAR-10: ours at CPU scale beside the paper"),
+    "5.1 t-SNE": lambda stored: _tsne(),
     "4.1 curves": lambda stored: training_curves(training_histories(stored), title="Fig 3 on CIFAR-10, CPU scale",
                                                  band="range"),
     "6.1 confusion": lambda stored: confusion_heatmap(*evidence.fine_confusion(stored)[:2],
@@ -515,6 +568,8 @@ FIGURES = {
     "11.2 gain": _gain,
     "12.1 transfer": _transfer,
     "12.2 planted": _planted,
+    "P.1 speed": lambda stored: _speed(),
+    "P.2 recipe ladder": lambda stored: _recipe(),
 }
 
 
