@@ -260,7 +260,11 @@ function measure(doc, page) {
     caption: (table.caption ? table.caption.textContent : "").trim().slice(0, 120),
     head: Array.from(table.querySelectorAll("th")).slice(0, 4).map(th => th.textContent.trim()).join(" | ").slice(0, 160),
   }));
-  report.push({page: page, column: width, tables: tables});
+  const images = Array.from(column.querySelectorAll("img")).map(img => ({
+    src: (img.getAttribute("src") || "").slice(-60), natural: img.naturalWidth,
+    shown: img.getBoundingClientRect().width,
+  }));
+  report.push({page: page, column: width, tables: tables, images: images});
 }
 function next(i) {
   if (i >= pages.length) {
@@ -313,6 +317,34 @@ def test_no_table_is_wider_than_the_text_column(built_book, tmp_path):
                 f"{table['width']} px in a {row['column']:.0f} px column ({table['width'] / row['column']:.2f}x)"
                 for row in report for table in row["tables"] if table["width"] > row["column"] + 1]
     assert not too_wide, "tables wider than the text column (1280 px window):\n" + "\n".join(too_wide)
+
+
+def test_figures_fit_the_text_column_at_their_own_size(built_book, tmp_path):
+    """Every figure is at most as wide as the text column and shown at its own pixel size or the column's width.
+
+    `figures.glue_figure` renders a figure as many pixels wide as the column shows it (figures.COLUMN_PX), so a
+    font of N points drawn is shown at N × `figures.shown_scale` points (tests/test_figures.py asserts ≥ 10 pt);
+    this checks, in Chromium at 1280 px, that the column is the width that assumes and no image is squeezed.
+    """
+    from lgtools.report.figures import COLUMN_PX
+
+    result, html = built_book
+    assert result.returncode == 0, "the book build failed; see test_book_builds_every_chapter"
+    pages = [page for page in _toc_files() if _is_chapter(page)]
+    report = _table_widths(html, pages, tmp_path / "profile-figures")
+    assert not [row for row in report if "error" in row], report
+    columns = sorted({round(row["column"]) for row in report})
+    assert all(abs(column - COLUMN_PX) <= 0.05 * COLUMN_PX for column in columns), \
+        f"the text column is {columns} px, figures.COLUMN_PX says {COLUMN_PX}"
+    images = [(row["page"], row["column"], image) for row in report for image in row["images"]]
+    assert len(images) >= 20, f"only {len(images)} figures measured"
+    wrong = [f"{page} {image['src']}: {image['natural']} px drawn, {image['shown']:.0f} px shown in a "
+             f"{column:.0f} px column" for page, column, image in images
+             if image["natural"] > column + 1 or image["shown"] > column + 1
+             or image["shown"] < min(image["natural"], column) - 1]
+    print("figures (drawn px -> shown px):\n" + "\n".join(
+        f"  {page} {image['src'][-24:]}: {image['natural']} -> {image['shown']:.0f}" for page, _, image in images))
+    assert not wrong, "figures wider than the column or squeezed below their own size:\n" + "\n".join(wrong)
 
 
 # Every page as a reader's browser loads it: served over HTTP (no cache, so each page pays for every file it
@@ -368,11 +400,12 @@ function next(i) {
 next(0);
 </script></body></html>
 """
-# A chapter page (figures, tables, scripts, styles, fonts) may load at most this much. Issue 31 asks for 2 MB;
-# the book reached 1.36-2.58 MB a chapter page (tiny-mode build, 2026-12-07; 2.8-4.4 MB before book_assets):
-# what is left is the theme's CSS (0.40 MB), MathJax's components and fonts (0.78 MB on a page with maths),
-# Font Awesome's web fonts that the theme's CSS loads (0.27 MB) and the figures (up to 0.6 MB a chapter).
-CHAPTER_BYTES = 2_700_000
+# A chapter page (figures, tables, scripts, styles, fonts) may load at most this much (issue 31). The book loaded
+# 1.36-2.58 MB a chapter page (tiny-mode build, 2026-12-07 noon; 2.8-4.4 MB before book_assets); since then the
+# figures are column-wide 256-colour PNGs (figures.small_png: 0.05-0.49 MB a chapter before) and Font Awesome's web
+# fonts hold only the glyphs the theme draws (book_assets.subset_icon_fonts: 0.27 MB before, ~6 kB now). What is
+# left is mostly the theme's CSS (0.40 MB) and MathJax's components and fonts (0.78 MB on a page with maths).
+CHAPTER_BYTES = 2_000_000
 
 
 def _page_loads(html: Path, pages: list[str], profile: Path) -> tuple[list[dict], list[str]]:
@@ -487,6 +520,13 @@ def test_static_files_hold_one_mathjax_build_and_the_icons_used(built_book):
     text = icons.read_text(encoding="utf-8")
     for name in ("magnifying-glass", "rocket", "github", "download", "expand", "circle-half-stroke"):
         assert re.search(rf'(?:"{name}"|\b{name}):\[', text), f"fontawesome.js lost the icon {name}"
+    # The theme's CSS loads Font Awesome fonts cut to the glyphs it draws (book_assets.subset_icon_fonts), not 0.27 MB.
+    css = (html / "_static" / "styles" / "pydata-sphinx-theme.css").read_text(encoding="utf-8")
+    sources = re.findall(r"url\(([^)]*webfonts/[^)]*)\)", css)
+    assert sources and all(src.endswith(".used.woff") for src in sources), sources
+    fonts = (html / "_static" / "styles" / sources[0]).resolve().parent
+    sizes = {src: (fonts / Path(src).name).stat().st_size for src in sources}
+    assert all(size < 20_000 for size in sizes.values()), sizes
 
 
 def test_landing_page_shows_the_verdict_ledger(built_book, tmp_path):
