@@ -512,7 +512,7 @@ def _tsne():
     from lgtools.chapters.generalization import tsne_scatter
 
     rng = np.random.default_rng(0)
-    fig, axes = plt.subplots(1, 2, figsize=(7.0, 4.2), layout="constrained")  # as book/05_generalization.ipynb
+    fig, axes = plt.subplots(1, 2, figsize=(6.6, 4.2), layout="constrained")  # as book/05_generalization.ipynb
     for ax, labels in zip(axes, ("coarse", "fine")):
         coarse = rng.integers(0, 4, 300)
         tsne_scatter(rng.normal(size=(300, 2)) + 3 * coarse[:, None], coarse, ["round", "polygon", "stripes", "texture"],

@@ -143,7 +143,7 @@ def speed_figure(speed: pd.DataFrame, newest: pd.DataFrame) -> plt.Figure:
     ``speed``: ``runs_of_mode(benchmark_table(...), "speed")``; ``newest``: ``benchmark_figures(...)`` (may be empty).
     """
     when = [f"{str(d)[:10]}\n{str(d)[11:16]} UTC" for d in speed["hardware.date"]]
-    fig, axes = plt.subplots(2 if len(newest) else 1, 1, figsize=(6.8, 8.6 if len(newest) else 4.4), squeeze=False,
+    fig, axes = plt.subplots(2 if len(newest) else 1, 1, figsize=(6.6, 8.6 if len(newest) else 4.4), squeeze=False,
                              layout="constrained")  # stacked: one column wide
     ax, x, width = axes[0, 0], np.arange(len(speed)), 0.38
     for offset, name, color in ((-width / 2, "reference", "0.65"), (width / 2, "lgtools", "C0")):

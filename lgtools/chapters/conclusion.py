@@ -171,7 +171,7 @@ def cpu_scale_rung(stored: pd.DataFrame) -> dict | None:
 def convergence_figure(ladder: pd.DataFrame, cpu_scale: dict | None) -> plt.Figure:
     """ΔA and the share of coarse errors removed against the coarse run's test error: ladder rungs, CPU scale, paper."""
     paper = paper_point()
-    fig, axes = plt.subplots(1, 2, figsize=(7.0, 3.8), layout="constrained")  # one column wide
+    fig, axes = plt.subplots(1, 2, figsize=(6.6, 3.8), layout="constrained")  # one column wide
     for ax, (column, label) in zip(axes, (("delta", "ΔA = A_FC − A_CC (points)"),
                                           ("error_share", "coarse errors removed (%)"))):
         if not ladder.empty:

@@ -334,7 +334,7 @@ def planted_features(table: Any, title: str = "What coarse and fine labels teach
     panels = ((("common_alignment", "common\nfeatures"), ("fine_alignment", "fine\nfeatures")),
               (("accuracy", "all test\nimages"), ("hard_accuracy", "hard test\nimages")))
     ylabels = ("best filter's cosine with the planted feature", "coarse test accuracy (%)")
-    fig, axes = plt.subplots(1, 2, figsize=(7.0, 4.4), layout="constrained")  # one column wide
+    fig, axes = plt.subplots(1, 2, figsize=(6.6, 4.4), layout="constrained")  # one column wide
     for ax, measures, ylabel in zip(axes, panels, ylabels):
         for offset, labels in ((-0.12, "coarse"), (0.12, "fine")):
             part = table[table["labels"].eq(labels)]

@@ -28,14 +28,15 @@ COARSE_COLOR = "#1f77b4"  # blue: trained on coarse labels
 LABEL_COLORS = {"fine": FINE_COLOR, "coarse": COARSE_COLOR}  # read-only by convention
 
 
-# The text column of a chapter page at a 1280 px window (sphinx-book-theme 1.3), in CSS px; a CSS inch is 96 px.
-COLUMN_PX = 688
+# The width a figure is shown at in a chapter page's text column at a 1280 px window, in CSS px (a CSS inch is
+# 96 px): the column is 676 px and a figure's margins leave 660 (Chromium, tests/test_book.py measures both).
+COLUMN_PX = 660
 
 
 CSS_DPI = 96
 
 
-COLUMN_INCHES = COLUMN_PX / CSS_DPI  # 7.17 in: a figure this wide is shown at its true size, fonts at their points
+COLUMN_INCHES = COLUMN_PX / CSS_DPI  # 6.875 in: a figure this wide is shown at its true size, fonts at their points
 
 
 MIN_SHOWN_PT = 10.0  # the smallest font a page may show (points at the size shown)

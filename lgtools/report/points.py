@@ -152,7 +152,7 @@ def delta_vs_acr(points: Any, title: str | None = None, log_x: bool = False,
         raise ValueError(f"points: missing columns {sorted(missing)}")
     points = points.dropna(subset=["acr", "delta"])
     own = ax is None
-    fig, ax = plt.subplots(figsize=(6.6, 5.4), layout="constrained") if own else (ax.figure, ax)
+    fig, ax = plt.subplots(figsize=(6.4, 5.4), layout="constrained") if own else (ax.figure, ax)
     groups, colors, markers = _group_styles(points)
     rhos, obstacles = [], []
     for group in groups:
@@ -203,7 +203,7 @@ def delta_with_intervals(points: Any, x: str, xlabel: str, title: str | None = N
     if y != "delta":
         points = points.assign(delta=points[y], delta_low=float("nan"), delta_high=float("nan"))
     own = ax is None
-    fig, ax = plt.subplots(figsize=(6.6, 5.0), layout="constrained") if own else (ax.figure, ax)
+    fig, ax = plt.subplots(figsize=(6.4, 5.0), layout="constrained") if own else (ax.figure, ax)
     groups, colors, markers = _group_styles(points)
     obstacles = []
     for group in groups:
