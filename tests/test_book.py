@@ -260,7 +260,13 @@ function measure(doc, page) {
     caption: (table.caption ? table.caption.textContent : "").trim().slice(0, 120),
     head: Array.from(table.querySelectorAll("th")).slice(0, 4).map(th => th.textContent.trim()).join(" | ").slice(0, 160),
   }));
-  report.push({page: page, column: width, tables: tables});
+  const images = Array.from(column.querySelectorAll("img")).map(img => {
+    const box = img.parentElement, boxStyle = doc.defaultView.getComputedStyle(box);
+    return {src: (img.getAttribute("src") || "").slice(-60), natural: img.naturalWidth,
+            shown: img.getBoundingClientRect().width,
+            room: box.clientWidth - parseFloat(boxStyle.paddingLeft) - parseFloat(boxStyle.paddingRight)};
+  });
+  report.push({page: page, column: width, tables: tables, images: images});
 }
 function next(i) {
   if (i >= pages.length) {
@@ -313,6 +319,34 @@ def test_no_table_is_wider_than_the_text_column(built_book, tmp_path):
                 f"{table['width']} px in a {row['column']:.0f} px column ({table['width'] / row['column']:.2f}x)"
                 for row in report for table in row["tables"] if table["width"] > row["column"] + 1]
     assert not too_wide, "tables wider than the text column (1280 px window):\n" + "\n".join(too_wide)
+
+
+def test_figures_fit_the_text_column_at_their_own_size(built_book, tmp_path):
+    """Every figure fits the room the text column gives it and is shown at its own pixel size, never squeezed.
+
+    `figures.glue_figure` renders a figure at most figures.COLUMN_PX pixels wide, so a font of N points drawn is
+    shown at N × `figures.shown_scale` points (tests/test_figures.py asserts ≥ 10 pt); this checks, in Chromium
+    at 1280 px, that a figure's room in the column is COLUMN_PX and that no image is shown smaller than drawn.
+    """
+    from lgtools.report.figures import COLUMN_PX
+
+    result, html = built_book
+    assert result.returncode == 0, "the book build failed; see test_book_builds_every_chapter"
+    pages = [page for page in _toc_files() if _is_chapter(page)]
+    report = _table_widths(html, pages, tmp_path / "profile-figures")
+    assert not [row for row in report if "error" in row], report
+    images = [(row["page"], row["column"], image) for row in report for image in row["images"]]
+    assert len(images) >= 20, f"only {len(images)} figures measured"
+    print("figures (drawn px -> shown px, room in a column of so many px):\n" + "\n".join(
+        f"  {page} {image['src'][-24:]}: {image['natural']} -> {image['shown']:.0f}, room {image['room']:.0f} "
+        f"of {column:.0f}" for page, column, image in images))
+    rooms = sorted({round(image["room"]) for _, _, image in images})
+    assert all(abs(room - COLUMN_PX) <= 2 for room in rooms), f"figures get {rooms} px, figures.COLUMN_PX is {COLUMN_PX}"
+    wrong = [f"{page} {image['src']}: {image['natural']} px drawn, {image['shown']:.0f} px shown, room "
+             f"{image['room']:.0f} px" for page, column, image in images
+             if image["natural"] > image["room"] + 1 or image["shown"] > column + 1
+             or image["shown"] < image["natural"] - 1]
+    assert not wrong, "figures wider than their room or squeezed below their own size:\n" + "\n".join(wrong)
 
 
 # Every page as a reader's browser loads it: served over HTTP (no cache, so each page pays for every file it
@@ -368,11 +402,12 @@ function next(i) {
 next(0);
 </script></body></html>
 """
-# A chapter page (figures, tables, scripts, styles, fonts) may load at most this much. Issue 31 asks for 2 MB;
-# the book reached 1.36-2.58 MB a chapter page (tiny-mode build, 2026-12-07; 2.8-4.4 MB before book_assets):
-# what is left is the theme's CSS (0.40 MB), MathJax's components and fonts (0.78 MB on a page with maths),
-# Font Awesome's web fonts that the theme's CSS loads (0.27 MB) and the figures (up to 0.6 MB a chapter).
-CHAPTER_BYTES = 2_700_000
+# A chapter page (figures, tables, scripts, styles, fonts) may load at most this much (issue 31). The book loaded
+# 1.36-2.58 MB a chapter page (tiny-mode build, 2026-12-07 noon; 2.8-4.4 MB before book_assets); since then the
+# figures are column-wide 256-colour PNGs (figures.small_png: 0.05-0.49 MB a chapter before) and Font Awesome's web
+# fonts hold only the glyphs the theme draws (book_assets.subset_icon_fonts: 0.27 MB before, ~6 kB now). What is
+# left is mostly the theme's CSS (0.40 MB) and MathJax's components and fonts (0.78 MB on a page with maths).
+CHAPTER_BYTES = 2_000_000
 
 
 def _page_loads(html: Path, pages: list[str], profile: Path) -> tuple[list[dict], list[str]]:
@@ -487,6 +522,13 @@ def test_static_files_hold_one_mathjax_build_and_the_icons_used(built_book):
     text = icons.read_text(encoding="utf-8")
     for name in ("magnifying-glass", "rocket", "github", "download", "expand", "circle-half-stroke"):
         assert re.search(rf'(?:"{name}"|\b{name}):\[', text), f"fontawesome.js lost the icon {name}"
+    # The theme's CSS loads Font Awesome fonts cut to the glyphs it draws (book_assets.subset_icon_fonts), not 0.27 MB.
+    css = (html / "_static" / "styles" / "pydata-sphinx-theme.css").read_text(encoding="utf-8")
+    sources = re.findall(r"url\(([^)]*webfonts/[^)]*)\)", css)
+    assert sources and all(src.endswith(".used.woff") for src in sources), sources
+    fonts = (html / "_static" / "styles" / sources[0]).resolve().parent
+    sizes = {src: (fonts / Path(src).name).stat().st_size for src in sources}
+    assert all(size < 20_000 for size in sizes.values()), sizes
 
 
 def test_landing_page_shows_the_verdict_ledger(built_book, tmp_path):

@@ -350,3 +350,263 @@ def test_granularity_transfer_joins_aligned_labels_and_sets_the_control_apart():
     plt.close(fig)
     with pytest.raises(ValueError, match=r"versus: missing columns \['n'\]"):
         granularity_transfer(pd.DataFrame(rows).drop(columns="n"), "clusters across the coarse classes")
+
+
+# ----------------------------------------------------------------------------- every figure helper, legible
+#
+# Issue 31: each figure a chapter draws (from the stored results in results/, or made-up inputs where the chapter
+# draws a live run) is rendered with Agg as `glue_figure` puts it on the page; every piece of text drawn must keep
+# clear of every other (tick labels, axis labels, titles, legends, annotations) and be at least MIN_SHOWN_PT at
+# the size the text column shows it (figures.shown_scale).
+
+
+def _drawn_texts(fig) -> list:
+    """Every non-empty Text the figure's renderer draws (ticks outside the view are never drawn), in draw order."""
+    drawn = []
+    original = Text.draw
+
+    def record(self, renderer):
+        if self.get_visible() and self.get_text().strip():
+            drawn.append(self)
+        return original(self, renderer)
+
+    Text.draw = record
+    try:
+        fig.canvas.draw()
+    finally:
+        Text.draw = original
+    return list(dict.fromkeys(drawn))
+
+
+def _legibility_problems(fig, tolerance: float = 0.5) -> list[str]:
+    """Pairs of drawn texts whose boxes share more than ``tolerance`` px², and texts shown under MIN_SHOWN_PT."""
+    texts = _drawn_texts(fig)
+    renderer = fig.canvas.get_renderer()
+    boxes = [Text.get_window_extent(t, renderer) for t in texts]
+    problems = [f"overlap: {texts[i].get_text()!r} / {texts[j].get_text()!r}"
+                for i, j in itertools.combinations(range(len(texts)), 2)
+                if _shared_area(boxes[i], boxes[j]) > tolerance]
+    scale = plots.shown_scale(fig)
+    problems += [f"{t.get_fontsize() * scale:.1f} pt shown: {t.get_text()[:40]!r}" for t in texts
+                 if t.get_fontsize() * scale < plots.MIN_SHOWN_PT - 0.05]
+    return problems
+
+
+def _synthetic_points(groups: int = 3, per_group: int = 7):
+    rng = np.random.default_rng(0)
+    rows = [{"acr": float(a), "delta": float(d), "delta_low": d - 0.4, "delta_high": d + 0.4, "group": f"group {g}",
+             "label": f"cifar10_table6_{k + 1}"} for g in range(groups)
+            for k, (a, d) in enumerate(zip(np.exp(rng.normal(-1, 1, per_group)), rng.normal(1, 1, per_group)))]
+    return pd.DataFrame(rows)
+
+
+def _trees():
+    from lgtools.chapters import label_granularity
+
+    return label_granularity.hierarchy_trees(["cifar10", "imagenet_dog_cat", "imagenet_fruit_veg"])
+
+
+def _samples():
+    from lgtools.chapters import label_granularity
+    from lgtools.data.datasets import load_dataset
+
+    train = load_dataset("synthetic", split="train")
+    return label_granularity.image_grid(train.images, train.labels, train.hierarchy, per_class=4)
+
+
+def _noise(stored):
+    from lgtools.report.noise import noise_table
+
+    return dict(enumerate(__import__("lgtools.chapters.discussion", fromlist=["x"]).noise_figures(
+        noise_table(stored)).values()))
+
+
+def _ladder(stored):
+    from lgtools.chapters import conclusion
+
+    return conclusion.convergence_figure(conclusion.converged_ladder("results"), conclusion.cpu_scale_rung(stored))
+
+
+def _heads(stored):
+    from lgtools.chapters import hierarchy_inside
+
+    return hierarchy_inside.epoch_differences(hierarchy_inside.head_versus(hierarchy_inside.head_curves(stored)))
+
+
+def _probes(stored):
+    from lgtools.chapters import hierarchy_inside
+    from lgtools.report.stored import stored_study
+
+    probes, record = stored_study("results/probes-cpu-scale/probes.json", "probe")
+    n_probe = int(record.get("parameters", {}).get("probe_test", 0)) if len(probes) else 0
+    return hierarchy_inside.probe_curves(hierarchy_inside.probe_intervals(probes, n_probe))
+
+
+def _losses(stored):
+    from lgtools.chapters import hierarchy_in_the_loss as chapter
+
+    return chapter.paired_differences(chapter.against_cross_entropy(chapter.loss_runs(stored)))
+
+
+def _nmi(stored):
+    from lgtools.chapters import automatic_fine_labels as chapter
+    from lgtools.report.stored import stored_study
+
+    study, _ = stored_study("results/pseudo-clusters-cpu-scale/quality.json", "cluster")
+    return chapter.nmi_figure(chapter.cluster_table(study))
+
+
+def _gain(stored):
+    from lgtools.chapters import automatic_fine_labels as chapter
+
+    return chapter.gain_figure(chapter.pseudo_versus(stored), stored, chapter.pseudo_runs(stored))
+
+
+def _transfer(stored):
+    from lgtools.chapters import pretraining_granularity as chapter
+    from lgtools.report.stored import stored_study
+
+    study, _ = stored_study("results/pretraining-cpu-scale/finetune.json", "finetune")
+    table = chapter.granularity_table(study, stored)
+    coarse = table.loc[table["pretraining"].eq("coarse"), "classes"]
+    return chapter.granularity_transfer(chapter.versus_coarse_pretraining(table), chapter.MISALIGNED,
+                                        coarse_classes=int(coarse.iloc[0]) if len(coarse) else None,
+                                        title="Transfer to animal vs vehicle after pretraining at each granularity "
+                                              "(CIFAR-10, CPU scale)")
+
+
+def _planted(stored):
+    from lgtools.chapters import pretraining_granularity as chapter
+
+    return chapter.planted_features(chapter.multiview_table(range(2), steps=60))
+
+
+def _acr_points(stored, pattern: str):
+    points = evidence.acr_evidence(stored)
+    return points[points["group"].str.contains(pattern)]
+
+
+class _Split:
+    """A stand-in classifier for decision_boundaries: the sign of ``x`` times ``y`` (fine: the quadrant)."""
+
+    def __init__(self, fine: bool) -> None:
+        self.fine = fine
+
+    def predict(self, grid):
+        quadrant = 2 * (grid[:, 0] > 0) + (grid[:, 1] > 0)
+        return quadrant if self.fine else (quadrant % 3 == 0).astype(int)
+
+
+def _boundaries():
+    from lgtools.chapters.related_work import decision_boundaries
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2))
+    coarse = ((x[:, 0] > 0) == (x[:, 1] > 0)).astype(int)
+    models = {f"{name}, {labels} labels": _Split(labels == "fine") for name in ("logistic regression", "k-NN")
+              for labels in ("coarse", "fine")}
+    return decision_boundaries(models, x, coarse, fine_to_coarse=np.array([1, 0, 0, 1]))
+
+
+def _tsne():
+    from lgtools.chapters.generalization import tsne_scatter
+
+    rng = np.random.default_rng(0)
+    fig, axes = plt.subplots(1, 2, figsize=(6.6, 4.2), layout="constrained")  # as book/05_generalization.ipynb
+    for ax, labels in zip(axes, ("coarse", "fine")):
+        coarse = rng.integers(0, 4, 300)
+        tsne_scatter(rng.normal(size=(300, 2)) + 3 * coarse[:, None], coarse, ["round", "polygon", "stripes", "texture"],
+                     ax=ax, title=f"trained on {labels} labels")
+    return fig
+
+
+def _speed():
+    from lgtools.chapters import about_performance
+    from lgtools.report.stored import benchmark_figures, benchmark_table
+
+    speed = about_performance.runs_of_mode(benchmark_table("benchmarks/results"), "speed")
+    if not len(speed):
+        pytest.skip("no speed benchmark stored")
+    return about_performance.speed_figure(speed, benchmark_figures("benchmarks/results"))
+
+
+def _recipe():
+    from lgtools.chapters import about_performance
+
+    return about_performance.ladder_figure(about_performance.recipe_ladder("results"),
+                                           about_performance.cpu_scale_point("results"))
+
+
+FIGURES = {
+    "1.1 trees": lambda stored: _trees(),
+    "2.1 boundaries": lambda stored: _boundaries(),
+    "1.2 samples": lambda stored: _samples(),
+    "3.1 data share": lambda stored: data_share_intervals(
+        data_share_evidence(stored), title="Fig 2 on CIFAR-10: ours at CPU scale beside the paper"),
+    "5.1 t-SNE": lambda stored: _tsne(),
+    "4.1 curves": lambda stored: training_curves(training_histories(stored), title="Fig 3 on CIFAR-10, CPU scale",
+                                                 band="range"),
+    "6.1 confusion": lambda stored: confusion_heatmap(*evidence.fine_confusion(stored)[:2],
+                                                     title="Fig 5 on CIFAR-10: fine confusion matrix (3 seeds)"),
+    "6.2 acr": lambda stored: delta_vs_acr(_acr_points(stored, "Fig 6|Table I"), title="Fig 6: ΔA against ACR",
+                                           log_x=True),
+    "7.1 partitions": lambda stored: partition_grid(*stored_partitions(stored),
+                                                    title="Table VI's ten partitions of CIFAR-10"),
+    "7.2 acr": lambda stored: delta_vs_acr(_acr_points(stored, "Fig 7|Table VI|Table VII"),
+                                           title="Fig 7, stored: ΔA against ACR", log_x=True),
+    "7.3-7.4 noise": _noise,
+    "7.x synthetic acr": lambda stored: delta_vs_acr(_synthetic_points(), title="Fig 7a: ΔA against ACR", log_x=True),
+    "8.1 ladder": _ladder,
+    "8.2 acr": lambda stored: delta_vs_acr(evidence.acr_evidence(stored), title="ΔA against ACR, every setting",
+                                           log_x=True),
+    "9.1 dendrogram": lambda stored: confusion_dendrogram(*evidence.fine_confusion(stored)[:2],
+                                                          title="CIFAR-10 classes clustered by confusion (3 seeds)"),
+    "9.2 probes": _probes,
+    "9.3 heads": _heads,
+    "10.1 losses": _losses,
+    "11.1 nmi": _nmi,
+    "11.2 gain": _gain,
+    "12.1 transfer": _transfer,
+    "12.2 planted": _planted,
+    "P.1 speed": lambda stored: _speed(),
+    "P.2 recipe ladder": lambda stored: _recipe(),
+}
+
+
+@pytest.mark.parametrize("name", list(FIGURES))
+def test_figure_text_is_apart_and_legible_at_the_column_width(name, stored):
+    plots.set_theme()
+    made = FIGURES[name](stored)
+    problems = []
+    for key, fig in (made.items() if isinstance(made, dict) else [("", made)]):
+        problems += [f"{key} {p}".strip() for p in _legibility_problems(fig)]
+        assert plots.shown_width(fig) > 0
+    assert not problems, f"{name}:\n" + "\n".join(problems[:40])
+
+
+def test_legibility_check_catches_overlap_and_small_text():
+    fig, ax = plt.subplots(figsize=(6, 3))
+    ax.text(0.5, 0.5, "first label", fontsize=11)
+    ax.text(0.5, 0.5, "second label", fontsize=11)
+    ax.text(0.1, 0.1, "tiny", fontsize=6)
+    problems = _legibility_problems(fig)
+    assert any(p.startswith("overlap: 'first label'") for p in problems)
+    assert any("'tiny'" in p and p.startswith("6.0 pt") for p in problems)
+    wide, ax = plt.subplots(figsize=(2 * plots.COLUMN_INCHES, 3))
+    ax.set_title("shown at half size", fontsize=14)
+    scale = plots.shown_scale(wide)
+    assert scale == pytest.approx(plots.COLUMN_INCHES / plots.shown_width(wide)) and scale < 0.75
+    assert any(p.startswith(f"{14 * scale:.1f} pt shown: 'shown at half size'") for p in _legibility_problems(wide))
+
+
+def test_small_png_is_as_wide_as_the_column_and_paletted():
+    from io import BytesIO
+
+    from PIL import Image
+
+    for width in (5.0, plots.COLUMN_INCHES, 12.0):
+        fig, ax = plt.subplots(figsize=(width, 3))
+        ax.plot(np.arange(50), np.sin(np.arange(50)))
+        image = Image.open(BytesIO(plots.small_png(fig)))
+        shown = min(plots.COLUMN_PX, round(plots.shown_width(fig) * plots.CSS_DPI))
+        assert image.mode == "P" and abs(image.width - shown) <= 0.01 * shown, (width, image.size)

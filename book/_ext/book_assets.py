@@ -1,6 +1,6 @@
 """The book's own Sphinx extension (`_config.yml`, `sphinx.local_extensions`): each script once, lighter pages.
 
-Three repairs to what the installed theme and extensions put on every page:
+Four repairs to what the installed theme and extensions put on every page:
 
 - **Each inline script once.** Sphinx 7.4 adds a script body registered after the builder started (sphinx-thebe's
   ``const THEBE_JS_URL = …``, sphinx-togglebutton's selector) twice: once with ``filename=None`` when it is
@@ -10,6 +10,10 @@ Three repairs to what the installed theme and extensions put on every page:
 - **Only the icons used.** The theme ships Font Awesome's whole icon set as ``_static/scripts/fontawesome.js``
   (1.5 MB, loaded by every page). ``keep_used_icons`` rewrites it after the build with only the icons the pages
   and the theme's scripts name (``fa-…``), aliases included.
+- **Only the icon glyphs used.** The theme's CSS loads Font Awesome's web fonts (0.27 MB on every page: the admonition,
+  breadcrumb and repository icons it draws with CSS, and each ``<i class="fa-…">`` before fontawesome.js swaps it
+  for an SVG). ``subset_icon_fonts`` writes each font again with only those glyphs (a few kB, WOFF) and points the
+  CSS at it; the whole fonts stay in ``_static`` unloaded.
 - **One MathJax build, the parts a page needs.** sphinx-mathjax-offline copies all of MathJax 3 (24 MB: every
   combined build for SVG, MathML and speech) into ``_static/mathjax`` and points the pages at ``tex-chtml.js``
   (1.16 MB, most of it the right-click menu). ``load_mathjax_components`` loads MathJax's own component loader
@@ -31,6 +35,13 @@ ICON_ENTRY = re.compile(r'(?<=[{,])(?:"(?P<q>[a-z0-9-]+)"|(?P<b>[a-z0-9_$]+)):\[
 ICON_NAME = re.compile(r"\bfa-([a-z0-9][a-z0-9-]*)")
 # The MathJax components a page loads (startup.js loads them, and core.js before them), and what they load on
 # demand, relative to _static/mathjax; everything else there is another build.
+# A Font Awesome glyph a theme stylesheet draws: a private-use character or a "\fxxx" escape in a string, in a rule
+# that is not Font Awesome's own per-icon rule (.fa-…:before, for an <i> that fontawesome.js swaps for an SVG).
+CSS_RULE = re.compile(r"([^{}]*)\{([^{}]*)\}")
+CSS_GLYPH = re.compile(r'"([\ue000-\uf8ff])"|"\\(f[0-9a-f]{3})"')
+ICON_UNICODE = re.compile(r':\[\d+,\d+,\[[^\]]*\],"([0-9a-f]+)",')
+FONT_SOURCES = re.compile(r'url\((?P<dir>[^)]*/webfonts/)(?P<name>fa-[a-z]+-\d+)\.woff2\) format\("woff2"\),'
+                          r'url\((?P=dir)(?P=name)\.ttf\) format\("truetype"\)')
 MATHJAX_START = "mathjax/startup.js"
 MATHJAX_COMPONENTS = ["input/tex", "output/chtml", "a11y/assistive-mml"]
 MATHJAX_KEEP = ("startup.js", "core.js", "input/tex.js", "output/chtml.js", "a11y/assistive-mml.js",
@@ -101,6 +112,51 @@ def keep_used_icons(app, exception: Exception | None) -> None:
     script.with_name("fontawesome.js.map").unlink(missing_ok=True)
 
 
+def used_glyphs(static: Path) -> set[int]:
+    """Code points of the Font Awesome glyphs the theme's stylesheets name and of the icons fontawesome.js keeps."""
+    points: set[int] = set()
+    for sheet in static.rglob("*.css"):
+        for selector, body in CSS_RULE.findall(sheet.read_text(encoding="utf-8", errors="replace")):
+            if ".fa-" not in selector:
+                points.update(ord(char) if char else int(escape, 16) for char, escape in CSS_GLYPH.findall(body))
+    script = static / "scripts" / "fontawesome.js"
+    if script.is_file():
+        points.update(int(code, 16) for code in ICON_UNICODE.findall(script.read_text(encoding="utf-8")))
+    return points
+
+
+def subset_icon_fonts(app, exception: Exception | None) -> None:
+    """Point the theme's Font Awesome ``@font-face`` rules at WOFF subsets holding only the glyphs the book uses."""
+    if exception is not None or app.builder.format != "html":
+        return
+    from fontTools import subset
+
+    static = Path(app.outdir) / "_static"
+    sheet = static / "styles" / "pydata-sphinx-theme.css"
+    fonts = static / "vendor" / "fontawesome" / "webfonts"
+    if not sheet.is_file() or not fonts.is_dir():
+        return
+    points = used_glyphs(static)
+    if not points:
+        return
+
+    def subset_source(match: re.Match) -> str:
+        source = fonts / f"{match.group('name')}.ttf"
+        if not source.is_file():
+            return match.group(0)
+        options = subset.Options()
+        options.flavor = "woff"  # zlib; WOFF2 would need brotli
+        font = subset.load_font(str(source), options)
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(unicodes=points)
+        subsetter.subset(font)
+        subset.save_font(font, str(fonts / f"{match.group('name')}.used.woff"), options)
+        return f'url({match.group("dir")}{match.group("name")}.used.woff) format("woff")'
+
+    text = sheet.read_text(encoding="utf-8")
+    sheet.write_text(FONT_SOURCES.sub(subset_source, text), encoding="utf-8")
+
+
 def load_mathjax_components(app) -> None:
     """Point the pages at MathJax's ``startup.js`` with MATHJAX_COMPONENTS instead of the combined ``tex-chtml.js``."""
     if app.config.mathjax_path != "mathjax/tex-chtml.js":  # not sphinx-mathjax-offline's MathJax: leave it be
@@ -129,9 +185,10 @@ def keep_one_mathjax(app, exception: Exception | None) -> None:
 
 
 def setup(app) -> dict:
-    """Register the three repairs (after the extensions that copy the files they trim)."""
+    """Register the four repairs (after the extensions that copy the files they trim)."""
     app.connect("builder-inited", load_mathjax_components, priority=900)
     app.connect("html-page-context", dedupe_scripts, priority=900)
     app.connect("build-finished", keep_one_mathjax, priority=900)
     app.connect("build-finished", keep_used_icons, priority=900)
+    app.connect("build-finished", subset_icon_fonts, priority=910)  # after keep_used_icons: reads the icons kept
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -149,8 +149,8 @@ def speed_figure(speed: pd.DataFrame, newest: pd.DataFrame) -> plt.Figure:
     ``speed``: ``runs_of_mode(benchmark_table(...), "speed")``; ``newest``: ``benchmark_figures(...)`` (may be empty).
     """
     when = [f"{str(d)[:10]}\n{str(d)[11:16]} UTC" for d in speed["hardware.date"]]
-    fig, axes = plt.subplots(1, 2 if len(newest) else 1, figsize=(11, 4), squeeze=False,
-                             gridspec_kw={"width_ratios": [3, 2] if len(newest) else [1]})
+    fig, axes = plt.subplots(2 if len(newest) else 1, 1, figsize=(6.6, 8.6 if len(newest) else 4.4), squeeze=False,
+                             layout="constrained")  # stacked: one column wide
     ax, x, width = axes[0, 0], np.arange(len(speed)), 0.38
     for offset, name, color in ((-width / 2, "reference", "0.65"), (width / 2, "lgtools", "C0")):
         median = speed[f"{name}.median_images_per_s"].to_numpy(float)
@@ -160,16 +160,15 @@ def speed_figure(speed: pd.DataFrame, newest: pd.DataFrame) -> plt.Figure:
         ax.bar(x + offset, median, width, yerr=spread, capsize=3, color=color, label=name)
     for i, ratio in enumerate(speed["speedup"]):  # above lgtools' fastest round
         ax.annotate(f"{ratio:.2f}×", (x[i] + width / 2, rounds[i].max()), xytext=(0, 4),
-                    textcoords="offset points", ha="center", fontsize=9)
+                    textcoords="offset points", ha="center", fontsize=10)
     ax.set_xticks(x, labels=[f"{w}\n{d}" for w, d in zip(when, speed["device"].fillna(speed["hardware.device"]))],
-                  fontsize=8)
+                  fontsize=10, rotation=90)
     ax.set_ylabel("training images/s")
-    ax.set_title("Every speed run: median over rounds (whiskers: slowest and fastest round)", fontsize=10)
-    ax.legend(loc="upper left", fontsize=9)
+    ax.set_title("Every speed run: median over rounds\n(whiskers: slowest and fastest round)", fontsize=10)
+    ax.legend(loc="upper left", fontsize=10)
     ax.margins(y=0.15)
     if len(newest):
-        _peak_panel(axes[0, 1], newest)
-    fig.tight_layout()
+        _peak_panel(axes[1, 0], newest)
     return fig
 
 
@@ -185,10 +184,10 @@ def _peak_panel(peak: plt.Axes, newest: pd.DataFrame) -> None:
                     label="measured fp32 peak" if device == newest["device"].iloc[0] else None)
         peak.hlines(part["theoretical_peak_gflops"].iloc[0], left, right, colors="C3", linestyles=":",
                     label="theoretical fp32 peak" if device == newest["device"].iloc[0] else None)
-    peak.set_xticks(range(len(newest)), labels=labels, fontsize=8)
+    peak.set_xticks(range(len(newest)), labels=labels, fontsize=10)
     peak.set_ylabel("GFLOP/s")
     peak.set_title("Newest run per device against the machine's peak", fontsize=10)
-    peak.legend(loc="upper left", fontsize=8)
+    peak.legend(loc="upper left", fontsize=10)
     peak.margins(y=0.2)
 
 

@@ -69,11 +69,11 @@ def confusion_heatmap(confusion: np.ndarray, hierarchy: "Hierarchy", normalize: 
         sums = shown.sum(axis=1, keepdims=True)
         shown = 100 * np.divide(shown, sums, out=np.zeros_like(shown), where=sums > 0)
     names = [hierarchy.fine_names[i] for i in order]
-    size = max(4.5, 0.42 * len(names) + 1.5)
+    size = min(6.0, max(4.5, 0.42 * len(names) + 1.5))  # the colour bar beside: one column wide
     fig, ax = plt.subplots(figsize=(size + 1, size)) if ax is None else (ax.figure, ax)
     small = len(names) <= 16
     sns.heatmap(shown, ax=ax, cmap="Blues", square=True, annot=small, fmt=".0f",
-                annot_kws={"fontsize": 7}, xticklabels=names if small else False,
+                annot_kws={"fontsize": 10}, xticklabels=names if small else False,
                 yticklabels=names if small else False,
                 cbar_kws={"label": "% of the true class" if normalize else "test images"})
     counts = np.bincount(mapping, minlength=hierarchy.num_coarse)
@@ -87,9 +87,9 @@ def confusion_heatmap(confusion: np.ndarray, hierarchy: "Hierarchy", normalize: 
                                clip_on=False, zorder=3, label=hierarchy.coarse_names[c]))
         if small:  # y grows downwards in a heatmap: above the matrix is y < 0
             ax.text(start + count / 2, -0.15, hierarchy.coarse_names[c], ha="center", va="bottom",
-                    fontsize=8, fontweight="bold", color=colors[c])
+                    fontsize=10, fontweight="bold", color=colors[c])
     if small:
-        ax.set_xticklabels(names, rotation=45, ha="right", rotation_mode="anchor")
+        ax.set_xticklabels(names, rotation=90)
         ax.set_yticklabels(names, rotation=0)
         for labels in (ax.get_xticklabels(), ax.get_yticklabels()):
             for text, fine in zip(labels, order):

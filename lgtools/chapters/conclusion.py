@@ -171,7 +171,7 @@ def cpu_scale_rung(stored: pd.DataFrame) -> dict | None:
 def convergence_figure(ladder: pd.DataFrame, cpu_scale: dict | None) -> plt.Figure:
     """ΔA and the share of coarse errors removed against the coarse run's test error: ladder rungs, CPU scale, paper."""
     paper = paper_point()
-    fig, axes = plt.subplots(1, 2, figsize=(7.5, 3.4), layout="constrained")
+    fig, axes = plt.subplots(1, 2, figsize=(6.6, 3.8), layout="constrained")  # one column wide
     for ax, (column, label) in zip(axes, (("delta", "ΔA = A_FC − A_CC (points)"),
                                           ("error_share", "coarse errors removed (%)"))):
         if not ladder.empty:
@@ -193,7 +193,7 @@ def convergence_figure(ladder: pd.DataFrame, cpu_scale: dict | None) -> plt.Figu
         right = max([paper["coarse_error"]] + list(ladder.get("coarse_error", []))
                     + ([cpu_scale["coarse_error"]] if cpu_scale else []))
         ax.set_xlim(0, 1.2 * right)  # room for the rung labels
-    axes[0].legend(fontsize=9, loc="upper left")
+    axes[0].legend(fontsize=10, loc="upper left")
     return fig
 
 

@@ -157,22 +157,21 @@ def partition_grid(table: Any, classes: Sequence[str], title: str | None = None)
     groups = rows[classes].to_numpy(dtype=int)
     count = int(groups.max()) + 1 if groups.size else 1
     colors = sns.color_palette("Set2", max(2, count))[:max(2, count)]  # groups are classes: no red/blue
-    fig, (grid, deltas) = plt.subplots(1, 2, figsize=(12, 0.42 * len(rows) + 2.2),
-                                       gridspec_kw={"width_ratios": [len(classes), 5]})
+    fig, (grid, deltas) = plt.subplots(2, 1, figsize=(6.6, 0.7 * len(rows) + 4.6), layout="constrained",
+                                       height_ratios=[len(rows) + 3, len(rows) + 2])  # stacked: one column wide
     grid.pcolormesh(groups, cmap=matplotlib.colors.ListedColormap(colors), vmin=-0.5,
                     vmax=len(colors) - 0.5, edgecolors="white", linewidth=1.5)
     for (r, c), group in np.ndenumerate(groups):
-        grid.text(c + 0.5, r + 0.5, str(group), ha="center", va="center", fontsize=8, color="0.2")
-    grid.set_xticks(np.arange(len(classes)) + 0.5, classes, rotation=45, ha="right", rotation_mode="anchor",
-                    fontsize=8)
-    grid.set_yticks(np.arange(len(rows)) + 0.5, rows["label"], fontsize=8)
+        grid.text(c + 0.5, r + 0.5, str(group), ha="center", va="center", fontsize=10, color="0.2")
+    grid.set_xticks(np.arange(len(classes)) + 0.5, classes, rotation=90, fontsize=10)
+    grid.set_yticks(np.arange(len(rows)) + 0.5, rows["label"], fontsize=10)
     grid.set_ylim(len(rows), 0)
     grid.set_xlim(0, len(classes))
     grid.tick_params(length=0)
     grid.grid(False)
-    grid.set_title("coarse group of each CIFAR-10 class (* bits not in the stated ratio)", fontsize=9)
-    grid.legend(handles=[Patch(color=colors[g], label=f"group {g}") for g in range(count)], fontsize=8,
-                loc="lower left", bbox_to_anchor=(0, 1.06), ncol=count, frameon=False, borderaxespad=0)
+    grid.set_title("coarse group of each CIFAR-10 class\n(* bits not in the stated ratio)", fontsize=10)
+    grid.legend(handles=[Patch(color=colors[g], label=f"group {g}") for g in range(count)], fontsize=10,
+                loc="upper left", bbox_to_anchor=(1.02, 1), ncol=1, frameon=False, borderaxespad=0)
     y = np.arange(len(rows)) + 0.5
     ran = rows["ours_delta"].notna().to_numpy()
     deltas.scatter(rows["paper_delta"], y - 0.15, marker="D", color="0.35", s=26, label="paper (one run)", zorder=3)
@@ -184,14 +183,17 @@ def partition_grid(table: Any, classes: Sequence[str], title: str | None = None)
     deltas.set_ylim(len(rows), 0)
     deltas.set_yticks(y, [_delta_text(p, m, lo, hi) for p, m, lo, hi in
                           zip(rows["paper_delta"], rows["ours_delta"], rows["ours_low"], rows["ours_high"])],
-                      fontsize=7.5)
+                      fontsize=10)
     deltas.yaxis.tick_right()
     deltas.tick_params(axis="y", length=0)
+    names = deltas.secondary_yaxis("left")  # the partitions' names again, so each row reads on its own
+    names.set_yticks(y, rows["label"], fontsize=10)
+    names.tick_params(length=0)
     deltas.set_xlabel("ΔA = A_FC − A_CC (points)")
-    deltas.set_title("ΔA: paper | ours [95 % interval]", fontsize=9)
-    deltas.legend(fontsize=7.5, loc="lower left", bbox_to_anchor=(0, 1.06), ncol=2, frameon=False, borderaxespad=0)
+    deltas.set_title("ΔA per partition: paper | ours [95 % interval]", fontsize=10)
+    deltas.legend(fontsize=10, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False,
+                  borderaxespad=0)
     fig.suptitle(title or "Table VI: the ten two-way partitions of CIFAR-10", fontsize=11, fontweight="bold")
-    fig.tight_layout()
     return fig
 
 

@@ -85,7 +85,7 @@ def tsne_scatter(embedding: np.ndarray, coarse_labels: np.ndarray, coarse_names:
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_title(title or "t-SNE of penultimate features")
-    ax.legend(fontsize=8, markerscale=2, loc="best", title="coarse class (▲ = mean)", title_fontsize=8)
+    ax.legend(fontsize=10, markerscale=2, loc="best", title="coarse class (▲ = mean)", title_fontsize=10)
     return fig
 
 

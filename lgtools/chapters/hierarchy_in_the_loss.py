@@ -194,9 +194,9 @@ def paired_differences(table: Any, title: str = "Each loss minus cross-entropy, 
         raise ValueError(f"table: missing columns {sorted(missing)}")
     measures = list(dict.fromkeys(table["measure"]))
     losses = list(dict.fromkeys(table["loss"]))
-    fig, axes = plt.subplots(1, max(1, len(measures)), figsize=(3.2 * max(1, len(measures)) + 2.2,
-                                                                0.55 * len(losses) + 1.5), sharey=True)
-    axes = np.atleast_1d(axes)
+    fig, axes = plt.subplots(max(1, len(measures)), 1, figsize=(6.6, (0.5 * len(losses) + 1.1) * max(1, len(measures))
+                                                                + 0.4), sharey=True, layout="constrained")
+    axes = np.atleast_1d(axes)  # stacked: one column wide
     y = {loss: i for i, loss in enumerate(losses[::-1])}
     color = sns.color_palette("colorblind")[0]
     for ax, measure in zip(axes, measures):
@@ -207,13 +207,13 @@ def paired_differences(table: Any, title: str = "Each loss minus cross-entropy, 
             ax.errorbar([row["delta"]], [y[row["loss"]]], xerr=err, fmt="o", color=color, capsize=3,
                         markerfacecolor=color if known else "white")
             ax.annotate(f"n={row['n']}", (row["delta"], y[row["loss"]]), xytext=(0, 6), textcoords="offset points",
-                        fontsize=7, ha="center", color="0.35")
+                        fontsize=10, ha="center", color="0.35")
         ax.axvline(0, color="0.5", lw=0.8)
-        ax.set_xlabel(f"Δ {measure.replace(' (%)', '')} (points)", fontsize=8.5)
+        ax.set_xlabel(f"Δ {measure.replace(' (%)', '')} (points)", fontsize=10)
         ax.margins(y=0.25)
-    axes[0].set_yticks(list(y.values()), [textwrap.fill(loss, 28) for loss in y], fontsize=8)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    for ax in axes:
+        ax.set_yticks(list(y.values()), [textwrap.fill(loss, 36) for loss in y], fontsize=10)
+    fig.suptitle(title, fontsize=11)
     return fig
 
 

@@ -24,7 +24,6 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 import textwrap
-from matplotlib import ticker
 from pathlib import Path
 from scipy import stats
 from typing import Any
@@ -236,7 +235,7 @@ def confusion_dendrogram(confusion: np.ndarray, hierarchy: "Hierarchy", title: s
                           "shrink": 0.6})  # below, so the matrix keeps the dendrogram's width
     names = [hierarchy.fine_names[i] for i in order]
     colors = coarse_colors(hierarchy.num_coarse)
-    bottom.set_xticks(np.arange(len(order)) + 0.5, names, rotation=60, ha="right")
+    bottom.set_xticks(np.arange(len(order)) + 0.5, names, rotation=90)
     bottom.set_yticks(np.arange(len(order)) + 0.5, names, rotation=0)
     for labels in (bottom.get_xticklabels(), bottom.get_yticklabels()):
         for label, i in zip(labels, order):
@@ -263,7 +262,7 @@ def probe_curves(table: Any, title: str = "Linear probes of each stage over trai
     stages = sorted(set(table["stage"]))
     colors = dict(zip(stages, sns.color_palette("viridis", len(stages))))
     fig, axes = plt.subplots(max(1, len(trained)), max(1, len(probes)), squeeze=False, sharex=True, sharey="col",
-                             figsize=(4.8 * max(1, len(probes)), 3.1 * max(1, len(trained))))
+                             figsize=(3.5 * max(1, len(probes)), 3.2 * max(1, len(trained)) + 0.4))
     last = int(table["epoch"].max()) if len(table) else 1
     ends: dict[tuple[int, int], list] = {}
     for row, labels in enumerate(trained):
@@ -275,17 +274,17 @@ def probe_curves(table: Any, title: str = "Linear probes of each stage over trai
                 ax.fill_between(part["epoch"], part["low"], part["high"], color=colors[stage], alpha=0.15, lw=0)
                 end = part.iloc[-1]
                 ends.setdefault((row, col), []).append((end["epoch"], end["test_acc"], f"stage {stage}", colors[stage]))
-            ax.set_title(f"{labels}-trained network, {probe} probe", fontsize=9)
-            ax.set_xlim(-0.2, last + 0.9)
-            ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
-            ax.set_ylabel(f"{probe} probe accuracy (%)", fontsize=8.5)
+            ax.set_title(f"{labels}-trained network,\n{probe} probe", fontsize=10)
+            ax.set_xlim(-0.2, last + 1.8)  # room right of the last epoch for the stage labels
+            ax.set_xticks(range(last + 1) if last <= 12 else ax.get_xticks()[ax.get_xticks() <= last])
+            ax.set_ylabel(f"{probe} probe accuracy (%)", fontsize=10)
             if row == len(trained) - 1:
-                ax.set_xlabel("epochs trained (0: initial weights)", fontsize=8.5)
+                ax.set_xlabel("epochs trained\n(0: initial weights)", fontsize=10)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     for (row, col), points in ends.items():  # last, once the layout is final: labels kept apart
         x, y, texts, hues = zip(*points)
-        place_labels(axes[row, col], x, y, texts, fontsize=7.5, colors=hues)
+        place_labels(axes[row, col], x, y, texts, fontsize=10, colors=hues)
     return fig
 
 
@@ -300,16 +299,19 @@ def epoch_differences(table: Any, ylabel: str = "Δ A_FC against the plain fine 
     if missing:
         raise ValueError(f"table: missing columns {sorted(missing)}")
     measures = list(dict.fromkeys(table["measure"])) if "measure" in table.columns and len(table) else [None]
-    fig, axes = plt.subplots(1, len(measures), figsize=(5.6 * len(measures), 4), squeeze=False)
-    for ax, measure in zip(axes[0], measures):
-        part = table if measure is None else table[table["measure"].eq(measure)]
-        _epoch_panel(ax, part, ylabel if measure is None else f"Δ {measure} (points)")
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    fig, axes = plt.subplots(len(measures), 1, figsize=(6.6, 3.4 * len(measures) + 0.5), squeeze=False,
+                             layout="constrained")  # stacked: one column wide
+    for ax, measure in zip(axes[:, 0], measures):
+        _epoch_panel(ax, table if measure is None else table[table["measure"].eq(measure)],
+                     ylabel if measure is None else f"Δ {measure} (points)")
+    if len(table):  # one legend for every panel: the names are too long to write beside the lines
+        fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=1, fontsize=10)
+    fig.suptitle(title, fontsize=11)
     return fig
 
 
 def _epoch_panel(ax: plt.Axes, table: Any, ylabel: str) -> None:
+    """One measure's paired differences by epoch; the y range fits the means, an interval beyond it runs off the frame."""
     names = list(dict.fromkeys(table["name"]))
     palette = sns.color_palette("colorblind", max(1, len(names)))
     for i, (name, color) in enumerate(zip(names, palette)):
@@ -318,15 +320,18 @@ def _epoch_panel(ax: plt.Axes, table: Any, ylabel: str) -> None:
         known = np.isfinite(part["low"].to_numpy(dtype=float))
         err = np.vstack([np.where(known, part["delta"] - part["low"], 0), np.where(known, part["high"] - part["delta"], 0)])
         ax.errorbar(x, part["delta"], yerr=np.maximum(err, 0), color=color, capsize=3, marker="o",
-                    markerfacecolor="white" if not known.all() else color)
-        ax.annotate(textwrap.fill(f"{name} (n={int(part['n'].iloc[-1])})", 18), (x[-1], part["delta"].iloc[-1]), xytext=(6, 0),
-                    textcoords="offset points", fontsize=7.5, va="center", color=color)
+                    markerfacecolor="white" if not known.all() else color, label=f"{name} (n={int(part['n'].iloc[-1])})")
     ax.axhline(0, color="0.5", lw=0.8)
     ax.set_xlabel("epoch")
-    ax.set_ylabel(ylabel, fontsize=9)
-    ax.xaxis.set_major_locator(ticker.MaxNLocator(integer=True))
+    ax.set_ylabel(textwrap.fill(ylabel, 30), fontsize=10)
     if len(table):
-        ax.set_xlim(table["epoch"].min() - 0.3, table["epoch"].max() + 1.4)
+        first, last = int(table["epoch"].min()), int(table["epoch"].max())
+        ax.set_xticks(range(first, last + 1))  # ticks where there are epochs, none past the last
+        ax.set_xlim(first - 0.3, last + 0.3)
+        means = table["delta"].astype(float)
+        halves = (table["high"].astype(float) - table["low"].astype(float)).dropna() / 2
+        reach = max(float(means.abs().max()), float(halves.median()) if len(halves) else 0.0, 0.5)
+        ax.set_ylim(min(0.0, float(means.min())) - reach, max(0.0, float(means.max())) + reach)
 
 
 def _inside_row(stored: pd.DataFrame) -> dict:

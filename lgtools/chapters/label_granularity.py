@@ -72,18 +72,29 @@ def hierarchy_tree(hierarchy: "Hierarchy", title: str | None = None, max_fine: i
         ax.plot([0, 1], [-(len(shown) - 1) / 2, y_c], color="0.7", lw=1)
         for f in kids:
             ax.plot([1, 2], [y_c, y_fine[f]], color=colors[c], lw=1)
-            ax.text(2.05, y_fine[f], hierarchy.fine_names[f], va="center", fontsize=8)
+            ax.text(2.05, y_fine[f], hierarchy.fine_names[f], va="center", fontsize=10)
         # An opaque, lightened box so the edges never run through the coarse name.
         light = tuple(0.6 + 0.4 * channel for channel in colors[c])
         ax.text(1, y_c, f" {coarse} ({int(np.sum(mapping == c))}) ", va="center", ha="center",
-                fontsize=9, zorder=3, bbox={"boxstyle": "round", "fc": light, "ec": colors[c]})
+                fontsize=10, zorder=3, bbox={"boxstyle": "round", "fc": light, "ec": colors[c]})
     ax.text(0, -(len(shown) - 1) / 2, f"{hierarchy.name} ", ha="right", va="center", fontweight="bold")
     if len(order) > len(shown):
-        ax.text(2.05, -len(shown), f"… {len(order) - len(shown)} more fine classes", fontsize=8,
+        ax.text(2.05, -len(shown), f"… {len(order) - len(shown)} more fine classes", fontsize=10,
                 style="italic", va="center")
     ax.set_xlim(-0.9, 3.3)
     ax.set_axis_off()
     ax.set_title(title or f"{hierarchy.name}: {hierarchy.num_coarse} coarse, {hierarchy.num_fine} fine classes")
+    return fig
+
+
+def hierarchy_trees(names: Sequence[str], max_fine: int = 60) -> plt.Figure:
+    """Fig 1.1: the built-in hierarchies ``names`` as trees stacked in one column-wide figure, each as tall as its leaves."""
+    hierarchies = [get_hierarchy(name) for name in names]
+    leaves = [min(h.num_fine, max_fine) + (h.num_fine > max_fine) for h in hierarchies]
+    fig, axes = plt.subplots(len(names), 1, figsize=(6.5, sum(0.24 * n + 0.7 for n in leaves)), squeeze=False,
+                             height_ratios=[0.24 * n + 0.7 for n in leaves], layout="constrained")
+    for ax, hierarchy in zip(axes[:, 0], hierarchies):
+        hierarchy_tree(hierarchy, max_fine=max_fine, ax=ax)
     return fig
 
 
@@ -122,7 +133,7 @@ def image_grid(images: Any, labels: Any, hierarchy: "Hierarchy", per_class: int 
                 ax.imshow(_to_hwc(images[int(picks[k])]), cmap="gray", interpolation="nearest")
         coarse = hierarchy.coarse_names[mapping[fine]]
         axes[r][0].set_ylabel(f"{coarse}\n{hierarchy.fine_names[fine]}", rotation=0, ha="right",
-                              va="center", fontsize=8, color=colors[mapping[fine]])
+                              va="center", fontsize=10, color=colors[mapping[fine]])
     fig.suptitle("Samples per fine class (rows), grouped by coarse class (colour)", fontsize=10)
     fig.tight_layout()
     return fig

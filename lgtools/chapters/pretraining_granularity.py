@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import numpy as np
+import textwrap
 import pandas as pd
 from matplotlib import ticker
 from pathlib import Path
@@ -316,7 +317,7 @@ def planted_features(table: Any, title: str = "What coarse and fine labels teach
     panels = ((("common_alignment", "common\nfeatures"), ("fine_alignment", "fine\nfeatures")),
               (("accuracy", "all test\nimages"), ("hard_accuracy", "hard test\nimages")))
     ylabels = ("best filter's cosine with the planted feature", "coarse test accuracy (%)")
-    fig, axes = plt.subplots(1, 2, figsize=(9.5, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(6.6, 4.4), layout="constrained")  # one column wide
     for ax, measures, ylabel in zip(axes, panels, ylabels):
         for offset, labels in ((-0.12, "coarse"), (0.12, "fine")):
             part = table[table["labels"].eq(labels)]
@@ -327,12 +328,11 @@ def planted_features(table: Any, title: str = "What coarse and fine labels teach
                 ax.hlines(mean, i + offset - 0.08, i + offset + 0.08, color=label_color(labels), lw=2)
                 if i == len(measures) - 1:
                     ax.annotate(f"{labels}-trained", (i + offset, mean), xytext=(8, 0), textcoords="offset points",
-                                fontsize=8, va="center", color=label_color(labels))
+                                fontsize=10, va="center", color=label_color(labels))
         ax.set_xticks(range(len(measures)), [words for _, words in measures])
-        ax.set_xlim(-0.5, len(measures) - 0.2)
-        ax.set_ylabel(ylabel, fontsize=8.5)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+        ax.set_xlim(-0.5, len(measures) + 0.1)  # room right of the last measure for the labels
+        ax.set_ylabel(textwrap.fill(ylabel, 32), fontsize=10)
+    fig.suptitle(title, fontsize=11)
     return fig
 
 
@@ -354,10 +354,11 @@ def granularity_transfer(versus: Any, misaligned_prefix: str, coarse_classes: in
               ("hard test images", {"probe_hard": "linear probe", "finetune_hard": "fine-tuned"}))
     colors = {"linear probe": COARSE_COLOR, "fine-tuned": FINE_COLOR}
     shown = [p for p in panels if versus["measure"].isin(list(p[1])).any()]
-    fig, axes = plt.subplots(1, max(len(shown), 1), figsize=(4.6 * max(len(shown), 1), 4), squeeze=False)
+    fig, axes = plt.subplots(max(len(shown), 1), 1, figsize=(6.6, 3.6 * max(len(shown), 1) + 0.6), squeeze=False,
+                             layout="constrained")  # stacked: one column wide
     anchor = (pd.DataFrame({"classes": [coarse_classes], "delta": [0.0], "low": [0.0], "high": [0.0]})
               if coarse_classes is not None else pd.DataFrame(columns=["classes", "delta", "low", "high"]))
-    for ax, (name, measures) in zip(axes[0], shown):
+    for ax, (name, measures) in zip(axes[:, 0], shown):
         for shift, (measure, words) in zip((0.96, 1.04), measures.items()):
             part = versus[versus["measure"].eq(measure) & versus["n"].gt(0)]
             if part.empty:
@@ -372,25 +373,24 @@ def granularity_transfer(versus: Any, misaligned_prefix: str, coarse_classes: in
                 high = (frame["high"] - frame["delta"]).astype(float).fillna(0).clip(lower=0)
                 ax.errorbar(x, frame["delta"].astype(float), yerr=[low, high], fmt="o", color=colors[words], mfc=face,
                             markeredgecolor=colors[words] if face == "white" else "black", markeredgewidth=0.8,
-                            capsize=3, ls="-" if face != "white" else "none", lw=1)
-            if len(aligned):
-                last = aligned.iloc[-1]
-                ax.annotate(words, (float(last["classes"]) * shift, float(last["delta"])), xytext=(6, 0),
-                            textcoords="offset points", fontsize=8, color=colors[words], va="center")
+                            capsize=3, ls="-" if face != "white" else "none", lw=1,
+                            label=words if face != "white" else None)
+            up = shift < 1  # the two measures' labels one above, one below their points
             for _, row in part[crossing].iterrows():
-                ax.annotate("misaligned", (float(row["classes"]) * shift * 1.12, float(row["delta"])), xytext=(6, -2),
-                            textcoords="offset points", fontsize=7.5, color=colors[words], va="top")
+                ax.annotate("misaligned", (float(row["classes"]) * shift * 1.12, float(row["delta"])),
+                            xytext=(6, 4 if up else -4), textcoords="offset points", fontsize=10, color=colors[words],
+                            va="bottom" if up else "top")
         ticks = sorted(set(versus["classes"].astype(int)) | ({int(coarse_classes)} if coarse_classes else set()))
         ax.set_xscale("log")
         ax.set_xticks(ticks, [str(t) for t in ticks])
         ax.xaxis.set_minor_locator(ticker.NullLocator())
-        ax.set_xlim(min(ticks) / 1.3, max(ticks) * 2.2)
+        ax.set_xlim(min(ticks) / 1.3, max(ticks) * 1.4)
         ax.axhline(0, color="0.5", lw=0.8)
-        ax.set_title(name, fontsize=9)
+        ax.set_title(name, fontsize=10)
         ax.set_xlabel("pretraining classes (log scale)")
-        ax.set_ylabel("minus coarse pretraining (points), 95 % interval", fontsize=8.5)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+        ax.set_ylabel("minus coarse pretraining\n(points), 95 % interval", fontsize=10)
+        ax.legend(fontsize=10, loc="best")
+    fig.suptitle(textwrap.fill(title, 70), fontsize=11)
     return fig
 
 

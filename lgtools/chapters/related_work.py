@@ -184,7 +184,8 @@ def decision_boundaries(models: dict[str, Any], x: np.ndarray, coarse: np.ndarra
     gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution))
     grid = np.column_stack([gx.ravel(), gy.ravel()])
     nrows = int(np.ceil(len(models) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, squeeze=False, figsize=(4.2 * ncols, 3.9 * nrows))
+    fig, axes = plt.subplots(nrows, ncols, squeeze=False, figsize=(6.8, 6.3 / ncols * nrows) if ncols <= 2
+                             else (2.3 * ncols, 2.3 * nrows))  # one column wide
     # Region colours name coarse *classes*, so they avoid the red/blue of label *levels*.
     cmap = matplotlib.colors.ListedColormap(sns.color_palette("Dark2", max(2, int(coarse.max()) + 1)))
     for ax, (title, model) in zip(axes.ravel(), models.items()):

@@ -160,7 +160,7 @@ def data_share_intervals(points: Any, title: str | None = None) -> plt.Figure:
     missing = needed - set(points.columns)
     if missing:
         raise ValueError(f"points: missing columns {sorted(missing)}")
-    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 5.4))
+    fig, (left, right) = plt.subplots(2, 1, figsize=(6.6, 10), layout="constrained")  # stacked: one column wide
     sources = list(dict.fromkeys(points["source"]))
     quantities = (("delta", "ΔA at this share", "o", "0.15"),
                   ("margin", "fine at this share − coarse on 100 %", "s", "#9467bd"))
@@ -183,17 +183,16 @@ def data_share_intervals(points: Any, title: str | None = None) -> plt.Figure:
     left.set_xlabel("training data used (%)")
     left.set_ylabel("test accuracy at the coarse level (%)")
     left.set_title("A_FC (red) and A_CC (blue), mean over seeds", fontsize=10)
-    left.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
+    left.legend(fontsize=10, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
     right.axhline(0, color="0.5", lw=0.8)
     right.set_xlabel("training data used (%)")
     right.set_ylabel("difference in test accuracy (points)")
     right.set_title("ΔA and Fig 2's claim, paired over seeds", fontsize=10)
-    right.legend(fontsize=7.5, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1, frameon=False)
+    right.legend(fontsize=10, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=1, frameon=False)
     for ax in (left, right):
         ax.set_xticks(sorted(set(100 * points["data_ratio"].astype(float))))
     fig.suptitle(title or "Fig 2: fine against coarse labels on a share of the training data", fontsize=11,
                  fontweight="bold")
-    fig.tight_layout()
     return fig
 
 

@@ -28,10 +28,54 @@ COARSE_COLOR = "#1f77b4"  # blue: trained on coarse labels
 LABEL_COLORS = {"fine": FINE_COLOR, "coarse": COARSE_COLOR}  # read-only by convention
 
 
+# The width a figure is shown at in a chapter page's text column at a 1280 px window, in CSS px (a CSS inch is
+# 96 px): the column is 676 px and a figure's margins leave 660 (Chromium, tests/test_book.py measures both).
+COLUMN_PX = 660
+
+
+CSS_DPI = 96
+
+
+COLUMN_INCHES = COLUMN_PX / CSS_DPI  # 6.875 in: a figure this wide is shown at its true size, fonts at their points
+
+
+MIN_SHOWN_PT = 10.0  # the smallest font a page may show (points at the size shown)
+
+
 def set_theme(context: str = "notebook", font_scale: float = 1.0) -> None:
-    """Apply the book's seaborn theme (white grid, readable fonts, crisp inline PNGs)."""
+    """Apply the book's seaborn theme: white grid, fonts of 10-12 pt, figures as wide as the text column."""
     sns.set_theme(context=context, style="whitegrid", font_scale=font_scale)
-    matplotlib.rcParams.update({"figure.dpi": 100, "savefig.dpi": 150, "axes.titleweight": "bold"})
+    matplotlib.rcParams.update({"figure.dpi": 100, "savefig.dpi": 150, "axes.titleweight": "bold",
+                                "figure.figsize": (6.5, 4.0)})
+
+
+def shown_width(fig: plt.Figure) -> float:
+    """The width (inches) of ``fig`` saved with ``bbox_inches="tight"``: what `glue_figure` fits to the column."""
+    box = fig.get_tightbbox(fig.canvas.get_renderer())
+    return float(box.width) + 2 * matplotlib.rcParams["savefig.pad_inches"]
+
+
+def shown_scale(fig: plt.Figure) -> float:
+    """Points shown on a chapter page per point drawn: 1 up to the column's width, less for a wider figure."""
+    return min(1.0, COLUMN_INCHES / shown_width(fig))
+
+
+def column_dpi(fig: plt.Figure) -> float:
+    """The dpi at which ``fig`` (tight) is as many pixels wide as it is shown: the column, or less when narrower."""
+    return COLUMN_PX / max(shown_width(fig), COLUMN_INCHES)
+
+
+def small_png(fig: plt.Figure, dpi: float | None = None, colors: int = 256) -> bytes:
+    """``fig`` as a compact PNG: tight, at `column_dpi` unless ``dpi`` is given, ``colors`` colours, optimised."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi or column_dpi(fig), bbox_inches="tight")
+    image = Image.open(buffer).convert("RGB")
+    paletted = image.quantize(colors=colors, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    out = io.BytesIO()
+    paletted.save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 def label_color(labels: str) -> str:
@@ -101,7 +145,7 @@ def _split_lines(data: Any, x: str, xlabel: str, title: str, ax: plt.Axes | None
     ax.set_xlabel(xlabel)
     ax.set_ylabel(COARSE_LEVEL)
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=10, loc="lower right")
     return fig
 
 
@@ -156,11 +200,12 @@ def readable_log_ticks(axis: Any) -> None:
     axis.set_minor_formatter(ticker.NullFormatter())
 
 
-def glue_figure(name: str, fig: plt.Figure, dpi: int = 150) -> None:
+def glue_figure(name: str, fig: plt.Figure, dpi: float | None = None) -> None:
     """Glue ``fig`` into the page as a PNG under ``name`` for a ``{glue:figure}`` directive, then close it.
 
-    The PNG is rendered here (``bbox_inches="tight"``), so the page gets an image whatever the
-    kernel's matplotlib backend. In a markdown cell of the same notebook::
+    The PNG is rendered here by `small_png` (tight, as many pixels wide as the text column shows it, 256
+    colours), so the page gets a light image whatever the kernel's matplotlib backend. In a markdown cell
+    of the same notebook::
 
         ```{glue:figure} name
         :name: fig-name
@@ -172,7 +217,6 @@ def glue_figure(name: str, fig: plt.Figure, dpi: int = 150) -> None:
     from IPython.display import Image
     from myst_nb import glue
 
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
+    data = small_png(fig, dpi)
     plt.close(fig)
-    glue(name, Image(data=buffer.getvalue(), format="png"), display=False)
+    glue(name, Image(data=data, format="png"), display=False)

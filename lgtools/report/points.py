@@ -44,7 +44,7 @@ def _label_box(anchor: np.ndarray, direction: tuple[int, int], radius: float, si
 
 
 def place_labels(ax: plt.Axes, x: Sequence[float], y: Sequence[float], texts: Sequence[str],
-                 obstacles: Sequence[tuple[float, float, float, float]] = (), fontsize: float = 7.0,
+                 obstacles: Sequence[tuple[float, float, float, float]] = (), fontsize: float = 10.0,
                  colors: Sequence[Any] | None = None) -> list:
     """Annotate each point with its text where no other label, point or ``obstacles`` box (data x0, y0, x1, y1) lies.
 
@@ -123,11 +123,14 @@ def _group_styles(points: Any) -> tuple[list, dict, dict]:
 
 def _finish_labelled(fig: plt.Figure, ax: plt.Axes, own: bool, points: Any, x: Any, y: Any,
                      colors: dict, obstacles: list, shorten: bool) -> plt.Figure:
-    """Legend right of the axes, tight layout on an own figure, each point's label placed apart."""
-    if colors:
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
+    """Legend below an own figure (right of a given axes), the layout fixed, then each point's label placed apart."""
+    if colors and own:
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize=10)
+    elif colors:
+        ax.legend(fontsize=10, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
     if own:
-        fig.tight_layout()
+        fig.draw_without_rendering()  # constrained layout places the axes once; the labels are placed in it
+        fig.set_layout_engine("none")
     texts = [short_label(t) if shorten else str(t) for t in points["label"]]
     shades = [_darker(colors[g]) for g in points["group"]]
     place_labels(ax, x, y, texts, obstacles, colors=shades)
@@ -149,7 +152,7 @@ def delta_vs_acr(points: Any, title: str | None = None, log_x: bool = False,
         raise ValueError(f"points: missing columns {sorted(missing)}")
     points = points.dropna(subset=["acr", "delta"])
     own = ax is None
-    fig, ax = plt.subplots(figsize=(8.5, 4.8)) if own else (ax.figure, ax)
+    fig, ax = plt.subplots(figsize=(6.4, 5.4), layout="constrained") if own else (ax.figure, ax)
     groups, colors, markers = _group_styles(points)
     rhos, obstacles = [], []
     for group in groups:
@@ -173,10 +176,10 @@ def delta_vs_acr(points: Any, title: str | None = None, log_x: bool = False,
     ax.autoscale_view()
     if log_x and len(points):
         readable_log_ticks(ax.xaxis)
-    ax.set_xlabel("Average Confusion Ratio (authors' code convention)" + (", log scale" if log_x else ""))
-    ax.set_ylabel("ΔA = A_FC − A_CC, test (points)")
+    ax.set_xlabel("Average Confusion Ratio (authors' code convention)" + (", log scale" if log_x else ""), fontsize=10)
+    ax.set_ylabel("ΔA = A_FC − A_CC, test (points)", fontsize=10)
     heading = title or "ΔA against ACR"
-    spearman = "\n" + textwrap.fill("Spearman " + "; ".join(rhos), 95) if rhos else ""
+    spearman = "\n" + textwrap.fill("Spearman " + "; ".join(rhos), 80) if rhos else ""
     ax.set_title(heading + spearman, fontsize=10)
     return _finish_labelled(fig, ax, own, points, points["acr"], points["delta"], colors, obstacles, shorten)
 
@@ -200,7 +203,7 @@ def delta_with_intervals(points: Any, x: str, xlabel: str, title: str | None = N
     if y != "delta":
         points = points.assign(delta=points[y], delta_low=float("nan"), delta_high=float("nan"))
     own = ax is None
-    fig, ax = plt.subplots(figsize=(6.5, 4.5)) if own else (ax.figure, ax)
+    fig, ax = plt.subplots(figsize=(6.4, 5.0), layout="constrained") if own else (ax.figure, ax)
     groups, colors, markers = _group_styles(points)
     obstacles = []
     for group in groups:
@@ -214,8 +217,8 @@ def delta_with_intervals(points: Any, x: str, xlabel: str, title: str | None = N
         ax.axhline(0, color="0.5", lw=0.8)
     ax.margins(x=0.08, y=0.1)
     ax.autoscale_view()
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title or ylabel, fontsize=10)
+    ax.set_xlabel(xlabel, fontsize=10)
+    ax.set_ylabel(textwrap.fill(ylabel, 34), fontsize=10)
+    ax.set_title(textwrap.fill(title or ylabel, 70), fontsize=10)
     return _finish_labelled(fig, ax, own, points, points[x].astype(float), points["delta"].astype(float),
                             colors, obstacles, shorten)
