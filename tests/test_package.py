@@ -186,8 +186,6 @@ def test_a_built_wheel_carries_the_package_data(tmp_path) -> None:
     assert "Requires-Dist: torch>=2.11" in text and "==" not in text.split("Requires-Dist: torch")[1].split("\n")[0]
 
 
-# The landing page and chapter 5 are being thinned in another branch; they join this check when it lands.
-LONG_CELLS_PENDING = ("intro.ipynb", "05_generalization.ipynb")
 MAX_CELL_LINES = 12  # a notebook cell is a few calls; the logic lives in its chapter module
 
 
@@ -197,8 +195,6 @@ def test_no_notebook_cell_but_the_parameters_is_longer_than_a_few_calls():
 
     long = {}
     for path in sorted((ROOT / "book").glob("*.ipynb")):
-        if path.name in LONG_CELLS_PENDING:
-            continue
         for index, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"]):
             lines = len("".join(cell["source"]).splitlines())
             tags = cell.get("metadata", {}).get("tags", [])

@@ -13,6 +13,7 @@ import lgtools.runs.finetune_study as fs
 import lgtools.training.labelling as labelling
 import lgtools.training.loop as loop
 import lgtools.training.state as state
+from lgtools.chapters import pretraining_granularity
 from lgtools.cli import main
 from lgtools.data.datasets import load_dataset, training_part
 from lgtools.runs.finetune_study import finetune_study, scratch_config
@@ -249,6 +250,11 @@ def test_the_transfer_table_pairs_fine_coarse_and_scratch_per_seed_and_target_si
     row = paired[(paired["data_ratio"] == 1.0) & (paired["comparison"] == "fine - scratch")].iloc[0]
     assert row["mean"] == pytest.approx((full["fine"] - full["scratch"]).mean())
     assert row["low"] <= row["mean"] <= row["high"]
+    # Chapter 12's ledger row reads the same pairs: fine minus coarse pretraining on all of half b.
+    ledger_row = pretraining_granularity._transfer_row(str(results), ["tiny-transfer", "tiny-finetune"])
+    fine_coarse = paired[(paired["data_ratio"] == 1.0) & (paired["comparison"] == "fine - coarse")].iloc[0]
+    assert ledger_row["seeds"] == 2 and f"{fine_coarse['mean']:+.2f}" in ledger_row["ours"]
+    assert "disjoint images" in ledger_row["ours"] and not ledger_row["verdict"].startswith("not run")
     # Without the pretrainings' folder a fine-tuning cannot say what it was pretrained on: said, not guessed.
     with pytest.raises(ValueError, match="which none of the folders holds"):
         fs.transfer_table(results, ["tiny-finetune"])

@@ -2,7 +2,7 @@
 
 Chapter 9: the class hierarchy inside a fine-label network, read from its stored confusion matrices.
 
-Alsallakh et al. (2017) report that a CNN's confusions form blocks that follow the class hierarchy.
+Alsallakh et al. (2018) report that a CNN's confusions form blocks that follow the class hierarchy.
 Here the stored CIFAR-10 fine runs are asked the same: cluster the ten classes by how often they are
 confused (``metrics.confusion_linkage``), cut the tree into two groups and compare them with the
 coarse classes and with each of Table VI's regroupings (``metrics.hierarchy_recovery``); and count
@@ -335,8 +335,8 @@ def _epoch_panel(ax: plt.Axes, table: Any, ylabel: str) -> None:
 
 
 def _inside_row(stored: pd.DataFrame) -> dict:
-    """Beyond the paper: do a fine network's mistakes stay inside the coarse classes (Alsallakh et al. 2017)?"""
-    claim = "Beyond the paper: a fine network's mistakes stay inside the coarse classes (Alsallakh et al. 2017)"
+    """Beyond the paper: do a fine network's mistakes stay inside the coarse classes (Alsallakh et al. 2018)?"""
+    claim = "Beyond the paper: a fine network's mistakes stay inside the coarse classes (Alsallakh et al. 2018)"
     where = WHERE
     severity = severity_table(stored) if len(stored) else pd.DataFrame()
     if len(severity) < 2:
@@ -353,8 +353,8 @@ def _inside_row(stored: pd.DataFrame) -> dict:
 
 
 def _probe_row(probes: pd.DataFrame) -> dict:
-    """Beyond the paper: do early stages separate the coarse groups early in training (Alsallakh et al. 2017)?"""
-    claim = "Beyond the paper: early layers separate the coarse groups early in training (Alsallakh et al. 2017)"
+    """Beyond the paper: do early stages separate the coarse groups early in training (Alsallakh et al. 2018)?"""
+    claim = "Beyond the paper: early layers separate the coarse groups early in training (Alsallakh et al. 2018)"
     where = WHERE
     shares = (early_share(probes).drop(columns="seed").groupby(["labels", "probe", "stage"]).mean()
               if len(probes) else pd.DataFrame())
@@ -369,7 +369,7 @@ def _probe_row(probes: pd.DataFrame) -> dict:
 
 def _head_row(stored: pd.DataFrame) -> dict:
     """Beyond the paper: does a coarse head on stage 2 make the network train faster (higher fine top-1 after epoch 1)?"""
-    claim = "Beyond the paper: a coarse branch early in the network speeds up training (Alsallakh et al. 2017)"
+    claim = "Beyond the paper: a coarse branch early in the network speeds up training (Alsallakh et al. 2018)"
     where = WHERE
     versus = head_versus(head_curves(stored)) if len(stored) else pd.DataFrame(columns=["name", "measure"])
     found = versus[versus["name"].eq(loss_name("multitask", 1.0, 2)) & versus["measure"].eq("fine top-1")]

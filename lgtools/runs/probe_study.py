@@ -7,7 +7,7 @@ stage output), fits a linear probe for the coarse and one for the fine labels on
 subset of the training images and scores it on a stratified subset of the test images. The
 probes see the annotators' labels (no noise, no pseudo-labels) whatever the run trained on. A
 probe is scikit-learn's logistic regression on standardised features. The table is stored as a
-study (``runs.studies``) and drawn by the hierarchy-inside chapter (Alsallakh et al. 2017: early
+study (``runs.studies``) and drawn by the hierarchy-inside chapter (Alsallakh et al. 2018: early
 layers separate the coarse groups early; Chen et al.: does fine training leave more coarse
 information in the late layers than coarse training does?). ``probe_intervals`` and ``early_share``
 read a stored table: each accuracy's interval over the test images, and how much of its gain a
