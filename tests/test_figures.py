@@ -520,6 +520,16 @@ def _tsne():
     return fig
 
 
+def _stored_tsne():
+    from lgtools.chapters.generalization import stored_tsne_figure
+
+    rng = np.random.default_rng(1)
+    coarse = rng.integers(0, 2, 400)
+    frame = pd.DataFrame({"network": np.repeat(["coarse", "fine"], 200), "x": rng.normal(size=400) + 4 * coarse,
+                          "y": rng.normal(size=400), "coarse_label": coarse, "image": np.tile(np.arange(200), 2)})
+    return stored_tsne_figure(frame, {"parameters": {"coarse_names": ["animal", "vehicle"]}})
+
+
 def _speed():
     from lgtools.chapters import about_performance
     from lgtools.report.stored import benchmark_figures, benchmark_table
@@ -544,6 +554,7 @@ FIGURES = {
     "3.1 data share": lambda stored: data_share_intervals(
         data_share_evidence(stored), title="Fig 2 on CIFAR-10: ours at CPU scale beside the paper"),
     "5.1 t-SNE": lambda stored: _tsne(),
+    "5.2 stored t-SNE (Fig 4)": lambda stored: _stored_tsne(),
     "4.1 curves": lambda stored: training_curves(training_histories(stored), title="Fig 3 on CIFAR-10, CPU scale",
                                                  band="range"),
     "6.1 confusion": lambda stored: confusion_heatmap(*evidence.fine_confusion(stored)[:2],

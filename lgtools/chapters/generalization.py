@@ -323,7 +323,7 @@ def tsne_summary(frame: pd.DataFrame) -> str:
 def stored_tsne_figure(frame: pd.DataFrame, record: dict) -> plt.Figure:
     """Fig 4 from the stored study: the coarse- and the fine-label network's maps side by side, by coarse class."""
     coarse_names = record["parameters"]["coarse_names"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
+    fig, axes = plt.subplots(1, 2, figsize=(6.6, 4.2), layout="constrained")  # one column wide, as the live pair
     for ax, network in zip(axes, ("coarse", "fine")):
         points = frame[frame["network"] == network]
         tsne_scatter(points[["x", "y"]].to_numpy(), points["coarse_label"].to_numpy(), coarse_names, ax=ax,
