@@ -1,6 +1,4 @@
-"""Chapter 12 (12_pretraining_granularity): the planted-feature demo and the fine-tuning study.
-
-Chapter 12: how fine should pretraining labels be (Hong et al. 2023), on planted features and on CIFAR-10.
+"""Chapter 12 (12_pretraining_granularity): how fine should pretraining labels be (Hong et al. 2023)?
 
 Two pieces of evidence of different weight:
 
@@ -16,27 +14,26 @@ Two pieces of evidence of different weight:
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
-import numpy as np
 import textwrap
-import pandas as pd
-from matplotlib import ticker
 from pathlib import Path
 from typing import Any, Sequence
 
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib import ticker
+
 from lgtools.data.multiview import make_multiview
 from lgtools.report.evidence import coarse_mistakes, hard_for, hard_images  # noqa: F401 (hard_images offered here)
+from lgtools.report.figures import COARSE_COLOR, FINE_COLOR, label_color
+from lgtools.report.ledger import claim_frame, finding_box, not_run, ours_text
+from lgtools.report.paths import resolve_path
+from lgtools.report.points import delta_with_intervals
 from lgtools.runs.compare import paired_interval, verdict
-from lgtools.runs.finetune_study import MISALIGNED
+from lgtools.runs.finetune_study import MISALIGNED, TRANSFER_FOLDERS, load_finetune_study, transfer_table
 from lgtools.runs.results import load_results
 from lgtools.training.multiview import coarse_accuracy, feature_alignment, train_two_layer
-from lgtools.report.figures import COARSE_COLOR, FINE_COLOR, label_color
-from lgtools.report.points import delta_with_intervals
-from lgtools.report.ledger import not_run, ours_text
 
-from lgtools.report.ledger import claim_frame, finding_box
-from lgtools.runs.finetune_study import TRANSFER_FOLDERS, load_finetune_study, transfer_table
-from lgtools.report.paths import resolve_path
 NOTEBOOK = "12_pretraining_granularity"  # the notebook this module serves
 WHERE = "[Chapter 12](12_pretraining_granularity.ipynb)"  # the ledger's link to it
 
