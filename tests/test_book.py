@@ -290,20 +290,26 @@ next(0);
 """
 
 
-def _table_widths(html: Path, pages: list[str], profile: Path) -> list[dict]:
-    """Every table's width against its page's text column, measured in Chromium (see TABLE_CHECK)."""
-    check = html / "_lgtools_table_check.html"
-    check.write_text(TABLE_CHECK.replace("__PAGES__", json.dumps([f"{page}.html" for page in pages])),
-                     encoding="utf-8")
+def _check_page_report(html: Path, name: str, page: str, budget_ms: int, window: str, profile: Path,
+                       timeout: int = 180) -> object:
+    """Run a measuring page (written into the book as ``_lgtools_<name>_check.html``) in Chromium; its JSON report."""
+    check = html / f"_lgtools_{name}_check.html"
+    check.write_text(page, encoding="utf-8")
     try:
-        dom = _chromium_run(["--allow-file-access-from-files", f"--virtual-time-budget={3000 * len(pages) + 10000}",
-                             "--window-size=1400,1100", "--dump-dom", check.as_uri()], profile, timeout=600)
+        dom = _chromium_run(["--allow-file-access-from-files", f"--virtual-time-budget={budget_ms}",
+                             f"--window-size={window}", "--dump-dom", check.as_uri()], profile, timeout=timeout)
     finally:
         check.unlink()
     assert dom.returncode == 0, dom.stderr[-3000:]
     found = re.search(r'<pre id="report">(.*?)</pre>', dom.stdout, flags=re.S)
-    assert found and found.group(1) != "pending", f"the table check did not finish:\n{dom.stdout[-2000:]}"
+    assert found and found.group(1) != "pending", f"the {name} check did not finish:\n{dom.stdout[-2000:]}"
     return json.loads(html_lib.unescape(found.group(1)))
+
+
+def _table_widths(html: Path, pages: list[str], profile: Path) -> list[dict]:
+    """Every table's width against its page's text column, measured in Chromium (see TABLE_CHECK)."""
+    page = TABLE_CHECK.replace("__PAGES__", json.dumps([f"{page}.html" for page in pages]))
+    return _check_page_report(html, "table", page, 3000 * len(pages) + 10000, "1400,1100", profile, timeout=600)
 
 
 def test_no_table_is_wider_than_the_text_column(built_book, tmp_path):
@@ -610,17 +616,8 @@ document.body.appendChild(frame);
 
 def _chips_at_width(html: Path, page: str, width: int, profile: Path) -> dict:
     """The landing page's verdict chips measured in a ``width`` px frame (see CHIP_CHECK)."""
-    check = html / "_lgtools_chip_check.html"
-    check.write_text(CHIP_CHECK.replace("__WIDTH__", str(width)).replace("__PAGE__", page), encoding="utf-8")
-    try:
-        dom = _chromium_run(["--allow-file-access-from-files", "--virtual-time-budget=12000",
-                             f"--window-size={max(width, 800)},1000", "--dump-dom", check.as_uri()], profile)
-    finally:
-        check.unlink()
-    assert dom.returncode == 0, dom.stderr[-3000:]
-    found = re.search(r'<pre id="report">(.*?)</pre>', dom.stdout, flags=re.S)
-    assert found and found.group(1) != "pending", f"the chip check did not finish:\n{dom.stdout[-2000:]}"
-    return json.loads(html_lib.unescape(found.group(1)))
+    check = CHIP_CHECK.replace("__WIDTH__", str(width)).replace("__PAGE__", page)
+    return _check_page_report(html, "chip", check, 12000, f"{max(width, 800)},1000", profile)
 
 
 def test_whole_book_prints_to_one_pdf_linked_from_the_landing_page(built_book, monkeypatch):
