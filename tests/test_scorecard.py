@@ -500,3 +500,14 @@ def test_the_landing_figure_is_coloured_by_verdict_with_labels_of_ten_points_as_
     plt.close(fig)
     shown = 630 / Image.open(buffer).size[0]  # the page's text column over the image's width
     assert min(sizes) >= FONT_PT and FONT_PT * 150 / 72 * shown * 0.75 >= 10, (min(sizes), shown)
+
+
+def test_claims_beyond_the_paper_stay_beyond_it_when_not_run(stored):
+    """A chapter beyond the paper (9-12) never adds to the paper's tally, also with rows whose runs are missing."""
+    from lgtools.chapters.intro import verdict_ledger
+
+    runs, _ = stored
+    ledger = verdict_ledger(runs)
+    beyond = ledger[ledger["chapter"].str.startswith(("09_", "10_", "11_", "12_"))]
+    assert len(beyond) >= 7 and beyond["kind"].isin(["beyond", "future"]).all(), beyond[["claim", "kind"]]
+    assert (beyond["verdict"].astype(str).str.startswith("not run")).any()  # the case that went wrong: a not_run row

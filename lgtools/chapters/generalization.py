@@ -284,8 +284,9 @@ def gap_figure(pairs: pd.DataFrame, scale: str = "converged", measure: str = "fi
 
 TSNE_STUDY = "features-converged/tsne.json"  # Fig 4's stored maps, relative to the results folder
 TSNE_COMMANDS = ("python -m lgtools sweep sweeps/converged/features.yaml",
-                 "python -m lgtools tsne --fine runs/features-converged/labels=fine-*.weights "
-                 "--coarse runs/features-converged/labels=coarse-*.weights --out results/" + TSNE_STUDY)
+                 "python -m lgtools tsne \\\n  --fine runs/features-converged/labels=fine-*.weights \\\n"
+                 "  --coarse runs/features-converged/labels=coarse-*.weights \\\n  --out results/" + TSNE_STUDY)
+# (the second command is split over lines so that it fits the book's column)
 
 
 def stored_tsne(results_dir: str) -> tuple[pd.DataFrame, dict]:

@@ -389,7 +389,7 @@ def claims(stored: pd.DataFrame, probes: pd.DataFrame | None = None) -> pd.DataF
     """
     probes = load_probe_study(resolve_path(PROBE_FILE))[0] if probes is None else probes
     rows = [_inside_row(stored), _probe_row(probes), _head_row(stored)]
-    return claim_frame([{"kind": "beyond", **row} for row in rows], NOTEBOOK)
+    return claim_frame([{**row, "kind": "beyond"} for row in rows], NOTEBOOK)  # beyond even when not_run says "paper"
 
 
 def finding(ledger: pd.DataFrame) -> str:
