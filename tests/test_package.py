@@ -203,6 +203,25 @@ def test_no_notebook_cell_but_the_parameters_is_longer_than_a_few_calls():
     assert not long, long
 
 
+PLUMBING = ("glue(", "glue_figure(", "note_if_empty(", "select_runs(", "show(", "save_or_show(")
+HIDDEN_TAGS = {"remove-input", "hide-input", "remove-cell", "hide-cell", "parameters"}
+
+
+def test_code_shown_on_a_page_is_readable_and_no_plumbing():
+    """A code cell shown as content (no hiding tag) calls no glue/select/show plumbing and fits 80 columns (issue 31)."""
+    import json
+
+    shown = {}
+    for path in sorted((ROOT / "book").glob("*.ipynb")):
+        for index, cell in enumerate(json.loads(path.read_text(encoding="utf-8"))["cells"]):
+            source = "".join(cell["source"])
+            if cell["cell_type"] != "code" or HIDDEN_TAGS & set(cell.get("metadata", {}).get("tags", [])):
+                continue
+            if any(call in source for call in PLUMBING) or max(map(len, source.splitlines()), default=0) > 80:
+                shown.setdefault(path.name, []).append(index)
+    assert not shown, f"tag these cells hide-input or remove-input, or thin them: {shown}"
+
+
 def test_each_notebook_imports_its_own_chapter_module_and_the_report_layer_only():
     """A chapter's cells reach lgtools through its own module (named after the notebook) and lgtools.report."""
     import json
