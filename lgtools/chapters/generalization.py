@@ -6,6 +6,8 @@ stored t-SNE study, ``lgtools.runs.embedding_study``) and the live demo.
 
 from __future__ import annotations
 
+import math
+
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -20,7 +22,7 @@ from lgtools.training.loop import RunResult
 from lgtools.training.run_data import load_run_data
 
 from lgtools.report.ledger import claim_frame, finding_box
-from lgtools.report.ledger import claim_row, first_row
+from lgtools.report.ledger import USEFUL_N, claim_row, first_row
 from lgtools.report.page import format_number
 from lgtools.report.paths import existing_folder
 from lgtools.report.scorecard import scorecard
@@ -210,6 +212,8 @@ def gap_table(pairs: pd.DataFrame) -> pd.DataFrame:
 
 def _interval(row: pd.Series, value: str) -> str:
     low, high = row[f"{value}_low"], row[f"{value}_high"]
+    if row["n"] < USEFUL_N:  # the book's rule: below three seeds an interval is too wide to print
+        low = high = math.nan
     bounds = "" if pd.isna(low) else f" [{format_number(low, 'signed')}, {format_number(high, 'signed')}]"
     return format_number(row[value], "signed") + bounds
 
@@ -235,10 +239,13 @@ def gap_text(table: pd.DataFrame, scale: str = "converged", measure: str = "fina
     first, last = rungs.iloc[0], rungs.iloc[-1]
     seeds = "–".join(str(n) for n in sorted({int(rungs["n"].min()), int(rungs["n"].max())}))
     each = "; ".join(f"{_interval(r, 'beyond')} after {r['epochs']}" for _, r in rungs.iterrows())
+    few = int(rungs["n"].max()) < USEFUL_N  # no interval is printed: say so rather than count them
     text = (f"the fine runs' test gain exceeds their training lead at {above} of {len(rungs)} "
             f"rung{'s' if len(rungs) > 1 else ''} "
-            f"(gain − lead, points [95 % interval], {seeds} seeds: {each} epochs); "
-            + (f"{resolved} of the {len(rungs)} intervals exclude{'s' if resolved == 1 else ''} 0" if len(rungs) > 1
+            f"(gain − lead, points{'' if few else ' [95 % interval]'}, {seeds} seeds: {each} epochs); "
+            + (f"with {seeds} seeds no interval is narrow enough to print (n = {seeds}: no interval), so these "
+               "runs cannot tell better generalisation from faster optimisation" if few else
+               f"{resolved} of the {len(rungs)} intervals exclude{'s' if resolved == 1 else ''} 0" if len(rungs) > 1
                else f"the interval {'excludes' if resolved else 'does not exclude'} 0"))
     if len(rungs) > 1:
         text += (f". From {first['epochs']} to {last['epochs']} epochs the training lead goes from "
