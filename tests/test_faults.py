@@ -14,7 +14,7 @@ import pytest
 from lgtools.labels.builtin import as_hierarchy, get_hierarchy
 from lgtools.labels.hierarchy import Hierarchy
 from lgtools.runs.results import ensure_writable, write_json_atomic
-from lgtools.runs.sweep_spec import spec_from_dict
+from lgtools.runs.sweep_spec import load_spec, spec_from_dict
 from lgtools.training.config import MAX_SEED, TrainConfig
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -202,3 +202,51 @@ def test_a_lock_held_by_a_process_that_died_is_free_again(tmp_path: Path) -> Non
     time.sleep(0.1)
     with run_lock(task) as mine:
         assert mine is True  # the kernel released the dead holder's lock: nothing to clean up by hand
+
+
+@pytest.mark.parametrize("content", [b"\xa1\x00random bytes", b'{"a": ', b"[1, 2]", b'{"format": "finetune", "rows": 5}'])
+def test_a_stored_study_that_is_not_one_is_named_in_one_error(tmp_path: Path, content: bytes) -> None:
+    """``finetune --out FILE --update`` reads FILE first: bytes, cut JSON or another shape name the file, no traceback."""
+    from lgtools.runs.finetune_study import load_finetune_study
+
+    path = tmp_path / "study.json"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match=f"path {path} is not a (readable )?lgtools-finetune-study file"):
+        load_finetune_study(path)
+
+
+@pytest.mark.parametrize("content", [b"\xa1\x00random bytes", b'{"cells": 5}', b"[]"])
+def test_a_file_that_is_no_notebook_is_named_before_any_kernel_starts(tmp_path: Path, capsys, content: bytes) -> None:
+    from lgtools.cli import main
+
+    notebook = tmp_path / "bad.ipynb"
+    notebook.write_bytes(content)
+    assert main(["chapter", str(notebook), str(tmp_path / "out.ipynb"), "-p", "x", "1"]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and f"notebook '{notebook}' is not a readable Jupyter notebook" in lines[0]
+    assert not (tmp_path / "out.ipynb").exists()
+
+
+def test_weights_that_torch_cannot_load_are_refused_without_its_advice_to_run_their_code(tmp_path: Path) -> None:
+    from lgtools.training.pretrained import read_weights
+
+    path = tmp_path / "weights-epoch001.pt"
+    path.write_bytes(os.urandom(3000))
+    with pytest.raises(ValueError, match="init_from .* is not a readable weights file") as refused:
+        read_weights(path)
+    assert "weights_only" not in str(refused.value).replace("as weights only", "") and "False" not in str(refused.value)
+
+
+def test_a_checkpoint_dir_that_is_a_file_or_no_path_is_refused_by_the_config(tmp_path: Path) -> None:
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    with pytest.raises(ValueError, match="checkpoint_dir must be a folder .* exists and is not a folder"):
+        TrainConfig(checkpoint_dir=str(blocker))
+    with pytest.raises(ValueError, match="checkpoint_dir must be None or a folder path"):
+        TrainConfig(checkpoint_dir=5)
+    assert TrainConfig(checkpoint_dir=str(tmp_path / "new")).checkpoint_dir.endswith("new")  # created later, when used
+
+
+def test_a_spec_path_that_is_a_folder_says_so(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="spec file .* not a regular file"):
+        load_spec(tmp_path)

@@ -68,8 +68,15 @@ def notebook_parameter_types(notebook: str | Path) -> dict[str, Any]:
     """
     import papermill
 
+    try:
+        found = papermill.inspect_notebook(str(notebook))
+    except Exception as error:  # nbformat raises many kinds on a file that is no notebook: one line naming it
+        if isinstance(error, FileNotFoundError):
+            raise
+        raise ValueError(f"notebook {str(notebook)!r} is not a readable Jupyter notebook: "
+                         f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}") from None
     types = {}
-    for name, info in papermill.inspect_notebook(str(notebook)).items():
+    for name, info in found.items():
         hint = None
         if info.get("inferred_type_name") not in (None, "None"):
             hint = notebook_type(info["inferred_type_name"])

@@ -39,7 +39,11 @@ def load_study(path: str | Path, kind: str, columns: Sequence[str]) -> tuple[pd.
     path = Path(path)
     if not path.is_file():
         return pd.DataFrame(columns=list(columns)), {}
-    record = json.loads(path.read_text())
-    if record.get("format") != kind:
-        raise ValueError(f"path {path} is not a {kind} (format {record.get('format')!r})")
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
+        raise ValueError(f"path {path} is not a readable {kind} file (JSON): {error}") from None
+    found = record.get("format") if isinstance(record, dict) else type(record).__name__
+    if found != kind or not isinstance(record.get("rows"), list):
+        raise ValueError(f"path {path} is not a {kind} file (format {found!r}, with a list of rows)")
     return pd.DataFrame(record["rows"], columns=list(columns)), record

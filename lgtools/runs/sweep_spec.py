@@ -214,7 +214,8 @@ def load_spec(path: str | Path, expand_runs: bool = True) -> SweepSpec:
     """Read and validate a YAML sweep spec; every error names the file (``expand_runs``: see ``spec_from_dict``)."""
     path = Path(path)
     if not path.is_file():
-        raise ValueError(f"spec file {str(path)!r} not found")
+        what = "not found" if not path.exists() else "not a regular file (a folder, a pipe or a device)"
+        raise ValueError(f"spec file {str(path)!r} {what}")
     if path.stat().st_size > MAX_SPEC_BYTES:
         raise ValueError(f"spec file {str(path)!r} is {path.stat().st_size} bytes; a spec is YAML text "
                          f"of at most {MAX_SPEC_BYTES}")

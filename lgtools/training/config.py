@@ -27,6 +27,7 @@ its values, which explicitly set fields override.
 from __future__ import annotations
 
 import math
+import os
 import re
 from dataclasses import dataclass, fields
 
@@ -248,6 +249,12 @@ class TrainConfig:
                              f"{self.init_identity!r} without it")
         if self.init_from is not None and self.init_identity is None:  # a new run: its file must be here
             self.init_identity = pretrained_identity(self.init_from, self.model, self.width)
+        if self.checkpoint_dir is not None and not isinstance(self.checkpoint_dir, (str, os.PathLike)):
+            raise ValueError(f"checkpoint_dir must be None or a folder path, got {self.checkpoint_dir!r}")
+        if self.checkpoint_dir is not None and os.path.exists(self.checkpoint_dir) \
+                and not os.path.isdir(self.checkpoint_dir):  # found before the data load, not by makedirs after it
+            raise ValueError(f"checkpoint_dir must be a folder (created when missing), got {self.checkpoint_dir!r}, "
+                             "which exists and is not a folder")
         if self.keep_weights and self.checkpoint_dir is None:
             raise ValueError("keep_weights=True needs checkpoint_dir (where the per-epoch weights go), got None")
         _choice("pseudo_features", self.pseudo_features, FEATURES)

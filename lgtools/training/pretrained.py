@@ -31,7 +31,9 @@ def read_weights(path: str | os.PathLike, parameter: str = "init_from") -> dict:
     try:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # a torch file of another kind, or not a torch file at all
-        raise ValueError(f"{parameter} {path!r} is not a readable weights file: {error}") from None
+        # torch's own message advises weights_only=False (running code from the file): never relay that advice
+        raise ValueError(f"{parameter} {path!r} is not a readable weights file written by keep_weights "
+                         f"(torch could not load it as weights only: {type(error).__name__})") from None
     if not isinstance(payload, dict) or not {"identity", "config", "epoch", "model"} <= set(payload):
         raise ValueError(f"{parameter} {path!r} is not a weights file written by keep_weights "
                          "(it lacks identity, config, epoch or model)")
