@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 import subprocess
 import sys
 import typing
@@ -350,6 +351,12 @@ def _damage_checkpoint(path: Path, how: str) -> None:
 
     if how == "truncated":
         path.write_bytes(path.read_bytes()[:1000])
+    elif how == "fifo":  # a read from it blocked the run for ever
+        path.unlink()
+        os.mkfifo(path)
+    elif how == "link_to_zero":  # a read from it never ends
+        path.unlink()
+        path.symlink_to("/dev/zero")
     elif how == "random":
         path.write_bytes(bytes(range(256)) * 64)
     else:
@@ -362,7 +369,7 @@ def _damage_checkpoint(path: Path, how: str) -> None:
         torch.save(payload, path)
 
 
-@pytest.mark.parametrize("how", ["truncated", "random", "missing_key", "wrong_shape"])
+@pytest.mark.parametrize("how", ["truncated", "random", "missing_key", "wrong_shape", "fifo", "link_to_zero"])
 def test_a_checkpoint_that_cannot_be_loaded_is_moved_aside_and_the_run_starts_again(
         tmp_path: Path, how: str, caplog) -> None:
     import logging
@@ -378,7 +385,7 @@ def test_a_checkpoint_that_cannot_be_loaded_is_moved_aside_and_the_run_starts_ag
     with caplog.at_level(logging.WARNING, logger="lgtools.training.checkpoint"):
         again = train(config)  # once failed here on every later sweep, advising weights_only=False
     [line] = [r.getMessage() for r in caplog.records if "cannot be loaded" in r.getMessage()]
-    assert str(checkpoint) in line and "starts again from epoch 1" in line
+    assert str(checkpoint) in line and "starts again from epoch 1" in line and "weights_only" not in line
     assert len(list((tmp_path / "ckpt").glob("checkpoint.pt.bad-*"))) == 1
     assert [row["train_loss"] for row in again.history] == [row["train_loss"] for row in straight.history]
     assert again.summary["test_acc"] == straight.summary["test_acc"]

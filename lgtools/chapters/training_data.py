@@ -232,3 +232,11 @@ def claims(stored: pd.DataFrame) -> pd.DataFrame:
 def finding(ledger: pd.DataFrame) -> str:
     """This chapter's "what we found" box: its own rows of the book's ledger (Holm over the whole book) as Markdown."""
     return finding_box(ledger, NOTEBOOK)
+
+
+def rows_run(table: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """The rows of a paper-vs-ours table that have runs of ours (``n`` > 0), and one clause naming the datasets without."""
+    ran = table[table["n"].fillna(0).astype(int) > 0]
+    missing = sorted(set(table["dataset"]) - set(ran["dataset"]))
+    return ran, (f"not run here: {', '.join(missing)} (no offline copy; the paper's numbers are in its Table I)"
+                 if missing else "every dataset has runs")

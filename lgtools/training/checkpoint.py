@@ -90,10 +90,13 @@ def load_checkpoint(state: RunState, path: str) -> bool:
     One that cannot be loaded is moved aside (``.bad-<time>``) with one warning, and ``state`` is
     left as it was: the run starts from its first epoch (returns False).
     """
-    if not os.path.exists(path):
+    if not os.path.lexists(path):
         return False
     before = (copy.deepcopy(state.model.state_dict()), copy.deepcopy(state.optimizer.state_dict()),
               copy.deepcopy(state.scheduler.state_dict()), state.generator.get_state(), torch.get_rng_state())
+    if os.path.islink(path) or not os.path.isfile(path):  # a pipe blocks a read for ever, a link may lead to /dev/zero
+        _recover(state, path, ValueError("it is not a regular file (a pipe, a device, a folder or a link)"), before)
+        return False
     try:
         payload = torch.load(path, map_location=state.device, weights_only=True)
         if not isinstance(payload, dict) or "identity" not in payload:
@@ -143,5 +146,7 @@ def _recover(state: RunState, path: str, error: Exception, before: tuple) -> Non
     torch.set_rng_state(rng)
     aside = _move_aside(path)
     reason = " ".join(f"{type(error).__name__}: {error}".split())[:200]
+    if "weights_only" in reason:  # torch's advice to load with weights_only=False (run the file's code): never relay it
+        reason = f"torch could not load it as weights only ({type(error).__name__})"
     log.warning("checkpoint %s cannot be loaded (%s); moved to %s, the run starts again from epoch 1",
                 path, reason, os.path.basename(aside))
