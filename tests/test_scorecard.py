@@ -479,10 +479,7 @@ def test_the_landing_pages_code_cells_are_short():
 
 
 def test_the_landing_figure_is_coloured_by_verdict_with_labels_of_ten_points_as_shown(stored):
-    import io
-
     import matplotlib.pyplot as plt
-    from PIL import Image
 
     from lgtools.chapters.intro import FONT_PT, VERDICT_COLORS, ledger_figure, verdict_ledger
 
@@ -495,11 +492,9 @@ def test_the_landing_figure_is_coloured_by_verdict_with_labels_of_ten_points_as_
     assert any(label.startswith("ours: ") for label in labels) and "paper (one run)" in labels
     assert {label[6:] for label in labels if label.startswith("ours: ")} <= set(VERDICT_COLORS) and colours
     sizes = [t.get_fontsize() for t in ax.get_yticklabels()] + [ax.xaxis.label.get_fontsize()]
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=150, bbox_inches="tight")  # as figures.glue_figure saves it
+    shown = plots.shown_scale(fig)  # points shown per point drawn, as glue_figure renders it for the column
     plt.close(fig)
-    shown = 630 / Image.open(buffer).size[0]  # the page's text column over the image's width
-    assert min(sizes) >= FONT_PT and FONT_PT * 150 / 72 * shown * 0.75 >= 10, (min(sizes), shown)
+    assert min(sizes) >= FONT_PT and FONT_PT * shown >= 10, (min(sizes), shown)
 
 
 def test_claims_beyond_the_paper_stay_beyond_it_when_not_run(stored):
