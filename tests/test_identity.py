@@ -196,6 +196,9 @@ def test_parameters_identity_of_many_seeds_checks_each_seed_as_the_config_does()
         parameters_identity({"lr": 0.0, "seed": 4})
     with pytest.raises(TypeError):
         parameters_identity({"no_such_field": 1, "seed": 4})
+    parameters_identity({"tta": 1, "seed": 1})  # cached first: True == 1 must not reuse its check
+    with pytest.raises(ValueError, match="tta must be one of"):
+        parameters_identity({"tta": True, "seed": 2})
 
 
 def test_parameters_identity_builds_the_config_when_a_value_has_no_hash():

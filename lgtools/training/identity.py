@@ -187,7 +187,8 @@ def parameters_identity(parameters: dict) -> str:
     """
     rest = {name: value for name, value in parameters.items() if name != "seed"}
     try:
-        key = tuple(sorted(rest.items()))
+        # each value's type in the key: True == 1 and 1 == 1.0 hash alike, but TrainConfig checks them apart
+        key = tuple(sorted((name, type(value).__name__, value) for name, value in rest.items()))
         hash(key)
     except TypeError:  # a value with no hash (a list, a Hierarchy object): build the config itself
         return run_identity(TrainConfig(**parameters))
@@ -201,8 +202,8 @@ def parameters_identity(parameters: dict) -> str:
 
 @functools.lru_cache(maxsize=4096)
 def _unseeded_values(key: tuple) -> dict:
-    """``identity_values`` of the config these (name, value) pairs give, at the baseline seed (so without one)."""
-    return identity_values(TrainConfig(**dict(key), seed=IDENTITY_BASELINE["seed"]))
+    """``identity_values`` of the config these (name, type, value) triples give, at the baseline seed (so without one)."""
+    return identity_values(TrainConfig(**{name: value for name, _, value in key}, seed=IDENTITY_BASELINE["seed"]))
 
 
 def stored_identity(record: dict) -> str | None:
