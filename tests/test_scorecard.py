@@ -59,7 +59,8 @@ def _fake_run(tmp_path, seed, test_acc, **config):
     from lgtools.training.config import TrainConfig
     from lgtools.training.loop import RunResult
 
-    cfg = TrainConfig(**{"dataset": "cifar10", **config, "seed": seed}).to_dict()
+    cfg = TrainConfig(**{"dataset": "cifar10", **{k: v for k, v in config.items() if k != "scale"},
+                         "seed": seed}).to_dict()
     h = get_hierarchy(cfg["hierarchy"] or cfg["dataset"])
     fine = cfg["labels"] == "fine"
     confusion = np.full((h.num_fine, h.num_fine), 2) + np.diag(np.arange(h.num_fine) + 50)
@@ -68,7 +69,8 @@ def _fake_run(tmp_path, seed, test_acc, **config):
     history = [{"epoch": 1, "train_acc": 50.0, "test_acc": 40.0}, {"epoch": 2, "train_acc": 60.0, "test_acc": 55.0}]
     run = RunResult(cfg, history, summary, confusion if fine else None, np.eye(h.num_coarse, dtype=int),
                     h.fine_names, h.coarse_names, h.fine_to_coarse)
-    save_result(run, tmp_path, experiment=config.pop("experiment", "fake-cpu-scale"))
+    scale = {"scale": config.pop("scale")} if "scale" in config else None  # as a sweep's runs carry it
+    save_result(run, tmp_path, experiment=config.pop("experiment", "fake-cpu-scale"), metadata=scale)
     return confusion
 
 
@@ -506,3 +508,32 @@ def test_claims_beyond_the_paper_stay_beyond_it_when_not_run(stored):
     beyond = ledger[ledger["chapter"].str.startswith(("09_", "10_", "11_", "12_"))]
     assert len(beyond) >= 7 and beyond["kind"].isin(["beyond", "future"]).all(), beyond[["claim", "kind"]]
     assert (beyond["verdict"].astype(str).str.startswith("not run")).any()  # the case that went wrong: a not_run row
+
+
+def test_a_chapters_box_shows_the_converged_verdict_beside_cpu_scale_once_converged_runs_are_stored(tmp_path):
+    from lgtools.chapters import discussion, optimization, training_data
+    from lgtools.chapters.intro import book_ledger, verdict_ledger
+    from lgtools.report.ledger import sentences
+
+    for seed, (fine, coarse, noisy) in enumerate([(90.0, 88.0, 89.0), (92.0, 89.0, 90.0), (91.0, 88.5, 89.0)]):
+        for scale in ("cpu-scale", "converged"):
+            runs = {"experiment": f"fake-{scale}", "scale": scale, "epochs": 10 if scale == "converged" else 4}
+            _fake_run(tmp_path, seed, fine, labels="fine", **runs)
+            _fake_run(tmp_path, seed, coarse - (scale == "converged"), labels="coarse", **runs)
+            if scale == "converged":  # Table VII stored at convergence only
+                _fake_run(tmp_path, seed, noisy, labels="fine", noise=0.1, noise_mode="swap", **runs)
+    runs = load_results(tmp_path)
+    ledger = book_ledger(runs)
+    box = discussion.finding(ledger)
+    table = [line for line in box.splitlines() if line.startswith("|")]
+    assert table[0] == "| Claim | Paper | Converged [95 % CI] | CPU scale [95 % CI] |"
+    noise = next(line for line in table if "randomness 0.1" in line)
+    assert "converged: </span>+1.83 [" in noise and "(n = 3)" not in noise  # 89.33 - 87.50; n in the sentence
+    assert ">disagrees</span>" in noise.split("ours: </span>")[0]
+    assert "not run</span>" in noise.split("ours: </span>")[1]  # no CPU-scale Table VII run
+    assert box.startswith("Of this chapter's 5 claims at CPU scale, ") and len(sentences(box)) <= 3
+    assert "trained to convergence (the fast recipe) over 3 seeds for 1 claim" in box
+    assert "disagree with “At randomness 0.1, noisy fine labels hurt (Table VII)” (CPU scale: not run; converged: " \
+           "disagrees)" in box
+    assert "Converged" in training_data.finding(ledger) and "Converged" not in optimization.finding(ledger)
+    assert "Converged" not in discussion.finding(verdict_ledger(runs))  # the CPU-scale ledger alone: no column

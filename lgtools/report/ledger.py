@@ -378,28 +378,59 @@ def finding_box(ledger: pd.DataFrame, chapter: str) -> str:
 
     The sentences count the verdicts of the rows it owns, name any that disagrees and say at which regime
     they stand; the table gives each claim's numbers and verdict chip (the ledger on the landing page has them all).
+    Where ``ledger`` has a ``converged`` column (``with_converged``) and one of the rows has converged runs, the
+    table gives their number and verdict beside CPU scale's, first, as the landing page's ledger does.
     """
     rows = ledger[ledger["chapter"].eq(chapter)] if len(ledger) else ledger
     if rows.empty:
         return "No claim of the paper is judged in this chapter; the ledger on the landing page lists them all."
     words = rows["verdict"].map(verdict_word)
-    text = [_count_sentence(words)]
-    against = rows[words.eq("disagrees")]
+    converged = _converged_seeds(rows)
+    text = [_count_sentence(words, "at CPU scale" if converged.notna().any() else "")]
+    judged = rows["converged"].astype(str).str.partition("): ")[2].map(verdict_word) if "converged" in rows else None
+    against = rows[words.eq("disagrees") | (judged.eq("disagrees") & converged.notna() if judged is not None
+                                            else False)]
     if len(against):
-        named = _joined([f"“{short_claim(c)}”" for c in against["claim"]])
+        named = _joined([f"“{short_claim(r['claim'])}”" + _regimes_aside(r) for _, r in against.iterrows()])
         text.append(f"Our runs disagree with {named}.")
     ran = rows[rows["seeds"].map(lambda s: seed_text([s]) != "no") & ~rows["ours"].astype(str).eq("—")]
+    regimes = []
     if len(ran):
         scales = sorted({str(s).replace("cpu-scale", "CPU scale").replace("paper-scale", "the paper's scale")
                          for s in ran["scale"] if str(s) not in ("—", "nan")})
-        text.append(f"Measured at {_joined(scales) or 'CPU scale'} on CIFAR-10 over {seed_text(ran['seeds'])} seeds, "
-                    f"with {round(100 * (1 - ALPHA))} % Student-t intervals where there are {USEFUL_N} seeds or more.")
+        regimes.append(f"{_joined(scales) or 'CPU scale'} over {seed_text(ran['seeds'])} seeds")
+    if converged.notna().any():
+        regimes.append(f"trained to convergence (the fast recipe) over {seed_text(converged.dropna().astype(int))} "
+                       f"seeds for {_count(int(converged.notna().sum()), 'claim', 'claims')}")
+    if regimes:
+        text.append(f"Measured on CIFAR-10 at {' and '.join(regimes)}, with {round(100 * (1 - ALPHA))} % "
+                    f"Student-t intervals where there are {USEFUL_N} seeds or more.")
     common = _common_n(rows["seeds"][~rows["ours"].astype(str).eq("—")])  # the sentence gives it once
+    common_converged = _common_n(converged.dropna().astype(int).astype(str))
     source = "Paper" if rows["kind"].astype(str).eq("paper").any() else "Expected"
-    head = f"| Claim | {source} | Ours [95 % CI] |\n| --- | ---: | ---: |"
-    table = [f"| {claim_link(r)} | {_label('paper')}{_cell(_paper_text(r['paper']))} | "
-             f"{_label('ours')}{ours_cell(r['ours'], r['seeds'], r['verdict'], common)} |" for _, r in rows.iterrows()]
-    return " ".join(text) + "\n\n" + "\n".join([head, *table])
+    ours_head = "CPU scale [95 % CI]" if converged.notna().any() else "Ours [95 % CI]"
+    heads = ["Claim", source] + (["Converged [95 % CI]"] if converged.notna().any() else []) + [ours_head]
+    table = ["| " + " | ".join(heads) + " |", "| --- |" + " ---: |" * (len(heads) - 1)]
+    for _, r in rows.iterrows():
+        cells = [claim_link(r), f"{_label('paper')}{_cell(_paper_text(r['paper']))}"]
+        if converged.notna().any():
+            cells.append(_label("converged") + converged_cell(r["converged"], common_converged))
+        cells.append(f"{_label('ours')}{ours_cell(r['ours'], r['seeds'], r['verdict'], common)}")
+        table.append("| " + " | ".join(cells) + " |")
+    return " ".join(text) + "\n\n" + "\n".join(table)
+
+
+def _converged_seeds(rows: pd.DataFrame) -> pd.Series:
+    """Per row, the seeds of its converged runs (``with_converged``'s "(n = k)"), NaN where none is stored."""
+    if "converged" not in rows.columns:
+        return pd.Series(np.nan, index=rows.index)
+    return pd.to_numeric(rows["converged"].astype(str).str.extract(r"\(n = (\d+)\): ")[0], errors="coerce")
+
+
+def _regimes_aside(row: pd.Series) -> str:
+    """" (CPU scale: disagrees; converged: agrees)" after a claim named as disagreeing, where converged runs judged it."""
+    number, sep, verdict = str(row.get("converged", "")).partition("): ")
+    return f" (CPU scale: {verdict_word(row['verdict'])}; converged: {verdict_word(verdict)})" if sep else ""
 
 
 def seed_text(seeds: pd.Series) -> str:
@@ -418,9 +449,10 @@ VERBS = {"agrees": ("agrees", "agree"), "disagrees": ("disagrees", "disagree"),
          "not run": ("is not run here", "are not run here"), "note": ("is a note on scale", "are notes on scale")}
 
 
-def _count_sentence(words: pd.Series) -> str:
+def _count_sentence(words: pd.Series, regime: str = "") -> str:
     """How a chapter's rows came out, in one sentence: "Of this chapter's 5 claims, 1 disagrees and 4 are …"."""
+    at = f" {regime}" if regime else ""
     if len(words) == 1:
-        return f"This chapter's one claim {VERBS[words.iloc[0]][0]}."
+        return f"This chapter's one claim{at} {VERBS[words.iloc[0]][0]}."
     parts = [f"{int(words.eq(w).sum())} {VERBS[w][int(words.eq(w).sum()) != 1]}" for w in VERBS if words.eq(w).any()]
-    return f"Of this chapter's {len(words)} claims, {_joined(parts)}."
+    return f"Of this chapter's {len(words)} claims{at}, {_joined(parts)}."
