@@ -537,3 +537,26 @@ def test_a_chapters_box_shows_the_converged_verdict_beside_cpu_scale_once_conver
            "disagrees)" in box
     assert "Converged" in training_data.finding(ledger) and "Converged" not in optimization.finding(ledger)
     assert "Converged" not in discussion.finding(verdict_ledger(runs))  # the CPU-scale ledger alone: no column
+
+
+def test_converged_table7_pairs_the_converged_coarse_runs_and_says_whether_convergence_explains_the_sign(tmp_path):
+    from lgtools.chapters.discussion import convergence_verdict
+    from lgtools.report.noise import noise_table
+
+    assert convergence_verdict(noise_table(load_results(tmp_path), "converged"))["converged_word"] == "pending"
+    converged = {"experiment": "fake-converged", "scale": "converged", "epochs": 10}
+    for seed, (coarse, noisy) in enumerate([(97.0, 96.5), (97.2, 96.6), (97.1, 96.7)]):
+        _fake_run(tmp_path, seed, 97.5, labels="fine", **converged)
+        _fake_run(tmp_path, seed, coarse, labels="coarse", **converged)
+        _fake_run(tmp_path, seed, noisy, labels="fine", noise=0.1, noise_mode="swap", **converged)
+        _fake_run(tmp_path, seed, 80.0, labels="coarse")  # a CPU-scale coarse run: never a converged baseline
+    stored = load_results(tmp_path)
+    table = noise_table(stored, "converged").set_index("noise")
+    assert table.loc[0.1, "delta"] == pytest.approx(-0.5)  # -0.5, -0.6 and -0.4
+    assert table.loc[0.1, "n"] == 3 and table.loc[0.1, "a_cc"] == pytest.approx(97.1)
+    found = convergence_verdict(noise_table(stored, "converged"))
+    assert found["converged_word"] == "explained"  # every seed's ΔA < 0: the interval is below 0
+    assert "at 0.1, ΔA = -0.50 [" in found["converged"] and "the paper -0.30" in found["converged"]
+    assert noise_table(stored).empty  # CPU scale reads its own sweeps only
+    helped = noise_table(stored, "converged").assign(delta=0.5, delta_low=0.2, delta_high=0.8)
+    assert convergence_verdict(helped)["converged_word"] == "not explained"

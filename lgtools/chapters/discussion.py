@@ -37,7 +37,7 @@ from lgtools.report.ledger import not_run, ours_text, seed_range
 from lgtools.report.noise import MEMORISED
 
 from lgtools.report.ledger import claim_frame, finding_box
-from lgtools.report.ledger import claim_row, first_row
+from lgtools.report.ledger import USEFUL_N, claim_row, first_row
 NOTEBOOK = "07_discussion"  # the notebook this module serves
 WHERE = "[Chapter 7](07_discussion.ipynb)"  # the ledger's link to it
 
@@ -107,6 +107,46 @@ def noise_verdict(noise: pd.DataFrame, memorisation: pd.DataFrame) -> dict:
                               "experiment cannot show noise turning their gain into a loss"}
     return {"procedure": procedure, "explained": "not explained",
             "schedule": head + ": fine labels keep helping"}
+
+
+CONVERGED_TABLE7 = "python -m lgtools sweep sweeps/converged/table7.yaml"  # the runs convergence_verdict reads
+
+
+def convergence_verdict(converged: pd.DataFrame) -> dict:
+    """Whether training to convergence explains Table VII's sign disagreement, from ``noise_table(stored, "converged")``.
+
+    ``converged``: the sentence for glue (ΔA at each swap randomness with its interval, how much of the noisy
+    training labels the networks fit); ``converged_word``: "explained" (every ΔA below 0, as the paper),
+    "not explained" (a ΔA above 0) or "open" (intervals across 0), "pending" while no run is stored.
+    """
+    swap = converged[converged["noise_mode"].eq("swap") & pd.to_numeric(converged["noise"]).isin([0.1, 0.3])
+                     ] if len(converged) else converged
+    if swap.empty:
+        return {"converged": f"pending: no converged Table VII run is stored yet (`{CONVERGED_TABLE7}`)",
+                "converged_word": "pending"}
+    steps = "; ".join(f"at {float(r['noise']):g}, ΔA = {_seeds_interval(r)} (n = {int(r['n'])}, the paper "
+                      f"{_fmt(r['paper_delta'])})" for _, r in swap.iterrows())
+    fitted = [f"{r['train_acc_fine']:.1f} % at {float(r['noise']):g}" for _, r in converged.iterrows()
+              if pd.notna(r["train_acc_fine"])]
+    fit = (f"; the fine networks fit their training labels, noisy ones included, to at least {_joined_list(fitted)} "
+           f"(the un-augmented training set after training, lowest seed)") if fitted else ""
+    if swap["delta_high"].lt(0).all():
+        word, reason = "explained", "trained to convergence, the noisy fine labels hurt, as the paper found"
+    elif swap["delta_low"].gt(0).any():
+        word, reason = "not explained", "fine labels still help at convergence under the authors' swaps"
+    else:
+        word, reason = "open", "the converged intervals include 0"
+    return {"converged": f"trained to convergence (the fast recipe, 10 epochs), {steps}{fit}. So convergence "
+                         f"leaves the disagreement **{word}**: {reason}", "converged_word": word}
+
+
+def _seeds_interval(row: pd.Series) -> str:
+    """ΔA with its interval where there are enough seeds for a useful one (``USEFUL_N``)."""
+    return _interval(row) if int(row["n"]) >= USEFUL_N else f"{_fmt(row['delta'])} (n = {int(row['n'])}: no interval)"
+
+
+def _joined_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def stored_partitions(stored: pd.DataFrame, scale: str = "cpu-scale") -> tuple[pd.DataFrame, list[str]]:

@@ -1,4 +1,4 @@
-"""Table VII at CPU scale under both noise procedures, and the memorisation experiment, from stored runs."""
+"""Table VII under both noise procedures (at CPU scale and converged), and the memorisation experiment, from stored runs."""
 
 from __future__ import annotations
 
@@ -43,11 +43,29 @@ def _paired(runs: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return table
 
 
-def noise_table(stored: pd.DataFrame) -> pd.DataFrame:
-    """CPU-scale Table VII per procedure and randomness: realised share, A_FC, paired ΔA (95 % interval), ACR, verdict."""
+def table7_runs(stored: pd.DataFrame, scale: str = "cpu-scale") -> pd.DataFrame:
+    """The stored runs Table VII pairs at ``scale``: at CPU scale its sweeps' runs; at another scale every run of it
+    (the converged coarse baselines are Table I's and the ladder's), each network once, originals before copies."""
+    if stored.empty:
+        return stored
+    if scale == "cpu-scale":
+        return stored[stored["experiment"].isin(TABLE7_EXPERIMENTS)]
+    runs = stored[stored["scale"].astype(str).eq(scale)]
+    runs = runs.iloc[runs["reused_from"].notna().to_numpy().argsort(kind="stable")]
+    return runs.drop_duplicates("identity")
+
+
+def noise_table(stored: pd.DataFrame, scale: str = "cpu-scale") -> pd.DataFrame:
+    """Table VII at ``scale`` per procedure and randomness: realised share, A_FC, paired ΔA (95 % interval), ACR, verdict.
+
+    ``train_acc_fine`` is the lowest fine training accuracy over seeds on the labels the runs trained on (noisy
+    ones), measured on the un-augmented training set after training where the run recorded it (``eval_train``):
+    whether the networks memorised the noise.
+    """
     columns = ["noise_mode", "noise", "share", "share_source", "a_fc", "a_cc", "delta", "delta_low", "delta_high", "n",
-               "acr", "paper_delta", "verdict"]
-    runs = select_runs(stored[stored["experiment"].isin(TABLE7_EXPERIMENTS)], noise="any") if len(stored) else stored
+               "acr", "paper_delta", "verdict", "train_acc_fine"]
+    runs = table7_runs(stored, scale)
+    runs = select_runs(runs, noise="any") if len(runs) else runs
     runs = runs[runs["dataset"].eq("cifar10")] if len(runs) else runs
     fine = runs[runs["labels"].eq("fine")] if len(runs) else runs
     if fine.empty or not runs["labels"].eq("coarse").any():
@@ -67,6 +85,8 @@ def noise_table(stored: pd.DataFrame) -> pd.DataFrame:
                           for n, r in zip(table["noise"], recorded)]
         table["share_source"] = ["recorded" if pd.notna(r) or float(n) == 0 else "simulated"
                                  for n, r in zip(table["noise"], recorded)]
+        fitted = pd.to_numeric(mine["train_acc_fine_eval"], errors="coerce").groupby(pd.to_numeric(mine["noise"])).min()
+        table["train_acc_fine"] = [fitted.get(float(n), np.nan) for n in table["noise"]]
         frames.append(table)
     if not frames:
         return pd.DataFrame(columns=columns)
