@@ -269,7 +269,8 @@ def _table6_row(stored: pd.DataFrame) -> dict:
             "ours": f"{counts['agrees']} of {len(per)} partitions above 0 (all {len(per)} needed); "
                     f"{per['mean'].min():+.2f} … {per['mean'].max():+.2f}, mean {mean} over {test['n']} seeds",
             "seeds": seed_range(per["n"]), "scale": pairs["scale"].iloc[0],
-            "verdict": found or "inconclusive (one seed)", "where": where, "kind": "paper", "sign": found,
+            "verdict": found or (f"inconclusive ({len(per)} of 10 partitions run)" if len(per) < 10
+                                 else "inconclusive (one seed)"), "where": where, "kind": "paper", "sign": found,
             "magnitude": magnitude(test["low"], test["high"], paper_mean), "test": "sign, every partition",
             "p": test["all_p"] if found in ("agrees", "inconclusive") else np.nan}
 
