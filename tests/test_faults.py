@@ -215,6 +215,27 @@ def test_a_stored_study_that_is_not_one_is_named_in_one_error(tmp_path: Path, co
         load_finetune_study(path)
 
 
+@pytest.mark.parametrize("kind", ["fifo", "deep", "folder", "link out"])
+def test_a_stored_study_is_read_as_boundedly_as_a_result(tmp_path: Path, kind: str) -> None:
+    """A FIFO at a study's path once read as absent (or would block); deep nesting reached the parser unbounded."""
+    from lgtools.runs.finetune_study import load_finetune_study
+
+    path = tmp_path / "study.json"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "deep":
+        path.write_text("[" * 5000 + "]" * 5000)
+    elif kind == "folder":
+        path.mkdir()
+    else:
+        (tmp_path.parent / "outside.json").write_text('{"format": "lgtools-finetune-study", "rows": []}')
+        path.symlink_to(tmp_path.parent / "outside.json")
+    reason = {"fifo": "a FIFO, not a regular file", "deep": "nested 5000 deep", "folder": "a folder",
+              "link out": "a symbolic link leading out of"}[kind]
+    with pytest.raises(ValueError, match=f"path {path} is not a readable lgtools-finetune-study file .*{reason}"):
+        load_finetune_study(path)
+
+
 @pytest.mark.parametrize("content", [b"\xa1\x00random bytes", b'{"cells": 5}', b"[]"])
 def test_a_file_that_is_no_notebook_is_named_before_any_kernel_starts(tmp_path: Path, capsys, content: bytes) -> None:
     from lgtools.cli import main

@@ -8,12 +8,12 @@ so that whoever walks ``results/`` can tell a study from a run result.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Sequence
 
 import pandas as pd
 
+from lgtools.runs.record import read_json_file
 from lgtools.runs.results import write_json_atomic
 from lgtools.training.provenance import provenance
 
@@ -35,14 +35,17 @@ def save_study(frame: pd.DataFrame, path: str | Path, kind: str, parameters: dic
 
 
 def load_study(path: str | Path, kind: str, columns: Sequence[str]) -> tuple[pd.DataFrame, dict]:
-    """The stored table and its record (parameters, provenance); an empty table if the file is absent."""
+    """The stored table and its record (parameters, provenance); an empty table if the file is absent.
+
+    Read as a result is (``runs.record.read_json_file``): a regular file only, bounded in size and nesting,
+    never blocking on a FIFO; anything else at ``path`` is refused with what it is.
+    """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         return pd.DataFrame(columns=list(columns)), {}
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as error:  # JSONDecodeError is a ValueError
-        raise ValueError(f"path {path} is not a readable {kind} file (JSON): {error}") from None
+    record, problem = read_json_file(path)
+    if problem:
+        raise ValueError(f"path {path} is not a readable {kind} file (JSON): {problem}")
     found = record.get("format") if isinstance(record, dict) else type(record).__name__
     if found != kind or not isinstance(record.get("rows"), list):
         raise ValueError(f"path {path} is not a {kind} file (format {found!r}, with a list of rows)")
