@@ -621,3 +621,31 @@ def test_small_png_is_as_wide_as_the_column_and_paletted():
         image = Image.open(BytesIO(plots.small_png(fig)))
         shown = min(plots.COLUMN_PX, round(plots.shown_width(fig) * plots.CSS_DPI))
         assert image.mode == "P" and abs(image.width - shown) <= 0.01 * shown, (width, image.size)
+
+
+def _bar_lengths(fig) -> list[float]:
+    """The length of every error-bar segment drawn in ``fig`` (zero-length ones included)."""
+    from matplotlib.collections import LineCollection
+
+    return [float(np.hypot(*(seg[-1] - seg[0]))) for ax in fig.axes for c in ax.collections
+            if isinstance(c, LineCollection) for seg in c.get_segments() if len(seg) > 1]
+
+
+def test_chapter_9_and_10_figures_draw_no_interval_under_three_seeds():
+    """Issue 31: Figs 9.3 and 10.1 drew 95 % bars over two seeds; the book prints no interval where n < 3."""
+    from lgtools.chapters import hierarchy_in_the_loss, hierarchy_inside
+
+    rows = pd.DataFrame({"loss": ["two seeds", "three seeds"], "measure": ["fine top-1 (%)"] * 2,
+                         "delta": [-3.0, 1.0], "low": [-5.0, 0.5], "high": [-1.0, 1.5], "n": [2, 3]})
+    fig = hierarchy_in_the_loss.paired_differences(rows)
+    drawn = [length for length in _bar_lengths(fig) if length > 0]
+    assert len(drawn) == 1  # the n = 3 row's bar only
+    plt.close(fig)
+    heads = pd.DataFrame({"name": ["two"] * 2 + ["three"] * 2, "measure": ["A_FC"] * 4, "epoch": [1, 2, 1, 2],
+                          "delta": [1.0, -0.5, 0.3, 0.2], "low": [-16.0, -7.0, 0.1, 0.0],
+                          "high": [18.0, 6.0, 0.5, 0.4], "n": [2, 2, 3, 3]})
+    fig = hierarchy_inside.epoch_differences(heads)
+    drawn = [length for length in _bar_lengths(fig) if length > 0]
+    assert len(drawn) == 2  # the n = 3 setting's two epochs
+    assert fig.axes[0].get_ylim()[1] < 6  # the range fits the means and the drawn bars, not the n = 2 intervals
+    plt.close(fig)

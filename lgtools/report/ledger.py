@@ -18,6 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from lgtools.report.page import USEFUL_N
 from lgtools.report.verdicts import ALPHA, MARGIN, after_holm, holm, judge, verdict_text
 
 
@@ -262,14 +263,13 @@ def verdict_note(verdict: object) -> str:
 
 INTERVAL = re.compile(r"\s*\[[^\]]*\]")
 SMALL_N = re.compile(r"\s*\[[^\]]*\]\s*\(n = ([12])\)")
-USEFUL_N = 3  # seeds: below this a 95 % t interval is too wide to read (n = 2: t = 12.7)
 
 
 def shown_number(ours: object, seeds: object) -> str:
     """Our number for a reader: its interval dropped where n is too small for a useful one ("n = 2: no interval")."""
     text = SMALL_N.sub(lambda m: f" (n = {m.group(1)}: no interval)", str(ours))
     n = pd.to_numeric(pd.Series([seeds]), errors="coerce").iloc[0]
-    if not pd.isna(n) and 0 < n < USEFUL_N and text != "—":
+    if not pd.isna(n) and 0 < n < USEFUL_N and text != "—" and "no interval)" not in text:
         return INTERVAL.sub("", text) + f" (n = {int(n)}: no interval)"
     return text
 
