@@ -492,6 +492,7 @@ def test_the_landing_figure_is_coloured_by_verdict_with_labels_of_ten_points_as_
     assert any(label.startswith("ours: ") for label in labels) and "paper (one run)" in labels
     assert {label[6:] for label in labels if label.startswith("ours: ")} <= set(VERDICT_COLORS) and colours
     sizes = [t.get_fontsize() for t in ax.get_yticklabels()] + [ax.xaxis.label.get_fontsize()]
+    assert r"A_{FC} - A_{CC}$" in ax.get_xlabel() and "A_FC" not in ax.get_xlabel()  # typeset as the prose's (issue 31)
     shown = plots.shown_scale(fig)  # points shown per point drawn, as glue_figure renders it for the column
     plt.close(fig)
     assert min(sizes) >= FONT_PT and FONT_PT * shown >= 10, (min(sizes), shown)

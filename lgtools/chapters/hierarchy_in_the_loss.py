@@ -28,7 +28,7 @@ from lgtools.runs.compare import paired_interval
 from lgtools.runs.results import load_result
 from lgtools.report.evidence import LOSS_SWEEP
 from lgtools.report.ledger import not_run, ours_text, shown_number
-from lgtools.report.page import too_few_seeds
+from lgtools.report.page import math_notation, too_few_seeds
 
 from lgtools.report.ledger import claim_frame, finding_box
 NOTEBOOK = "10_hierarchy_in_the_loss"  # the notebook this module serves
@@ -124,11 +124,11 @@ def crm_effect(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def per_loss(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per loss: seeds and the mean over them of fine top-1, A_FC, the crossing share and ACR."""
+    """Per loss (column ``loss``): seeds and the mean over them of fine top-1 (``fine top-1 (%)``), A_FC, the crossing share and ACR."""
     grouped = runs.groupby("name", sort=False)
     table = grouped[["fine", "afc", "crossing", "acr"]].mean().reset_index()
     table.insert(1, "n", grouped.size().to_numpy())
-    return table
+    return table.rename(columns={"name": "loss", "fine": "fine top-1 (%)"})
 
 
 def loss_finding(runs: pd.DataFrame, versus: pd.DataFrame, crm: pd.DataFrame) -> str:
@@ -162,7 +162,7 @@ def loss_finding(runs: pd.DataFrame, versus: pd.DataFrame, crm: pd.DataFrame) ->
                      f"{fine_crm['delta'].min():+.2f} to {fine_crm['delta'].max():+.2f} points and the crossing share "
                      f"by {crossing['delta'].min():+.2f} to {crossing['delta'].max():+.2f} points over the losses "
                      f"whose runs stored it.")
-    return "\n".join(lines)
+    return math_notation("\n".join(lines))
 
 
 def readings_sentence(versus: pd.DataFrame) -> str:
@@ -183,7 +183,7 @@ def readings_sentence(versus: pd.DataFrame) -> str:
              + (f" ({named(worse)})" if len(worse) else ""),
              f"{len(better)} better" + (f" ({named(better)})" if len(better) else ""),
              f"{none} show no difference, which at {seeds} seeds is not evidence that there is none"]
-    return ", ".join(parts)
+    return math_notation(", ".join(parts))
 
 
 def paired_differences(table: Any, title: str = "Each loss minus cross-entropy, paired over seeds") -> plt.Figure:
@@ -213,7 +213,7 @@ def paired_differences(table: Any, title: str = "Each loss minus cross-entropy, 
             ax.annotate(f"n={row['n']}", (row["delta"], y[row["loss"]]), xytext=(0, 6), textcoords="offset points",
                         fontsize=10, ha="center", color="0.35")
         ax.axvline(0, color="0.5", lw=0.8)
-        ax.set_xlabel(f"Δ {measure.replace(' (%)', '')} (points)", fontsize=10)
+        ax.set_xlabel(math_notation(f"Δ {measure.replace(' (%)', '')} (points)"), fontsize=10)
         ax.margins(y=0.25)
     for ax in axes:
         ax.set_yticks(list(y.values()), [textwrap.fill(loss, 36) for loss in y], fontsize=10)

@@ -39,6 +39,7 @@ from lgtools.runs.compare import paired_interval, verdict
 from lgtools.runs.probe_study import early_share, probe_intervals
 from lgtools.report.figures import coarse_colors
 from lgtools.report.ledger import USEFUL_N, not_run, ours_text, why_missing
+from lgtools.report.page import math_notation
 from lgtools.report.points import place_labels
 from typing import TYPE_CHECKING
 
@@ -187,7 +188,7 @@ def head_finding(versus: pd.DataFrame) -> list[str]:
         n = int(part["n"].max())
         few = " (means alone: no interval under three seeds)" if n < USEFUL_N else ""
         lines.append(f"- **{name[0].upper() + name[1:]}** against the plain fine network, paired over {n} "
-                     f"seed{'s' if n != 1 else ''}{few}: {'; '.join(said)}.")
+                     f"seed{'s' if n != 1 else ''}{few}: {math_notation('; '.join(said))}.")
     return lines
 
 
@@ -325,7 +326,7 @@ def _epoch_panel(ax: plt.Axes, table: Any, ylabel: str) -> None:
                     markerfacecolor="white" if not known.all() else color, label=f"{name} (n={int(part['n'].iloc[-1])})")
     ax.axhline(0, color="0.5", lw=0.8)
     ax.set_xlabel("epoch")
-    ax.set_ylabel(textwrap.fill(ylabel, 30), fontsize=10)
+    ax.set_ylabel(math_notation(textwrap.fill(ylabel, 30)), fontsize=10)
     if len(table):
         first, last = int(table["epoch"].min()), int(table["epoch"].max())
         ax.set_xticks(range(first, last + 1))  # ticks where there are epochs, none past the last

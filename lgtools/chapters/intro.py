@@ -59,7 +59,7 @@ def ledger_figure(ledger: Any, title: str = "The paper's ΔA and ours (95 % inte
     ax.axvline(0, color="0.5", lw=0.8)
     ax.set_yticks(y, [textwrap.fill(short_claim(c), 32) for c in rows["claim"]], fontsize=FONT_PT)
     ax.tick_params(axis="x", labelsize=FONT_PT)
-    ax.set_xlabel("ΔA = A_FC − A_CC (points), CPU scale", fontsize=FONT_PT)
+    ax.set_xlabel(r"$\Delta A = A_{FC} - A_{CC}$ (points), CPU scale", fontsize=FONT_PT)
     ax.set_title(title, fontsize=FONT_PT + 0.5)
     fig.legend(*ax.get_legend_handles_labels(), fontsize=FONT_PT, loc="lower center", ncol=3, frameon=False)
     fig.tight_layout(rect=(0, 0.75 / height, 1, 1))

@@ -56,6 +56,8 @@ LABELS = {
     "ours_fine": "ours, fine (%) [95 % CI]", "ours_coarse": "ours, coarse (%) [95 % CI]",
     "paper": "paper", "ours": "ours", "ours_mean": "our mean",
     "removed": "errors removed (%)", "paper_removed": "paper: errors removed (%)",
+    "afc": "A_FC (%)", "crossing": "mistakes crossing (%)",
+    "chance_crossing": "chance crossing (%)", "nmi": "NMI", "ari": "ARI", "control_ari": "ARI of random groupings",
     "acr": "ACR", "n": "seeds", "pairs": "paired seeds", "p_value": "p", "spearman_rho": "Spearman ρ",
     "sign_agrees": "sign agrees", "verdict": "verdict", "beats": "beats (interval above 0)", "share": "labels changed",
     "noise_share": "labels changed", "share_source": "share from", "memorised": "memorised",
@@ -317,6 +319,14 @@ def notation_html(text: str) -> str:
     for name in ("FC", "CC"):
         escaped = re.sub(rf"\bA_{name}\b", f"<i>A</i><sub>{name}</sub>", escaped)
     return escaped.replace("ΔA", "Δ<i>A</i>")
+
+
+def math_notation(text: str) -> str:
+    """``text`` with A_FC, A_CC (and ΔA = A_FC − A_CC) as math: typeset by MyST in Markdown and by mathtext in a figure."""
+    text = re.sub(r"(ΔA = )?\bA_FC\b\s*[−-]\s*\bA_CC\b",
+                  lambda m: r"$\Delta A = A_{FC} - A_{CC}$" if m.group(1) else r"$A_{FC} - A_{CC}$", text)
+    return re.sub(r"(Δ ?)?(?<![A-Za-z0-9_{])A_(FC|CC)(?![A-Za-z0-9_])",
+                  lambda m: (r"$\Delta A_{" if m.group(1) else "$A_{") + m.group(2) + "}$", text)
 
 
 # Names of datasets, hierarchies and settings as a reader says them (cells of NAMED_COLUMNS).

@@ -10,6 +10,7 @@ import seaborn as sns
 import textwrap
 from typing import Any, Sequence
 from lgtools.report.figures import readable_log_ticks, short_label
+from lgtools.report.page import math_notation
 
 
 # Label placement: offsets (points) tried around each point, nearest first, and the gap kept around a label.
@@ -177,7 +178,7 @@ def delta_vs_acr(points: Any, title: str | None = None, log_x: bool = False,
     if log_x and len(points):
         readable_log_ticks(ax.xaxis)
     ax.set_xlabel("Average Confusion Ratio (authors' code convention)" + (", log scale" if log_x else ""), fontsize=10)
-    ax.set_ylabel("ΔA = A_FC − A_CC, test (points)", fontsize=10)
+    ax.set_ylabel(r"$\Delta A = A_{FC} - A_{CC}$, test (points)", fontsize=10)
     heading = title or "ΔA against ACR"
     spearman = "\n" + textwrap.fill("Spearman " + "; ".join(rhos), 80) if rhos else ""
     ax.set_title(heading + spearman, fontsize=10)
@@ -218,7 +219,7 @@ def delta_with_intervals(points: Any, x: str, xlabel: str, title: str | None = N
     ax.margins(x=0.08, y=0.1)
     ax.autoscale_view()
     ax.set_xlabel(xlabel, fontsize=10)
-    ax.set_ylabel(textwrap.fill(ylabel, 34), fontsize=10)
-    ax.set_title(textwrap.fill(title or ylabel, 70), fontsize=10)
+    ax.set_ylabel(math_notation(textwrap.fill(ylabel, 34)), fontsize=10)  # wrapped as words, then typeset
+    ax.set_title(math_notation(textwrap.fill(title or ylabel, 70)), fontsize=10)
     return _finish_labelled(fig, ax, own, points, points[x].astype(float), points["delta"].astype(float),
                             colors, obstacles, shorten)
