@@ -364,15 +364,17 @@ def finding(ledger: pd.DataFrame) -> str:
     return finding_box(ledger, NOTEBOOK)
 
 
-def found_texts(stored: pd.DataFrame, ledger: pd.DataFrame) -> dict[str, str]:
+def found_texts(stored: pd.DataFrame, ledger: pd.DataFrame, converged: pd.DataFrame | None = None) -> dict[str, str]:
     """The chapter's glued sentences (Markdown) by glue name: its finding box, the scale gap, regimes, bias, spread.
 
-    ``ledger``: the book's ledger (the landing page's ``verdict_ledger``), whose tally the box repeats.
+    ``ledger``: the book's ledger (the landing page's ``verdict_ledger``), whose tally the box repeats;
+    ``converged``: the paper's claims on the converged runs (``intro.converged_ledger``), which the box's short
+    answer reads first, as the landing page's does (``ledger.headline_sentence``, the one source of both).
     """
     gap = scale_gap(stored)
     judged = ledger[ledger["kind"].eq("paper") & ledger["magnitude"].notna()]
     return {"ch08_scale": scale_gap_sentence(gap),
-            "ch08_found": headline_sentence(ledger) + "\n" + ledger_tally(ledger) + "\n- **Scale.** "
+            "ch08_found": headline_sentence(ledger, converged) + "\n" + ledger_tally(ledger) + "\n- **Scale.** "
                           + scale_gap_sentence(gap) + " See [the scale gap](#scale-gap).",
             "ch08_magnitudes": f"{int(judged['magnitude'].eq(DIFFERS).sum())} of the {len(judged)} claims of the paper "
                                "that we could judge",
