@@ -388,7 +388,7 @@ def nmi_figure(clusters: pd.DataFrame) -> plt.Figure:
                                     title="Cluster study not stored")
     return delta_with_intervals(
         cluster_points(clusters), x="k", xlabel="clusters per coarse class, k", y="delta",
-        ylabel="NMI against the true fine labels (test), 95 % interval", shorten=False,
+        ylabel="NMI against the true fine labels (test), 95 % interval", shorten=False, zero_line=False,
         title="Label-free clusters of each CIFAR-10 coarse class against the annotators' fine classes")
 
 
