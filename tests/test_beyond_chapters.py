@@ -255,7 +255,7 @@ def test_a_coarse_head_is_paired_with_the_plain_fine_network_epoch_by_epoch(tmp_
     row = versus.iloc[0]
     assert row["name"] == "coarse head on stage 2 (λ = 1)" and row["n"] == 3 and row["delta"] == pytest.approx(2.0)
     assert row["measure"] == "A_FC" and row["low"] < 2 < row["high"]
-    assert "paired over 3 seeds: A_FC +2.00" in head_finding(versus)[0]
+    assert "paired over 3 seeds: $A_{FC}$ +2.00" in head_finding(versus)[0]  # typeset as the prose (issue 31)
     assert versus[versus["measure"].eq("fine top-1")]["n"].eq(0).all()  # the hand-made runs record no fine top-1
     assert _head_row(frame.iloc[:0])["ours"] == "—"
     assert _probe_row(_probe_table())["ours"].startswith("after epoch 1, stage 2's coarse probe has 75 %")

@@ -727,3 +727,27 @@ def test_a_chapter_runs_as_a_notebook_sweep(tmp_path):
     assert len(frame) >= 2 and set(frame["labels"]) == {"fine", "coarse"}
     assert set(frame["experiment"]) == {"ch05-live"} and set(frame["scale"]) == {"unit-scale"}
     assert (tmp_path / "runs" / "ch05-sweep" / f"{summary.done[0]}.ipynb").is_file()
+
+
+def test_a_page_outside_the_numbered_parts_numbers_its_figures_within_itself(tmp_path):
+    """Issue 31: the performance page's first figure read "Fig. 2" (after the landing page's Fig. 1); now "Fig. P.1".
+
+    A three-page Sphinx project shaped like the book (a root with a figure, a numbered chapter, an unnumbered
+    page with two figures and a reference) is built with book_assets, without building the book.
+    """
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["config"]
+    assert config["page_figure_prefixes"] == {"book/about_performance": "P"}
+    figure = ".. figure:: a.png\n   :name: {0}\n\n   {0}\n\n"
+    (tmp_path / "conf.py").write_text(f"import sys\nsys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})\n"
+                                      "extensions = ['book_assets']\nnumfig = True\n"
+                                      "page_figure_prefixes = {'about': 'P'}\n")
+    (tmp_path / "index.rst").write_text("Root\n====\n\n" + figure.format("fig-root")
+                                        + ".. toctree::\n   :numbered:\n\n   chapter\n\n.. toctree::\n\n   about\n")
+    (tmp_path / "chapter.rst").write_text("Chapter\n=======\n\n" + figure.format("fig-chapter"))
+    (tmp_path / "about.rst").write_text("About\n=====\n\n" + figure.format("fig-one") + figure.format("fig-two")
+                                        + "See :numref:`fig-two`.\n")
+    subprocess.run([sys.executable, "-m", "sphinx", "-q", "-b", "html", str(tmp_path), str(tmp_path / "out")],
+                   check=True, capture_output=True)
+    numbers = {page: re.findall(r"Fig\. ([\w.]+)", (tmp_path / "out" / f"{page}.html").read_text())
+               for page in ("index", "chapter", "about")}
+    assert numbers == {"index": ["1"], "chapter": ["1.1"], "about": ["P.1", "P.2", "P.2"]}, numbers

@@ -243,3 +243,15 @@ def test_each_notebook_imports_its_own_chapter_module_and_the_report_layer_only(
                 if not module.startswith("lgtools.report") and module != f"lgtools.chapters.{own}":
                     offenders.setdefault(path.name, []).append(f"import {module}")
     assert not offenders, offenders
+
+
+def test_chapters_that_show_acr_before_chapter_6_link_it_to_the_glossary():
+    """Chapters 3-5 show an ACR column before chapter 6 defines it: their prose links the term first (issue 31)."""
+    import json
+
+    assert re.search(r"^ACR$", (ROOT / "book" / "glossary.md").read_text(encoding="utf-8"), re.M)
+    for name in ("03_training_data", "04_optimization", "05_generalization"):
+        cells = json.loads((ROOT / "book" / f"{name}.ipynb").read_text(encoding="utf-8"))["cells"]
+        prose = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+        first = re.search(r"\bACR\b", prose)
+        assert first and prose[first.start() - 7:first.end() + 1] == "{term}`ACR`", (name, prose[first.start() - 40:first.end()])

@@ -150,3 +150,31 @@ def test_dataset_and_hierarchy_cells_read_as_names():
     soup = BeautifulSoup(table_html(pd.DataFrame({"dataset": ["imagenet_dog_cat"], "labels": ["fine_x"]})), "html.parser")
     cells = [td.get_text() for td in soup.find_all("td")]
     assert cells[0] == "ImageNet dog vs cat" and cells[1].replace("\u200b", "") == "fine_x"  # other columns as they are
+
+
+def test_an_interval_over_fewer_than_three_seeds_is_not_printed():
+    """The book's rule (issue 31): n = 2 prints "n = 2: no interval", n = 3 its bounds; a bare low/high is one column."""
+    frame = pd.DataFrame({"loss": ["a", "b"], "delta": [-3.19, 0.58], "low": [-5.15, -0.62], "high": [-1.22, 1.79],
+                          "n": [2, 3]})
+    soup = _soup(frame)
+    assert [th.get_text() for th in soup.find("table").thead.find_all("th")] == [
+        "loss", "ΔA (points)", "95 % CI", "seeds"]
+    assert _column(soup, "95 % CI") == ["n = 2: no interval", "[\u22120.62, 1.79]"]
+    assert "5.15" not in str(soup)
+    images = pd.DataFrame({"both_right": [10], "low": [1.0], "high": [2.0], "n": [2]})  # n counts test images here
+    assert _column(_soup(images), "95 % CI") == ["[1.00, 2.00]"]
+
+
+def test_math_notation_typesets_the_accuracies_for_markdown_and_mathtext():
+    """Issue 31: plain "A_FC" beside rendered $A_{FC}$; one rewrite serves MyST's dollar math and matplotlib's mathtext."""
+    assert page.math_notation("ΔA = A_FC − A_CC (points)") == r"$\Delta A = A_{FC} - A_{CC}$ (points)"
+    assert page.math_notation("A_FC(pseudo) minus A_CC") == "$A_{FC}$(pseudo) minus $A_{CC}$"
+    assert page.math_notation("Δ A_FC (points)") == r"$\Delta A_{FC}$ (points)"
+    assert page.math_notation("a_fc_test and $A_{FC}$ stay") == "a_fc_test and $A_{FC}$ stay"
+
+
+def test_raw_measure_columns_get_readable_headers():
+    """Issue 31: chapters 9-11 showed headers ``afc``, ``nmi``, ``ari``, ``control_ari``."""
+    soup = _soup(pd.DataFrame({"afc": [95.8], "nmi": [0.31], "ari": [0.2], "control_ari": [0.01]}))
+    heads = [th.get_text() for th in soup.find("table").thead.find_all("th")]
+    assert heads == ["AFC (%)", "NMI", "ARI", "ARI of random groupings"]

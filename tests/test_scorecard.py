@@ -400,8 +400,23 @@ def test_headline_sentence_answers_from_the_cifar10_row(stored):
 
     runs, _ = stored
     text = headline_sentence(verdict_ledger(runs))
-    assert "not clearly: ΔA +2.50" in text and "2 seeds" in text  # the fixture's interval contains 0
+    assert "not clearly: networks at CPU scale gain ΔA +2.50" in text and "(n = 2)" in text  # the interval holds 0
     assert "No stored CIFAR-10 run" in headline_sentence(verdict_ledger(runs.iloc[:0]))
+
+
+def test_chapter_8_and_the_landing_page_give_one_answer_from_the_converged_runs_first(stored):
+    """Issue 31: chapter 8's box said "not clearly" (CPU scale) where the landing page said "yes" (converged runs)."""
+    from lgtools.chapters import conclusion, intro
+    from lgtools.report.ledger import TABLE_I, headline_sentence
+
+    runs, _ = stored
+    ledger = intro.verdict_ledger(runs)
+    assert "not clearly" in headline_sentence(ledger)  # the fixture's CPU-scale interval contains 0
+    converged = ledger[ledger["claim"].eq(TABLE_I)].assign(ours="+0.70 [+0.39, +1.01]", seeds=4, verdict="agrees")
+    answer = headline_sentence(ledger, converged)
+    assert "On CIFAR-10, yes" in answer and "trained to convergence" in answer and "+0.70 [+0.39, +1.01]" in answer
+    assert conclusion.found_texts(runs, ledger, converged)["ch08_found"].splitlines()[0] == answer
+    assert intro.landing_found.__code__.co_names.count("headline_sentence") == 1  # the landing page's same source
 
 
 def test_seed_counts_read_as_one_number_when_every_point_has_it():
@@ -494,6 +509,7 @@ def test_the_landing_figure_is_coloured_by_verdict_with_labels_of_ten_points_as_
     assert any(label.startswith("ours: ") for label in labels) and "paper (one run)" in labels
     assert {label[6:] for label in labels if label.startswith("ours: ")} <= set(VERDICT_COLORS) and colours
     sizes = [t.get_fontsize() for t in ax.get_yticklabels()] + [ax.xaxis.label.get_fontsize()]
+    assert r"A_{FC} - A_{CC}$" in ax.get_xlabel() and "A_FC" not in ax.get_xlabel()  # typeset as the prose's (issue 31)
     shown = plots.shown_scale(fig)  # points shown per point drawn, as glue_figure renders it for the column
     plt.close(fig)
     assert min(sizes) >= FONT_PT and FONT_PT * shown >= 10, (min(sizes), shown)

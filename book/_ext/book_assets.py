@@ -184,8 +184,29 @@ def keep_one_mathjax(app, exception: Exception | None) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
+def number_figures_within_pages(app, env) -> list[str]:
+    """Number the figures of each page in ``page_figure_prefixes`` within it: "Fig. P.1", "Fig. P.2", as a chapter's.
+
+    Sphinx numbers a page outside the numbered parts with the book's one running count (the landing page's
+    figure is Fig. 1, so the performance page's first was Fig. 2). Runs after Sphinx's own numbering and
+    keeps its order; returns the pages renumbered, so that they are written again.
+    """
+    renumbered = []
+    for docname, prefix in (app.config.page_figure_prefixes or {}).items():
+        kinds = env.toc_fignumbers.get(docname)
+        if not kinds or env.toc_secnumbers.get(docname):  # absent, or numbered as a chapter already
+            continue
+        for figtype, numbers in kinds.items():
+            order = sorted(numbers, key=numbers.get)
+            kinds[figtype] = {figure_id: (prefix, i + 1) for i, figure_id in enumerate(order)}
+        renumbered.append(docname)
+    return renumbered
+
+
 def setup(app) -> dict:
-    """Register the four repairs (after the extensions that copy the files they trim)."""
+    """Register the repairs (after the extensions that copy the files they trim) and the pages' own figure numbers."""
+    app.add_config_value("page_figure_prefixes", {}, "env")
+    app.connect("env-get-updated", number_figures_within_pages, priority=900)  # after Sphinx's numbering (500)
     app.connect("builder-inited", load_mathjax_components, priority=900)
     app.connect("html-page-context", dedupe_scripts, priority=900)
     app.connect("build-finished", keep_one_mathjax, priority=900)

@@ -20,6 +20,7 @@ from pathlib import Path
 from scipy import stats
 
 from lgtools.labels.builtin import get_hierarchy
+from lgtools.report.page import math_notation
 from lgtools.report.points import delta_with_intervals
 from lgtools.report.evidence import headline_runs
 from lgtools.report.selection import select_runs
@@ -369,9 +370,9 @@ def finding(ledger: pd.DataFrame) -> str:
 def found_text(clusters: pd.DataFrame, versus: pd.DataFrame, runs: pd.DataFrame, five: pd.DataFrame,
                five_study: pd.DataFrame, methods_gap: pd.DataFrame, methods_train: int | None) -> str:
     """The chapter's "what we found" box (Markdown) from its tables; ``methods_train``: the spectral study's images."""
-    return auto_finding(clusters, versus, five=five, correlation=nmi_gain_correlation(runs),
-                        methods=method_line(methods_gap, methods_train), five_clusters=cluster_table(five_study),
-                        features=feature_gap(runs))
+    return math_notation(auto_finding(clusters, versus, five=five, correlation=nmi_gain_correlation(runs),
+                                      methods=method_line(methods_gap, methods_train),
+                                      five_clusters=cluster_table(five_study), features=feature_gap(runs)))
 
 
 def _placeholder(x: str, group: str) -> pd.DataFrame:
@@ -387,12 +388,12 @@ def nmi_figure(clusters: pd.DataFrame) -> plt.Figure:
                                     title="Cluster study not stored")
     return delta_with_intervals(
         cluster_points(clusters), x="k", xlabel="clusters per coarse class, k", y="delta",
-        ylabel="NMI against the true fine labels (test), 95 % interval", shorten=False,
+        ylabel="NMI against the true fine labels (test), 95 % interval", shorten=False, zero_line=False,
         title="Label-free clusters of each CIFAR-10 coarse class against the annotators' fine classes")
 
 
-VERSUS_NAMES = {"afc_pseudo": "A_FC (pseudo)", "gain": "minus A_CC", "gain_low": "low", "gain_high": "high",
-                "short": "minus A_FC (true)", "short_low": "low ", "short_high": "high ", "nmi": "NMI (test)",
+# Each interval's low/high pair keeps its name, so that ``show`` prints it as one "95 % CI" column beside its mean.
+VERSUS_NAMES = {"afc_pseudo": "A_FC (pseudo)", "gain": "minus A_CC", "short": "minus A_FC (true)", "nmi": "NMI (test)",
                 "acr": "ACR", "true_delta": "ΔA (true fine)", "share": "share of ΔA", "reading": "reading"}
 
 

@@ -26,6 +26,7 @@ import pandas as pd
 from pathlib import Path
 
 from lgtools.report.paper import paper_table
+from lgtools.report.points import place_labels
 from lgtools.report.paths import resolve_path
 from lgtools.report.scorecard import scorecard
 from lgtools.report.selection import ANY, ours_for, select_runs
@@ -171,17 +172,19 @@ def cpu_scale_rung(stored: pd.DataFrame) -> dict | None:
 def convergence_figure(ladder: pd.DataFrame, cpu_scale: dict | None) -> plt.Figure:
     """ΔA and the share of coarse errors removed against the coarse run's test error: ladder rungs, CPU scale, paper."""
     paper = paper_point()
-    fig, axes = plt.subplots(1, 2, figsize=(6.6, 3.8), layout="constrained")  # one column wide
-    for ax, (column, label) in zip(axes, (("delta", "ΔA = A_FC − A_CC (points)"),
-                                          ("error_share", "coarse errors removed (%)"))):
+    fig, axes = plt.subplots(1, 2, figsize=(6.6, 4.3), layout="constrained")  # one column wide
+    bars: dict[int, list] = {0: [], 1: []}  # per panel: the error bars' data boxes, kept clear of the rung labels
+    for i, (ax, (column, label)) in enumerate(zip(axes, (("delta", r"$\Delta A = A_{FC} - A_{CC}$ (points)"),
+                                                         ("error_share", "coarse errors removed (%)")))):
         if not ladder.empty:
             low, high = ladder[f"{column}_low"], ladder[f"{column}_high"]
             err = [(ladder[column] - low).fillna(0).clip(lower=0), (high - ladder[column]).fillna(0).clip(lower=0)]
             ax.errorbar(ladder["coarse_error"], ladder[column], yerr=err, fmt="o-", color="C0", capsize=3,
                         label="fast recipe ladder")
-            for x, y, epochs in zip(ladder["coarse_error"], ladder[column], ladder["epochs"]):
-                ax.annotate(f"{epochs} ep", (x, y), textcoords="offset points", xytext=(5, 4), fontsize=10)
+            bars[i] += [(x, lo, x, hi) for x, lo, hi in zip(ladder["coarse_error"], low, high) if lo == lo and hi == hi]
         if cpu_scale is not None:
+            bars[i].append((cpu_scale["coarse_error"], cpu_scale[f"{column}_low"], cpu_scale["coarse_error"],
+                            cpu_scale[f"{column}_high"]))
             ax.errorbar([cpu_scale["coarse_error"]], [cpu_scale[column]],
                         yerr=[[max(0, cpu_scale[column] - cpu_scale[f"{column}_low"])],
                               [max(0, cpu_scale[f"{column}_high"] - cpu_scale[column])]],
@@ -193,7 +196,14 @@ def convergence_figure(ladder: pd.DataFrame, cpu_scale: dict | None) -> plt.Figu
         right = max([paper["coarse_error"]] + list(ladder.get("coarse_error", []))
                     + ([cpu_scale["coarse_error"]] if cpu_scale else []))
         ax.set_xlim(0, 1.2 * right)  # room for the rung labels
-    axes[0].legend(fontsize=10, loc="upper left")
+    fig.legend(*axes[0].get_legend_handles_labels(), fontsize=10, loc="outside lower center", ncol=3)  # off the bars
+    fig.draw_without_rendering()  # the layout is placed once; the rung labels are placed in it
+    fig.set_layout_engine("none")
+    for i, ax in enumerate(axes):
+        if not ladder.empty:
+            column = ("delta", "error_share")[i]
+            place_labels(ax, ladder["coarse_error"], ladder[column], [f"{e} ep" for e in ladder["epochs"]],
+                         obstacles=[b for b in bars[i] if all(np.isfinite(b))], colors=["0.15"] * len(ladder))
     return fig
 
 
@@ -364,15 +374,17 @@ def finding(ledger: pd.DataFrame) -> str:
     return finding_box(ledger, NOTEBOOK)
 
 
-def found_texts(stored: pd.DataFrame, ledger: pd.DataFrame) -> dict[str, str]:
+def found_texts(stored: pd.DataFrame, ledger: pd.DataFrame, converged: pd.DataFrame | None = None) -> dict[str, str]:
     """The chapter's glued sentences (Markdown) by glue name: its finding box, the scale gap, regimes, bias, spread.
 
-    ``ledger``: the book's ledger (the landing page's ``verdict_ledger``), whose tally the box repeats.
+    ``ledger``: the book's ledger (the landing page's ``verdict_ledger``), whose tally the box repeats;
+    ``converged``: the paper's claims on the converged runs (``intro.converged_ledger``), which the box's short
+    answer reads first, as the landing page's does (``ledger.headline_sentence``, the one source of both).
     """
     gap = scale_gap(stored)
     judged = ledger[ledger["kind"].eq("paper") & ledger["magnitude"].notna()]
     return {"ch08_scale": scale_gap_sentence(gap),
-            "ch08_found": headline_sentence(ledger) + "\n" + ledger_tally(ledger) + "\n- **Scale.** "
+            "ch08_found": headline_sentence(ledger, converged) + "\n" + ledger_tally(ledger) + "\n- **Scale.** "
                           + scale_gap_sentence(gap) + " See [the scale gap](#scale-gap).",
             "ch08_magnitudes": f"{int(judged['magnitude'].eq(DIFFERS).sum())} of the {len(judged)} claims of the paper "
                                "that we could judge",

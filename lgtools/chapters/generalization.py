@@ -283,7 +283,7 @@ def gap_figure(pairs: pd.DataFrame, scale: str = "converged", measure: str = "fi
     ax.set_xlabel("training epochs")
     ax.set_ylabel("coarse-level accuracy,\nfine − coarse (points)")
     ax.set_title(f"Fine-label runs' lead at the coarse level ({scale})")
-    ax.legend(fontsize=9, loc="best")
+    ax.legend(fontsize=10, loc="best")  # 10 pt as shown in the column (figures.shown_scale), as every legend
     return fig
 
 

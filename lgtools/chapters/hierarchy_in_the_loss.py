@@ -27,7 +27,8 @@ from lgtools.report.evidence import headline_runs, loss_name
 from lgtools.runs.compare import paired_interval
 from lgtools.runs.results import load_result
 from lgtools.report.evidence import LOSS_SWEEP
-from lgtools.report.ledger import not_run, ours_text
+from lgtools.report.ledger import not_run, ours_text, shown_number
+from lgtools.report.page import math_notation, too_few_seeds
 
 from lgtools.report.ledger import claim_frame, finding_box
 NOTEBOOK = "10_hierarchy_in_the_loss"  # the notebook this module serves
@@ -123,11 +124,11 @@ def crm_effect(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def per_loss(runs: pd.DataFrame) -> pd.DataFrame:
-    """Per loss: seeds and the mean over them of fine top-1, A_FC, the crossing share and ACR."""
+    """Per loss (column ``loss``): seeds and the mean over them of fine top-1 (``fine top-1 (%)``), A_FC, the crossing share and ACR."""
     grouped = runs.groupby("name", sort=False)
     table = grouped[["fine", "afc", "crossing", "acr"]].mean().reset_index()
     table.insert(1, "n", grouped.size().to_numpy())
-    return table
+    return table.rename(columns={"name": "loss", "fine": "fine top-1 (%)"})
 
 
 def loss_finding(runs: pd.DataFrame, versus: pd.DataFrame, crm: pd.DataFrame) -> str:
@@ -150,9 +151,10 @@ def loss_finding(runs: pd.DataFrame, versus: pd.DataFrame, crm: pd.DataFrame) ->
     if len(constraint):
         best = constraint.loc[constraint["delta"].idxmax()]
         interval = ("" if math.isnan(best["low"]) else f" [{best['low']:+.2f}, {best['high']:+.2f}]")
+        change = shown_number(f"{best['delta']:+.2f} points{interval}", best["n"])
+        count = "" if too_few_seeds(best["n"]) else f", n = {best['n']}"
         lines.append(f"- **The seed paper's claim** (the coarse-label constraint raises fine accuracy): at its best "
-                     f"setting here, {best['loss']}, fine top-1 changes by {best['delta']:+.2f} points{interval}, n = "
-                     f"{best['n']}: {best['reading']}.")
+                     f"setting here, {best['loss']}, fine top-1 changes by {change}{count}: {best['reading']}.")
     fine_crm = crm[crm["measure"].eq(MEASURES["fine"][0])]
     if len(fine_crm):
         crossing = crm[crm["measure"].eq(MEASURES["crossing"][0])]
@@ -160,7 +162,7 @@ def loss_finding(runs: pd.DataFrame, versus: pd.DataFrame, crm: pd.DataFrame) ->
                      f"{fine_crm['delta'].min():+.2f} to {fine_crm['delta'].max():+.2f} points and the crossing share "
                      f"by {crossing['delta'].min():+.2f} to {crossing['delta'].max():+.2f} points over the losses "
                      f"whose runs stored it.")
-    return "\n".join(lines)
+    return math_notation("\n".join(lines))
 
 
 def readings_sentence(versus: pd.DataFrame) -> str:
@@ -169,7 +171,8 @@ def readings_sentence(versus: pd.DataFrame) -> str:
         return "no loss is stored beside cross-entropy yet"
 
     def named(rows: pd.DataFrame) -> str:
-        return "; ".join(f"{r['loss']}, {r['measure']} {r['delta']:+.2f} [{r['low']:+.2f}, {r['high']:+.2f}] (n = {int(r['n'])})"
+        return "; ".join(f"{r['loss']}, {r['measure']} "
+                         + shown_number(f"{r['delta']:+.2f} [{r['low']:+.2f}, {r['high']:+.2f}] (n = {int(r['n'])})", r["n"])
                          for _, r in rows.iterrows())
 
     worse, better = versus[versus["reading"].eq("worse")], versus[versus["reading"].eq("better")]
@@ -180,13 +183,13 @@ def readings_sentence(versus: pd.DataFrame) -> str:
              + (f" ({named(worse)})" if len(worse) else ""),
              f"{len(better)} better" + (f" ({named(better)})" if len(better) else ""),
              f"{none} show no difference, which at {seeds} seeds is not evidence that there is none"]
-    return ", ".join(parts)
+    return math_notation(", ".join(parts))
 
 
 def paired_differences(table: Any, title: str = "Each loss minus cross-entropy, paired over seeds") -> plt.Figure:
     """One panel per ``measure``: each ``loss``'s paired ``delta`` with its 95 % interval (``low``, ``high``); n beside.
 
-    A point without an interval (n < 2) is drawn hollow. Chapter 10's table from
+    A point without an interval (n < ``USEFUL_N``, the book's rule) is drawn hollow, without a bar. Chapter 10's table from
     ``hierarchy_loss.against_cross_entropy``, or any table with those columns.
     """
     missing = {"loss", "measure", "delta", "low", "high", "n"} - set(table.columns)
@@ -202,14 +205,15 @@ def paired_differences(table: Any, title: str = "Each loss minus cross-entropy, 
     for ax, measure in zip(axes, measures):
         part = table[table["measure"].eq(measure)]
         for _, row in part.iterrows():
-            known = np.isfinite(float(row["low"])) and np.isfinite(float(row["high"]))
+            known = (np.isfinite(float(row["low"])) and np.isfinite(float(row["high"]))
+                     and not too_few_seeds(row["n"]))  # the book's rule: no interval under USEFUL_N seeds
             err = [[max(0.0, row["delta"] - row["low"])], [max(0.0, row["high"] - row["delta"])]] if known else None
             ax.errorbar([row["delta"]], [y[row["loss"]]], xerr=err, fmt="o", color=color, capsize=3,
                         markerfacecolor=color if known else "white")
             ax.annotate(f"n={row['n']}", (row["delta"], y[row["loss"]]), xytext=(0, 6), textcoords="offset points",
                         fontsize=10, ha="center", color="0.35")
         ax.axvline(0, color="0.5", lw=0.8)
-        ax.set_xlabel(f"Δ {measure.replace(' (%)', '')} (points)", fontsize=10)
+        ax.set_xlabel(math_notation(f"Δ {measure.replace(' (%)', '')} (points)"), fontsize=10)
         ax.margins(y=0.25)
     for ax in axes:
         ax.set_yticks(list(y.values()), [textwrap.fill(loss, 36) for loss in y], fontsize=10)

@@ -38,7 +38,8 @@ from lgtools.report.scorecard import scorecard
 from lgtools.runs.compare import paired_interval, verdict
 from lgtools.runs.probe_study import early_share, probe_intervals
 from lgtools.report.figures import coarse_colors
-from lgtools.report.ledger import not_run, ours_text, why_missing
+from lgtools.report.ledger import USEFUL_N, not_run, ours_text, why_missing
+from lgtools.report.page import math_notation
 from lgtools.report.points import place_labels
 from typing import TYPE_CHECKING
 
@@ -185,14 +186,16 @@ def head_finding(versus: pd.DataFrame) -> list[str]:
                 said.append(f"{words} {_signed(first)} points after epoch {int(first['epoch'])}, {_signed(last)} "
                             f"after epoch {int(last['epoch'])}")
         n = int(part["n"].max())
+        few = " (means alone: no interval under three seeds)" if n < USEFUL_N else ""
         lines.append(f"- **{name[0].upper() + name[1:]}** against the plain fine network, paired over {n} "
-                     f"seed{'s' if n != 1 else ''}: {'; '.join(said)}.")
+                     f"seed{'s' if n != 1 else ''}{few}: {math_notation('; '.join(said))}.")
     return lines
 
 
 def _signed(row: pd.Series) -> str:
-    """A paired difference with its interval, or alone where one pair gives no interval."""
-    return f"{row['delta']:+.2f}" + ("" if np.isnan(row["low"]) else f" [{row['low']:+.2f}, {row['high']:+.2f}]")
+    """A paired difference with its interval, or alone where fewer than ``USEFUL_N`` pairs give none to print."""
+    shown = not np.isnan(row["low"]) and row["n"] >= USEFUL_N
+    return f"{row['delta']:+.2f}" + (f" [{row['low']:+.2f}, {row['high']:+.2f}]" if shown else "")
 
 
 def study_status(probes: pd.DataFrame, heads: pd.DataFrame) -> str:
@@ -293,7 +296,7 @@ def epoch_differences(table: Any, ylabel: str = "Δ A_FC against the plain fine 
     """Per ``name``: the paired ``delta`` at each ``epoch`` with its 95 % interval (``low``, ``high``), labelled at the end.
 
     ``table``: ``hierarchy_inside.head_versus``; one panel per ``measure`` where it has that column.
-    A point without an interval (n < 2) is drawn hollow.
+    A point without an interval (n < ``USEFUL_N``, the book's rule) is drawn hollow, without a bar.
     """
     missing = {"name", "epoch", "delta", "low", "high", "n"} - set(table.columns)
     if missing:
@@ -317,19 +320,20 @@ def _epoch_panel(ax: plt.Axes, table: Any, ylabel: str) -> None:
     for i, (name, color) in enumerate(zip(names, palette)):
         part = table[table["name"].eq(name)].sort_values("epoch")
         x = part["epoch"].to_numpy(dtype=float) + 0.06 * (i - (len(names) - 1) / 2)  # side by side, not on top
-        known = np.isfinite(part["low"].to_numpy(dtype=float))
+        known = np.isfinite(part["low"].to_numpy(dtype=float)) & (part["n"].to_numpy(dtype=float) >= USEFUL_N)
         err = np.vstack([np.where(known, part["delta"] - part["low"], 0), np.where(known, part["high"] - part["delta"], 0)])
         ax.errorbar(x, part["delta"], yerr=np.maximum(err, 0), color=color, capsize=3, marker="o",
                     markerfacecolor="white" if not known.all() else color, label=f"{name} (n={int(part['n'].iloc[-1])})")
     ax.axhline(0, color="0.5", lw=0.8)
     ax.set_xlabel("epoch")
-    ax.set_ylabel(textwrap.fill(ylabel, 30), fontsize=10)
+    ax.set_ylabel(math_notation(textwrap.fill(ylabel, 30)), fontsize=10)
     if len(table):
         first, last = int(table["epoch"].min()), int(table["epoch"].max())
         ax.set_xticks(range(first, last + 1))  # ticks where there are epochs, none past the last
         ax.set_xlim(first - 0.3, last + 0.3)
         means = table["delta"].astype(float)
-        halves = (table["high"].astype(float) - table["low"].astype(float)).dropna() / 2
+        shown = table[table["n"].astype(float) >= USEFUL_N]  # the intervals drawn
+        halves = (shown["high"].astype(float) - shown["low"].astype(float)).dropna() / 2
         reach = max(float(means.abs().max()), float(halves.median()) if len(halves) else 0.0, 0.5)
         ax.set_ylim(min(0.0, float(means.min())) - reach, max(0.0, float(means.max())) + reach)
 

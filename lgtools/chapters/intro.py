@@ -16,8 +16,8 @@ import seaborn as sns
 
 from lgtools.chapters import (automatic_fine_labels, conclusion, discussion, generalization, hierarchy_in_the_loss,
                               hierarchy_inside, optimization, pretraining_granularity, training_data)
-from lgtools.report.ledger import (CONVERGED, gather, ledger_details, ledger_markdown, paper_claims, short_claim,
-                                   shown_number, verdict_chip, verdict_note, verdict_word, with_converged)
+from lgtools.report.ledger import (CONVERGED, gather, headline_sentence, ledger_details, ledger_markdown, paper_claims,
+                                   short_claim, shown_number, verdict_chip, verdict_word, with_converged)
 from lgtools.report.stored import stored_results
 from lgtools.training.config import paper_recipe
 
@@ -59,7 +59,7 @@ def ledger_figure(ledger: Any, title: str = "The paper's ΔA and ours (95 % inte
     ax.axvline(0, color="0.5", lw=0.8)
     ax.set_yticks(y, [textwrap.fill(short_claim(c), 32) for c in rows["claim"]], fontsize=FONT_PT)
     ax.tick_params(axis="x", labelsize=FONT_PT)
-    ax.set_xlabel("ΔA = A_FC − A_CC (points), CPU scale", fontsize=FONT_PT)
+    ax.set_xlabel(r"$\Delta A = A_{FC} - A_{CC}$ (points), CPU scale", fontsize=FONT_PT)
     ax.set_title(title, fontsize=FONT_PT + 0.5)
     fig.legend(*ax.get_legend_handles_labels(), fontsize=FONT_PT, loc="lower center", ncol=3, frameon=False)
     fig.tight_layout(rect=(0, 0.75 / height, 1, 1))
@@ -100,26 +100,8 @@ def book_ledger(stored: pd.DataFrame) -> pd.DataFrame:
 def landing_found(stored: pd.DataFrame, ledger: pd.DataFrame, results_dir: str) -> str:
     """The landing page's "what we found" (Markdown): the short answer, the tally with chips, the regime in one sentence."""
     converged = converged_ledger(stored)
-    return "\n".join([answer_sentence(ledger, converged), tally_sentence(ledger),
+    return "\n".join([headline_sentence(ledger, converged), tally_sentence(ledger),
                       "- **Regime.** " + regime_in_one(stored, conclusion.converged_ladder(results_dir))])
-
-
-TABLE_I = "Fine labels beat coarse labels on CIFAR-10 (Table I)"  # the book's short answer reads this claim's row
-
-
-def answer_sentence(ledger: pd.DataFrame, converged: pd.DataFrame) -> str:
-    """"Do fine labels help?" from Table I's CIFAR-10 row: the converged runs' number where stored, else CPU scale's."""
-    for frame, regime in ((converged, "trained to convergence"), (ledger, "at CPU scale")):
-        rows = frame[frame["claim"].eq(TABLE_I)] if len(frame) else frame
-        if len(rows) and rows.iloc[0]["ours"] not in ("—", None):
-            r = rows.iloc[0]
-            word = verdict_word(r["verdict"])
-            answer = {"agrees": "yes", "disagrees": "no"}.get(word, "not clearly")
-            size = {"size agrees": ", by about as much as the paper says"}.get(verdict_note(r["verdict"]), "")
-            return (f"- **Do fine labels help?** On CIFAR-10, {answer}{size}: networks {regime} gain ΔA "
-                    f"{shown_number(r['ours'], r['seeds'])} points (n = {r['seeds']}) against the paper's {r['paper']} "
-                    f"{verdict_chip(r['verdict'])}. CIFAR-100 and the ImageNet subsets are not available offline.")
-    return "- **Do fine labels help?** No stored CIFAR-10 run answers it yet."
 
 
 def tally_sentence(ledger: pd.DataFrame) -> str:

@@ -28,7 +28,7 @@ from lgtools.report.evidence import coarse_mistakes, hard_for, hard_images  # no
 from lgtools.report.figures import COARSE_COLOR, FINE_COLOR, label_color
 from lgtools.report.ledger import claim_frame, finding_box, not_run, ours_text
 from lgtools.report.paths import resolve_path
-from lgtools.report.points import delta_with_intervals
+from lgtools.report.points import delta_with_intervals, place_labels
 from lgtools.runs.compare import paired_interval, verdict
 from lgtools.runs.finetune_study import MISALIGNED, TRANSFER_FOLDERS, load_finetune_study, transfer_table
 from lgtools.runs.results import load_results
@@ -355,7 +355,9 @@ def granularity_transfer(versus: Any, misaligned_prefix: str, coarse_classes: in
                              layout="constrained")  # stacked: one column wide
     anchor = (pd.DataFrame({"classes": [coarse_classes], "delta": [0.0], "low": [0.0], "high": [0.0]})
               if coarse_classes is not None else pd.DataFrame(columns=["classes", "delta", "low", "high"]))
+    marks: dict[Any, tuple[list, list]] = {}  # per panel: every point's bar (data boxes), and the controls to label
     for ax, (name, measures) in zip(axes[:, 0], shown):
+        bars, controls = marks.setdefault(ax, ([], []))
         for shift, (measure, words) in zip((0.96, 1.04), measures.items()):
             part = versus[versus["measure"].eq(measure) & versus["n"].gt(0)]
             if part.empty:
@@ -372,11 +374,9 @@ def granularity_transfer(versus: Any, misaligned_prefix: str, coarse_classes: in
                             markeredgecolor=colors[words] if face == "white" else "black", markeredgewidth=0.8,
                             capsize=3, ls="-" if face != "white" else "none", lw=1,
                             label=words if face != "white" else None)
-            up = shift < 1  # the two measures' labels one above, one below their points
-            for _, row in part[crossing].iterrows():
-                ax.annotate("misaligned", (float(row["classes"]) * shift * 1.12, float(row["delta"])),
-                            xytext=(6, 4 if up else -4), textcoords="offset points", fontsize=10, color=colors[words],
-                            va="bottom" if up else "top")
+                bars += [(a, y - lo, a, y + hi) for a, y, lo, hi in zip(x, frame["delta"].astype(float), low, high)]
+            controls += [(float(row["classes"]) * shift * 1.12, float(row["delta"]), colors[words])
+                         for _, row in part[crossing].iterrows()]
         ticks = sorted(set(versus["classes"].astype(int)) | ({int(coarse_classes)} if coarse_classes else set()))
         ax.set_xscale("log")
         ax.set_xticks(ticks, [str(t) for t in ticks])
@@ -388,6 +388,12 @@ def granularity_transfer(versus: Any, misaligned_prefix: str, coarse_classes: in
         ax.set_ylabel("minus coarse pretraining\n(points), 95 % interval", fontsize=10)
         ax.legend(fontsize=10, loc="best")
     fig.suptitle(textwrap.fill(title, 70), fontsize=11)
+    fig.draw_without_rendering()  # the layout is placed once; the controls' labels are placed in it, apart
+    fig.set_layout_engine("none")
+    for ax, (bars, controls) in marks.items():
+        if controls:
+            x, y, hues = zip(*controls)
+            place_labels(ax, x, y, ["misaligned"] * len(x), obstacles=bars, colors=hues)
     return fig
 
 

@@ -130,7 +130,7 @@ def _split_styles() -> dict[str, tuple]:
 BANDS = {"sd": ("sd", "±1 std"), "range": (("pi", 100), "min–max"), "none": (None, "")}
 
 
-COARSE_LEVEL = "coarse-level accuracy (%)\nfine runs read out as A_FC, coarse runs A_CC"
+COARSE_LEVEL = "coarse-level accuracy (%)\nfine runs read out as $A_{FC}$, coarse runs $A_{CC}$"
 
 
 def _split_lines(data: Any, x: str, xlabel: str, title: str, ax: plt.Axes | None,

@@ -28,7 +28,13 @@ NA = "—"
 MINUS = "\u2212"
 
 
-CI_SUFFIX = "_ci"  # the merged name of a ``<name>_low`` / ``<name>_high`` pair
+CI_SUFFIX = "_ci"  # the merged name of a ``<name>_low`` / ``<name>_high`` pair (a bare ``low`` / ``high``: ``_ci``)
+
+
+USEFUL_N = 3  # seeds: below this a 95 % t interval is too wide to read (n = 2: t = 12.7), so none is printed
+
+
+SEED_COUNTS = ("n", "pairs")  # columns that count the seeds an interval of their row is taken over
 
 
 # Readable headers of the column names the chapters' producers use; others: underscores as spaces.
@@ -50,6 +56,8 @@ LABELS = {
     "ours_fine": "ours, fine (%) [95 % CI]", "ours_coarse": "ours, coarse (%) [95 % CI]",
     "paper": "paper", "ours": "ours", "ours_mean": "our mean",
     "removed": "errors removed (%)", "paper_removed": "paper: errors removed (%)",
+    "afc": "A_FC (%)", "crossing": "mistakes crossing (%)",
+    "chance_crossing": "chance crossing (%)", "nmi": "NMI", "ari": "ARI", "control_ari": "ARI of random groupings",
     "acr": "ACR", "n": "seeds", "pairs": "paired seeds", "p_value": "p", "spearman_rho": "Spearman ρ",
     "sign_agrees": "sign agrees", "verdict": "verdict", "beats": "beats (interval above 0)", "share": "labels changed",
     "noise_share": "labels changed", "share_source": "share from", "memorised": "memorised",
@@ -221,22 +229,39 @@ def format_cell(value: Any, kind: str = "float", digits: int = 2) -> str:
 
 
 def merge_intervals(df: pd.DataFrame) -> pd.DataFrame:
-    """Each ``<name>_low`` / ``<name>_high`` pair as one column ``<name>_ci`` of (low, high), where the pair was."""
+    """Each ``<name>_low`` / ``<name>_high`` pair as one column ``<name>_ci`` of (low, high), where the pair was (bare ``low`` / ``high``: ``_ci``)."""
     out = df.copy()
-    for column in [c for c in df.columns if isinstance(c, str) and c.endswith("_low")]:
-        base = column[: -len("_low")]
-        if f"{base}_high" not in out.columns:
+    for column in [c for c in df.columns if isinstance(c, str) and (c.endswith("_low") or c == "low")]:
+        base = column[: -len("low")].removesuffix("_")
+        high = f"{base}_high" if base else "high"
+        if high not in out.columns:
             continue
-        pairs = list(zip(out[column], out[f"{base}_high"]))
+        pairs = list(zip(out[column], out[high]))
         at = list(out.columns).index(column)
-        out = out.drop(columns=[column, f"{base}_high"])
+        out = out.drop(columns=[column, high])
         out.insert(at, base + CI_SUFFIX, pairs)
     return out
 
 
-def _interval_text(pair: tuple[Any, Any], kind: str, digits: int) -> str:
-    """A (low, high) pair as "[low, high]", "—" when either bound is missing."""
+def too_few_seeds(n: Any) -> bool:
+    """True where ``n`` (seeds) is a count from 1 to ``USEFUL_N`` − 1: an interval over so few is not printed."""
+    count = pd.to_numeric(pd.Series([n]), errors="coerce").iloc[0]
+    return bool(not pd.isna(count) and 0 < count < USEFUL_N)
+
+
+def _seed_counts(df: pd.DataFrame, all_columns: list[str]) -> list[Any]:
+    """Per row, the seeds its intervals are taken over (``SEED_COUNTS``; None where the table does not count seeds)."""
+    for column in SEED_COUNTS:
+        if column in df.columns and (column != "n" or label("n", all_columns) == LABELS["n"]):
+            return list(df[column])
+    return [None] * len(df)
+
+
+def _interval_text(pair: tuple[Any, Any], kind: str, digits: int, n: Any = None) -> str:
+    """A (low, high) pair as "[low, high]", "—" when either bound is missing, "n = 2: no interval" under ``USEFUL_N`` seeds."""
     low, high = pair
+    if too_few_seeds(n):
+        return f"n = {int(pd.to_numeric(n))}: no interval"
     if _missing(low) or _missing(high):
         return NA
     return f"[{format_cell(low, kind, digits)}, {format_cell(high, kind, digits)}]"
@@ -279,7 +304,7 @@ def _resolve(wanted: Sequence[str], columns: list[str]) -> list[str]:
     """Names given by a caller as columns of the merged table (a ``_low``/``_high`` name means its interval)."""
     out = []
     for name in wanted:
-        merged = re.sub(r"_(low|high)$", CI_SUFFIX, name)
+        merged = CI_SUFFIX if name in ("low", "high") else re.sub(r"_(low|high)$", CI_SUFFIX, name)
         found = name if name in columns else merged if merged in columns else None
         if found is None:
             raise ValueError(f"columns/keys: {name!r} is not a column; have {columns}")
@@ -294,6 +319,14 @@ def notation_html(text: str) -> str:
     for name in ("FC", "CC"):
         escaped = re.sub(rf"\bA_{name}\b", f"<i>A</i><sub>{name}</sub>", escaped)
     return escaped.replace("ΔA", "Δ<i>A</i>")
+
+
+def math_notation(text: str) -> str:
+    """``text`` with A_FC, A_CC (and ΔA = A_FC − A_CC) as math: typeset by MyST in Markdown and by mathtext in a figure."""
+    text = re.sub(r"(ΔA = )?\bA_FC\b\s*[−-]\s*\bA_CC\b",
+                  lambda m: r"$\Delta A = A_{FC} - A_{CC}$" if m.group(1) else r"$A_{FC} - A_{CC}$", text)
+    return re.sub(r"(Δ ?)?(?<![A-Za-z0-9_{])A_(FC|CC)(?![A-Za-z0-9_])",
+                  lambda m: (r"$\Delta A_{" if m.group(1) else "$A_{") + m.group(2) + "}$", text)
 
 
 # Names of datasets, hierarchies and settings as a reader says them (cells of NAMED_COLUMNS).
@@ -328,10 +361,11 @@ def _cell_html(text: str, classes: str) -> str:
 def _table(df: pd.DataFrame, columns: list[str], caption: str | None, digits: int, all_columns: list[str]) -> str:
     """One HTML table of ``columns`` of the merged frame ``df``."""
     cells, classes = {}, {}
+    seeds = _seed_counts(df, all_columns)
     for column in columns:
         kind = kind_of(column, df[column])
         if column.endswith(CI_SUFFIX):
-            cells[column] = [_interval_text(pair, kind, digits) for pair in df[column]]
+            cells[column] = [_interval_text(pair, kind, digits, n) for pair, n in zip(df[column], seeds)]
             classes[column] = "lg-num lg-wrap lg-ci"
         else:
             cells[column] = [format_cell(v, kind, digits) for v in df[column]]

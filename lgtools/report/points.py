@@ -10,16 +10,24 @@ import seaborn as sns
 import textwrap
 from typing import Any, Sequence
 from lgtools.report.figures import readable_log_ticks, short_label
+from lgtools.report.page import math_notation
 
 
 # Label placement: offsets (points) tried around each point, nearest first, and the gap kept around a label.
-_DIRECTIONS = ((1, 1), (1, -1), (-1, 1), (-1, -1), (1, 0), (-1, 0), (0, 1), (0, -1))
+_DIRECTIONS = ((1, 1), (1, -1), (-1, 1), (-1, -1), (1, 0), (-1, 0), (0, 1), (0, -1),
+               (2, 1), (2, -1), (-2, 1), (-2, -1), (1, 2), (1, -2), (-1, 2), (-1, -2))
 
 
-_RADII = (3, 7, 12, 18, 26, 36, 48, 62)
+_LABEL_WEIGHT = 4  # where no place is free, a label over another label costs this much more than over a point or bar
+
+
+_RADII = (3, 7, 12, 18, 26, 36, 48, 62, 80, 100)
 
 
 _GAP = 1.5
+
+
+_CAP = 3.5  # points: half the width an error bar takes (its caps, capsize 2-3, and the line)
 
 
 def _overlap(box: np.ndarray, others: np.ndarray) -> float:
@@ -43,16 +51,34 @@ def _label_box(anchor: np.ndarray, direction: tuple[int, int], radius: float, si
     return np.array([x0 - pad, y0 - pad, x0 + width + pad, y0 + height + pad])
 
 
+def _merge_close(anchors: np.ndarray, texts: Sequence[str], colors: Sequence[Any],
+                 reach: float) -> list[tuple[np.ndarray, str, Any]]:
+    """Points of one colour whose markers touch (centres within ``reach`` px) as one point with their texts joined."""
+    rgba = [matplotlib.colors.to_rgba(c) for c in colors]
+    left, merged = list(range(len(anchors))), []
+    while left:
+        first = left.pop(0)
+        members = [first] + [j for j in left if rgba[j] == rgba[first]
+                             and np.hypot(*(anchors[j] - anchors[first])) < reach]
+        left = [j for j in left if j not in members]
+        text = ", ".join(str(texts[k]) for k in members)
+        merged.append((anchors[members].mean(axis=0), textwrap.fill(text, 22) if len(members) > 1 else text,
+                       colors[first]))
+    return merged
+
+
 def place_labels(ax: plt.Axes, x: Sequence[float], y: Sequence[float], texts: Sequence[str],
                  obstacles: Sequence[tuple[float, float, float, float]] = (), fontsize: float = 10.0,
                  colors: Sequence[Any] | None = None) -> list:
     """Annotate each point with its text where no other label, point or ``obstacles`` box (data x0, y0, x1, y1) lies.
 
-    Deterministic: the limits are frozen, each label in turn takes the nearest of eight
-    directions at growing distance that is free and inside the axes (else the least crowded),
+    Deterministic: the limits are frozen, each label in turn takes the nearest of sixteen
+    directions at growing distance that is free and inside the axes (else the least crowded, a
+    label over another label counting ``_LABEL_WEIGHT`` times a label over a point or an error bar),
     and a label set further than 10 points off gets a leader line. Call it last, after the
-    limits, scales and layout are final. ``colors`` (one per text) colours the labels.
-    Returns the annotations.
+    limits, scales and layout are final. ``colors`` (one per text) colours the labels; points of one
+    colour whose markers touch share one label, their texts joined ("C10, 20 % data"), so that a
+    crowd of coincident points does not fan out into leader lines. Returns the annotations.
     """
     fig = ax.figure
     ax.set_xlim(ax.get_xlim())
@@ -61,13 +87,21 @@ def place_labels(ax: plt.Axes, x: Sequence[float], y: Sequence[float], texts: Se
     anchors = ax.transData.transform(np.column_stack([np.asarray(x, float), np.asarray(y, float)]))
     marker = 4.0 * scale  # half the size of a point's marker
     taken = [np.array([px - marker, py - marker, px + marker, py + marker]) for px, py in anchors]
+    cap = _CAP * scale  # an error bar's cap reaches this far either side of its line
     for x0, y0, x1, y1 in obstacles:
         (px0, py0), (px1, py1) = ax.transData.transform([(x0, y0), (x1, y1)])
-        taken.append(np.array([min(px0, px1), min(py0, py1), max(px0, px1), max(py0, py1)]))
+        middle, half = (px0 + px1) / 2, max(abs(px1 - px0) / 2, cap)  # a bar of zero width still takes its caps' room
+        centre, tall = (py0 + py1) / 2, max(abs(py1 - py0) / 2, cap)  # a point (zero height) its marker's
+        taken.append(np.array([middle - half, centre - tall, middle + half, centre + tall]))
+    legend = ax.get_legend()
+    if legend is not None and legend.get_visible():  # an axes' legend, placed already, is no place for a label
+        box = legend.get_window_extent()
+        taken.append(np.array([box.x0, box.y0, box.x1, box.y1]))
     frame = ax.get_window_extent()
+    placed: list[np.ndarray] = []  # the labels placed so far
     notes = []
     colors = list(colors) if colors is not None else ["0.15"] * len(anchors)
-    for anchor, text, color in zip(anchors, texts, colors):
+    for anchor, text, color in _merge_close(anchors, texts, colors, 2 * marker):
         probe = ax.text(0, 0, str(text), fontsize=fontsize)
         extent = probe.get_window_extent()
         probe.remove()
@@ -78,7 +112,8 @@ def place_labels(ax: plt.Axes, x: Sequence[float], y: Sequence[float], texts: Se
                 box = _label_box(anchor, direction, radius, size, scale)
                 inside = _overlap(box, np.array([[frame.x0, frame.y0, frame.x1, frame.y1]]))
                 outside = (box[2] - box[0]) * (box[3] - box[1]) - inside
-                cost = _overlap(box, np.array(taken)) + 5 * outside
+                cost = (_overlap(box, np.array(taken)) + _LABEL_WEIGHT * _overlap(box, np.array(placed).reshape(-1, 4))
+                        + 5 * outside)
                 if best is None or cost < best[0] - 1e-9:
                     best = (cost, direction, radius, box)
                 if cost == 0:
@@ -86,14 +121,15 @@ def place_labels(ax: plt.Axes, x: Sequence[float], y: Sequence[float], texts: Se
             if best[0] == 0:
                 break
         _, (dx, dy), radius, box = best
-        taken.append(box)
+        placed.append(box)
         norm = np.hypot(dx, dy) or 1
         offset = (radius * dx / norm, radius * dy / norm)
-        align = {1: "left", -1: "right", 0: "center"}[dx], {1: "bottom", -1: "top", 0: "center"}[dy]
+        sx, sy = int(np.sign(dx)), int(np.sign(dy))  # the side of the point the label lies on
+        align = {1: "left", -1: "right", 0: "center"}[sx], {1: "bottom", -1: "top", 0: "center"}[sy]
         leader = None
         if radius > 10:
             leader = {"arrowstyle": "-", "color": "0.55", "lw": 0.5, "shrinkA": 0, "shrinkB": 2,
-                      "relpos": ((1 - dx) / 2, (1 - dy) / 2)}
+                      "relpos": ((1 - sx) / 2, (1 - sy) / 2)}
         point = ax.transData.inverted().transform(anchor)
         notes.append(ax.annotate(str(text), point, textcoords="offset points", xytext=offset, fontsize=fontsize,
                                  ha=align[0], va=align[1], arrowprops=leader, annotation_clip=False,
@@ -177,9 +213,9 @@ def delta_vs_acr(points: Any, title: str | None = None, log_x: bool = False,
     if log_x and len(points):
         readable_log_ticks(ax.xaxis)
     ax.set_xlabel("Average Confusion Ratio (authors' code convention)" + (", log scale" if log_x else ""), fontsize=10)
-    ax.set_ylabel("ΔA = A_FC − A_CC, test (points)", fontsize=10)
+    ax.set_ylabel(r"$\Delta A = A_{FC} - A_{CC}$, test (points)", fontsize=10)
     heading = title or "ΔA against ACR"
-    spearman = "\n" + textwrap.fill("Spearman " + "; ".join(rhos), 80) if rhos else ""
+    spearman = "\n" + textwrap.fill("Spearman " + "; ".join(rhos), 64) if rhos else ""  # 80 ran off the figure
     ax.set_title(heading + spearman, fontsize=10)
     return _finish_labelled(fig, ax, own, points, points["acr"], points["delta"], colors, obstacles, shorten)
 
@@ -187,13 +223,14 @@ def delta_vs_acr(points: Any, title: str | None = None, log_x: bool = False,
 def delta_with_intervals(points: Any, x: str, xlabel: str, title: str | None = None,
                          ax: plt.Axes | None = None, y: str = "delta",
                          ylabel: str = "ΔA = A_FC − A_CC, test (points), 95 % interval",
-                         shorten: bool = True) -> plt.Figure:
+                         shorten: bool = True, zero_line: bool = True) -> plt.Figure:
     """``y`` (ΔA by default) against ``x``, one colour per ``group``, points labelled (chapter 7).
 
     ``points`` has columns ``x``, ``y``, ``group`` and ``label`` (shortened by `short_label`
     unless ``shorten`` is False); for ΔA also ``delta_low`` and ``delta_high``, drawn as bars
     (NaN: no bar, e.g. the paper's single runs). Labels are placed apart by `place_labels`; the
-    legend sits right of the axes.
+    legend sits right of the axes. ``zero_line`` draws ΔA = 0; off for a measure whose range is
+    nowhere near 0 (chapter 11's NMI), so that the y range fits the data.
     """
     needed = {x, y, "group", "label"} | ({"delta_low", "delta_high"} if y == "delta" else set())
     missing = needed - set(points.columns)
@@ -213,12 +250,12 @@ def delta_with_intervals(points: Any, x: str, xlabel: str, title: str | None = N
         ax.errorbar(part[x], part["delta"], yerr=[low, high], fmt=markers[group], color=colors[group], capsize=3,
                     markeredgecolor="black", markeredgewidth=0.4, label=group)
         obstacles += _error_boxes(part[x], part["delta_low"], part["delta_high"])
-    if y == "delta":
+    if y == "delta" and zero_line:
         ax.axhline(0, color="0.5", lw=0.8)
     ax.margins(x=0.08, y=0.1)
     ax.autoscale_view()
     ax.set_xlabel(xlabel, fontsize=10)
-    ax.set_ylabel(textwrap.fill(ylabel, 34), fontsize=10)
-    ax.set_title(textwrap.fill(title or ylabel, 70), fontsize=10)
+    ax.set_ylabel(math_notation(textwrap.fill(ylabel, 34)), fontsize=10)  # wrapped as words, then typeset
+    ax.set_title(math_notation(textwrap.fill(title or ylabel, 70)), fontsize=10)
     return _finish_labelled(fig, ax, own, points, points[x].astype(float), points["delta"].astype(float),
                             colors, obstacles, shorten)
