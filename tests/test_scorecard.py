@@ -404,8 +404,9 @@ def test_headline_sentence_answers_from_the_cifar10_row(stored):
 
 def test_ledger_rows_are_short_enough_for_two_lines_of_the_desktop_column(stored):
     """Issue 31: 9 of 15 rows wrapped to three lines at 1280 px. Measured in Chromium on the landing page alone
-    (2026-12-07, a 1280 px window: the table 675 px wide): with claims of at most 56 characters, numbers and notes kept whole, the claim
-    column (29 %) holds two lines and a cell breaks only between number and chip, and before the note."""
+    (2026-12-07, a 1280 px window, the table 675 px wide): with claims of at most 56 characters and numbers and
+    notes kept whole, the claim column (29 %) holds two lines and a cell breaks only between number and chip,
+    and before the note."""
     from pathlib import Path
 
     from lgtools.chapters.intro import verdict_ledger
