@@ -319,8 +319,7 @@ SHORTER = ((r"^Fine labels beat coarse labels on ", "Fine labels win on "),
 
 
 def short_claim(claim: object) -> str:
-    """A claim as the ledger shows it: without "Beyond the paper:", its longest wordings shorter (``SHORTER``), and
-    with only the source of its last parenthesis."""
+    """A claim as the ledger shows it: no "Beyond the paper:", long wordings shorter, the first source of its last parenthesis."""
     text = re.sub(r"^(Beyond the paper|Future work of the paper|Scale): ", "", str(claim))
     for long, short in SHORTER:
         text = re.sub(long, short, text, flags=re.I)
