@@ -323,6 +323,7 @@ def short_claim(claim: object) -> str:
     text = re.sub(r"^(Beyond the paper|Future work of the paper|Scale): ", "", str(claim))
     for long, short in SHORTER:
         text = re.sub(long, short, text, flags=re.I)
+    text = re.sub(r"(\d) %", "\\1\u00a0%", text)  # "100 %" stays on one line, in a table cell or a figure's label
     text = text[:1].upper() + text[1:]
     head, paren, source = text.rpartition(" (")
     if not paren:
