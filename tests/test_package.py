@@ -255,3 +255,14 @@ def test_chapters_that_show_acr_before_chapter_6_link_it_to_the_glossary():
         prose = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
         first = re.search(r"\bACR\b", prose)
         assert first and prose[first.start() - 7:first.end() + 1] == "{term}`ACR`", (name, prose[first.start() - 40:first.end()])
+
+
+def test_chapter_7_folds_its_secondary_tables():
+    """Issue 31: chapter 7's page was 15,913 px tall at 1280 px. Its scorecards, per-partition table and live tables
+    are folded (hide-output, as chapter 8 folds its full tables): 14,896 → 11,706 px measured in Chromium."""
+    import json
+
+    cells = json.loads((ROOT / "book" / "07_discussion.ipynb").read_text(encoding="utf-8"))["cells"]
+    showing = [c for c in cells if c["cell_type"] == "code" and "show(" in "".join(c["source"])]
+    shown = [c for c in showing if "hide-output" not in c.get("metadata", {}).get("tags", [])]
+    assert len(showing) >= 8 and len(shown) <= 3, ["".join(c["source"]).splitlines()[-1] for c in shown]

@@ -356,7 +356,8 @@ def test_ledger_gets_a_converged_column_from_converged_runs_only() -> None:
     assert header.index("Converged") < header.index("CPU scale")
     text = ledger_markdown(out)  # every row has three seeds: the heads say n once
     assert "Converged (n = 3)" in header and "CPU scale (n = 3)" in header and "(n = 3)" not in text.split("\n", 2)[2]
-    assert "+1.76 [+1.03, +2.49] <span" in text and "+0.90 [+0.40, +1.40] <span" in text and "Scale" not in text
+    assert "+1.76 [+1.03, +2.49]</span> <span" in text and "+0.90 [+0.40, +1.40]</span> <span" in text  # kept whole
+    assert "Scale" not in text
 
 
 def test_default_jobs_follows_cores_and_is_overridable(monkeypatch) -> None:

@@ -404,6 +404,28 @@ def test_headline_sentence_answers_from_the_cifar10_row(stored):
     assert "No stored CIFAR-10 run" in headline_sentence(verdict_ledger(runs.iloc[:0]))
 
 
+def test_ledger_rows_are_short_enough_for_two_lines_of_the_desktop_column(stored):
+    """Issue 31: 9 of 15 rows wrapped to three lines at 1280 px. Measured in Chromium on the landing page alone
+    (2026-12-07, a 1280 px window, the table 675 px wide): with claims of at most 56 characters and numbers and
+    notes kept whole, the claim column (29 %) holds two lines and a cell breaks only between number and chip,
+    and before the note."""
+    from pathlib import Path
+
+    from lgtools.chapters.intro import verdict_ledger
+    from lgtools.report.ledger import ours_cell, paper_claims, short_claim
+
+    runs, _ = stored
+    claims = [short_claim(c) for c in paper_claims(verdict_ledger(runs))["claim"]]
+    assert len(claims) >= 14 and max(map(len, claims)) <= 56, max(claims, key=len)
+    assert "Fine labels win on CIFAR-10 (Table I)" in claims  # Table I names its data set; the rest are CIFAR-10's
+    cell = ours_cell("+1.76 [+1.03, +2.49]", 3, "inconclusive after Holm (agrees alone); magnitude differs (x)", "3")
+    assert cell.startswith('<span class="lg-value">+1.76 [+1.03, +2.49]</span> <span class="lg-chip')
+    assert cell.endswith('<span class="lg-note-text">agrees before Holm, size differs</span>')
+    css = (Path(__file__).resolve().parents[1] / "_static" / "lgtools.css").read_text()
+    desktop = css[css.index("@media (min-width: 721px)"):]
+    assert "table-layout: fixed" in desktop and ".lg-value, table:has(.lg-chip) .lg-note-text { white-space: nowrap; }" in desktop
+
+
 def test_chapter_8_and_the_landing_page_give_one_answer_from_the_converged_runs_first(stored):
     """Issue 31: chapter 8's box said "not clearly" (CPU scale) where the landing page said "yes" (converged runs)."""
     from lgtools.chapters import conclusion, intro

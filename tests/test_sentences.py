@@ -107,7 +107,11 @@ def test_bias_and_spread_and_readings_and_retrained_sentences_follow_their_table
                            "low": [-5.15, -1.0], "high": [-1.22, 2.0], "n": [2, 2],
                            "reading": ["worse", "no difference shown"]})
     text = readings_sentence(versus)
+    # two seeds: the mean alone, as the book prints no interval under three (issue 31)
     assert "of the 2 comparisons with cross-entropy, 1 read worse (a, fine top-1 (%) -3.19 (n = 2: no interval))" in text
+    assert "-5.15" not in text
+    three = readings_sentence(versus.assign(n=3))
+    assert "-3.19 [-5.15, -1.22] (n = 3)" in three
     assert "1 show no difference, which at 2 seeds is not evidence" in text
     gaps = pd.DataFrame({"labels": ["coarse", "fine"], "seed": [1, 0], "original": [93.80, 95.78],
                          "retrained": [94.34, 95.80], "gap": [0.54, 0.02]})

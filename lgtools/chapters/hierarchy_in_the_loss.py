@@ -214,7 +214,7 @@ def paired_differences(table: Any, title: str = "Each loss minus cross-entropy, 
                         fontsize=10, ha="center", color="0.35")
         ax.axvline(0, color="0.5", lw=0.8)
         ax.set_xlabel(math_notation(f"Δ {measure.replace(' (%)', '')} (points)"), fontsize=10)
-        ax.margins(y=0.25)
+        ax.margins(x=0.1, y=0.25)  # room for a point at either end and its n above it
     for ax in axes:
         ax.set_yticks(list(y.values()), [textwrap.fill(loss, 36) for loss in y], fontsize=10)
     fig.suptitle(title, fontsize=11)

@@ -295,9 +295,35 @@ def _short_number(text: str, limit: int = 70) -> str:
     return main
 
 
+# The ledger's short wording of its longest claims (issue 31: a row should fit two lines of a 688 px column).
+SHORTER = ((r"^Fine labels beat coarse labels on ", "Fine labels win on "),
+           (r" on CIFAR-10(?= \((Fig \d|Table (?!I\))[IVX]+))", ""),  # the ledger's data; Table I names each set
+           (r" of CIFAR-10(?= \(Table VI\))", ""),
+           (r"does not give coarse labels the gain of fine labels", "does not close the gap"),
+           (r"^An extra layer leaves the coarse network.s accuracy unchanged", "Extra layer: same coarse accuracy"),
+           (r"^With all 20 CIFAR-100 superclasses fine labels make no difference", "No gain with CIFAR-100's 20 "
+                                                                                   "superclasses"),
+           (r"fine labels still beat coarse", "fine labels still win"),
+           (r"\(Table VI.s partitions", "(Table VI"),
+           (r"^Fine labels on 40 % of CIFAR-10 beat coarse labels on all of it", "Fine on 40 % beats coarse on "
+                                                                                 "100 %"),
+           (r"^The share of the coarse network.s test errors that fine labels remove", "Coarse test errors that fine "
+                                                                                   "labels remove"),
+           (r"a fine network.s mistakes stay inside the coarse classes", "a fine network's mistakes stay in their "
+                                                                        "coarse class"),
+           (r"made by clustering each coarse class also beat coarse labels", "from clustering each coarse class "
+                                                                             "also win"),
+           (r"transfers better to coarse labels of images it never saw", "transfers better to unseen images"),
+           (r"^Pretraining labels must align with the target.s classes; misaligned ones transfer worse",
+            "Misaligned pretraining labels transfer worse"))
+
+
 def short_claim(claim: object) -> str:
-    """A claim as the ledger shows it: without "Beyond the paper:" and with only the source of its last parenthesis."""
+    """A claim as the ledger shows it: no "Beyond the paper:", long wordings shorter, the first source of its last parenthesis."""
     text = re.sub(r"^(Beyond the paper|Future work of the paper|Scale): ", "", str(claim))
+    for long, short in SHORTER:
+        text = re.sub(long, short, text, flags=re.I)
+    text = re.sub(r"(\d) %", "\\1\u00a0%", text)  # "100 %" stays on one line, in a table cell or a figure's label
     text = text[:1].upper() + text[1:]
     head, paren, source = text.rpartition(" (")
     if not paren:
@@ -316,12 +342,22 @@ def claim_link(row: pd.Series) -> str:
     return f"[{text}]({found.group(1)})" if found else text
 
 
+UNBROKEN = 26  # characters: a number with its interval up to this long is kept on one line ("+1.76 [+1.03, +2.49]")
+
+
 def ours_cell(ours: object, seeds: object, verdict: object, common_n: str = "") -> str:
-    """A ledger cell: our number (interval where n ≥ 3), n unless the column's head gives it, the chip and a note."""
+    """A ledger cell: our number (interval where n ≥ 3), n unless the column's head gives it, the chip and a note.
+
+    A number of up to ``UNBROKEN`` characters, the chip and the note are each one unbroken span, so that on a
+    desktop a cell breaks only between them: the number and chip on one line, the note on the next
+    (``_static/lgtools.css``; a phone's card lets them wrap).
+    """
     number = "" if str(ours) in ("—", "None", "nan") else _cell(shown_number(_short_number(str(ours)), seeds))
     n = "" if not number or "n = " in number or str(seeds) in ("0", "", common_n) else f" (n = {seeds})"
     note = verdict_note(verdict)
-    return " ".join(part for part in (number + n, verdict_chip(verdict),
+    short = len(number + n) <= UNBROKEN  # a sentence (the questions beyond the paper) wraps as text
+    value = f'<span class="lg-value">{number + n}</span>' if number and short else number + n
+    return " ".join(part for part in (value, verdict_chip(verdict),
                                       f'<span class="lg-note-text">{note}</span>' if note else "") if part)
 
 
@@ -344,7 +380,11 @@ def _common_n(seeds: pd.Series) -> str:
 
 
 def _paper_text(paper: object) -> str:
-    return str(paper).replace(" (no difference: ±", " (same ±")
+    """The paper's number as its narrow column shows it: a range without its mean (the details give it), a margin
+    "(same ±0.50)" as a quiet note of one line."""
+    text = re.sub(r"(… [+\-−]?[\d.]+) \(mean [^)]*\)", r"\1", str(paper))
+    same = re.match(r"(.*) \(no difference: (±[^)]*)\)$", text)
+    return f'{same.group(1)} <span class="lg-note-text">(same {same.group(2)})</span>' if same else text
 
 
 def _label(text: str) -> str:
