@@ -228,8 +228,11 @@ def test_a_stored_study_is_read_as_boundedly_as_a_result(tmp_path: Path, kind: s
     elif kind == "folder":
         path.mkdir()
     else:
-        (tmp_path.parent / "outside.json").write_text('{"format": "lgtools-finetune-study", "rows": []}')
-        path.symlink_to(tmp_path.parent / "outside.json")
+        (tmp_path / "elsewhere").mkdir()
+        (tmp_path / "elsewhere" / "study.json").write_text('{"format": "lgtools-finetune-study", "rows": []}')
+        (tmp_path / "results").mkdir()
+        path = tmp_path / "results" / "study.json"
+        path.symlink_to(tmp_path / "elsewhere" / "study.json")
     reason = {"fifo": "a FIFO, not a regular file", "deep": "nested 5000 deep", "folder": "a folder",
               "link out": "a symbolic link leading out of"}[kind]
     with pytest.raises(ValueError, match=f"path {path} is not a readable lgtools-finetune-study file .*{reason}"):

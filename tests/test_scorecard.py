@@ -400,7 +400,8 @@ def test_headline_sentence_answers_from_the_cifar10_row(stored):
 
     runs, _ = stored
     text = headline_sentence(verdict_ledger(runs))
-    assert "not clearly: networks at CPU scale gain ΔA +2.50" in text and "(n = 2)" in text  # the interval holds 0
+    assert "not clearly: networks at CPU scale reach ΔA +2.50 points (n = 2: no interval) against" in text
+    assert text.count("n = 2") == 1  # said once, where the interval is dropped
     assert "No stored CIFAR-10 run" in headline_sentence(verdict_ledger(runs.iloc[:0]))
 
 
@@ -593,11 +594,24 @@ def test_converged_table7_pairs_the_converged_coarse_runs_and_says_whether_conve
     assert table.loc[0.1, "delta"] == pytest.approx(-0.5)  # -0.5, -0.6 and -0.4
     assert table.loc[0.1, "n"] == 3 and table.loc[0.1, "a_cc"] == pytest.approx(97.1)
     found = convergence_verdict(noise_table(stored, "converged"))
-    assert found["converged_word"] == "explained"  # every seed's ΔA < 0: the interval is below 0
-    assert "at 0.1, ΔA = -0.50 [" in found["converged"] and "the paper -0.30" in found["converged"]
+    assert found["converged_word"] == "pending"  # 0.3 is not stored: one level never decides
+    assert "1 of the 2 randomness levels have 3 seeds" in found["converged"]
+    assert "at 0.1, ΔA = -0.50 [" in found["converged"] and "the paper's -0.30" in found["converged"]
     assert noise_table(stored).empty  # CPU scale reads its own sweeps only
-    helped = noise_table(stored, "converged").assign(delta=0.5, delta_low=0.2, delta_high=0.8)
-    assert convergence_verdict(helped)["converged_word"] == "not explained"
+    with pytest.raises(ValueError, match="scale must be one of"):
+        noise_table(stored, "convergd")
+    table = noise_table(stored, "converged")
+    both = pd.concat([table, table[table["noise"].eq(0.1)].assign(noise=0.3)], ignore_index=True)
+    both["train_acc_fine"] = [93.0, 91.5, 92.0][:len(both)]  # clean, 0.1, 0.3
+    found = convergence_verdict(both)
+    assert found["converged_word"] == "explained"  # every seed's ΔA < 0 at both levels
+    assert "fit 91.5 % and 92.0 % of their noisy training labels" in found["converged"]
+    assert "93.0 % of clean ones" in found["converged"] and "short of the 95 % that counts as memorised" in found["converged"]
+    assert convergence_verdict(both.assign(delta=0.5, delta_low=0.2, delta_high=0.8))["converged_word"] == "not explained"
+    assert convergence_verdict(both.assign(delta_low=-1.0, delta_high=0.5))["converged_word"] == "open"
+    two = convergence_verdict(both.assign(n=2, delta_low=np.nan, delta_high=np.nan))
+    assert two["converged_word"] == "pending" and "-0.50 (n = 2: no interval) against" in two["converged"]
+    assert two["converged"].count("n = 2") == 2  # once per level, never twice for one
 
 
 def test_table6_with_fewer_than_ten_partitions_says_how_many_ran_not_one_seed(stored):

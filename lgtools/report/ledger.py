@@ -86,8 +86,11 @@ def headline_sentence(ledger: pd.DataFrame, converged: pd.DataFrame | None = Non
             answer = {"agrees": "yes", "disagrees": "no"}.get(verdict_word(r["verdict"]), "not clearly")
             size = ", by about as much as the paper says" if answer == "yes" and "size agrees" in verdict_note(
                 r["verdict"]) else ""  # "not clearly, by about as much" would read as a contradiction
-            return (f"- **Do fine labels help?** On CIFAR-10, {answer}{size}: networks {regime} gain ΔA "
-                    f"{shown_number(r['ours'], r['seeds'])} points (n = {r['seeds']}) against the paper's {r['paper']} "
+            number = shown_number(r["ours"], r["seeds"])  # gives n itself where it drops the interval
+            number = (number.replace(" (n = ", " points (n = ", 1) if "(n = " in number
+                      else f"{number} points (n = {r['seeds']})")
+            return (f"- **Do fine labels help?** On CIFAR-10, {answer}{size}: networks {regime} reach ΔA "
+                    f"{number} against the paper's {r['paper']} "
                     f"{verdict_chip(r['verdict'])}. CIFAR-100 and the ImageNet subsets are not available offline.")
     return "- **Do fine labels help?** No stored CIFAR-10 run answers it yet."
 
@@ -277,7 +280,8 @@ SMALL_N = re.compile(r"\s*\[[^\]]*\]\s*\(n = ([12])\)")
 def shown_number(ours: object, seeds: object) -> str:
     """Our number for a reader: its interval dropped where n is too small for a useful one ("n = 2: no interval")."""
     text = SMALL_N.sub(lambda m: f" (n = {m.group(1)}: no interval)", str(ours))
-    n = pd.to_numeric(pd.Series([seeds]), errors="coerce").iloc[0]
+    counts = [int(v) for v in re.findall(r"\d+", str(seeds))]  # a number, or a range such as "2–3": its least
+    n = min(counts) if counts else np.nan
     if not pd.isna(n) and 0 < n < USEFUL_N and text != "—" and "no interval)" not in text:
         return INTERVAL.sub("", text) + f" (n = {int(n)}: no interval)"
     return text
@@ -440,19 +444,19 @@ def finding_box(ledger: pd.DataFrame, chapter: str) -> str:
     against = rows[words.eq("disagrees") | (judged.eq("disagrees") & converged.notna() if judged is not None
                                             else False)]
     if len(against):
-        named = _joined([f"“{short_claim(r['claim'])}”" + _regimes_aside(r) for _, r in against.iterrows()])
+        named = joined([f"“{short_claim(r['claim'])}”" + _regimes_aside(r) for _, r in against.iterrows()])
         text.append(f"Our runs disagree with {named}.")
     ran = rows[rows["seeds"].map(lambda s: seed_text([s]) != "no") & ~rows["ours"].astype(str).eq("—")]
     regimes = []
     if len(ran):
         scales = sorted({str(s).replace("cpu-scale", "CPU scale").replace("paper-scale", "the paper's scale")
                          for s in ran["scale"] if str(s) not in ("—", "nan")})
-        regimes.append(f"{_joined(scales) or 'CPU scale'} over {seed_text(ran['seeds'])} seeds")
+        regimes.append(f"at {joined(scales) or 'CPU scale'} over {seed_text(ran['seeds'])} seeds")
     if converged.notna().any():
         regimes.append(f"trained to convergence (the fast recipe) over {seed_text(converged.dropna().astype(int))} "
                        f"seeds for {_count(int(converged.notna().sum()), 'claim', 'claims')}")
     if regimes:
-        text.append(f"Measured on CIFAR-10 at {' and '.join(regimes)}, with {round(100 * (1 - ALPHA))} % "
+        text.append(f"Measured on CIFAR-10 {' and '.join(regimes)}, with {round(100 * (1 - ALPHA))} % "
                     f"Student-t intervals where there are {USEFUL_N} seeds or more.")
     common = _common_n(rows["seeds"][~rows["ours"].astype(str).eq("—")])  # the sentence gives it once
     common_converged = _common_n(converged.dropna().astype(int).astype(str))
@@ -488,7 +492,8 @@ def seed_text(seeds: pd.Series) -> str:
     return "no" if not values else str(min(values)) if min(values) == max(values) else f"{min(values)}–{max(values)}"
 
 
-def _joined(items: Sequence[str]) -> str:
+def joined(items: Sequence[str]) -> str:
+    """Words joined for a sentence: "a", "a and b", "a, b and c" ("" for none)."""
     items = list(items)
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else ""
 
@@ -504,4 +509,4 @@ def _count_sentence(words: pd.Series, regime: str = "") -> str:
     if len(words) == 1:
         return f"This chapter's one claim{at} {VERBS[words.iloc[0]][0]}."
     parts = [f"{int(words.eq(w).sum())} {VERBS[w][int(words.eq(w).sum()) != 1]}" for w in VERBS if words.eq(w).any()]
-    return f"Of this chapter's {len(words)} claims{at}, {_joined(parts)}."
+    return f"Of this chapter's {len(words)} claims{at}, {joined(parts)}."

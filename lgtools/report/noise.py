@@ -7,7 +7,7 @@ import pandas as pd
 
 from lgtools.labels.builtin import get_hierarchy
 from lgtools.labels.noise import add_label_noise, changed_share
-from lgtools.runs.compare import delta_table, paired_interval, verdict
+from lgtools.runs.compare import delta_table, paired_interval, unique_runs, verdict
 from lgtools.report.paper import paper_table
 from lgtools.report.selection import coarse_per_noise, select_runs
 
@@ -43,16 +43,19 @@ def _paired(runs: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return table
 
 
+SCALES = ("cpu-scale", "converged")  # the scales Table VII is stored at (sweeps/cpu/, sweeps/converged/)
+
+
 def table7_runs(stored: pd.DataFrame, scale: str = "cpu-scale") -> pd.DataFrame:
-    """The stored runs Table VII pairs at ``scale``: at CPU scale its sweeps' runs; at another scale every run of it
-    (the converged coarse baselines are Table I's and the ladder's), each network once, originals before copies."""
+    """The stored runs Table VII pairs at ``scale``: at CPU scale its sweeps' runs; converged, every run of that
+    scale (the coarse baselines are Table I's and the ladder's), each network once (``unique_runs``)."""
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
     if stored.empty:
         return stored
     if scale == "cpu-scale":
         return stored[stored["experiment"].isin(TABLE7_EXPERIMENTS)]
-    runs = stored[stored["scale"].astype(str).eq(scale)]
-    runs = runs.iloc[runs["reused_from"].notna().to_numpy().argsort(kind="stable")]
-    return runs.drop_duplicates("identity")
+    return unique_runs(stored[stored["scale"].astype(str).eq(scale)])
 
 
 def noise_table(stored: pd.DataFrame, scale: str = "cpu-scale") -> pd.DataFrame:
