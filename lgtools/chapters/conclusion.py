@@ -140,8 +140,7 @@ def converged_runs(results_dir: str | Path = "results") -> pd.DataFrame:
     if not frames:
         return pd.DataFrame()
     runs = pd.concat(frames, ignore_index=True)
-    runs = runs.iloc[runs["reused_from"].notna().to_numpy().argsort(kind="stable")]  # originals before copies
-    return ladder_runs(runs.drop_duplicates("identity"), width=CONVERGED_WIDTH).reset_index(drop=True)
+    return ladder_runs(unique_runs(runs), width=CONVERGED_WIDTH).reset_index(drop=True)
 
 
 def paper_point() -> dict:
