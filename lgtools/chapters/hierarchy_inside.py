@@ -40,7 +40,7 @@ from lgtools.runs.probe_study import early_share, probe_intervals
 from lgtools.report.figures import coarse_colors
 from lgtools.report.ledger import USEFUL_N, not_run, ours_text, why_missing
 from lgtools.report.page import math_notation
-from lgtools.report.points import place_labels
+from lgtools.report.points import interval_errorbar, place_labels
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported only for type hints; plotting never needs torch itself
@@ -320,10 +320,8 @@ def _epoch_panel(ax: plt.Axes, table: Any, ylabel: str) -> None:
     for i, (name, color) in enumerate(zip(names, palette)):
         part = table[table["name"].eq(name)].sort_values("epoch")
         x = part["epoch"].to_numpy(dtype=float) + 0.06 * (i - (len(names) - 1) / 2)  # side by side, not on top
-        known = np.isfinite(part["low"].to_numpy(dtype=float)) & (part["n"].to_numpy(dtype=float) >= USEFUL_N)
-        err = np.vstack([np.where(known, part["delta"] - part["low"], 0), np.where(known, part["high"] - part["delta"], 0)])
-        ax.errorbar(x, part["delta"], yerr=np.maximum(err, 0), color=color, capsize=3, marker="o",
-                    markerfacecolor="white" if not known.all() else color, label=f"{name} (n={int(part['n'].iloc[-1])})")
+        interval_errorbar(ax, x, part["delta"], part["low"], part["high"], part["n"], color=color, capsize=3,
+                          marker="o", label=f"{name} (n={int(part['n'].iloc[-1])})")  # n < 3: hollow, no bar
     ax.axhline(0, color="0.5", lw=0.8)
     ax.set_xlabel("epoch")
     ax.set_ylabel(math_notation(textwrap.fill(ylabel, 30)), fontsize=10)
