@@ -268,6 +268,7 @@ def probe_curves(table: Any, title: str = "Linear probes of each stage over trai
                              figsize=(3.5 * max(1, len(probes)), 3.2 * max(1, len(trained)) + 0.4))
     last = int(table["epoch"].max()) if len(table) else 1
     ends: dict[tuple[int, int], list] = {}
+    marks: dict[tuple[int, int], list] = {}  # per panel: every line's markers, which the stage labels keep clear of
     for row, labels in enumerate(trained):
         for col, probe in enumerate(probes):
             ax = axes[row, col]
@@ -277,6 +278,8 @@ def probe_curves(table: Any, title: str = "Linear probes of each stage over trai
                 ax.fill_between(part["epoch"], part["low"], part["high"], color=colors[stage], alpha=0.15, lw=0)
                 end = part.iloc[-1]
                 ends.setdefault((row, col), []).append((end["epoch"], end["test_acc"], f"stage {stage}", colors[stage]))
+                marks.setdefault((row, col), []).extend((float(e), float(a), float(e), float(a))
+                                                        for e, a in zip(part["epoch"], part["test_acc"]))
             ax.set_title(f"{labels}-trained network,\n{probe} probe", fontsize=10)
             ax.set_xlim(-0.2, last + 1.8)  # room right of the last epoch for the stage labels
             ax.set_xticks(range(last + 1) if last <= 12 else ax.get_xticks()[ax.get_xticks() <= last])
@@ -287,7 +290,7 @@ def probe_curves(table: Any, title: str = "Linear probes of each stage over trai
     fig.tight_layout()
     for (row, col), points in ends.items():  # last, once the layout is final: labels kept apart
         x, y, texts, hues = zip(*points)
-        place_labels(axes[row, col], x, y, texts, fontsize=10, colors=hues)
+        place_labels(axes[row, col], x, y, texts, obstacles=marks[(row, col)], fontsize=10, colors=hues)
     return fig
 
 
