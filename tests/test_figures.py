@@ -181,7 +181,8 @@ def test_delta_vs_acr_draws_one_bar_per_point_with_an_interval():
                            "delta_low": [0.1, np.nan, 1.5, 2.0, np.nan],
                            "delta_high": [0.9, np.nan, 2.5, 4.5, np.nan],
                            "group": ["ours", "ours", "ours", "paper", "paper"],
-                           "label": ["cifar10_table6_1", "0.1", "cifar10", "a", "b"]})
+                           "label": ["cifar10_table6_1", "0.1", "cifar10", "a", "b"],
+                           "n": [3, 3, 3, 3, 1]})  # seeds: a bar needs three or more (the book's rule)
     fig = delta_vs_acr(points, log_x=True)
     ax = fig.axes[0]
     assert _errorbar_segments(ax) == 3
@@ -656,7 +657,7 @@ def test_figure_text_is_apart_and_legible_at_the_column_width(name, stored):
 # Fig 8.1's legend over a bar, Fig 12.1's "misaligned" on a point). Not here: the confusion heatmap and the speed
 # bars, whose numbers sit on their cells and bars by design, and the probes' stage labels at their lines' ends.
 KEEP_OFF_DATA = ("3.1 data share", "5.1 gap", "6.2 acr", "7.2 acr", "7.3-7.4 noise", "7.x synthetic acr", "8.1 ladder",
-                 "8.2 acr", "9.3 heads", "10.1 losses", "11.1 nmi", "11.2 gain", "12.1 transfer", "P.2 recipe ladder")
+                 "8.2 acr", "9.2 probes", "9.3 heads", "10.1 losses", "11.1 nmi", "11.2 gain", "12.1 transfer", "P.2 recipe ladder")
 
 
 @pytest.mark.parametrize("name", KEEP_OFF_DATA)
@@ -745,3 +746,35 @@ def test_chapter_9_and_10_figures_draw_no_interval_under_three_seeds():
     assert len(drawn) == 2  # the n = 3 setting's two epochs
     assert fig.axes[0].get_ylim()[1] < 6  # the range fits the means and the drawn bars, not the n = 2 intervals
     plt.close(fig)
+
+
+def test_every_interval_figure_draws_no_bar_under_three_seeds():
+    """Issue 31: Fig 11.2 and chapter 12's figures still drew 95 % bars over two seeds; every figure that draws an
+    interval now goes through ``points.interval_errorbar`` (a bar over three seeds or more, else a hollow point)."""
+    import re
+    from pathlib import Path
+
+    from lgtools.chapters import pretraining_granularity
+    from lgtools.report.points import delta_vs_acr, delta_with_intervals
+
+    points = pd.DataFrame({"nmi": [0.2, 0.4, 1.0], "delta": [-1.0, -0.5, 1.8], "delta_low": [-4.0, -3.5, 1.0],
+                           "delta_high": [2.0, 2.5, 2.5], "n": [2, 2, 3], "group": ["a", "a", "true"],
+                           "label": ["k = 2", "k = 5", "fine"]})  # Fig 11.2's points: two settings over two seeds
+    fig = delta_with_intervals(points, x="nmi", xlabel="NMI", shorten=False)
+    assert len([b for b in _bar_lengths(fig) if b > 0]) == 1  # the n = 3 point's bar only
+    hollow = [line for line in fig.axes[0].lines if line.get_markerfacecolor() in ("white", (1.0, 1.0, 1.0, 1.0))]
+    assert sum(len(line.get_xdata()) for line in hollow) == 2
+    plt.close(fig)
+    fig = delta_vs_acr(points.rename(columns={"nmi": "acr"}))
+    assert len([b for b in _bar_lengths(fig) if b > 0]) == 1
+    plt.close(fig)
+    versus = pd.DataFrame({"pretraining": ["fine", "finer than fine (k = 2 per fine class)", "misaligned (x)"],
+                           "classes": [10, 20, 10], "measure": ["probe_acc"] * 3, "delta": [2.0, 2.5, -4.0],
+                           "low": [1.0, -9.0, -5.0], "high": [3.0, 14.0, -3.0], "n": [3, 2, 3]})
+    fig = pretraining_granularity.granularity_transfer(versus, "misaligned")
+    assert len([b for b in _bar_lengths(fig) if b > 0]) == 2  # fine's and the control's; not k = 2's over two seeds
+    plt.close(fig)
+    root = Path(__file__).resolve().parents[1] / "lgtools"
+    direct = [f"{p.relative_to(root)}:{i}" for p in root.rglob("*.py") if p.name != "points.py"
+              for i, line in enumerate(p.read_text().splitlines(), 1) if re.search(r"\.errorbar\(", line)]
+    assert not direct, direct  # every interval is drawn by interval_errorbar, under the one rule

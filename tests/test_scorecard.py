@@ -7,6 +7,7 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+import re  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 
 from lgtools.chapters.automatic_fine_labels import _auto_fine_row
@@ -425,6 +426,51 @@ def test_ledger_rows_are_short_enough_for_two_lines_of_the_desktop_column(stored
     css = (Path(__file__).resolve().parents[1] / "_static" / "lgtools.css").read_text()
     desktop = css[css.index("@media (min-width: 721px)"):]
     assert "table-layout: fixed" in desktop and ".lg-value, table:has(.lg-chip) .lg-note-text { white-space: nowrap; }" in desktop
+
+
+# The longest "ours" texts of the stored runs (2026-12-07): a chapter's full text, its seeds, the column's common n
+# and what the ledger's cell shows.
+LONG_OURS = [
+    ("9 of 10 partitions above 0 (all 10 needed); +1.00 … +6.79, mean +3.92 [+3.56, +4.28] over 3 seeds", 3, "3",
+     "+1.00 … +6.79"),
+    ("ρ = +0.89 [+0.81, +0.94] (10 partitions; interval: bootstrap over 3 seeds)", 3, "3", "ρ = 0.89 [0.81, 0.94]"),
+    ("after epoch 1, stage 2's coarse probe has 95 % of its gain, the last stage's fine probe 55 %", 1, "",
+     "epoch 1: coarse probe 95\u00a0%, fine 55\u00a0% of their gain (n = 1)"),
+    ("fine top-1 after epoch 1 +7.05 [-77.19, +91.29] points vs the plain fine network", 2, "",
+     "epoch-1 fine top-1 +7.05 points (n = 2: no interval)"),
+    ("A_FC − A_CC in every setting (6 of 6 means below 0): coarse-trained network k = 2: -0.30 [-3.41, +2.82] (n = 2)",
+     "2–3", "", "6 of 6 means below 0 (n = 2–3)"),
+    ("fine-tuned A_CC +1.84 [+1.38, +2.30] points vs coarse pretraining", 3, "", "A_CC +1.84 [+1.38, +2.30] points (n = 3)"),
+    ("fine-tuned A_CC -4.42 [-4.91, -3.93] points misaligned minus fine labels", 3, "",
+     "A_CC -4.42 [-4.91, -3.93] points (n = 3)")]
+
+
+def test_the_beyond_table_and_the_longest_numbers_fit_two_lines_of_the_desktop_column(stored):
+    """Issue 31: Table VI's and the ACR's rows and 8 of the 9 rows beyond the paper wrapped to three lines at 1280 px.
+
+    Measured in Chromium on the landing page alone (2026-12-07, the table 675 px wide): questions of at most 77
+    characters in a 40 % column, the expected answer in 19 %, and our number's short form beside its chip hold two
+    lines; the cell's title keeps the whole text.
+    """
+    import html as H
+    from pathlib import Path
+
+    from lgtools.chapters.intro import verdict_ledger
+    from lgtools.report.ledger import UNBROKEN, ours_cell, paper_claims, short_claim
+
+    runs, _ = stored
+    ledger = verdict_ledger(runs)
+    beyond = [short_claim(c) for c in ledger.drop(paper_claims(ledger).index)["claim"]]
+    assert len(beyond) >= 9 and max(map(len, beyond)) <= 77, max(beyond, key=len)
+    for full, seeds, common, shown in LONG_OURS:
+        cell = ours_cell(full, seeds, "agrees", common)
+        value = re.match(r'<span(?: class="lg-value")? title="([^"]*)">([^<]*)</span> <span class="lg-chip', cell)
+        assert value and H.unescape(value.group(1)) == full and value.group(2) == shown, cell
+        assert len(shown) <= (UNBROKEN if "partitions" in full else 60)
+    css = (Path(__file__).resolve().parents[1] / "_static" / "lgtools.css").read_text()
+    desktop = css[css.index("@media (min-width: 721px)"):]
+    assert "th:first-child:nth-last-child(3) { width: 40%; }" in desktop
+    assert "th:nth-child(2):nth-last-child(2) { width: 19%; }" in desktop
 
 
 def test_chapter_8_and_the_landing_page_give_one_answer_from_the_converged_runs_first(stored):

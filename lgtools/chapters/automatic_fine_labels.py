@@ -411,7 +411,7 @@ def gain_figure(versus: pd.DataFrame, stored: pd.DataFrame, runs: pd.DataFrame) 
     if truth["n"]:  # the annotators' fine labels, at NMI 1 by definition
         points = pd.concat([points, pd.DataFrame([{"nmi": 1.0, "delta": truth["mean"], "delta_low": truth["low"],
                                                    "delta_high": truth["high"], "group": "true fine labels",
-                                                   "label": "fine"}])], ignore_index=True)
+                                                   "label": "fine", "n": truth["n"]}])], ignore_index=True)
     rho = "" if correlation["n"] < 3 else f" (Spearman ρ = {correlation['rho']:+.2f} over {correlation['n']} runs)"
     return delta_with_intervals(
         points if len(points) else _placeholder("nmi", "not trained yet"),

@@ -26,7 +26,7 @@ import pandas as pd
 from pathlib import Path
 
 from lgtools.report.paper import paper_table
-from lgtools.report.points import place_labels
+from lgtools.report.points import interval_errorbar, interval_mask, place_labels
 from lgtools.report.paths import resolve_path
 from lgtools.report.scorecard import scorecard
 from lgtools.report.selection import ANY, ours_for, select_runs
@@ -177,17 +177,16 @@ def convergence_figure(ladder: pd.DataFrame, cpu_scale: dict | None) -> plt.Figu
                                                          ("error_share", "coarse errors removed (%)")))):
         if not ladder.empty:
             low, high = ladder[f"{column}_low"], ladder[f"{column}_high"]
-            err = [(ladder[column] - low).fillna(0).clip(lower=0), (high - ladder[column]).fillna(0).clip(lower=0)]
-            ax.errorbar(ladder["coarse_error"], ladder[column], yerr=err, fmt="o-", color="C0", capsize=3,
-                        label="fast recipe ladder")
-            bars[i] += [(x, lo, x, hi) for x, lo, hi in zip(ladder["coarse_error"], low, high) if lo == lo and hi == hi]
+            interval_errorbar(ax, ladder["coarse_error"], ladder[column], low, high, ladder["n_pairs"], fmt="o-",
+                              color="C0", capsize=3, label="fast recipe ladder")  # bars over 3 pairs or more
+            shown = interval_mask(low, high, ladder["n_pairs"])
+            bars[i] += [(x, lo, x, hi) for x, lo, hi, s in zip(ladder["coarse_error"], low, high, shown) if s]
         if cpu_scale is not None:
-            bars[i].append((cpu_scale["coarse_error"], cpu_scale[f"{column}_low"], cpu_scale["coarse_error"],
-                            cpu_scale[f"{column}_high"]))
-            ax.errorbar([cpu_scale["coarse_error"]], [cpu_scale[column]],
-                        yerr=[[max(0, cpu_scale[column] - cpu_scale[f"{column}_low"])],
-                              [max(0, cpu_scale[f"{column}_high"] - cpu_scale[column])]],
-                        fmt="s", color="C3", capsize=3, label="CPU scale (4 epochs)")
+            ends = [cpu_scale[f"{column}_low"]], [cpu_scale[f"{column}_high"]], cpu_scale.get("n_pairs", np.nan)
+            if interval_mask(*ends).all():
+                bars[i].append((cpu_scale["coarse_error"], ends[0][0], cpu_scale["coarse_error"], ends[1][0]))
+            interval_errorbar(ax, [cpu_scale["coarse_error"]], [cpu_scale[column]], *ends, fmt="s", color="C3",
+                              capsize=3, label="CPU scale (4 epochs)")
         ax.plot([paper["coarse_error"]], [paper[column]], "*", color="k", markersize=12, label="paper")
         ax.axhline(0, color="0.7", lw=0.8)
         ax.set_xlabel("coarse network's test error (%)")

@@ -27,7 +27,7 @@ from typing import Any, Sequence
 from lgtools.labels.builtin import get_hierarchy
 from lgtools.report.paper import paper_table, table6_inconsistent_rows
 from lgtools.report.noise import expected_share, memorisation_table, noise_table, paper_deltas
-from lgtools.report.points import delta_with_intervals
+from lgtools.report.points import delta_with_intervals, interval_errorbar
 from lgtools.report.ranking import (acr_confound, confound_sentence, paper_points, seed_bootstrap_rho, table6_seed_pairs,
                                     table6_seed_test)
 from lgtools.report.scorecard import scorecard
@@ -226,10 +226,10 @@ def partition_grid(table: Any, classes: Sequence[str], title: str | None = None)
     y = np.arange(len(rows)) + 0.5
     ran = rows["ours_delta"].notna().to_numpy()
     deltas.scatter(rows["paper_delta"], y - 0.15, marker="D", color="0.35", s=26, label="paper (one run)", zorder=3)
-    low = (rows["ours_delta"] - rows["ours_low"]).clip(lower=0).fillna(0)
-    high = (rows["ours_high"] - rows["ours_delta"]).clip(lower=0).fillna(0)
-    deltas.errorbar(rows.loc[ran, "ours_delta"], y[ran] + 0.15, xerr=[low[ran], high[ran]], fmt="o",
-                    color=sns.color_palette("colorblind")[0], capsize=3, label="ours (mean of seed pairs, 95 % CI)")
+    mine = rows[ran]  # a bar only over three seeds or more (the book's rule)
+    interval_errorbar(deltas, mine["ours_delta"], y[ran] + 0.15, mine["ours_low"], mine["ours_high"],
+                      mine["n"] if "n" in mine.columns else np.nan, horizontal=True, fmt="o",
+                      color=sns.color_palette("colorblind")[0], capsize=3, label="ours (mean of seed pairs, 95 % CI)")
     deltas.axvline(0, color="0.5", lw=0.8)
     deltas.set_ylim(len(rows), 0)
     deltas.set_yticks(y, [_delta_text(p, m, lo, hi) for p, m, lo, hi in

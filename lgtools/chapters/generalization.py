@@ -24,6 +24,7 @@ from lgtools.training.run_data import load_run_data
 from lgtools.report.ledger import claim_frame, finding_box
 from lgtools.report.ledger import USEFUL_N, claim_row, first_row
 from lgtools.report.page import format_number
+from lgtools.report.points import interval_errorbar
 from lgtools.report.paths import existing_folder
 from lgtools.report.scorecard import scorecard
 from lgtools.runs.compare import delta_pairs, paired_interval, unique_runs
@@ -271,9 +272,9 @@ def gap_figure(pairs: pd.DataFrame, scale: str = "converged", measure: str = "fi
     fig, ax = plt.subplots(figsize=(6.5, 4))
     for value, name, color, shift in (("lead", "training lead", "0.55", 0.97), ("gain", "test gain", "black", 1.03)):
         ax.scatter(rungs["epochs"] * shift, rungs[value], s=14, color=color, alpha=0.6)
-        err = np.vstack([means[value] - means[f"{value}_low"], means[f"{value}_high"] - means[value]])
-        ax.errorbar(means["epochs"] * shift, means[value], yerr=err, color=color, marker="o", capsize=3,
-                    label=f"{name} (mean, 95 % interval)")
+        interval_errorbar(ax, means["epochs"] * shift, means[value], means[f"{value}_low"], means[f"{value}_high"],
+                          means["n"], color=color, marker="o", capsize=3,  # a bar over 3 seeds or more
+                          label=f"{name} (mean, 95 % interval)")
     ax.axhline(0, color="0.8", lw=0.8)
     if means.empty:
         ax.text(0.5, 0.6, f"no stored {scale} pair with this training accuracy ({measure})", ha="center",

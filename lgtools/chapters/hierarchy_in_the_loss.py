@@ -29,6 +29,7 @@ from lgtools.runs.results import load_result
 from lgtools.report.evidence import LOSS_SWEEP
 from lgtools.report.ledger import not_run, ours_text, shown_number
 from lgtools.report.page import math_notation, too_few_seeds
+from lgtools.report.points import interval_errorbar
 
 from lgtools.report.ledger import claim_frame, finding_box
 NOTEBOOK = "10_hierarchy_in_the_loss"  # the notebook this module serves
@@ -204,12 +205,9 @@ def paired_differences(table: Any, title: str = "Each loss minus cross-entropy, 
     color = sns.color_palette("colorblind")[0]
     for ax, measure in zip(axes, measures):
         part = table[table["measure"].eq(measure)]
-        for _, row in part.iterrows():
-            known = (np.isfinite(float(row["low"])) and np.isfinite(float(row["high"]))
-                     and not too_few_seeds(row["n"]))  # the book's rule: no interval under USEFUL_N seeds
-            err = [[max(0.0, row["delta"] - row["low"])], [max(0.0, row["high"] - row["delta"])]] if known else None
-            ax.errorbar([row["delta"]], [y[row["loss"]]], xerr=err, fmt="o", color=color, capsize=3,
-                        markerfacecolor=color if known else "white")
+        for _, row in part.iterrows():  # the book's rule: no interval under USEFUL_N seeds, a hollow point
+            interval_errorbar(ax, [row["delta"]], [y[row["loss"]]], [row["low"]], [row["high"]], row["n"],
+                              horizontal=True, fmt="o", color=color, capsize=3)
             ax.annotate(f"n={row['n']}", (row["delta"], y[row["loss"]]), xytext=(0, 6), textcoords="offset points",
                         fontsize=10, ha="center", color="0.35")
         ax.axvline(0, color="0.5", lw=0.8)

@@ -40,7 +40,7 @@ from lgtools.runs.probe_study import early_share, probe_intervals
 from lgtools.report.figures import coarse_colors
 from lgtools.report.ledger import USEFUL_N, not_run, ours_text, why_missing
 from lgtools.report.page import math_notation
-from lgtools.report.points import place_labels
+from lgtools.report.points import interval_errorbar, place_labels
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported only for type hints; plotting never needs torch itself
@@ -268,6 +268,7 @@ def probe_curves(table: Any, title: str = "Linear probes of each stage over trai
                              figsize=(3.5 * max(1, len(probes)), 3.2 * max(1, len(trained)) + 0.4))
     last = int(table["epoch"].max()) if len(table) else 1
     ends: dict[tuple[int, int], list] = {}
+    marks: dict[tuple[int, int], list] = {}  # per panel: every line's markers, which the stage labels keep clear of
     for row, labels in enumerate(trained):
         for col, probe in enumerate(probes):
             ax = axes[row, col]
@@ -277,6 +278,8 @@ def probe_curves(table: Any, title: str = "Linear probes of each stage over trai
                 ax.fill_between(part["epoch"], part["low"], part["high"], color=colors[stage], alpha=0.15, lw=0)
                 end = part.iloc[-1]
                 ends.setdefault((row, col), []).append((end["epoch"], end["test_acc"], f"stage {stage}", colors[stage]))
+                marks.setdefault((row, col), []).extend((float(e), float(a), float(e), float(a))
+                                                        for e, a in zip(part["epoch"], part["test_acc"]))
             ax.set_title(f"{labels}-trained network,\n{probe} probe", fontsize=10)
             ax.set_xlim(-0.2, last + 1.8)  # room right of the last epoch for the stage labels
             ax.set_xticks(range(last + 1) if last <= 12 else ax.get_xticks()[ax.get_xticks() <= last])
@@ -287,7 +290,7 @@ def probe_curves(table: Any, title: str = "Linear probes of each stage over trai
     fig.tight_layout()
     for (row, col), points in ends.items():  # last, once the layout is final: labels kept apart
         x, y, texts, hues = zip(*points)
-        place_labels(axes[row, col], x, y, texts, fontsize=10, colors=hues)
+        place_labels(axes[row, col], x, y, texts, obstacles=marks[(row, col)], fontsize=10, colors=hues)
     return fig
 
 
@@ -320,10 +323,8 @@ def _epoch_panel(ax: plt.Axes, table: Any, ylabel: str) -> None:
     for i, (name, color) in enumerate(zip(names, palette)):
         part = table[table["name"].eq(name)].sort_values("epoch")
         x = part["epoch"].to_numpy(dtype=float) + 0.06 * (i - (len(names) - 1) / 2)  # side by side, not on top
-        known = np.isfinite(part["low"].to_numpy(dtype=float)) & (part["n"].to_numpy(dtype=float) >= USEFUL_N)
-        err = np.vstack([np.where(known, part["delta"] - part["low"], 0), np.where(known, part["high"] - part["delta"], 0)])
-        ax.errorbar(x, part["delta"], yerr=np.maximum(err, 0), color=color, capsize=3, marker="o",
-                    markerfacecolor="white" if not known.all() else color, label=f"{name} (n={int(part['n'].iloc[-1])})")
+        interval_errorbar(ax, x, part["delta"], part["low"], part["high"], part["n"], color=color, capsize=3,
+                          marker="o", label=f"{name} (n={int(part['n'].iloc[-1])})")  # n < 3: hollow, no bar
     ax.axhline(0, color="0.5", lw=0.8)
     ax.set_xlabel("epoch")
     ax.set_ylabel(math_notation(textwrap.fill(ylabel, 30)), fontsize=10)

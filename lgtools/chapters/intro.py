@@ -18,6 +18,7 @@ from lgtools.chapters import (automatic_fine_labels, conclusion, discussion, gen
                               hierarchy_inside, optimization, pretraining_granularity, training_data)
 from lgtools.report.ledger import (CONVERGED, gather, headline_sentence, ledger_details, ledger_markdown, paper_claims,
                                    short_claim, shown_number, verdict_chip, verdict_word, with_converged)
+from lgtools.report.points import interval_errorbar
 from lgtools.report.stored import stored_results
 from lgtools.training.config import paper_recipe
 
@@ -49,10 +50,10 @@ def ledger_figure(ledger: Any, title: str = "The paper's ΔA and ours (95 % inte
     for word, color in VERDICT_COLORS.items():
         keep = (words.eq(word) & rows["ours_mean"].notna()).to_numpy()
         if keep.any():
-            low = (rows["ours_mean"] - rows["ours_low"]).clip(lower=0).fillna(0)[keep]
-            high = (rows["ours_high"] - rows["ours_mean"]).clip(lower=0).fillna(0)[keep]
-            ax.errorbar(rows.loc[keep, "ours_mean"], y[keep] - 0.17, xerr=[low, high], fmt="o", color=color,
-                        capsize=3, label=f"ours: {word}", zorder=4)
+            part = rows[keep]  # a bar only over three seeds or more (the book's rule), else a hollow point
+            interval_errorbar(ax, part["ours_mean"], y[keep] - 0.17, part["ours_low"], part["ours_high"],
+                              part["seeds"] if "seeds" in part.columns else np.nan, horizontal=True, fmt="o",
+                              color=color, capsize=3, label=f"ours: {word}", zorder=4)
     for yi in y[rows["ours_mean"].isna().to_numpy()]:
         ax.annotate("not run here", (0, yi - 0.17), fontsize=FONT_PT, color="0.35", ha="left", va="center",
                     xytext=(4, 0), textcoords="offset points")

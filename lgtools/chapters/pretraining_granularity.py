@@ -28,7 +28,7 @@ from lgtools.report.evidence import coarse_mistakes, hard_for, hard_images  # no
 from lgtools.report.figures import COARSE_COLOR, FINE_COLOR, label_color
 from lgtools.report.ledger import claim_frame, finding_box, not_run, ours_text
 from lgtools.report.paths import resolve_path
-from lgtools.report.points import delta_with_intervals, place_labels
+from lgtools.report.points import delta_with_intervals, interval_errorbar, interval_mask, place_labels
 from lgtools.runs.compare import paired_interval, verdict
 from lgtools.runs.finetune_study import MISALIGNED, TRANSFER_FOLDERS, load_finetune_study, transfer_table
 from lgtools.runs.results import load_results
@@ -341,7 +341,8 @@ def granularity_transfer(versus: Any, misaligned_prefix: str, coarse_classes: in
     against the number of pretraining classes (log axis), joined along the labels aligned with the
     coarse classes from coarse pretraining itself (0 at ``coarse_classes``; None: not drawn); the
     misaligned control (names starting ``misaligned_prefix``, ``finetune_study.MISALIGNED``) is a
-    hollow marker beside them, labelled directly. A measure not in
+    hollow marker beside them, labelled directly. A point over fewer than three seeds has no bar and a white face
+    (``points.interval_errorbar``, the book's rule). A measure not in
     ``versus`` is left out, and a panel with neither of its measures too.
     """
     missing = {"pretraining", "classes", "measure", "delta", "low", "high", "n"} - set(versus.columns)
@@ -353,8 +354,8 @@ def granularity_transfer(versus: Any, misaligned_prefix: str, coarse_classes: in
     shown = [p for p in panels if versus["measure"].isin(list(p[1])).any()]
     fig, axes = plt.subplots(max(len(shown), 1), 1, figsize=(6.6, 3.6 * max(len(shown), 1) + 0.6), squeeze=False,
                              layout="constrained")  # stacked: one column wide
-    anchor = (pd.DataFrame({"classes": [coarse_classes], "delta": [0.0], "low": [0.0], "high": [0.0]})
-              if coarse_classes is not None else pd.DataFrame(columns=["classes", "delta", "low", "high"]))
+    anchor = (pd.DataFrame({"classes": [coarse_classes], "delta": [0.0], "low": [0.0], "high": [0.0], "n": [np.inf]})
+              if coarse_classes is not None else pd.DataFrame(columns=["classes", "delta", "low", "high", "n"]))
     marks: dict[Any, tuple[list, list]] = {}  # per panel: every point's bar (data boxes), and the controls to label
     for ax, (name, measures) in zip(axes[:, 0], shown):
         bars, controls = marks.setdefault(ax, ([], []))
@@ -364,17 +365,19 @@ def granularity_transfer(versus: Any, misaligned_prefix: str, coarse_classes: in
                 continue
             crossing = part["pretraining"].str.startswith(misaligned_prefix)
             # One point per pretraining (never averaged with another of the same class count), in class order.
-            aligned = pd.concat([anchor, part[~crossing][["classes", "delta", "low", "high"]]]).sort_values(
+            aligned = pd.concat([anchor, part[~crossing][["classes", "delta", "low", "high", "n"]]]).sort_values(
                 "classes", kind="stable")
             for frame, face, apart in ((aligned, colors[words], 1.0), (part[crossing], "white", 1.12)):
                 x = frame["classes"].astype(float) * shift * apart  # the control sits beside the fine labels
-                low = (frame["delta"] - frame["low"]).astype(float).fillna(0).clip(lower=0)
-                high = (frame["high"] - frame["delta"]).astype(float).fillna(0).clip(lower=0)
-                ax.errorbar(x, frame["delta"].astype(float), yerr=[low, high], fmt="o", color=colors[words], mfc=face,
-                            markeredgecolor=colors[words] if face == "white" else "black", markeredgewidth=0.8,
-                            capsize=3, ls="-" if face != "white" else "none", lw=1,
-                            label=words if face != "white" else None)
-                bars += [(a, y - lo, a, y + hi) for a, y, lo, hi in zip(x, frame["delta"].astype(float), low, high)]
+                # The book's rule: a 95 % bar only over three seeds or more; a point over two is hollow, barless.
+                interval_errorbar(ax, x, frame["delta"], frame["low"], frame["high"], frame["n"], fmt="o",
+                                  color=colors[words], mfc=face, markeredgewidth=0.8, capsize=3, lw=1,
+                                  markeredgecolor=colors[words] if face == "white" else "black",
+                                  ls="-" if face != "white" else "none", label=words if face != "white" else None)
+                shown = interval_mask(frame["low"], frame["high"], frame["n"])
+                ends = frame[["delta", "low", "high"]].astype(float).to_numpy()
+                bars += [(a, lo, a, hi) if drawn else (a, y, a, y)
+                         for a, (y, lo, hi), drawn in zip(x, ends, shown)]
             controls += [(float(row["classes"]) * shift * 1.12, float(row["delta"]), colors[words])
                          for _, row in part[crossing].iterrows()]
         ticks = sorted(set(versus["classes"].astype(int)) | ({int(coarse_classes)} if coarse_classes else set()))

@@ -22,6 +22,7 @@ from lgtools.report.live import run_settings
 from lgtools.report.ledger import claim_frame, finding_box
 from lgtools.report.ledger import first_row
 from lgtools.report.scorecard import scorecard
+from lgtools.report.points import interval_errorbar
 NOTEBOOK = "03_training_data"  # the notebook this module serves
 WHERE = "[Chapter 3](03_training_data.ipynb)"  # the ledger's link to it
 
@@ -174,12 +175,11 @@ def data_share_intervals(points: Any, title: str | None = None) -> plt.Figure:
                       label=f"{'A_FC' if level == 'fine' else 'A_CC'}, {source}")
         for j, (column, name, marker, color) in enumerate(quantities):
             rows = part.dropna(subset=[column])
-            low = (rows[column] - rows[f"{column}_low"]).clip(lower=0).fillna(0)
-            high = (rows[f"{column}_high"] - rows[column]).clip(lower=0).fillna(0)
             shift = 1.2 * (2 * j - 1) + 0.6 * k  # a little apart in x so the bars do not hide one another
-            right.errorbar(100 * rows["data_ratio"].astype(float) + shift, rows[column], yerr=[low, high],
-                           fmt=marker, color=color, mfc="white" if paper else color, capsize=3,
-                           label=f"{name}, {source}" + ("" if paper else " (95 % interval)"))
+            interval_errorbar(right, 100 * rows["data_ratio"].astype(float) + shift, rows[column],
+                              rows[f"{column}_low"], rows[f"{column}_high"], rows["n"], fmt=marker, color=color,
+                              mfc="white" if paper else color, capsize=3,  # a bar over 3 seeds or more
+                              label=f"{name}, {source}" + ("" if paper else " (95 % interval)"))
     left.set_xlabel("training data used (%)")
     left.set_ylabel("test accuracy at the coarse level (%)")
     left.set_title("A_FC (red) and A_CC (blue), mean over seeds", fontsize=10)

@@ -319,7 +319,33 @@ SHORTER = ((r"^Fine labels beat coarse labels on ", "Fine labels win on "),
                                                                              "also win"),
            (r"transfers better to coarse labels of images it never saw", "transfers better to unseen images"),
            (r"^Pretraining labels must align with the target.s classes; misaligned ones transfer worse",
-            "Misaligned pretraining labels transfer worse"))
+            "Misaligned pretraining labels transfer worse"),
+           (r"^early layers separate the coarse groups", "Early layers separate coarse groups"),
+           (r"^a coarse branch early in the network speeds up", "An early coarse branch speeds up"),
+           (r"^the coarse-label constraint loss \(b = 1\) raises fine accuracy", "A constraint loss (b = 1) raises fine top-1"),
+           (r"^fine pretraining beats coarse when", "Fine pretraining wins when"),
+           (r"^pretraining on fine labels transfers", "Fine-label pretraining transfers"))
+
+
+# The ledger's short display of its longest numbers (issue 31: two lines at 1280 px); the value's title keeps the
+# whole text, and the details list and the chapters give it too.
+SHORTER_OURS = ((r"^\d+ of \d+ partitions above 0 \([^)]*\); ([+\-−]?[\d.]+ … [+\-−]?[\d.]+), mean .*$", r"\1"),  # VI
+                (r"ρ = \+(\d\.\d+) \[\+(\d\.\d+), \+(\d\.\d+)\]", r"ρ = \1 [\2, \3]"),  # a positive ρ needs no sign
+                (r"^after epoch 1, stage (\d)'s coarse probe has (\d+\s%) of its gain, the last stage's fine probe "
+                 r"(\d+\s%)", r"epoch 1: coarse probe \2, fine \3 of their gain"),
+                (r"^fine top-1 after epoch 1 (\S+(?: \[[^\]]*\])?) points vs the plain fine network",
+                 r"epoch-1 fine top-1 \1 points"),
+                (r"^fine top-1 (\S+(?: \[[^\]]*\])?) points vs cross-entropy", r"fine top-1 \1 points"),
+                (r"^A_FC − A_CC in every setting \((\d+ of \d+) means below 0\)", r"\1 means below 0"),
+                (r"^fine-tuned A_CC (.*) points vs coarse pretraining", r"A_CC \1 points"),
+                (r"^fine-tuned A_CC (.*) points misaligned minus fine labels", r"A_CC \1 points"))
+
+
+def short_ours(text: str) -> str:
+    """Our number as the ledger's table shows it: ``_short_number``'s main part, its longest wordings shorter."""
+    for long, short in SHORTER_OURS:
+        text = re.sub(long, short, text)
+    return re.sub(r"(\d) %", "\\1\u00a0%", _short_number(text))
 
 
 def short_claim(claim: object) -> str:
@@ -356,11 +382,15 @@ def ours_cell(ours: object, seeds: object, verdict: object, common_n: str = "") 
     desktop a cell breaks only between them: the number and chip on one line, the note on the next
     (``_static/lgtools.css``; a phone's card lets them wrap).
     """
-    number = "" if str(ours) in ("—", "None", "nan") else _cell(shown_number(_short_number(str(ours)), seeds))
+    number = "" if str(ours) in ("—", "None", "nan") else _cell(shown_number(short_ours(str(ours)), seeds))
+    number = number.replace("(n = 1: no interval)", "(n = 1)")  # one seed never has one
     n = "" if not number or "n = " in number or str(seeds) in ("0", "", common_n) else f" (n = {seeds})"
     note = verdict_note(verdict)
     short = len(number + n) <= UNBROKEN  # a sentence (the questions beyond the paper) wraps as text
-    value = f'<span class="lg-value">{number + n}</span>' if number and short else number + n
+    cut = number and short_ours(str(ours)).replace("\u00a0", " ") != str(ours)
+    title = f' title="{_attr(ours)}"' if cut else ""  # the whole text, where the cell shows less
+    value = (f'<span class="lg-value"{title}>{number + n}</span>' if short else
+             f'<span{title}>{number + n}</span>' if title else number + n) if number else ""
     return " ".join(part for part in (value, verdict_chip(verdict),
                                       f'<span class="lg-note-text">{note}</span>' if note else "") if part)
 
@@ -387,6 +417,7 @@ def _paper_text(paper: object) -> str:
     """The paper's number as its narrow column shows it: a range without its mean (the details give it), a margin
     "(same ±0.50)" as a quiet note of one line."""
     text = re.sub(r"(… [+\-−]?[\d.]+) \(mean [^)]*\)", r"\1", str(paper))
+    text = re.sub(r"^ρ = \+(\d)", r"ρ = \1", text)  # as our ρ beside it (``SHORTER_OURS``)
     same = re.match(r"(.*) \(no difference: (±[^)]*)\)$", text)
     return f'{same.group(1)} <span class="lg-note-text">(same {same.group(2)})</span>' if same else text
 

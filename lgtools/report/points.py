@@ -6,11 +6,12 @@ from __future__ import annotations
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import seaborn as sns
 import textwrap
 from typing import Any, Sequence
 from lgtools.report.figures import readable_log_ticks, short_label
-from lgtools.report.page import math_notation
+from lgtools.report.page import USEFUL_N, math_notation
 
 
 # Label placement: offsets (points) tried around each point, nearest first, and the gap kept around a label.
@@ -149,6 +150,39 @@ def _error_boxes(x: Any, low: Any, high: Any) -> list[tuple[float, float, float,
             if np.isfinite(float(lo)) and np.isfinite(float(hi))]
 
 
+def interval_mask(low: Any, high: Any, n: Any) -> np.ndarray:
+    """Per point, whether its 95 % interval is drawn: both ends known and ``n`` (seeds) at least ``USEFUL_N``."""
+    low, high = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
+    counts = np.broadcast_to(np.asarray(n, dtype=object), low.shape).ravel()
+    seeds = pd.to_numeric(pd.Series(counts), errors="coerce").to_numpy(dtype=float).reshape(low.shape)
+    return np.isfinite(low) & np.isfinite(high) & (np.nan_to_num(seeds, nan=0.0) >= USEFUL_N)
+
+
+def interval_errorbar(ax: plt.Axes, x: Any, y: Any, low: Any, high: Any, n: Any, horizontal: bool = False,
+                      hollow: bool = True, **style: Any) -> Any:
+    """``ax.errorbar`` under the book's rule: a 95 % bar only where ``n`` ≥ ``USEFUL_N``, elsewhere a hollow point.
+
+    ``low``/``high`` are the interval's ends (NaN: none), along y (``horizontal``: along x); ``n`` the seeds per point
+    or one count for all (NaN: unknown, no bar). A point whose interval is left out is drawn with a white face (unless
+    ``hollow`` is False: a measure that has no interval at all), so that a reader sees no interval was drawn rather
+    than a very short one. Returns the errorbar container.
+    """
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    centre = x if horizontal else y
+    shown = interval_mask(low, high, n)
+    low, high = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
+    err = np.vstack([np.where(shown, np.maximum(centre - low, 0), np.nan),
+                     np.where(shown, np.maximum(high - centre, 0), np.nan)])  # NaN: no segment, no cap
+    drawn = ax.errorbar(x, y, **({"xerr": err} if horizontal else {"yerr": err}), **style)
+    few = ~shown & np.isfinite(x) & np.isfinite(y)
+    line = drawn.lines[0]
+    if hollow and few.any() and line is not None and line.get_marker() not in (None, "None", "none", ""):
+        ax.plot(x[few], y[few], ls="none", marker=line.get_marker(), markersize=line.get_markersize(),
+                markerfacecolor="white", markeredgecolor=line.get_color(),
+                markeredgewidth=max(line.get_markeredgewidth(), 1.0), zorder=line.get_zorder() + 0.01)
+    return drawn
+
+
 def _group_styles(points: Any) -> tuple[list, dict, dict]:
     """Groups in order of appearance, with a colour-blind-safe colour and a marker each."""
     groups = list(dict.fromkeys(points["group"]))
@@ -195,13 +229,19 @@ def delta_vs_acr(points: Any, title: str | None = None, log_x: bool = False,
         part = points[points["group"] == group]
         ax.scatter(part["acr"], part["delta"], s=40, color=colors[group], marker=markers[group],
                    label=f"{group} (n={len(part)})", edgecolors="black", linewidths=0.4, zorder=3)
-        if {"delta_low", "delta_high"} <= set(part.columns):  # 95 % intervals where we have them
-            bars = part.dropna(subset=["delta_low", "delta_high"])
-            if len(bars):
-                ax.errorbar(bars["acr"], bars["delta"], yerr=[(bars["delta"] - bars["delta_low"]).clip(lower=0),
-                            (bars["delta_high"] - bars["delta"]).clip(lower=0)], fmt="none",
-                            ecolor=colors[group], elinewidth=0.8, capsize=2)
+        if {"delta_low", "delta_high"} <= set(part.columns):  # 95 % intervals where we have them, n ≥ USEFUL_N
+            seeds = part["n"] if "n" in part.columns else np.nan
+            shown = interval_mask(part["delta_low"], part["delta_high"], seeds)
+            if shown.any():
+                bars = part[shown]
+                interval_errorbar(ax, bars["acr"], bars["delta"], bars["delta_low"], bars["delta_high"],
+                                  bars["n"] if "n" in bars.columns else np.nan, fmt="none", ecolor=colors[group],
+                                  elinewidth=0.8, capsize=2)
                 obstacles += _error_boxes(bars["acr"], bars["delta_low"], bars["delta_high"])
+            few = part[part["delta_low"].notna().to_numpy() & ~shown]  # an interval over too few seeds: hollow
+            if len(few):
+                ax.scatter(few["acr"], few["delta"], s=40, color="white", marker=markers[group],
+                           edgecolors=colors[group], linewidths=1.0, zorder=3.1)
         if len(part) >= 3:  # Spearman ρ = Pearson correlation of the ranks
             ranks = part[["acr", "delta"]].astype(float).rank()
             rhos.append(f"{group}: ρ={ranks['acr'].corr(ranks['delta']):+.2f}")
@@ -227,8 +267,8 @@ def delta_with_intervals(points: Any, x: str, xlabel: str, title: str | None = N
     """``y`` (ΔA by default) against ``x``, one colour per ``group``, points labelled (chapter 7).
 
     ``points`` has columns ``x``, ``y``, ``group`` and ``label`` (shortened by `short_label`
-    unless ``shorten`` is False); for ΔA also ``delta_low`` and ``delta_high``, drawn as bars
-    (NaN: no bar, e.g. the paper's single runs). Labels are placed apart by `place_labels`; the
+    unless ``shorten`` is False); for ΔA also ``delta_low``, ``delta_high`` and ``n`` (seeds), drawn as bars
+    where n ≥ ``USEFUL_N`` (`interval_errorbar`; elsewhere a hollow point, e.g. the paper's single runs). Labels are placed apart by `place_labels`; the
     legend sits right of the axes. ``zero_line`` draws ΔA = 0; off for a measure whose range is
     nowhere near 0 (chapter 11's NMI), so that the y range fits the data.
     """
@@ -245,11 +285,12 @@ def delta_with_intervals(points: Any, x: str, xlabel: str, title: str | None = N
     obstacles = []
     for group in groups:
         part = points[points["group"] == group].astype({x: float, "delta": float})
-        low = (part["delta"] - part["delta_low"].astype(float)).fillna(0).clip(lower=0)
-        high = (part["delta_high"].astype(float) - part["delta"]).fillna(0).clip(lower=0)
-        ax.errorbar(part[x], part["delta"], yerr=[low, high], fmt=markers[group], color=colors[group], capsize=3,
-                    markeredgecolor="black", markeredgewidth=0.4, label=group)
-        obstacles += _error_boxes(part[x], part["delta_low"], part["delta_high"])
+        seeds = part["n"] if "n" in part.columns else np.nan  # no count of seeds: no interval is drawn
+        interval_errorbar(ax, part[x], part["delta"], part["delta_low"], part["delta_high"], seeds,
+                          hollow=y == "delta", fmt=markers[group], color=colors[group], capsize=3,
+                          markeredgecolor="black", markeredgewidth=0.4, label=group)
+        shown = interval_mask(part["delta_low"], part["delta_high"], seeds)
+        obstacles += _error_boxes(part[x][shown], part["delta_low"][shown], part["delta_high"][shown])
     if y == "delta" and zero_line:
         ax.axhline(0, color="0.5", lw=0.8)
     ax.margins(x=0.08, y=0.1)
