@@ -656,7 +656,7 @@ def test_converged_table7_pairs_the_converged_coarse_runs_and_says_whether_conve
     assert convergence_verdict(both.assign(delta=0.5, delta_low=0.2, delta_high=0.8))["converged_word"] == "not explained"
     assert convergence_verdict(both.assign(delta_low=-1.0, delta_high=0.5))["converged_word"] == "open"
     two = convergence_verdict(both.assign(n=2, delta_low=np.nan, delta_high=np.nan))
-    assert two["converged_word"] == "pending" and "-0.50 (n = 2: no interval) against" in two["converged"]
+    assert two["converged_word"] == "pending" and "-0.50 (n = 2) against" in two["converged"]
     assert two["converged"].count("n = 2") == 2  # once per level, never twice for one
 
 

@@ -282,7 +282,7 @@ def shown_number(ours: object, seeds: object) -> str:
     text = SMALL_N.sub(lambda m: f" (n = {m.group(1)}: no interval)", str(ours))
     counts = [int(v) for v in re.findall(r"\d+", str(seeds))]  # a number, or a range such as "2–3": its least
     n = min(counts) if counts else np.nan
-    if not pd.isna(n) and 0 < n < USEFUL_N and text != "—" and "no interval)" not in text:
+    if not pd.isna(n) and 0 < n < USEFUL_N and INTERVAL.search(text) and "no interval)" not in text:
         return INTERVAL.sub("", text) + f" (n = {int(n)}: no interval)"
     return text
 
