@@ -38,7 +38,7 @@ from lgtools.report.noise import MEMORISED
 
 from lgtools.report.ledger import claim_frame, finding_box
 from lgtools.report.ledger import claim_row, first_row, joined, shown_number
-from lgtools.report.page import USEFUL_N
+from lgtools.report.page import USEFUL_N, math_notation
 from lgtools.training.config import FAST_RECIPE
 NOTEBOOK = "07_discussion"  # the notebook this module serves
 WHERE = "[Chapter 7](07_discussion.ipynb)"  # the ledger's link to it
@@ -96,7 +96,7 @@ def noise_verdict(noise: pd.DataFrame, memorisation: pd.DataFrame) -> dict:
         return {"procedure": procedure, "explained": "not explained",
                 "schedule": "not tested: the networks did not fit their noisy training labels"}
     base = clean.iloc[0]
-    steps = "; ".join(f"at {float(r['noise']):g} ΔA {_interval(r)} and the noise costs A_FC "
+    steps = "; ".join(f"at {float(r['noise']):g} ΔA {_interval(r)} and the noise costs $A_{{FC}}$ "
                       f"{_interval(r, 'noise_cost')} points" for _, r in noisy.iterrows())
     head = f"once the network fits its labels (≥ {MEMORISED:g} % fine training accuracy), ΔA without noise is {_interval(base)}; {steps}"
     if base["delta"] > 0 and noisy["delta"].lt(0).any():
@@ -240,7 +240,7 @@ def partition_grid(table: Any, classes: Sequence[str], title: str | None = None)
     names = deltas.secondary_yaxis("left")  # the partitions' names again, so each row reads on its own
     names.set_yticks(y, rows["label"], fontsize=10)
     names.tick_params(length=0)
-    deltas.set_xlabel("ΔA = A_FC − A_CC (points)")
+    deltas.set_xlabel(math_notation("ΔA = A_FC − A_CC (points)"))
     deltas.set_title("ΔA per partition: paper | ours [95 % interval]", fontsize=10)
     deltas.legend(fontsize=10, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False,
                   borderaxespad=0)

@@ -18,6 +18,7 @@ from lgtools.training.loop import RunResult
 from lgtools.report.figures import _split_lines, label_color
 from lgtools.report.ledger import claim_row
 from lgtools.report.live import run_settings
+from lgtools.report.page import math_notation
 
 from lgtools.report.ledger import claim_frame, finding_box
 from lgtools.report.ledger import first_row
@@ -172,7 +173,7 @@ def data_share_intervals(points: Any, title: str | None = None) -> plt.Figure:
         for column, level in (("a_fc", "fine"), ("a_cc", "coarse")):
             left.plot(share, part[column], marker="o", color=label_color(level), ls="--" if paper else "-",
                       mfc="white" if paper else label_color(level),
-                      label=f"{'A_FC' if level == 'fine' else 'A_CC'}, {source}")
+                      label=math_notation(f"{'A_FC' if level == 'fine' else 'A_CC'}, {source}"))
         for j, (column, name, marker, color) in enumerate(quantities):
             rows = part.dropna(subset=[column])
             shift = 1.2 * (2 * j - 1) + 0.6 * k  # a little apart in x so the bars do not hide one another
@@ -182,7 +183,7 @@ def data_share_intervals(points: Any, title: str | None = None) -> plt.Figure:
                               label=f"{name}, {source}" + ("" if paper else " (95 % interval)"))
     left.set_xlabel("training data used (%)")
     left.set_ylabel("test accuracy at the coarse level (%)")
-    left.set_title("A_FC (red) and A_CC (blue), mean over seeds", fontsize=10)
+    left.set_title(math_notation("A_FC (red) and A_CC (blue), mean over seeds"), fontsize=10)
     left.legend(fontsize=10, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2, frameon=False)
     right.axhline(0, color="0.5", lw=0.8)
     right.set_xlabel("training data used (%)")

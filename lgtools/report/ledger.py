@@ -18,7 +18,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from lgtools.report.page import USEFUL_N
+from lgtools.report.page import USEFUL_N, math_notation
 from lgtools.report.verdicts import ALPHA, MARGIN, after_holm, holm, judge, verdict_text
 
 
@@ -389,8 +389,9 @@ def ours_cell(ours: object, seeds: object, verdict: object, common_n: str = "") 
     short = len(number + n) <= UNBROKEN  # a sentence (the questions beyond the paper) wraps as text
     cut = number and short_ours(str(ours)).replace("\u00a0", " ") != str(ours)
     title = f' title="{_attr(ours)}"' if cut else ""  # the whole text, where the cell shows less
-    value = (f'<span class="lg-value"{title}>{number + n}</span>' if short else
-             f'<span{title}>{number + n}</span>' if title else number + n) if number else ""
+    shown = math_notation(number + n)  # A_CC typeset as the prose has it; its length counted as read
+    value = (f'<span class="lg-value"{title}>{shown}</span>' if short else
+             f'<span{title}>{shown}</span>' if title else shown) if number else ""
     return " ".join(part for part in (value, verdict_chip(verdict),
                                       f'<span class="lg-note-text">{note}</span>' if note else "") if part)
 
