@@ -53,7 +53,7 @@ def test_stored_gap_pairs_are_one_seed_fine_minus_coarse(stored_gaps):
     for row in stored_gaps.itertuples():
         fine, coarse = _summary(row.fine_path), _summary(row.coarse_path)
         for summary, twin in ((fine, row.fine_eval_from), (coarse, row.coarse_eval_from)):
-            if row.measure == "final network" and twin:  # a retrain with eval_train, the very same network
+            if row.measure == "final network" and isinstance(twin, str):  # a retrain with eval_train, the same network
                 summary["train_acc_eval"] = _summary(twin)["train_acc_eval"]
         assert Path(row.fine_path).parent.name in generalization.GAP_EXPERIMENTS
         assert Path(row.coarse_path).parent.name == Path(row.fine_path).parent.name
