@@ -672,3 +672,13 @@ def test_table6_with_fewer_than_ten_partitions_says_how_many_ran_not_one_seed(st
     ran = int(str(row["ours"]).split(" of ")[1].split(" ")[0])  # "k of n partitions above 0"
     assert 0 < ran < 10 and row["verdict"] == f"inconclusive ({ran} of 10 partitions run)", row["verdict"]
     assert f"partitions above 0 ({ran} of the 10 run; all 10 needed)" in row["ours"]
+
+
+def test_a_box_counts_one_seed_in_the_singular():
+    from lgtools.report.ledger import finding_box
+
+    ledger = pd.DataFrame([{"claim": "A (Table VII)", "paper": "-0.30", "ours": "+1.20 [+0.86, +1.53]", "seeds": 3,
+                            "scale": "cpu-scale", "verdict": "disagrees", "kind": "paper", "chapter": "c",
+                            "converged": "+0.36 (n = 1): inconclusive (one seed)", "where": ""}])
+    box = finding_box(ledger, "c")
+    assert "over 3 seeds and trained to convergence (the fast recipe) over 1 seed for 1 claim," in box

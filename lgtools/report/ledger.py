@@ -483,10 +483,10 @@ def finding_box(ledger: pd.DataFrame, chapter: str) -> str:
     if len(ran):
         scales = sorted({str(s).replace("cpu-scale", "CPU scale").replace("paper-scale", "the paper's scale")
                          for s in ran["scale"] if str(s) not in ("—", "nan")})
-        regimes.append(f"at {joined(scales) or 'CPU scale'} over {seed_text(ran['seeds'])} seeds")
+        regimes.append(f"at {joined(scales) or 'CPU scale'} over {_seeds_words(ran['seeds'])}")
     if converged.notna().any():
-        regimes.append(f"trained to convergence (the fast recipe) over {seed_text(converged.dropna().astype(int))} "
-                       f"seeds for {_count(int(converged.notna().sum()), 'claim', 'claims')}")
+        regimes.append(f"trained to convergence (the fast recipe) over {_seeds_words(converged.dropna().astype(int))} "
+                       f"for {_count(int(converged.notna().sum()), 'claim', 'claims')}")
     if regimes:
         text.append(f"Measured on CIFAR-10 {' and '.join(regimes)}, with {round(100 * (1 - ALPHA))} % "
                     f"Student-t intervals where there are {USEFUL_N} seeds or more.")
@@ -516,6 +516,12 @@ def _regimes_aside(row: pd.Series) -> str:
     """" (CPU scale: disagrees; converged: agrees)" after a claim named as disagreeing, where converged runs judged it."""
     number, sep, verdict = str(row.get("converged", "")).partition("): ")
     return f" (CPU scale: {verdict_word(row['verdict'])}; converged: {verdict_word(verdict)})" if sep else ""
+
+
+def _seeds_words(seeds: pd.Series) -> str:
+    """"1 seed", "3 seeds" or "2–3 seeds" (``seed_text`` with its noun)."""
+    text = seed_text(seeds)
+    return f"{text} seed" if text == "1" else f"{text} seeds"
 
 
 def seed_text(seeds: pd.Series) -> str:
