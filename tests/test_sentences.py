@@ -90,6 +90,7 @@ def test_regime_sentence_counts_sign_changes_between_regimes():
     text = regime_sentence(short, long)
     assert "randomness 0.3: +0.60 [-0.20, +1.40] at 4 epochs, -2.88 [-3.80, -2.00] once fitted" in text
     assert "3 seeds once fitted" in text and "differs at 2 of 2 randomness factors" in text
+    assert "once fitted in the memorisation experiment (2,000 training images" in text  # which regime, said
     assert "not tested" in regime_sentence(short, long.iloc[:0])
 
 
