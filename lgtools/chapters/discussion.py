@@ -96,7 +96,7 @@ def noise_verdict(noise: pd.DataFrame, memorisation: pd.DataFrame) -> dict:
         return {"procedure": procedure, "explained": "not explained",
                 "schedule": "not tested: the networks did not fit their noisy training labels"}
     base = clean.iloc[0]
-    steps = "; ".join(f"at {float(r['noise']):g} ΔA {_interval(r)} and the noise costs $A_{{FC}}$ "
+    steps = "; ".join(f"at {float(r['noise']):g} ΔA {_interval(r)} and the noise changes the fine runs' coarse accuracy by "
                       f"{_interval(r, 'noise_cost')} points" for _, r in noisy.iterrows())
     head = f"once the network fits its labels (≥ {MEMORISED:g} % fine training accuracy), ΔA without noise is {_interval(base)}; {steps}"
     if base["delta"] > 0 and noisy["delta"].lt(0).any():
