@@ -178,3 +178,12 @@ def test_raw_measure_columns_get_readable_headers():
     soup = _soup(pd.DataFrame({"afc": [95.8], "nmi": [0.31], "ari": [0.2], "control_ari": [0.01]}))
     heads = [th.get_text() for th in soup.find("table").thead.find_all("th")]
     assert heads == ["AFC (%)", "NMI", "ARI", "ARI of random groupings"]
+
+
+def test_chapter_12_columns_get_readable_headers():
+    """Reader's review: chapter 12 showed ``pretrained afc``, ``probe acc``, ``finetune acc``, ``probe hard``, ``hard n``."""
+    columns = ["pretrained_afc", "probe_acc", "finetune_acc", "probe_hard", "finetune_hard", "hard_n"]
+    soup = _soup(pd.DataFrame({c: [1.0] for c in columns}))
+    heads = [th.get_text() for th in soup.find("table").thead.find_all("th")]
+    assert heads == ["pretrained AFC (%)", "linear probe (%)", "fine-tuned (%)", "linear probe, hard images (%)",
+                     "fine-tuned, hard images (%)", "hard images"]

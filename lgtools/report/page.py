@@ -67,6 +67,9 @@ LABELS = {
     "images_per_s": "images/s", "gflops": "GFLOP/s", "speedup": "speedup",
     "share_of_measured_peak": "share of measured peak", "share_of_theoretical_peak": "share of theoretical peak",
     "measured_peak_gflops": "measured peak (GFLOP/s)", "theoretical_peak_gflops": "theoretical peak (GFLOP/s)",
+    "pretrained_afc": "pretrained A_FC (%)", "probe_acc": "linear probe (%)", "finetune_acc": "fine-tuned (%)",
+    "probe_hard": "linear probe, hard images (%)", "finetune_hard": "fine-tuned, hard images (%)",
+    "hard_n": "hard images",
 }
 
 
