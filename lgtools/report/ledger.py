@@ -500,7 +500,8 @@ def finding_box(ledger: pd.DataFrame, chapter: str) -> str:
         cells = [claim_link(r), f"{_label('paper')}{_cell(_paper_text(r['paper']))}"]
         if converged.notna().any():
             cells.append(_label("converged") + converged_cell(r["converged"], common_converged))
-        cells.append(f"{_label('ours')}{ours_cell(r['ours'], r['seeds'], r['verdict'], common)}")
+        cpu = "CPU scale" if converged.notna().any() else "ours"  # beside "converged", both are ours
+        cells.append(f"{_label(cpu)}{ours_cell(r['ours'], r['seeds'], r['verdict'], common)}")
         table.append("| " + " | ".join(cells) + " |")
     return " ".join(text) + "\n\n" + "\n".join(table)
 
