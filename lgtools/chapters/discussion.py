@@ -322,7 +322,7 @@ def claims(stored: pd.DataFrame) -> pd.DataFrame:
     """Chapter 7's ledger rows from the stored runs: Table VI, Table VII at randomness 0.1 and 0.3, Table VIII, ACR."""
     rows = [_table6_row(stored)]
     table7 = scorecard(stored, "table7")
-    for level in (0.1, 0.3):
+    for level in TABLE7_LEVELS:
         printed = table7[pd.to_numeric(table7["noise"], errors="coerce").eq(level)]
         if len(printed):
             rows.append(claim_row(f"At randomness {level:g}, noisy fine labels hurt (Table VII, the authors' swaps)",

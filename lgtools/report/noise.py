@@ -9,7 +9,7 @@ from lgtools.labels.builtin import get_hierarchy
 from lgtools.labels.noise import add_label_noise, changed_share
 from lgtools.runs.compare import delta_table, paired_interval, unique_runs, verdict
 from lgtools.report.paper import paper_table
-from lgtools.report.selection import coarse_per_noise, select_runs
+from lgtools.report.selection import CONVERGED_SCALE, coarse_per_noise, select_runs
 
 
 TABLE7_EXPERIMENTS = ("table1-cpu-scale", "table7-cpu-scale", "table7-swap-cpu-scale")
@@ -43,7 +43,7 @@ def _paired(runs: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return table
 
 
-SCALES = ("cpu-scale", "converged")  # the scales Table VII is stored at (sweeps/cpu/, sweeps/converged/)
+SCALES = ("cpu-scale", CONVERGED_SCALE)  # the scales Table VII is stored at (sweeps/cpu/, sweeps/converged/)
 
 
 def table7_runs(stored: pd.DataFrame, scale: str = "cpu-scale") -> pd.DataFrame:
