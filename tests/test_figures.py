@@ -669,6 +669,73 @@ def test_labels_and_legends_keep_off_the_points_and_bars_they_label(name, stored
     assert not problems, f"{name}:\n" + "\n".join(problems[:40])
 
 
+# The figures a reader found hard to read (issue 31: axis labels of 8-9 px letters, annotations touching their
+# points): every text at least figures.READABLE_PT as shown, and each label LABEL_GAP_PX clear of others and of data.
+READABLE = ("11.1 nmi", "11.2 gain", "12.1 transfer", "12.2 planted")
+
+
+def _gap(a, b) -> float:
+    """The least distance between two display boxes (0 when they touch or overlap)."""
+    dx, dy = max(a[0] - b[2], b[0] - a[2], 0.0), max(a[1] - b[3], b[1] - a[3], 0.0)
+    return float(np.hypot(dx, dy))
+
+
+def _marker_boxes(ax) -> list[tuple[float, float, float, float]]:
+    """`_data_boxes`, and the markers of scatter plots (whose collections `_data_boxes` leaves out)."""
+    from matplotlib.collections import PathCollection
+
+    boxes = list(_data_boxes(ax))
+    for collection in ax.collections:
+        if isinstance(collection, PathCollection) and collection.get_visible() and len(collection.get_offsets()):
+            sizes = collection.get_sizes()
+            half = np.sqrt(sizes if len(sizes) else [36.0]) * ax.figure.dpi / 72 / 2  # s is the marker's area, pt²
+            points = collection.get_offset_transform().transform(collection.get_offsets())
+            boxes += [(x - h, y - h, x + h, y + h) for (x, y), h in zip(points, np.resize(half, len(points)))]
+    return boxes
+
+
+def _crowding(fig) -> list[str]:
+    """Texts shown under READABLE_PT, and labels in an axes closer than LABEL_GAP_PX (as shown) to a text or a point."""
+    texts = _drawn_texts(fig)
+    renderer = fig.canvas.get_renderer()
+    scale = plots.shown_scale(fig)
+    shown_px = plots.CSS_DPI / fig.dpi * scale  # a drawn pixel in CSS px at the size shown
+    problems = [f"{t.get_fontsize() * scale:.1f} pt shown: {t.get_text()[:40]!r}" for t in texts
+                if t.get_fontsize() * scale < plots.READABLE_PT - 0.05]
+    boxes = {id(t): tuple(Text.get_window_extent(t, renderer).extents) for t in texts}
+    for ax in fig.axes:
+        data = _marker_boxes(ax)
+        for label in [t for t in ax.texts if id(t) in boxes]:
+            near = [(_gap(boxes[id(label)], boxes[id(other)]), repr(other.get_text()[:20])) for other in texts
+                    if other is not label]
+            near += [(_gap(boxes[id(label)], box), "a point") for box in data]
+            gap, what = min(near, default=(np.inf, ""))
+            if gap * shown_px < plots.LABEL_GAP_PX:
+                problems.append(f"{label.get_text()!r} {gap * shown_px:.1f} px from {what}")
+    return problems
+
+
+@pytest.mark.parametrize("name", READABLE)
+def test_figures_readers_found_small_are_readable_and_uncrowded(name, stored):
+    plots.set_theme()
+    made = FIGURES[name](stored)
+    problems = [f"{key} {p}".strip() for key, fig in (made.items() if isinstance(made, dict) else [("", made)])
+                for p in _crowding(fig)]
+    assert not problems, f"{name}:\n" + "\n".join(problems[:40])
+
+
+def test_crowding_check_catches_small_text_and_a_label_touching_its_point():
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.scatter([0.5], [0.5], s=30)
+    ax.annotate("touching", (0.5, 0.5), xytext=(2, 0), textcoords="offset points", va="center", fontsize=12)
+    ax.annotate("apart", (0.2, 0.2), xytext=(0, 0), textcoords="offset points", fontsize=12)
+    ax.set_xlabel("small", fontsize=10)
+    problems = _crowding(fig)
+    assert any(p.startswith("'touching'") and p.endswith("a point") for p in problems), problems
+    assert not any(p.startswith("'apart'") for p in problems), problems
+    assert any("'small'" in p and p.startswith("10.0 pt") for p in problems), problems
+
+
 def test_data_check_catches_a_label_on_a_bar_and_a_legend_on_a_point():
     fig, ax = plt.subplots(figsize=(6, 4))
     ax.errorbar([1.0], [1.0], yerr=[[1.0], [1.0]], fmt="o", capsize=3, label="a point")

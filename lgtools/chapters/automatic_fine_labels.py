@@ -20,6 +20,7 @@ from pathlib import Path
 from scipy import stats
 
 from lgtools.labels.builtin import get_hierarchy
+from lgtools.report.figures import READABLE_PT
 from lgtools.report.page import math_notation
 from lgtools.report.points import delta_with_intervals
 from lgtools.report.evidence import headline_runs
@@ -385,11 +386,11 @@ def nmi_figure(clusters: pd.DataFrame) -> plt.Figure:
     """NMI of each coarse class's clusters against the true fine labels, per k and feature source (the cluster study)."""
     if not len(clusters):
         return delta_with_intervals(_placeholder("k", "not stored yet"), x="k", xlabel="k",
-                                    title="Cluster study not stored")
+                                    title="Cluster study not stored", fontsize=READABLE_PT)
     return delta_with_intervals(
         cluster_points(clusters), x="k", xlabel="clusters per coarse class, k", y="delta",
         ylabel="NMI against the true fine labels (test), 95 % interval", shorten=False, zero_line=False,
-        title="Label-free clusters of each CIFAR-10 coarse class against the annotators' fine classes")
+        fontsize=READABLE_PT, title="Label-free clusters of each CIFAR-10 coarse class against the annotators' fine classes")
 
 
 # Each interval's low/high pair keeps its name, so that ``show`` prints it as one "95 % CI" column beside its mean.
@@ -412,8 +413,8 @@ def gain_figure(versus: pd.DataFrame, stored: pd.DataFrame, runs: pd.DataFrame) 
         points = pd.concat([points, pd.DataFrame([{"nmi": 1.0, "delta": truth["mean"], "delta_low": truth["low"],
                                                    "delta_high": truth["high"], "group": "true fine labels",
                                                    "label": "fine", "n": truth["n"]}])], ignore_index=True)
-    rho = "" if correlation["n"] < 3 else f" (Spearman ρ = {correlation['rho']:+.2f} over {correlation['n']} runs)"
+    rho = "" if correlation["n"] < 3 else f"\n(Spearman ρ = {correlation['rho']:+.2f} over {correlation['n']} runs)"
     return delta_with_intervals(
         points if len(points) else _placeholder("nmi", "not trained yet"),
-        x="nmi", xlabel="clusters' NMI against the true fine labels (test)", shorten=False,
-        ylabel="A_FC − A_CC (points), 95 % interval", title="Gain over coarse labels against cluster quality" + rho)
+        x="nmi", xlabel="clusters' NMI against the true fine labels (test)", shorten=False, fontsize=READABLE_PT,
+        ylabel="A_FC − A_CC (points),\n95 % interval", title="Gain over coarse labels against cluster quality" + rho)

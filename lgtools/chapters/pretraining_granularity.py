@@ -25,7 +25,7 @@ from matplotlib import ticker
 
 from lgtools.data.multiview import make_multiview
 from lgtools.report.evidence import coarse_mistakes, hard_for, hard_images  # noqa: F401 (hard_images offered here)
-from lgtools.report.figures import COARSE_COLOR, FINE_COLOR, label_color
+from lgtools.report.figures import COARSE_COLOR, FINE_COLOR, READABLE_PT, label_color
 from lgtools.report.ledger import claim_frame, finding_box, not_run, ours_text
 from lgtools.report.paths import resolve_path
 from lgtools.report.points import delta_with_intervals, interval_errorbar, interval_mask, place_labels
@@ -323,13 +323,14 @@ def planted_features(table: Any, title: str = "What coarse and fine labels teach
                            edgecolor="black", linewidth=0.4, zorder=3)
                 mean = part[measure].mean()
                 ax.hlines(mean, i + offset - 0.08, i + offset + 0.08, color=label_color(labels), lw=2)
-                if i == len(measures) - 1:
-                    ax.annotate(f"{labels}-trained", (i + offset, mean), xytext=(8, 0), textcoords="offset points",
-                                fontsize=10, va="center", color=label_color(labels))
+                if i == len(measures) - 1:  # from the mean bar's end, a gap a reader sees (it touched the bar)
+                    ax.annotate(f"{labels}-trained", (i + offset + 0.08, mean), xytext=(5, 0),
+                                textcoords="offset points", fontsize=READABLE_PT, va="center",
+                                color=label_color(labels))
         ax.set_xticks(range(len(measures)), [words for _, words in measures])
-        ax.set_xlim(-0.5, len(measures) + 0.1)  # room right of the last measure for the labels
-        ax.set_ylabel(textwrap.fill(ylabel, 32), fontsize=10)
-    fig.suptitle(title, fontsize=11)
+        ax.set_xlim(-0.5, len(measures) + 0.25)  # room right of the last measure for the labels
+        ax.set_ylabel(textwrap.fill(ylabel, 30), fontsize=READABLE_PT)
+    fig.suptitle(title, fontsize=READABLE_PT + 1)
     return fig
 
 
@@ -386,17 +387,17 @@ def granularity_transfer(versus: Any, misaligned_prefix: str, coarse_classes: in
         ax.xaxis.set_minor_locator(ticker.NullLocator())
         ax.set_xlim(min(ticks) / 1.3, max(ticks) * 1.4)
         ax.axhline(0, color="0.5", lw=0.8)
-        ax.set_title(name, fontsize=10)
-        ax.set_xlabel("pretraining classes (log scale)")
-        ax.set_ylabel("minus coarse pretraining\n(points), 95 % interval", fontsize=10)
-        ax.legend(fontsize=10, loc="best")
-    fig.suptitle(textwrap.fill(title, 70), fontsize=11)
+        ax.set_title(name, fontsize=READABLE_PT)
+        ax.set_xlabel("pretraining classes (log scale)", fontsize=READABLE_PT + 1)
+        ax.set_ylabel("minus coarse pretraining\n(points), 95 % interval", fontsize=READABLE_PT)
+        ax.legend(fontsize=READABLE_PT, loc="best")
+    fig.suptitle(textwrap.fill(title, 64), fontsize=READABLE_PT + 1)
     fig.draw_without_rendering()  # the layout is placed once; the controls' labels are placed in it, apart
     fig.set_layout_engine("none")
     for ax, (bars, controls) in marks.items():
         if controls:
             x, y, hues = zip(*controls)
-            place_labels(ax, x, y, ["misaligned"] * len(x), obstacles=bars, colors=hues)
+            place_labels(ax, x, y, ["misaligned"] * len(x), obstacles=bars, colors=hues, fontsize=READABLE_PT)
     return fig
 
 

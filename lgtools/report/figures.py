@@ -42,6 +42,14 @@ COLUMN_INCHES = COLUMN_PX / CSS_DPI  # 6.875 in: a figure this wide is shown at 
 MIN_SHOWN_PT = 10.0  # the smallest font a page may show (points at the size shown)
 
 
+# The smallest font of the figures a reader found hard to read at 10 pt (issue 31: the axis labels of Figs 11.1-12.2
+# read as 8-9 px letters beside 11 pt tick labels), at the size shown; tests/test_figures.py holds them to it.
+READABLE_PT = 11.0
+
+
+LABEL_GAP_PX = 3.0  # the least room (CSS px, as shown) between a label and another text or the point it labels
+
+
 def set_theme(context: str = "notebook", font_scale: float = 1.0) -> None:
     """Apply the book's seaborn theme: white grid, fonts of 10-12 pt, figures as wide as the text column."""
     sns.set_theme(context=context, style="whitegrid", font_scale=font_scale)

@@ -192,19 +192,24 @@ def _group_styles(points: Any) -> tuple[list, dict, dict]:
 
 
 def _finish_labelled(fig: plt.Figure, ax: plt.Axes, own: bool, points: Any, x: Any, y: Any,
-                     colors: dict, obstacles: list, shorten: bool) -> plt.Figure:
+                     colors: dict, obstacles: list, shorten: bool, fontsize: float = 10.0) -> plt.Figure:
     """Legend below an own figure (right of a given axes), the layout fixed, then each point's label placed apart."""
     if colors and own:
-        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize=10)
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize=fontsize)
     elif colors:
-        ax.legend(fontsize=10, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
+        ax.legend(fontsize=fontsize, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
     if own:
         fig.draw_without_rendering()  # constrained layout places the axes once; the labels are placed in it
         fig.set_layout_engine("none")
     texts = [short_label(t) if shorten else str(t) for t in points["label"]]
     shades = [_darker(colors[g]) for g in points["group"]]
-    place_labels(ax, x, y, texts, obstacles, colors=shades)
+    place_labels(ax, x, y, texts, obstacles, colors=shades, fontsize=fontsize)
     return fig
+
+
+def _fill(text: str, width: int) -> str:
+    """``text`` wrapped at ``width`` characters, each line the caller broke (``\\n``) on its own."""
+    return "\n".join(textwrap.fill(line, width) for line in text.split("\n"))
 
 
 def delta_vs_acr(points: Any, title: str | None = None, log_x: bool = False,
@@ -263,14 +268,15 @@ def delta_vs_acr(points: Any, title: str | None = None, log_x: bool = False,
 def delta_with_intervals(points: Any, x: str, xlabel: str, title: str | None = None,
                          ax: plt.Axes | None = None, y: str = "delta",
                          ylabel: str = "ΔA = A_FC − A_CC, test (points), 95 % interval",
-                         shorten: bool = True, zero_line: bool = True) -> plt.Figure:
+                         shorten: bool = True, zero_line: bool = True, fontsize: float = 10.0) -> plt.Figure:
     """``y`` (ΔA by default) against ``x``, one colour per ``group``, points labelled (chapter 7).
 
     ``points`` has columns ``x``, ``y``, ``group`` and ``label`` (shortened by `short_label`
     unless ``shorten`` is False); for ΔA also ``delta_low``, ``delta_high`` and ``n`` (seeds), drawn as bars
     where n ≥ ``USEFUL_N`` (`interval_errorbar`; elsewhere a hollow point, e.g. the paper's single runs). Labels are placed apart by `place_labels`; the
     legend sits right of the axes. ``zero_line`` draws ΔA = 0; off for a measure whose range is
-    nowhere near 0 (chapter 11's NMI), so that the y range fits the data.
+    nowhere near 0 (chapter 11's NMI), so that the y range fits the data. ``fontsize``: the axis labels', title's,
+    legend's and point labels' (chapter 11 draws at ``figures.READABLE_PT``); the wrapping narrows to match.
     """
     needed = {x, y, "group", "label"} | ({"delta_low", "delta_high"} if y == "delta" else set())
     missing = needed - set(points.columns)
@@ -295,8 +301,9 @@ def delta_with_intervals(points: Any, x: str, xlabel: str, title: str | None = N
         ax.axhline(0, color="0.5", lw=0.8)
     ax.margins(x=0.08, y=0.1)
     ax.autoscale_view()
-    ax.set_xlabel(xlabel, fontsize=10)
-    ax.set_ylabel(math_notation(textwrap.fill(ylabel, 34)), fontsize=10)  # wrapped as words, then typeset
-    ax.set_title(math_notation(textwrap.fill(title or ylabel, 70)), fontsize=10)
+    narrow = 10.0 / fontsize  # lines as long as at 10 pt, in fewer characters
+    ax.set_xlabel(xlabel, fontsize=fontsize)
+    ax.set_ylabel(math_notation(_fill(ylabel, int(34 * narrow))), fontsize=fontsize)  # words, then typeset
+    ax.set_title(math_notation(_fill(title or ylabel, int(70 * narrow))), fontsize=fontsize)
     return _finish_labelled(fig, ax, own, points, points[x].astype(float), points["delta"].astype(float),
-                            colors, obstacles, shorten)
+                            colors, obstacles, shorten, fontsize)
