@@ -604,7 +604,14 @@ def _recipe():
                                            about_performance.cpu_scale_point("results"))
 
 
+def _ledger(stored):
+    from lgtools.chapters import intro
+
+    return intro.ledger_figure(intro.book_ledger(stored), converged=intro.converged_ledger(stored))
+
+
 FIGURES = {
+    "1 ledger": _ledger,
     "1.1 trees": lambda stored: _trees(),
     "2.1 boundaries": lambda stored: _boundaries(),
     "1.2 samples": lambda stored: _samples(),
@@ -656,7 +663,7 @@ def test_figure_text_is_apart_and_legible_at_the_column_width(name, stored):
 # Figures whose labels and legends must keep off what they label (issue 31: Fig 7.3's labels struck by error bars,
 # Fig 8.1's legend over a bar, Fig 12.1's "misaligned" on a point). Not here: the confusion heatmap and the speed
 # bars, whose numbers sit on their cells and bars by design, and the probes' stage labels at their lines' ends.
-KEEP_OFF_DATA = ("3.1 data share", "5.1 gap", "6.2 acr", "7.2 acr", "7.3-7.4 noise", "7.x synthetic acr", "8.1 ladder",
+KEEP_OFF_DATA = ("1 ledger", "3.1 data share", "5.1 gap", "6.2 acr", "7.2 acr", "7.3-7.4 noise", "7.x synthetic acr", "8.1 ladder",
                  "8.2 acr", "9.2 probes", "9.3 heads", "10.1 losses", "11.1 nmi", "11.2 gain", "12.1 transfer", "P.2 recipe ladder")
 
 

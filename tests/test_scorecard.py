@@ -578,14 +578,47 @@ def test_the_landing_figure_is_coloured_by_verdict_with_labels_of_ten_points_as_
     ax = fig.axes[0]
     colours = {tuple(round(c, 3) for c in line.get_color()) if not isinstance(line.get_color(), str) else line.get_color()
                for line in ax.get_lines()}
-    labels = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert any(label.startswith("ours: ") for label in labels) and "paper (one run)" in labels
-    assert {label[6:] for label in labels if label.startswith("ours: ")} <= set(VERDICT_COLORS) and colours
+    shapes, verdicts = ([t.get_text() for t in legend.get_texts()] for legend in fig.legends)
+    assert shapes[:2] == ["paper (one run)", "ours, CPU scale"]  # no converged run among these: no square
+    assert verdicts and set(verdicts) <= set(VERDICT_COLORS) and colours
     sizes = [t.get_fontsize() for t in ax.get_yticklabels()] + [ax.xaxis.label.get_fontsize()]
     assert r"A_{FC} - A_{CC}$" in ax.get_xlabel() and "A_FC" not in ax.get_xlabel()  # typeset as the prose's (issue 31)
     shown = plots.shown_scale(fig)  # points shown per point drawn, as glue_figure renders it for the column
     plt.close(fig)
     assert min(sizes) >= FONT_PT and FONT_PT * shown >= 10, (min(sizes), shown)
+
+
+def test_the_landing_figure_draws_the_converged_number_beside_the_cpu_scale_one(tmp_path):
+    """Issue 31: Fig. 1 drew the CPU-scale runs only, though the ledger beside it judges some claims on converged runs."""
+    import matplotlib.pyplot as plt
+
+    from lgtools.chapters.intro import SLOTS, VERDICT_COLORS, book_ledger, converged_ledger, ledger_figure
+    from lgtools.report.ledger import verdict_word
+
+    for seed, (fine, coarse) in enumerate([(90.0, 88.0), (92.0, 89.0), (91.0, 88.5)]):
+        for scale, shift in (("cpu-scale", 0.0), ("converged", 2.0)):  # converged: a larger gap, another verdict
+            runs = {"experiment": f"fake-{scale}", "scale": scale, "epochs": 10 if scale == "converged" else 4}
+            _fake_run(tmp_path, seed, fine + shift, labels="fine", **runs)
+            _fake_run(tmp_path, seed, coarse, labels="coarse", **runs)
+    runs = load_results(tmp_path)
+    ledger, converged = book_ledger(runs), converged_ledger(runs)
+    judged = converged.dropna(subset=["ours_mean", "paper_value"])
+    assert len(judged) == 1  # Table I on CIFAR-10
+    fig = ledger_figure(ledger, converged=converged)
+    ax = fig.axes[0]
+    squares = [line for line in ax.get_lines() if line.get_marker() == "s" and len(line.get_xdata())]
+    circles = [line for line in ax.get_lines() if line.get_marker() == "o" and len(line.get_xdata())]
+    assert [round(float(x), 6) for line in squares for x in line.get_xdata()] == [round(judged["ours_mean"].iloc[0], 6)]
+    word = verdict_word(judged["verdict"].iloc[0])
+    assert matplotlib.colors.same_color(squares[0].get_color(), VERDICT_COLORS[word])
+    row = ledger.dropna(subset=["paper_value"]).reset_index(drop=True)
+    cpu = row.index[row["claim"].eq(judged["claim"].iloc[0])][0]
+    cpu_y = next(y for line in circles for x, y in zip(line.get_xdata(), line.get_ydata())
+                 if np.isclose(x, row.loc[cpu, "ours_mean"]))
+    assert squares[0].get_ydata()[0] - cpu_y == pytest.approx(SLOTS["converged"] - SLOTS["cpu"])  # the same claim's band
+    shapes = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "ours, converged" in shapes and "ours, CPU scale" in shapes
+    plt.close(fig)
 
 
 def test_claims_beyond_the_paper_stay_beyond_it_when_not_run(stored):

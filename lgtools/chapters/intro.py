@@ -13,6 +13,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 from lgtools.chapters import (automatic_fine_labels, conclusion, discussion, generalization, hierarchy_in_the_loss,
                               hierarchy_inside, optimization, pretraining_granularity, training_data)
@@ -32,38 +34,79 @@ VERDICT_COLORS = {"agrees": "#1a7f37", "disagrees": "#c0362c", "inconclusive": "
 FONT_PT = 12  # Fig. 1's text; see ledger_figure
 
 
-def ledger_figure(ledger: Any, title: str = "The paper's ΔA and ours (95 % interval), coloured by verdict") -> plt.Figure:
-    """The landing page's figure: one line per claim with a ΔA, the paper's value beside ours, ours coloured by verdict.
+# Fig. 1's rows: the paper's ΔA above, the converged runs' in the middle, the CPU-scale runs' below (the table's order).
+SLOTS = {"paper": 0.24, "converged": 0.0, "cpu": -0.24}
 
-    Drawn about 7 in wide with 12 pt text: the page shows the 150 dpi image in its ~630 px column at under 0.6 of
-    its size, where 12 pt still reads as 10 pt or more (a test checks the ratio).
+
+def _matched(rows: pd.DataFrame, converged: pd.DataFrame | None) -> pd.DataFrame:
+    """Per row of ``rows``, the converged ledger's mean, interval, seeds and verdict of the same claim (NaN: none)."""
+    columns = ["ours_mean", "ours_low", "ours_high", "seeds", "verdict"]
+    if converged is None or not len(converged):
+        return pd.DataFrame({c: [np.nan] * len(rows) for c in columns}, index=rows.index)
+    judged = converged.dropna(subset=["ours_mean"]).drop_duplicates("claim").set_index("claim")
+    return judged.reindex(rows["claim"])[columns].set_axis(rows.index)
+
+
+def _ours(ax: plt.Axes, part: pd.DataFrame, y: np.ndarray, marker: str, words: pd.Series) -> set[str]:
+    """One run set's means with their 95 % intervals at ``y``, each coloured by its verdict; the verdicts drawn."""
+    drawn = set()
+    for word, color in VERDICT_COLORS.items():
+        keep = (words.eq(word) & part["ours_mean"].notna()).to_numpy()
+        if keep.any():
+            chosen = part[keep]  # a bar only over three seeds or more (the book's rule), else a hollow marker
+            interval_errorbar(ax, chosen["ours_mean"], y[keep], chosen["ours_low"], chosen["ours_high"],
+                              chosen["seeds"] if "seeds" in chosen.columns else np.nan, horizontal=True,
+                              fmt=marker, color=color, capsize=3, markersize=7, zorder=4)
+            drawn.add(word)
+    return drawn
+
+
+def ledger_figure(ledger: Any, title: str = "The paper's ΔA and ours (95 % interval), coloured by verdict",
+                  converged: pd.DataFrame | None = None) -> plt.Figure:
+    """The landing page's figure: one band per claim with a ΔA, the paper's value, the converged runs' and the CPU scale's.
+
+    ``converged``: ``converged_ledger``'s rows (None: CPU scale only); a claim with a converged mean gets a square
+    beside the CPU scale's circle, each coloured by its own verdict. Shapes say whose number it is, colours the
+    verdict; 12 pt text, at least 10 pt as the column shows it (tests/test_scorecard.py checks the ratio).
     """
     missing = {"claim", "paper_value", "ours_mean", "ours_low", "ours_high"} - set(ledger.columns)
     if missing:
         raise ValueError(f"ledger: missing columns {sorted(missing)}")
     rows = ledger.dropna(subset=["paper_value"]).reset_index(drop=True)
     words = (rows["verdict"] if "verdict" in rows.columns else rows["claim"].map(lambda _: "not run")).map(verdict_word)
-    height = 0.66 * len(rows) + 2.0
-    fig, ax = plt.subplots(figsize=(7.0, height))
-    y = np.arange(len(rows))[::-1]
-    ax.scatter(rows["paper_value"], y + 0.17, marker="D", color="0.45", s=30, label="paper (one run)", zorder=3)
-    for word, color in VERDICT_COLORS.items():
-        keep = (words.eq(word) & rows["ours_mean"].notna()).to_numpy()
-        if keep.any():
-            part = rows[keep]  # a bar only over three seeds or more (the book's rule), else a hollow point
-            interval_errorbar(ax, part["ours_mean"], y[keep] - 0.17, part["ours_low"], part["ours_high"],
-                              part["seeds"] if "seeds" in part.columns else np.nan, horizontal=True, fmt="o",
-                              color=color, capsize=3, label=f"ours: {word}", zorder=4)
+    conv = _matched(rows, converged)
+    height = 0.72 * len(rows) + 2.3
+    fig, ax = plt.subplots(figsize=(6.8, height))
+    y = np.arange(len(rows))[::-1].astype(float)
+    ax.scatter(rows["paper_value"], y + SLOTS["paper"], marker="D", color="0.45", s=30, zorder=3)
+    verdicts = _ours(ax, rows, y + SLOTS["cpu"], "o", words)
+    verdicts |= _ours(ax, conv, y + SLOTS["converged"], "s", conv["verdict"].map(verdict_word))
     for yi in y[rows["ours_mean"].isna().to_numpy()]:
-        ax.annotate("not run here", (0, yi - 0.17), fontsize=FONT_PT, color="0.35", ha="left", va="center",
-                    xytext=(4, 0), textcoords="offset points")
+        ax.annotate("not run here", (0, yi + SLOTS["cpu"]), fontsize=FONT_PT, color="0.35", ha="left",
+                    va="center", xytext=(4, 0), textcoords="offset points")
+    for edge in y[:-1] - 0.5:  # a rule between claims, so that each band's three markers read as one claim's
+        ax.axhline(edge, color="0.85", lw=0.8, zorder=1)
     ax.axvline(0, color="0.5", lw=0.8)
-    ax.set_yticks(y, [textwrap.fill(short_claim(c), 32) for c in rows["claim"]], fontsize=FONT_PT)
+    ax.grid(axis="y", visible=False)
+    ax.set_ylim(-0.5, len(rows) - 0.5)
+    ax.set_yticks(y, [textwrap.fill(short_claim(c), 28) for c in rows["claim"]], fontsize=FONT_PT)
     ax.tick_params(axis="x", labelsize=FONT_PT)
-    ax.set_xlabel(r"$\Delta A = A_{FC} - A_{CC}$ (points), CPU scale", fontsize=FONT_PT)
-    ax.set_title(title, fontsize=FONT_PT + 0.5)
-    fig.legend(*ax.get_legend_handles_labels(), fontsize=FONT_PT, loc="lower center", ncol=3, frameon=False)
-    fig.tight_layout(rect=(0, 0.75 / height, 1, 1))
+    ax.set_xlabel(r"$\Delta A = A_{FC} - A_{CC}$ (points)", fontsize=FONT_PT)
+    ax.set_title(textwrap.fill(title, 44), fontsize=FONT_PT + 0.5)
+    shapes = [Line2D([], [], ls="none", marker="D", color="0.45", markersize=6, label="paper (one run)")]
+    if conv["ours_mean"].notna().any():
+        shapes.append(Line2D([], [], ls="none", marker="s", color="0.25", markersize=7, label="ours, converged"))
+    shapes.append(Line2D([], [], ls="none", marker="o", color="0.25", markersize=7, label="ours, CPU scale"))
+    if any(len(line.get_xdata()) and line.get_markerfacecolor() == "white" for line in ax.get_lines()):
+        shapes.append(Line2D([], [], ls="none", marker="o", markerfacecolor="white", markeredgecolor="0.25",
+                             markersize=7, label="hollow: under 3 seeds"))
+    colours = [Patch(color=VERDICT_COLORS[w], label=w) for w in VERDICT_COLORS if w in verdicts]
+    fig.legend(handles=shapes, fontsize=FONT_PT, loc="lower left", bbox_to_anchor=(0.0, 0.0), frameon=False,
+               title="whose ΔA", title_fontsize=FONT_PT, alignment="left")
+    fig.legend(handles=colours, fontsize=FONT_PT, loc="lower right", bbox_to_anchor=(1.0, 0.0), frameon=False,
+               title="verdict", title_fontsize=FONT_PT, alignment="left")
+    lines = max(len(shapes), len(colours)) + 1  # the taller legend's entries and its title
+    fig.tight_layout(rect=(0, (0.15 + 0.24 * lines) / height, 1, 1))
     return fig
 
 
@@ -149,4 +192,4 @@ def landing(results_dir: str) -> dict[str, Any]:
     ledger = book_ledger(stored)  # every chapter's claims, with the converged runs' column
     return {"intro_found": landing_found(stored, ledger, results_dir), "intro_ledger": ledger_markdown(ledger),
             "intro_beyond": ledger_markdown(ledger, "beyond"), "intro_details": ledger_details(ledger),
-            "fig-ledger": ledger_figure(ledger)}
+            "fig-ledger": ledger_figure(ledger, converged=converged_ledger(stored))}
