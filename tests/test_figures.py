@@ -766,6 +766,26 @@ def test_the_nmi_figure_fits_its_range_to_the_data(stored):
     assert bottom > low - 0.25 * (high - low) and top < high + 0.25 * (high - low), ((bottom, top), (low, high))
 
 
+def test_the_recipe_ladder_shows_its_target_inside_the_axes():
+    """Issue 31: Fig P.2's caption names airbench's 94 % target; its label crossed the top of the axes, out of sight."""
+    from lgtools.chapters.about_performance import TARGET
+
+    plots.set_theme()
+    fig = _recipe()
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    lines = [line for line in ax.get_lines() if np.allclose(np.asarray(line.get_ydata(), float), TARGET)]
+    assert lines, "no line at the target"
+    low, high = ax.get_ylim()
+    assert low < TARGET and high - TARGET >= 0.03 * (high - low), (low, high)  # room above the line
+    labels = [t for t in ax.texts if f"{TARGET:.0f} %" in t.get_text()]
+    frame = ax.get_window_extent()
+    assert len(labels) == 1
+    box = labels[0].get_window_extent()
+    inside = frame.x0 + 2 <= box.x0 and box.x1 <= frame.x1 - 2 and frame.y0 + 2 <= box.y0 and box.y1 <= frame.y1 - 2
+    assert inside, (box, frame)
+
+
 def test_legibility_check_catches_overlap_and_small_text():
     fig, ax = plt.subplots(figsize=(6, 3))
     ax.text(0.5, 0.5, "first label", fontsize=11)
