@@ -620,6 +620,49 @@ def _chips_at_width(html: Path, page: str, width: int, profile: Path) -> dict:
     return _check_page_report(html, "chip", check, 12000, f"{max(width, 800)},1000", profile)
 
 
+# A page in a same-origin iframe of a given width: each shell block's full width (scrollWidth) against its box, and
+# each figure's drawn and shown width with the rendition the browser picked (currentSrc).
+PHONE_CHECK = """<!doctype html>
+<html><head><meta charset="utf-8"><title>phone</title></head>
+<body style="margin:0"><pre id="report">pending</pre>
+<script>
+const frame = document.createElement("iframe");
+frame.style.width = "__WIDTH__px";
+frame.style.height = "900px";
+frame.style.border = "0";
+frame.onload = () => setTimeout(() => {
+  const doc = frame.contentDocument;
+  const shells = Array.from(doc.querySelectorAll("div[class*='highlight-bash'] pre, div[class*='highlight-shell'] pre"))
+    .map(pre => ({text: pre.textContent.trim().slice(0, 60), full: pre.scrollWidth, box: pre.clientWidth}));
+  const column = doc.querySelector("article.bd-article") || doc.body;
+  const images = Array.from(column.querySelectorAll("figure img, .cell_output img")).map(img => ({
+    src: (img.currentSrc || img.src).slice(-40), natural: img.naturalWidth,
+    shown: Math.round(img.getBoundingClientRect().width)}));
+  document.getElementById("report").textContent = JSON.stringify(
+    {width: frame.contentWindow.innerWidth, shells: shells, images: images});
+}, 2000);
+frame.src = "__PAGE__";
+document.body.appendChild(frame);
+</script></body></html>
+"""
+
+
+def _at_width(html: Path, page: str, width: int, profile: Path) -> dict:
+    """Shell blocks and figures of ``page`` measured in a ``width`` px frame (see PHONE_CHECK)."""
+    check = PHONE_CHECK.replace("__WIDTH__", str(width)).replace("__PAGE__", page)
+    return _check_page_report(html, "phone", check, 12000, f"{max(width, 800)},1000", profile)
+
+
+def test_landing_page_shell_commands_wrap_on_a_phone(built_book, tmp_path):
+    """Issue 31: at 390 px the landing page's make and papermill lines scrolled sideways; they wrap in the column."""
+    result, html = built_book
+    assert result.returncode == 0, "the book build failed; see test_book_builds_every_chapter"
+    found = _at_width(html, f"{_toc_files()[0]}.html", 390, tmp_path / "profile-shell")
+    assert len(found["shells"]) >= 2, f"the landing page's shell blocks were not found: {found}"
+    wide = [shell for shell in found["shells"] if shell["full"] > shell["box"] + 1]
+    assert not wide, f"shell blocks wider than their box at 390 px: {wide}"
+
+
 def test_whole_book_prints_to_one_pdf_linked_from_the_landing_page(built_book, monkeypatch):
     """book/print_pdf.py (make pdf) prints the single-page build offline; the landing page links the file."""
     import importlib.util

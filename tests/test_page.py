@@ -187,3 +187,32 @@ def test_chapter_12_columns_get_readable_headers():
     heads = [th.get_text() for th in soup.find("table").thead.find_all("th")]
     assert heads == ["pretrained AFC (%)", "linear probe (%)", "fine-tuned (%)", "linear probe, hard images (%)",
                      "fine-tuned, hard images (%)", "hard images"]
+
+
+SHELL_LANGUAGES = ("bash", "sh", "shell", "console")
+
+
+def _fenced_languages() -> set[str]:
+    """The language of every fenced code block in the book's pages (Markdown files and notebooks' Markdown cells)."""
+    import json
+    import re
+
+    book = Path(__file__).resolve().parents[1] / "book"
+    texts = [p.read_text(encoding="utf-8") for p in book.glob("*.md")]
+    texts += ["".join(cell["source"]) for p in book.glob("*.ipynb")
+              for cell in json.loads(p.read_text(encoding="utf-8"))["cells"] if cell["cell_type"] == "markdown"]
+    return {m.group(1) for text in texts for m in re.finditer(r"^```(\w+)\s*$", text, flags=re.M)}
+
+
+def test_shell_blocks_wrap_inside_the_column():
+    """Issue 31: the landing page's shell commands scrolled sideways at 390 px; every shell block's lines now wrap."""
+    import re
+
+    rules = re.findall(r"([^{}]+)\{([^{}]*)\}", re.sub(r"/\*.*?\*/", "", CSS.read_text(), flags=re.S))
+    wrapping = {selector.strip() for selectors, body in rules if re.search(r"white-space:\s*pre-wrap", body)
+                for selector in selectors.split(",")}
+    used = _fenced_languages() & set(SHELL_LANGUAGES)
+    assert "bash" in used  # the landing page's make and papermill lines
+    missing = [lang for lang in used if f"div.highlight-{lang} pre" not in wrapping]
+    assert not missing, f"shell blocks that scroll sideways: {missing} (wrapping rules: {sorted(wrapping)})"
+    assert "div.highlight-python pre" not in wrapping and "div.highlight-ipython3 pre" not in wrapping
