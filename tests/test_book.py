@@ -663,6 +663,23 @@ def test_landing_page_shell_commands_wrap_on_a_phone(built_book, tmp_path):
     assert not wide, f"shell blocks wider than their box at 390 px: {wide}"
 
 
+def test_a_phone_shows_the_landing_figure_drawn_for_it_at_its_own_size(built_book, tmp_path):
+    """Issue 31: at 390 px Fig. 1 was its desktop PNG squeezed to ~327 px (text at 4-6 px); the phone gets its own
+    rendition (figures.PHONE_PX CSS px wide, 10 pt text), shown unsqueezed, and a desktop window keeps the page's."""
+    from lgtools.report.figures import PHONE_PX
+
+    result, html = built_book
+    assert result.returncode == 0, "the book build failed; see test_book_builds_every_chapter"
+    page = f"{_toc_files()[0]}.html"
+    phone = _at_width(html, page, 390, tmp_path / "profile-phone-figure")
+    picked = [image for image in phone["images"] if image["src"].endswith(".phone.png")]
+    assert picked, f"no figure of the landing page offers a phone rendition at 390 px: {phone['images']}"
+    for image in picked:
+        assert image["natural"] <= PHONE_PX and abs(image["shown"] - image["natural"]) <= 1, image
+    desktop = _at_width(html, page, 1280, tmp_path / "profile-desktop-figure")
+    assert desktop["images"] and not [i for i in desktop["images"] if i["src"].endswith(".phone.png")], desktop
+
+
 def test_whole_book_prints_to_one_pdf_linked_from_the_landing_page(built_book, monkeypatch):
     """book/print_pdf.py (make pdf) prints the single-page build offline; the landing page links the file."""
     import importlib.util
@@ -794,3 +811,37 @@ def test_a_page_outside_the_numbered_parts_numbers_its_figures_within_itself(tmp
     numbers = {page: re.findall(r"Fig\. ([\w.]+)", (tmp_path / "out" / f"{page}.html").read_text())
                for page in ("index", "chapter", "about")}
     assert numbers == {"index": ["1"], "chapter": ["1.1"], "about": ["P.1", "P.2", "P.2"]}, numbers
+
+
+def test_a_figure_with_a_phone_rendition_is_offered_to_a_phone_by_the_built_page(tmp_path):
+    """Issue 31: a figure glued with ``phone=`` (figures.with_phone) is one PNG in the notebook; book_assets writes its
+    phone PNG beside it and wraps the page's <img> in a <picture> (a one-page Sphinx project, without the book)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lgtools.report import figures
+
+    fig, ax = plt.subplots(figsize=(6.4, 3))
+    ax.plot([0, 1], [0, 1])
+    phone, ax = plt.subplots(figsize=(figures.PHONE_INCHES, 3))
+    ax.plot([0, 1], [1, 0])
+    page_png, phone_png = figures.small_png(fig), figures.phone_png(phone)
+    plt.close("all")
+    (tmp_path / "a.png").write_bytes(figures.with_phone(page_png, phone_png))
+    (tmp_path / "conf.py").write_text(f"import sys\nsys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})\n"
+                                      "extensions = ['book_assets']\n")
+    (tmp_path / "index.rst").write_text("Root\n====\n\n.. figure:: a.png\n   :alt: a line\n\n   A line.\n")
+    out = tmp_path / "out"
+    for _ in range(2):  # the second build keeps the page and the images: nothing is wrapped twice
+        subprocess.run([sys.executable, "-m", "sphinx", "-q", "-b", "html", str(tmp_path), str(out)],
+                       check=True, capture_output=True)
+    images = sorted(p.name for p in (out / "_images").iterdir())
+    assert images == ["a.phone.png", "a.png"], images
+    assert (out / "_images" / "a.png").read_bytes() == page_png  # the page's PNG without the phone's
+    assert (out / "_images" / "a.phone.png").read_bytes() == phone_png
+    html = (out / "index.html").read_text(encoding="utf-8")
+    assert html.count("<picture>") == 1, html
+    assert re.search(r'<picture><source media="\(max-width: \d+px\)" srcset="_images/a\.phone\.png 2x" '
+                     r'type="image/png"><img alt="a line" src="_images/a\.png"[^>]*></picture>', html), html

@@ -305,6 +305,68 @@ def test_glue_figure_glues_a_png_and_closes_the_figure(monkeypatch):
     assert not plt.fignum_exists(fig.number)
 
 
+def _book_assets():
+    """book/_ext/book_assets.py, the book's Sphinx extension, as a module."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "book" / "_ext" / "book_assets.py"
+    spec = importlib.util.spec_from_file_location("book_assets", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_glue_figure_carries_a_phone_rendition_that_the_book_takes_out(monkeypatch):
+    """Issue 31: on a 390 px phone a figure was shown 327 px wide, its text at 4-6 px; a phone rendition rides inside
+    the page's PNG (a private chunk browsers skip) and book_assets takes it out into a file of its own."""
+    from io import BytesIO
+
+    import myst_nb
+    from PIL import Image
+
+    assets = _book_assets()
+    assert (assets.PHONE_CHUNK, assets.PHONE_DENSITY) == (plots.PHONE_CHUNK, plots.PHONE_DENSITY)
+    calls = []
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=True: calls.append(value.data))
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    ax.plot([0, 1], [0, 1])
+    phone, ax = plt.subplots(figsize=(plots.PHONE_INCHES, 4))
+    ax.plot([0, 1], [0, 1])
+    plots.glue_figure("fig-test", fig, phone=phone)
+    assert not plt.fignum_exists(phone.number)
+    page, inside = assets.split_phone(calls[0])
+    assert inside is not None and assets.split_phone(page) == (page, None)
+    shown, small = Image.open(BytesIO(page)), Image.open(BytesIO(inside))
+    assert shown.width > plots.PHONE_DENSITY * plots.PHONE_PX / 2  # the page's own, column-wide
+    assert plots.PHONE_DENSITY * plots.PHONE_PX * 0.9 <= small.width <= plots.PHONE_DENSITY * plots.PHONE_PX
+    Image.open(BytesIO(calls[0])).load()  # the PNG with the chunk is still a valid PNG
+
+
+def test_pictures_offer_the_phone_rendition_of_the_figures_that_have_one():
+    assets = _book_assets()
+    page = ('<figure><img alt="a" src="../_images/abc.png" /></figure><img src="../_images/other.png">'
+            '<img src="../_static/logo.png">')
+    once = assets.with_pictures(page, {"abc"})
+    assert once.count("<picture>") == 1 and f'srcset="../_images/abc.phone.png {plots.PHONE_DENSITY}x"' in once
+    assert f'media="{assets.PHONE_MEDIA}"' in once and '<img alt="a" src="../_images/abc.png" /></picture>' in once
+    assert assets.with_pictures(once, {"abc"}) == once  # a page kept from an earlier build is not wrapped twice
+    assert assets.with_pictures(page, set()) == page
+
+
+def test_the_landing_figure_has_a_legible_phone_rendition(stored):
+    """Fig. 1 for a phone: at most PHONE_INCHES wide, every text at least MIN_SHOWN_PT, apart, off the data."""
+    from lgtools.chapters import intro
+
+    plots.set_theme()
+    fig = intro.ledger_figure(intro.book_ledger(stored), converged=intro.converged_ledger(stored), phone=True)
+    assert plots.shown_width(fig) <= plots.PHONE_INCHES + 0.01
+    problems = _legibility_problems(fig) + _text_over_data(fig)
+    assert not problems, problems[:20]
+    claims = [t for t in fig.axes[0].texts if "(Table I)" in t.get_text()]
+    assert claims, "no claim heads its band"
+
+
 def test_confusion_dendrogram_orders_the_matrix_by_the_tree():
     import numpy as np
 

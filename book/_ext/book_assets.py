@@ -20,6 +20,11 @@ Four repairs to what the installed theme and extensions put on every page:
   (``startup.js``) with TeX input, CommonHTML output and the assistive MathML that screen readers read (0.65 MB),
   and ``keep_one_mathjax`` removes every other build, keeping what those components load on demand (TeX
   extensions through ``autoload``, the CHTML fonts).
+
+And one addition: **a phone's rendition of a figure.** A figure glued with a phone rendition
+(``lgtools.report.figures.glue_figure(..., phone=...)``) is one PNG that carries a second, narrower PNG in a private
+chunk. ``phone_renditions`` writes that PNG beside it (``NAME.phone.png``), leaves the page's PNG without it, and
+wraps each ``<img>`` of it in a ``<picture>`` whose ``<source>`` a narrow window picks (PHONE_MEDIA).
 """
 
 from __future__ import annotations
@@ -46,6 +51,66 @@ MATHJAX_START = "mathjax/startup.js"
 MATHJAX_COMPONENTS = ["input/tex", "output/chtml", "a11y/assistive-mml"]
 MATHJAX_KEEP = ("startup.js", "core.js", "input/tex.js", "output/chtml.js", "a11y/assistive-mml.js",
                 "input/tex/extensions", "output/chtml/fonts")
+
+
+PHONE_CHUNK = b"lgPh"  # lgtools.report.figures.PHONE_CHUNK (tests/test_figures.py checks they agree)
+PHONE_MEDIA = "(max-width: 640px)"  # a window whose text column is narrower than about 560 px: a phone's
+PHONE_DENSITY = 2  # lgtools.report.figures.PHONE_DENSITY: the phone PNG's pixels per CSS px
+PNG_IMG = re.compile(r'<img\b[^>]*?\bsrc="(?P<src>[^"]*?(?P<name>[^"/]+)\.png)"[^>]*>')
+
+
+def split_phone(data: bytes) -> tuple[bytes, bytes | None]:
+    """A PNG without its PHONE_CHUNK chunk, and that chunk's PNG (None when it has none)."""
+    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return data, None
+    at, kept, phone = 8, [data[:8]], None
+    while at + 8 <= len(data):
+        length = int.from_bytes(data[at:at + 4], "big")
+        end = at + 12 + length
+        if data[at + 4:at + 8] == PHONE_CHUNK:
+            phone = data[at + 8:at + 8 + length]
+        else:
+            kept.append(data[at:end])
+        at = end
+    return b"".join(kept), phone
+
+
+def with_pictures(page: str, phones: set[str]) -> str:
+    """``page`` with each ``<img>`` of a PNG named in ``phones`` (stems) wrapped in a ``<picture>`` offering its phone PNG."""
+    def wrap(match: re.Match) -> str:
+        phone = match.group("src")[:-len(".png")] + ".phone.png"
+        offered = page.rfind(f'srcset="{phone} ', max(0, match.start() - 400), match.start()) >= 0  # a page kept
+        if match.group("name") not in phones or offered:
+            return match.group(0)
+        return (f'<picture><source media="{PHONE_MEDIA}" srcset="{phone} {PHONE_DENSITY}x" type="image/png">'
+                f"{match.group(0)}</picture>")
+
+    return PNG_IMG.sub(wrap, page)
+
+
+def phone_renditions(app, exception: Exception | None) -> None:
+    """Write each glued figure's phone rendition out of its PNG (``_images/NAME.phone.png``) and offer it in the pages."""
+    if exception is not None or app.builder.format != "html":
+        return
+    outdir = Path(app.outdir)
+    for image in (outdir / "_images").glob("*.png"):
+        if image.name.endswith(".phone.png"):
+            continue
+        data = image.read_bytes()
+        page_png, phone = split_phone(data)
+        if phone is None:
+            continue
+        image.write_bytes(page_png)
+        image.with_name(f"{image.stem}.phone.png").write_bytes(phone)
+    # Every rendition written, this build's or an earlier one's (Sphinx copies an image again only when it changed).
+    phones = {image.name[:-len(".phone.png")] for image in (outdir / "_images").glob("*.phone.png")}
+    if not phones:
+        return
+    for page in outdir.rglob("*.html"):
+        text = page.read_text(encoding="utf-8")
+        changed = with_pictures(text, phones)
+        if changed != text:
+            page.write_text(changed, encoding="utf-8")
 
 
 def _script_key(script: Any) -> tuple:
@@ -204,7 +269,8 @@ def number_figures_within_pages(app, env) -> list[str]:
 
 
 def setup(app) -> dict:
-    """Register the repairs (after the extensions that copy the files they trim) and the pages' own figure numbers."""
+    """Register the repairs (after the extensions that copy the files they trim), figures' phone renditions and the
+    pages' own figure numbers."""
     app.add_config_value("page_figure_prefixes", {}, "env")
     app.connect("env-get-updated", number_figures_within_pages, priority=900)  # after Sphinx's numbering (500)
     app.connect("builder-inited", load_mathjax_components, priority=900)
@@ -212,4 +278,5 @@ def setup(app) -> dict:
     app.connect("build-finished", keep_one_mathjax, priority=900)
     app.connect("build-finished", keep_used_icons, priority=900)
     app.connect("build-finished", subset_icon_fonts, priority=910)  # after keep_used_icons: reads the icons kept
+    app.connect("build-finished", phone_renditions, priority=900)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -20,6 +20,7 @@ from lgtools.chapters import (automatic_fine_labels, conclusion, discussion, gen
                               hierarchy_inside, optimization, pretraining_granularity, training_data)
 from lgtools.report.ledger import (CONVERGED, gather, headline_sentence, ledger_details, ledger_markdown, paper_claims,
                                    short_claim, shown_number, verdict_chip, verdict_word, with_converged)
+from lgtools.report.figures import PHONE_INCHES
 from lgtools.report.points import interval_errorbar
 from lgtools.report.stored import stored_results
 from lgtools.training.config import paper_recipe
@@ -34,8 +35,14 @@ VERDICT_COLORS = {"agrees": "#1a7f37", "disagrees": "#c0362c", "inconclusive": "
 FONT_PT = 12  # Fig. 1's text; see ledger_figure
 
 
+PHONE_FONT_PT = 10  # Fig. 1's text on a phone (figures.MIN_SHOWN_PT: drawn PHONE_INCHES wide, shown at its size)
+
+
 # Fig. 1's rows: the paper's ΔA above, the converged runs' in the middle, the CPU-scale runs' below (the table's order).
 SLOTS = {"paper": 0.24, "converged": 0.0, "cpu": -0.24}
+
+
+PHONE_SLOTS = {"paper": -0.02, "converged": -0.2, "cpu": -0.38}  # on a phone the claim's two lines head the band
 
 
 def _matched(rows: pd.DataFrame, converged: pd.DataFrame | None) -> pd.DataFrame:
@@ -62,12 +69,13 @@ def _ours(ax: plt.Axes, part: pd.DataFrame, y: np.ndarray, marker: str, words: p
 
 
 def ledger_figure(ledger: Any, title: str = "The paper's ΔA and ours (95 % interval), coloured by verdict",
-                  converged: pd.DataFrame | None = None) -> plt.Figure:
+                  converged: pd.DataFrame | None = None, phone: bool = False) -> plt.Figure:
     """The landing page's figure: one band per claim with a ΔA, the paper's value, the converged runs' and the CPU scale's.
 
     ``converged``: ``converged_ledger``'s rows (None: CPU scale only); a claim with a converged mean gets a square
     beside the CPU scale's circle, each coloured by its own verdict. Shapes say whose number it is, colours the
     verdict; 12 pt text, at least 10 pt as the column shows it (tests/test_scorecard.py checks the ratio).
+    ``phone``: drawn ``figures.PHONE_INCHES`` wide for a phone's column, 10 pt text, each claim above its band.
     """
     missing = {"claim", "paper_value", "ours_mean", "ours_low", "ours_high"} - set(ledger.columns)
     if missing:
@@ -75,24 +83,31 @@ def ledger_figure(ledger: Any, title: str = "The paper's ΔA and ours (95 % inte
     rows = ledger.dropna(subset=["paper_value"]).reset_index(drop=True)
     words = (rows["verdict"] if "verdict" in rows.columns else rows["claim"].map(lambda _: "not run")).map(verdict_word)
     conv = _matched(rows, converged)
-    height = 0.72 * len(rows) + 2.3
-    fig, ax = plt.subplots(figsize=(6.8, height))
+    font, slots = (PHONE_FONT_PT, PHONE_SLOTS) if phone else (FONT_PT, SLOTS)
+    height = (1.05 if phone else 0.72) * len(rows) + (3.2 if phone else 2.3)
+    fig, ax = plt.subplots(figsize=(PHONE_INCHES if phone else 6.8, height))
     y = np.arange(len(rows))[::-1].astype(float)
-    ax.scatter(rows["paper_value"], y + SLOTS["paper"], marker="D", color="0.45", s=30, zorder=3)
-    verdicts = _ours(ax, rows, y + SLOTS["cpu"], "o", words)
-    verdicts |= _ours(ax, conv, y + SLOTS["converged"], "s", conv["verdict"].map(verdict_word))
+    ax.scatter(rows["paper_value"], y + slots["paper"], marker="D", color="0.45", s=30, zorder=3)
+    verdicts = _ours(ax, rows, y + slots["cpu"], "o", words)
+    verdicts |= _ours(ax, conv, y + slots["converged"], "s", conv["verdict"].map(verdict_word))
     for yi in y[rows["ours_mean"].isna().to_numpy()]:
-        ax.annotate("not run here", (0, yi + SLOTS["cpu"]), fontsize=FONT_PT, color="0.35", ha="left",
+        ax.annotate("not run here", (0, yi + slots["cpu"]), fontsize=font, color="0.35", ha="left",
                     va="center", xytext=(4, 0), textcoords="offset points")
     for edge in y[:-1] - 0.5:  # a rule between claims, so that each band's three markers read as one claim's
         ax.axhline(edge, color="0.85", lw=0.8, zorder=1)
     ax.axvline(0, color="0.5", lw=0.8)
     ax.grid(axis="y", visible=False)
     ax.set_ylim(-0.5, len(rows) - 0.5)
-    ax.set_yticks(y, [textwrap.fill(short_claim(c), 28) for c in rows["claim"]], fontsize=FONT_PT)
-    ax.tick_params(axis="x", labelsize=FONT_PT)
-    ax.set_xlabel(r"$\Delta A = A_{FC} - A_{CC}$ (points)", fontsize=FONT_PT)
-    ax.set_title(textwrap.fill(title, 44), fontsize=FONT_PT + 0.5)
+    if phone:  # no room for a column of claims beside the plot: each claim heads its own band, across the axes
+        ax.set_yticks([])
+        for yi, claim in zip(y, rows["claim"]):
+            ax.text(0.02, yi + 0.46, textwrap.fill(short_claim(claim), 32), transform=ax.get_yaxis_transform(),
+                    fontsize=font, va="top", ha="left", color="0.15", linespacing=1.1)
+    else:
+        ax.set_yticks(y, [textwrap.fill(short_claim(c), 28) for c in rows["claim"]], fontsize=font)
+    ax.tick_params(axis="x", labelsize=font)
+    ax.set_xlabel(r"$\Delta A = A_{FC} - A_{CC}$ (points)", fontsize=font)
+    ax.set_title(textwrap.fill(title, 30 if phone else 44), fontsize=font + 0.5)
     shapes = [Line2D([], [], ls="none", marker="D", color="0.45", markersize=6, label="paper (one run)")]
     if conv["ours_mean"].notna().any():
         shapes.append(Line2D([], [], ls="none", marker="s", color="0.25", markersize=7, label="ours, converged"))
@@ -101,12 +116,17 @@ def ledger_figure(ledger: Any, title: str = "The paper's ΔA and ours (95 % inte
         shapes.append(Line2D([], [], ls="none", marker="o", markerfacecolor="white", markeredgecolor="0.25",
                              markersize=7, label="hollow: under 3 seeds"))
     colours = [Patch(color=VERDICT_COLORS[w], label=w) for w in VERDICT_COLORS if w in verdicts]
-    fig.legend(handles=shapes, fontsize=FONT_PT, loc="lower left", bbox_to_anchor=(0.0, 0.0), frameon=False,
-               title="whose ΔA", title_fontsize=FONT_PT, alignment="left")
-    fig.legend(handles=colours, fontsize=FONT_PT, loc="lower right", bbox_to_anchor=(1.0, 0.0), frameon=False,
-               title="verdict", title_fontsize=FONT_PT, alignment="left")
-    lines = max(len(shapes), len(colours)) + 1  # the taller legend's entries and its title
-    fig.tight_layout(rect=(0, (0.15 + 0.24 * lines) / height, 1, 1))
+    if phone:  # one column: whose number, then the verdicts' colours
+        fig.legend(handles=shapes + colours, fontsize=font, loc="lower left", bbox_to_anchor=(0.0, 0.0),
+                   frameon=False, title="whose ΔA; verdict", title_fontsize=font, alignment="left")
+        lines = len(shapes) + len(colours) + 1
+    else:
+        fig.legend(handles=shapes, fontsize=font, loc="lower left", bbox_to_anchor=(0.0, 0.0), frameon=False,
+                   title="whose ΔA", title_fontsize=font, alignment="left")
+        fig.legend(handles=colours, fontsize=font, loc="lower right", bbox_to_anchor=(1.0, 0.0), frameon=False,
+                   title="verdict", title_fontsize=font, alignment="left")
+        lines = max(len(shapes), len(colours)) + 1  # the taller legend's entries and its title
+    fig.tight_layout(rect=(0, (0.15 + 0.24 * lines * font / FONT_PT) / height, 1, 1))
     return fig
 
 
@@ -187,9 +207,11 @@ def regime_in_one(stored: pd.DataFrame, ladder: pd.DataFrame) -> str:
 
 
 def landing(results_dir: str) -> dict[str, Any]:
-    """Everything the landing page shows, from the stored runs: its box, the ledger's two parts, their details, Fig. 1."""
+    """Everything the landing page shows, from the stored runs: its box, the ledger's two parts, their details, Fig. 1
+    (a pair: the figure and its phone rendition, for ``figures.glue_figure(name, figure, phone=rendition)``)."""
     stored = stored_results(results_dir)
-    ledger = book_ledger(stored)  # every chapter's claims, with the converged runs' column
+    ledger, converged = book_ledger(stored), converged_ledger(stored)  # every chapter's claims, the converged column
     return {"intro_found": landing_found(stored, ledger, results_dir), "intro_ledger": ledger_markdown(ledger),
             "intro_beyond": ledger_markdown(ledger, "beyond"), "intro_details": ledger_details(ledger),
-            "fig-ledger": ledger_figure(ledger, converged=converged_ledger(stored))}
+            "fig-ledger": (ledger_figure(ledger, converged=converged),  # the page's, and a phone's (phone=True)
+                           ledger_figure(ledger, converged=converged, phone=True))}

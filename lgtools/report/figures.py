@@ -42,6 +42,21 @@ COLUMN_INCHES = COLUMN_PX / CSS_DPI  # 6.875 in: a figure this wide is shown at 
 MIN_SHOWN_PT = 10.0  # the smallest font a page may show (points at the size shown)
 
 
+# A phone's rendition of a figure (issue 31: at 390 px the column shows a figure about 327 px wide, its text at 4-6 px):
+# drawn at most PHONE_PX CSS px wide (a 360 px phone's room) at twice the pixels, carried inside the page's PNG in
+# a private chunk that book/_ext/book_assets.py takes out into a file of its own and offers through <picture>.
+PHONE_PX = 300
+
+
+PHONE_INCHES = PHONE_PX / 96  # 3.125 in: a figure this wide shows its fonts at their points on a phone
+
+
+PHONE_DENSITY = 2  # device pixels per CSS pixel the phone rendition is drawn for (srcset "… 2x")
+
+
+PHONE_CHUNK = b"lgPh"  # ancillary (l), private (g), reserved bit clear (P), safe to copy (h): browsers skip it
+
+
 # The smallest font of the figures a reader found hard to read at 10 pt (issue 31: the axis labels of Figs 11.1-12.2
 # read as 8-9 px letters beside 11 pt tick labels), at the size shown; tests/test_figures.py holds them to it.
 READABLE_PT = 11.0
@@ -84,6 +99,23 @@ def small_png(fig: plt.Figure, dpi: float | None = None, colors: int = 256) -> b
     out = io.BytesIO()
     paletted.save(out, format="PNG", optimize=True)
     return out.getvalue()
+
+
+def phone_png(fig: plt.Figure, colors: int = 256) -> bytes:
+    """``fig`` as `small_png` for a phone: PHONE_DENSITY pixels per CSS px, at most PHONE_PX CSS px wide as shown."""
+    return small_png(fig, dpi=PHONE_DENSITY * PHONE_PX / max(shown_width(fig), PHONE_INCHES), colors=colors)
+
+
+def with_phone(png: bytes, phone: bytes) -> bytes:
+    """``png`` with ``phone`` (a PNG) in a PHONE_CHUNK chunk before its end: one image, two renditions."""
+    import struct
+    import zlib
+
+    end = png.rfind(b"IEND") - 4  # the IEND chunk's length field
+    if end < 8 or not png.startswith(b"\x89PNG"):
+        raise ValueError("png: not a PNG")
+    chunk = struct.pack(">I", len(phone)) + PHONE_CHUNK + phone + struct.pack(">I", zlib.crc32(PHONE_CHUNK + phone))
+    return png[:end] + chunk + png[end:]
 
 
 def label_color(labels: str) -> str:
@@ -208,12 +240,13 @@ def readable_log_ticks(axis: Any) -> None:
     axis.set_minor_formatter(ticker.NullFormatter())
 
 
-def glue_figure(name: str, fig: plt.Figure, dpi: float | None = None) -> None:
+def glue_figure(name: str, fig: plt.Figure, dpi: float | None = None, phone: plt.Figure | None = None) -> None:
     """Glue ``fig`` into the page as a PNG under ``name`` for a ``{glue:figure}`` directive, then close it.
 
     The PNG is rendered here by `small_png` (tight, as many pixels wide as the text column shows it, 256
-    colours), so the page gets a light image whatever the kernel's matplotlib backend. In a markdown cell
-    of the same notebook::
+    colours), so the page gets a light image whatever the kernel's matplotlib backend. ``phone``: the same
+    figure drawn PHONE_INCHES wide, carried inside the PNG (`with_phone`); the built page shows it on a
+    phone (book/_ext/book_assets.py). In a markdown cell of the same notebook::
 
         ```{glue:figure} name
         :name: fig-name
@@ -227,4 +260,7 @@ def glue_figure(name: str, fig: plt.Figure, dpi: float | None = None) -> None:
 
     data = small_png(fig, dpi)
     plt.close(fig)
+    if phone is not None:
+        data = with_phone(data, phone_png(phone))
+        plt.close(phone)
     glue(name, Image(data=data, format="png"), display=False)
