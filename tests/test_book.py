@@ -845,3 +845,41 @@ def test_a_figure_with_a_phone_rendition_is_offered_to_a_phone_by_the_built_page
     assert html.count("<picture>") == 1, html
     assert re.search(r'<picture><source media="\(max-width: \d+px\)" srcset="_images/a\.phone\.png 2x" '
                      r'type="image/png"><img alt="a line" src="_images/a\.png"[^>]*></picture>', html), html
+
+
+def test_a_glued_figure_keeps_its_phone_rendition_through_myst_nb(tmp_path):
+    """The phone rendition survives MyST-NB's glue: a one-notebook project whose stored output is a glued PNG
+    (as glue_figure leaves it) builds into a figure offered to a phone through <picture>."""
+    import base64
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import nbformat
+
+    from lgtools.report import figures
+
+    fig, ax = plt.subplots(figsize=(6.4, 3))
+    ax.plot([0, 1], [0, 1])
+    phone, ax = plt.subplots(figsize=(figures.PHONE_INCHES, 3))
+    ax.plot([0, 1], [1, 0])
+    data = figures.with_phone(figures.small_png(fig), figures.phone_png(phone))
+    plt.close("all")
+    notebook = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("glued = True")
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"image/png": base64.b64encode(data).decode()},
+                                           metadata={"scrapbook": {"name": "fig-a", "mime_prefix": ""}})]
+    cell.metadata["tags"] = ["remove-cell"]
+    notebook.cells = [nbformat.v4.new_markdown_cell("# Page"), cell, nbformat.v4.new_markdown_cell(
+        "```{glue:figure} fig-a\n:name: fig-a\n:alt: a line\n\nA line.\n```")]
+    nbformat.write(notebook, tmp_path / "index.ipynb")
+    (tmp_path / "conf.py").write_text(f"import sys\nsys.path.insert(0, {str(ROOT / 'book' / '_ext')!r})\n"
+                                      "extensions = ['myst_nb', 'book_assets']\nnb_execution_mode = 'off'\n")
+    subprocess.run([sys.executable, "-m", "sphinx", "-q", "-b", "html", str(tmp_path), str(tmp_path / "out")],
+                   check=True, capture_output=True)
+    phones = list((tmp_path / "out" / "_images").glob("*.phone.png"))
+    assert len(phones) == 1
+    html = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
+    assert html.count("<picture>") == 1 and f'srcset="_images/{phones[0].name} 2x"' in html
+    assert re.search(r'<source [^>]*><img alt="a line"', html), html  # the glued figure's own <img>, alt kept
