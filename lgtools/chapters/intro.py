@@ -20,7 +20,7 @@ from lgtools.chapters import (automatic_fine_labels, conclusion, discussion, gen
                               hierarchy_inside, optimization, pretraining_granularity, training_data)
 from lgtools.report.ledger import (CONVERGED, gather, headline_sentence, ledger_details, ledger_markdown, paper_claims,
                                    short_claim, shown_number, verdict_chip, verdict_word, with_converged)
-from lgtools.report.figures import PHONE_INCHES
+from lgtools.report.figures import PHONE_DRAW_INCHES
 from lgtools.report.points import interval_errorbar
 from lgtools.report.stored import stored_results
 from lgtools.training.config import paper_recipe
@@ -75,7 +75,7 @@ def ledger_figure(ledger: Any, title: str = "The paper's ΔA and ours (95 % inte
     ``converged``: ``converged_ledger``'s rows (None: CPU scale only); a claim with a converged mean gets a square
     beside the CPU scale's circle, each coloured by its own verdict. Shapes say whose number it is, colours the
     verdict; 12 pt text, at least 10 pt as the column shows it (tests/test_scorecard.py checks the ratio).
-    ``phone``: drawn ``figures.PHONE_INCHES`` wide for a phone's column, 10 pt text, each claim above its band.
+    ``phone``: drawn ``figures.PHONE_DRAW_INCHES`` wide for a phone's column, 10 pt text, each claim above its band.
     """
     missing = {"claim", "paper_value", "ours_mean", "ours_low", "ours_high"} - set(ledger.columns)
     if missing:
@@ -85,7 +85,7 @@ def ledger_figure(ledger: Any, title: str = "The paper's ΔA and ours (95 % inte
     conv = _matched(rows, converged)
     font, slots = (PHONE_FONT_PT, PHONE_SLOTS) if phone else (FONT_PT, SLOTS)
     height = (1.05 if phone else 0.72) * len(rows) + (3.2 if phone else 2.3)
-    fig, ax = plt.subplots(figsize=(PHONE_INCHES if phone else 6.8, height))
+    fig, ax = plt.subplots(figsize=(PHONE_DRAW_INCHES if phone else 6.8, height))
     y = np.arange(len(rows))[::-1].astype(float)
     ax.scatter(rows["paper_value"], y + slots["paper"], marker="D", color="0.45", s=30, zorder=3)
     verdicts = _ours(ax, rows, y + slots["cpu"], "o", words)

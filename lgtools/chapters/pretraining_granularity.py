@@ -25,7 +25,7 @@ from matplotlib import ticker
 
 from lgtools.data.multiview import make_multiview
 from lgtools.report.evidence import coarse_mistakes, hard_for, hard_images  # noqa: F401 (hard_images offered here)
-from lgtools.report.figures import COARSE_COLOR, FINE_COLOR, READABLE_PT, label_color
+from lgtools.report.figures import COARSE_COLOR, FINE_COLOR, PHONE_DRAW_INCHES, READABLE_PT, label_color
 from lgtools.report.ledger import claim_frame, finding_box, not_run, ours_text
 from lgtools.report.paths import resolve_path
 from lgtools.report.points import delta_with_intervals, interval_errorbar, interval_mask, place_labels
@@ -280,8 +280,9 @@ def retrained_sentence(gaps: pd.DataFrame) -> str:
 
 def study_evidence(study: pd.DataFrame, stored: pd.DataFrame, record: dict, listed: int,
                    results_dir: str | Path = "results") -> dict[str, Any]:
-    """The stored fine-tuning study as the page shows it: ``table``, ``versus``, the figure, the table shown and its caption,
-    and the sentences glued as ``ch12_coverage``, ``ch12_retrained`` and ``ch12_study_rev``."""
+    """The stored fine-tuning study as the page shows it: ``table``, ``versus``, the figure and its ``phone`` rendition
+    (None before the study is stored), the table shown and its caption, and the sentences glued as ``ch12_coverage``,
+    ``ch12_retrained`` and ``ch12_study_rev``."""
     table = granularity_table(study, stored)
     versus = versus_coarse_pretraining(table) if len(table) else pd.DataFrame()
     found = {"table": table, "versus": versus, "ch12_coverage": study_coverage(table, listed),
@@ -289,24 +290,26 @@ def study_evidence(study: pd.DataFrame, stored: pd.DataFrame, record: dict, list
     if not len(versus):
         empty = pd.DataFrame({"classes": [0], "delta": [0.0], "delta_low": [np.nan], "delta_high": [np.nan],
                               "group": ["not stored yet"], "label": [""]})
-        return {**found, "ch12_study_rev": "(not stored)", "caption": "The CIFAR-10 study",
+        return {**found, "ch12_study_rev": "(not stored)", "caption": "The CIFAR-10 study", "phone": None,
                 "figure": delta_with_intervals(empty, x="classes", xlabel="pretraining classes",
                                                title="Fine-tuning study not stored yet"),
                 "shown": pd.DataFrame([{"note": "no pretraining run is fine-tuned yet: see the notes for the two commands"}])}
     coarse = table.loc[table["pretraining"].eq("coarse"), "classes"]
-    figure = granularity_transfer(versus, MISALIGNED, coarse_classes=int(coarse.iloc[0]) if len(coarse) else None,
-                                  title="Transfer to animal vs vehicle after pretraining at each granularity (CIFAR-10, CPU scale)")
-    return {**found, "figure": figure, "ch12_study_rev": f"`{str(record['provenance'].get('git_rev'))[:10]}`",
+    drawn = [granularity_transfer(versus, MISALIGNED, coarse_classes=int(coarse.iloc[0]) if len(coarse) else None,
+                                  title="Transfer to animal vs vehicle after pretraining at each granularity "
+                                        "(CIFAR-10, CPU scale)", phone=phone) for phone in (False, True)]
+    return {**found, "figure": drawn[0], "phone": drawn[1], "ch12_study_rev": f"`{str(record['provenance'].get('git_rev'))[:10]}`",
             "shown": table.drop(columns=["seed"]).groupby(["pretraining", "classes"], sort=False).mean().reset_index(),
             "caption": "Per pretraining: coarse test accuracy (%) of the pretrained network itself, of the linear probe "
                        "and of the fine-tuned network, on all and on hard test images (means over seeds)"}
 
 
-def planted_features(table: Any, title: str = "What coarse and fine labels teach a two-layer ReLU network") -> plt.Figure:
+def planted_features(table: Any, title: str = "What coarse and fine labels teach a two-layer ReLU network",
+                     phone: bool = False) -> plt.Figure:
     """Two panels from ``pretraining.multiview_table``: filter alignment with each kind of planted feature, and accuracy.
 
     One point per seed; the coarse-trained network in the coarse colour, the fine-trained in the
-    fine colour, each labelled once at its mean.
+    fine colour, each labelled once at its mean. ``phone``: the panels stacked, ``figures.PHONE_DRAW_INCHES`` wide.
     """
     missing = {"seed", "labels", "accuracy", "hard_accuracy", "common_alignment", "fine_alignment"} - set(table.columns)
     if missing:
@@ -314,7 +317,8 @@ def planted_features(table: Any, title: str = "What coarse and fine labels teach
     panels = ((("common_alignment", "common\nfeatures"), ("fine_alignment", "fine\nfeatures")),
               (("accuracy", "all test\nimages"), ("hard_accuracy", "hard test\nimages")))
     ylabels = ("best filter's cosine with the planted feature", "coarse test accuracy (%)")
-    fig, axes = plt.subplots(1, 2, figsize=(6.6, 4.4), layout="constrained")  # one column wide
+    fig, axes = plt.subplots(*((2, 1) if phone else (1, 2)), figsize=(PHONE_DRAW_INCHES, 7.2) if phone else (6.6, 4.4),
+                             layout="constrained")  # one column wide, a phone's or the page's
     for ax, measures, ylabel in zip(axes, panels, ylabels):
         for offset, labels in ((-0.12, "coarse"), (0.12, "fine")):
             part = table[table["labels"].eq(labels)]
@@ -330,12 +334,13 @@ def planted_features(table: Any, title: str = "What coarse and fine labels teach
         ax.set_xticks(range(len(measures)), [words for _, words in measures])
         ax.set_xlim(-0.5, len(measures) + 0.25)  # room right of the last measure for the labels
         ax.set_ylabel(textwrap.fill(ylabel, 30), fontsize=READABLE_PT)
-    fig.suptitle(title, fontsize=READABLE_PT + 1)
+    fig.suptitle(textwrap.fill(title, 30) if phone else title, fontsize=READABLE_PT + 1)
     return fig
 
 
 def granularity_transfer(versus: Any, misaligned_prefix: str, coarse_classes: int | None = 2,
-                         title: str = "Transfer to the coarse task after pretraining at each granularity") -> plt.Figure:
+                         title: str = "Transfer to the coarse task after pretraining at each granularity",
+                         phone: bool = False) -> plt.Figure:
     """Two panels from ``pretraining.versus_coarse_pretraining``: all test images, hard test images.
 
     Per transfer measure (linear probe, fine-tuning) the paired difference from coarse pretraining
@@ -344,7 +349,7 @@ def granularity_transfer(versus: Any, misaligned_prefix: str, coarse_classes: in
     misaligned control (names starting ``misaligned_prefix``, ``finetune_study.MISALIGNED``) is a
     hollow marker beside them, labelled directly. A point over fewer than three seeds has no bar and a white face
     (``points.interval_errorbar``, the book's rule). A measure not in
-    ``versus`` is left out, and a panel with neither of its measures too.
+    ``versus`` is left out, and a panel with neither of its measures too. ``phone``: ``figures.PHONE_DRAW_INCHES`` wide, one legend below.
     """
     missing = {"pretraining", "classes", "measure", "delta", "low", "high", "n"} - set(versus.columns)
     if missing:
@@ -353,8 +358,9 @@ def granularity_transfer(versus: Any, misaligned_prefix: str, coarse_classes: in
               ("hard test images", {"probe_hard": "linear probe", "finetune_hard": "fine-tuned"}))
     colors = {"linear probe": COARSE_COLOR, "fine-tuned": FINE_COLOR}
     shown = [p for p in panels if versus["measure"].isin(list(p[1])).any()]
-    fig, axes = plt.subplots(max(len(shown), 1), 1, figsize=(6.6, 3.6 * max(len(shown), 1) + 0.6), squeeze=False,
-                             layout="constrained")  # stacked: one column wide
+    fig, axes = plt.subplots(max(len(shown), 1), 1, figsize=(PHONE_DRAW_INCHES if phone else 6.6,
+                                                             (4.2 if phone else 3.6) * max(len(shown), 1) + 0.6),
+                             squeeze=False, layout="constrained")  # stacked: one column wide
     anchor = (pd.DataFrame({"classes": [coarse_classes], "delta": [0.0], "low": [0.0], "high": [0.0], "n": [np.inf]})
               if coarse_classes is not None else pd.DataFrame(columns=["classes", "delta", "low", "high", "n"]))
     marks: dict[Any, tuple[list, list]] = {}  # per panel: every point's bar (data boxes), and the controls to label
@@ -388,10 +394,13 @@ def granularity_transfer(versus: Any, misaligned_prefix: str, coarse_classes: in
         ax.set_xlim(min(ticks) / 1.3, max(ticks) * 1.4)
         ax.axhline(0, color="0.5", lw=0.8)
         ax.set_title(name, fontsize=READABLE_PT)
-        ax.set_xlabel("pretraining classes (log scale)", fontsize=READABLE_PT + 1)
+        ax.set_xlabel("pretraining classes (log scale)", fontsize=READABLE_PT + (0 if phone else 1))
         ax.set_ylabel("minus coarse pretraining\n(points), 95 % interval", fontsize=READABLE_PT)
-        ax.legend(fontsize=READABLE_PT, loc="best")
-    fig.suptitle(textwrap.fill(title, 64), fontsize=READABLE_PT + 1)
+        if not phone:  # a phone's panels are too narrow for a legend inside: one below them (after the loop)
+            ax.legend(fontsize=READABLE_PT, loc="best")
+    if phone and len(shown):
+        fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncol=1, fontsize=READABLE_PT)
+    fig.suptitle(textwrap.fill(title, 34 if phone else 64), fontsize=READABLE_PT + 1)
     fig.draw_without_rendering()  # the layout is placed once; the controls' labels are placed in it, apart
     fig.set_layout_engine("none")
     for ax, (bars, controls) in marks.items():

@@ -51,6 +51,9 @@ PHONE_PX = 300
 PHONE_INCHES = PHONE_PX / 96  # 3.125 in: a figure this wide shows its fonts at their points on a phone
 
 
+PHONE_DRAW_INCHES = PHONE_INCHES - 0.2  # the figsize width to draw at: a tight save pads 0.1 in on each side
+
+
 PHONE_DENSITY = 2  # device pixels per CSS pixel the phone rendition is drawn for (srcset "… 2x")
 
 
