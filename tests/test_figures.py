@@ -368,11 +368,23 @@ PHONE_FIGURES = {
     "1 ledger": lambda stored: __import__("lgtools.chapters.intro", fromlist=["x"]).ledger_figure(
         __import__("lgtools.chapters.intro", fromlist=["x"]).book_ledger(stored),
         converged=__import__("lgtools.chapters.intro", fromlist=["x"]).converged_ledger(stored), phone=True),
+    "11.1 nmi": lambda stored: __import__("lgtools.chapters.automatic_fine_labels", fromlist=["x"]).nmi_figure(
+        __import__("lgtools.chapters.automatic_fine_labels", fromlist=["x"]).cluster_table(
+            __import__("lgtools.report.stored", fromlist=["x"]).stored_study(
+                "results/pseudo-clusters-cpu-scale/quality.json", "cluster")[0]), phone=True),
+    "11.2 gain": lambda stored: __import__("lgtools.chapters.automatic_fine_labels", fromlist=["x"]).gain_figure(
+        *_pseudo(stored), phone=True),
     "12.1 transfer": lambda stored: _pretraining_evidence(stored)["phone"],
     "12.2 planted": lambda stored: __import__("lgtools.chapters.pretraining_granularity", fromlist=["x"]).planted_features(
         __import__("lgtools.chapters.pretraining_granularity", fromlist=["x"]).multiview_table(range(2), steps=60),
         phone=True),
 }
+
+
+def _pseudo(stored):
+    from lgtools.chapters import automatic_fine_labels as chapter
+
+    return chapter.pseudo_versus(stored), stored, chapter.pseudo_runs(stored)
 
 
 def _pretraining_evidence(stored):

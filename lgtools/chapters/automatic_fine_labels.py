@@ -382,15 +382,22 @@ def _placeholder(x: str, group: str) -> pd.DataFrame:
                          "delta_high": [float("nan")], "group": [group], "label": [""]})
 
 
-def nmi_figure(clusters: pd.DataFrame) -> plt.Figure:
-    """NMI of each coarse class's clusters against the true fine labels, per k and feature source (the cluster study)."""
+def nmi_figure(clusters: pd.DataFrame, phone: bool = False) -> plt.Figure:
+    """NMI of each coarse class's clusters against the true fine labels, per k and feature source (the cluster study).
+
+    ``phone``: drawn for a phone's column (``points.delta_with_intervals``)."""
     if not len(clusters):
         return delta_with_intervals(_placeholder("k", "not stored yet"), x="k", xlabel="k",
-                                    title="Cluster study not stored", fontsize=READABLE_PT)
+                                    title="Cluster study not stored", fontsize=READABLE_PT, phone=phone)
     return delta_with_intervals(
         cluster_points(clusters), x="k", xlabel="clusters per coarse class, k", y="delta",
         ylabel="NMI against the true fine labels (test), 95 % interval", shorten=False, zero_line=False,
-        fontsize=READABLE_PT, title="Label-free clusters of each CIFAR-10 coarse class against the annotators' fine classes")
+        fontsize=READABLE_PT, phone=phone, title="Label-free clusters of each CIFAR-10 coarse class against the annotators' fine classes")
+
+
+def nmi_figures(clusters: pd.DataFrame) -> dict[str, plt.Figure]:
+    """`nmi_figure` for the page and for a phone, as ``figures.glue_figure``'s ``fig`` and ``phone``."""
+    return {"fig": nmi_figure(clusters), "phone": nmi_figure(clusters, phone=True)}
 
 
 # Each interval's low/high pair keeps its name, so that ``show`` prints it as one "95 % CI" column beside its mean.
@@ -403,8 +410,10 @@ def versus_shown(versus: pd.DataFrame, missing: str = "no pseudo-fine run is sto
     return versus.rename(columns=VERSUS_NAMES) if len(versus) else pd.DataFrame([{"note": missing}])
 
 
-def gain_figure(versus: pd.DataFrame, stored: pd.DataFrame, runs: pd.DataFrame) -> plt.Figure:
-    """A_FC − A_CC of each pseudo-fine setting against its clusters' NMI, with the true fine labels at NMI 1."""
+def gain_figure(versus: pd.DataFrame, stored: pd.DataFrame, runs: pd.DataFrame, phone: bool = False) -> plt.Figure:
+    """A_FC − A_CC of each pseudo-fine setting against its clusters' NMI, with the true fine labels at NMI 1.
+
+    ``phone``: drawn for a phone's column (``points.delta_with_intervals``)."""
     correlation = nmi_gain_correlation(runs)
     points = versus.assign(delta=versus["gain"], delta_low=versus["gain_low"], delta_high=versus["gain_high"],
                            group=versus["features"], label=[f"k = {k}" for k in versus["k"]])
@@ -417,4 +426,5 @@ def gain_figure(versus: pd.DataFrame, stored: pd.DataFrame, runs: pd.DataFrame) 
     return delta_with_intervals(
         points if len(points) else _placeholder("nmi", "not trained yet"),
         x="nmi", xlabel="clusters' NMI against the true fine labels (test)", shorten=False, fontsize=READABLE_PT,
+        phone=phone,
         ylabel="A_FC − A_CC (points),\n95 % interval", title="Gain over coarse labels against cluster quality" + rho)

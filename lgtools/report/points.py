@@ -10,7 +10,7 @@ import pandas as pd
 import seaborn as sns
 import textwrap
 from typing import Any, Sequence
-from lgtools.report.figures import readable_log_ticks, short_label
+from lgtools.report.figures import PHONE_DRAW_INCHES, readable_log_ticks, short_label
 from lgtools.report.page import USEFUL_N, math_notation
 
 
@@ -192,10 +192,10 @@ def _group_styles(points: Any) -> tuple[list, dict, dict]:
 
 
 def _finish_labelled(fig: plt.Figure, ax: plt.Axes, own: bool, points: Any, x: Any, y: Any,
-                     colors: dict, obstacles: list, shorten: bool, fontsize: float = 10.0) -> plt.Figure:
+                     colors: dict, obstacles: list, shorten: bool, fontsize: float = 10.0, ncol: int = 2) -> plt.Figure:
     """Legend below an own figure (right of a given axes), the layout fixed, then each point's label placed apart."""
     if colors and own:
-        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=2, fontsize=fontsize)
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=ncol, fontsize=fontsize)
     elif colors:
         ax.legend(fontsize=fontsize, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
     if own:
@@ -268,7 +268,8 @@ def delta_vs_acr(points: Any, title: str | None = None, log_x: bool = False,
 def delta_with_intervals(points: Any, x: str, xlabel: str, title: str | None = None,
                          ax: plt.Axes | None = None, y: str = "delta",
                          ylabel: str = "ΔA = A_FC − A_CC, test (points), 95 % interval",
-                         shorten: bool = True, zero_line: bool = True, fontsize: float = 10.0) -> plt.Figure:
+                         shorten: bool = True, zero_line: bool = True, fontsize: float = 10.0,
+                         phone: bool = False) -> plt.Figure:
     """``y`` (ΔA by default) against ``x``, one colour per ``group``, points labelled (chapter 7).
 
     ``points`` has columns ``x``, ``y``, ``group`` and ``label`` (shortened by `short_label`
@@ -277,6 +278,7 @@ def delta_with_intervals(points: Any, x: str, xlabel: str, title: str | None = N
     legend sits right of the axes. ``zero_line`` draws ΔA = 0; off for a measure whose range is
     nowhere near 0 (chapter 11's NMI), so that the y range fits the data. ``fontsize``: the axis labels', title's,
     legend's and point labels' (chapter 11 draws at ``figures.READABLE_PT``); the wrapping narrows to match.
+    ``phone``: an own figure ``figures.PHONE_DRAW_INCHES`` wide, its legend in one column (a phone's rendition).
     """
     needed = {x, y, "group", "label"} | ({"delta_low", "delta_high"} if y == "delta" else set())
     missing = needed - set(points.columns)
@@ -286,7 +288,8 @@ def delta_with_intervals(points: Any, x: str, xlabel: str, title: str | None = N
     if y != "delta":
         points = points.assign(delta=points[y], delta_low=float("nan"), delta_high=float("nan"))
     own = ax is None
-    fig, ax = plt.subplots(figsize=(6.4, 5.0), layout="constrained") if own else (ax.figure, ax)
+    size = (PHONE_DRAW_INCHES, 5.6) if phone else (6.4, 5.0)
+    fig, ax = plt.subplots(figsize=size, layout="constrained") if own else (ax.figure, ax)
     groups, colors, markers = _group_styles(points)
     obstacles = []
     for group in groups:
@@ -301,9 +304,10 @@ def delta_with_intervals(points: Any, x: str, xlabel: str, title: str | None = N
         ax.axhline(0, color="0.5", lw=0.8)
     ax.margins(x=0.08, y=0.1)
     ax.autoscale_view()
-    narrow = 10.0 / fontsize  # lines as long as at 10 pt, in fewer characters
-    ax.set_xlabel(xlabel, fontsize=fontsize)
+    narrow = 10.0 / fontsize * (size[0] / 6.4)  # lines as long as at 10 pt in 6.4 in, in fewer characters
+    ax.set_xlabel(_fill(xlabel, int(60 * narrow)) if phone else xlabel, fontsize=fontsize)
     ax.set_ylabel(math_notation(_fill(ylabel, int(34 * narrow))), fontsize=fontsize)  # words, then typeset
-    ax.set_title(math_notation(_fill(title or ylabel, int(70 * narrow))), fontsize=fontsize)
+    bold = 0.75 if phone else 1.0  # bold letters are wider, and the title centres on the axes: a phone's ran off
+    ax.set_title(math_notation(_fill(title or ylabel, int(70 * narrow * bold))), fontsize=fontsize)
     return _finish_labelled(fig, ax, own, points, points[x].astype(float), points["delta"].astype(float),
-                            colors, obstacles, shorten, fontsize)
+                            colors, obstacles, shorten, fontsize, ncol=1 if phone else 2)
