@@ -664,19 +664,22 @@ def test_landing_page_shell_commands_wrap_on_a_phone(built_book, tmp_path):
 
 
 def test_a_phone_shows_the_landing_figure_drawn_for_it_at_its_own_size(built_book, tmp_path):
-    """Issue 31: at 390 px Fig. 1 was its desktop PNG squeezed to ~327 px (text at 4-6 px); the phone gets its own
-    rendition (figures.PHONE_PX CSS px wide, 10 pt text), shown unsqueezed, and a desktop window keeps the page's."""
+    """Issue 31: at 390 px Fig. 1 was its desktop PNG squeezed to ~327 px (text at 4-6 px); a phone gets the figures'
+    own renditions (figures.PHONE_PX CSS px wide at most) on every page that offers one, shown unsqueezed, and a
+    desktop window keeps the page's PNG."""
     from lgtools.report.figures import PHONE_PX
 
     result, html = built_book
     assert result.returncode == 0, "the book build failed; see test_book_builds_every_chapter"
-    page = f"{_toc_files()[0]}.html"
-    phone = _at_width(html, page, 390, tmp_path / "profile-phone-figure")
-    picked = [image for image in phone["images"] if image["src"].endswith(".phone.png")]
-    assert picked, f"no figure of the landing page offers a phone rendition at 390 px: {phone['images']}"
-    for image in picked:
-        assert image["natural"] <= PHONE_PX and abs(image["shown"] - image["natural"]) <= 1, image
-    desktop = _at_width(html, page, 1280, tmp_path / "profile-desktop-figure")
+    offered = [page for page in _toc_files() if "phone.png 2x" in (html / f"{page}.html").read_text(encoding="utf-8")]
+    assert _toc_files()[0] in offered, "the landing page offers no phone rendition"
+    for number, page in enumerate(offered):  # every page with one: the phone's picked at 390 px, shown at its size
+        phone = _at_width(html, f"{page}.html", 390, tmp_path / f"profile-phone-{number}")
+        picked = [image for image in phone["images"] if image["src"].endswith(".phone.png")]
+        assert picked, f"{page}: no phone rendition picked at 390 px: {phone['images']}"
+        for image in picked:
+            assert image["natural"] <= PHONE_PX and abs(image["shown"] - image["natural"]) <= 1, (page, image)
+    desktop = _at_width(html, f"{_toc_files()[0]}.html", 1280, tmp_path / "profile-desktop-figure")
     assert desktop["images"] and not [i for i in desktop["images"] if i["src"].endswith(".phone.png")], desktop
 
 
