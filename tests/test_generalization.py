@@ -175,7 +175,7 @@ TINY = dict(experiment="tiny-features", dataset="synthetic", model="small_cnn", 
             max_train=96, max_test=48, seed=0, device="cpu", num_threads=1, progress=False, keep_weights=True)
 
 
-def test_embedding_study_end_to_end_from_kept_weights(tmp_path):
+def test_embedding_study_end_to_end_from_kept_weights(tmp_path, capsys):
     """Two tiny keep_weights runs → the study's JSON → chapter 5's Fig 4 and status sentence."""
     results = tmp_path / "results"
     identities = {}
@@ -211,3 +211,6 @@ def test_embedding_study_end_to_end_from_kept_weights(tmp_path):
     assert cli.main(["tsne", "--fine", str(tmp_path / "fine.weights"), "--coarse", str(tmp_path / "coarse.weights"),
                      "--out", str(out), "--points", "24", "--max-iter", "250", "--results", str(results)]) == 0
     assert load_embedding_study(out)[0].equals(stored)  # fixed seeds: the very same maps
+    printed = capsys.readouterr().out.splitlines()
+    head = next(line for line in printed if "network" in line).split()
+    assert head == ["network", "images", "x_min", "x_max", "y_min", "y_max"]  # every printed column is named
