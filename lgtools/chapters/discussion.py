@@ -342,12 +342,12 @@ def finding(ledger: pd.DataFrame) -> str:
     return finding_box(ledger, NOTEBOOK)
 
 
-def seed_findings(stored: pd.DataFrame) -> tuple[dict[str, str], pd.DataFrame]:
+def seed_findings(stored: pd.DataFrame, scale: str = "cpu-scale") -> tuple[dict[str, str], pd.DataFrame]:
     """Table VI over seeds: the glued sentences (ACR's confound, the partitions' intervals) and the per-partition table.
 
-    The table is empty while no Table VI partition is stored.
+    One regime's runs (``scale``); the table is empty while no Table VI partition is stored at it.
     """
-    seed_pairs = table6_seed_pairs(stored)
+    seed_pairs = table6_seed_pairs(stored, scale)
     seed_test = table6_seed_test(seed_pairs)
     boot = seed_bootstrap_rho(seed_pairs)
     means = seed_pairs.groupby("hierarchy")[["acr", "delta", "a_cc"]].mean() if len(seed_pairs) else seed_pairs

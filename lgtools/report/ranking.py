@@ -93,8 +93,14 @@ def acr_confound(points: pd.DataFrame) -> dict:
             "partial": partial_rank_correlation(acr_, delta, a_cc)}
 
 
-def table6_seed_pairs(stored: pd.DataFrame) -> pd.DataFrame:
-    """Table VI per partition and seed: A_FC (the seed's fine network re-scored), A_CC, ΔA and the fine network's ACR."""
+def table6_seed_pairs(stored: pd.DataFrame, scale: str | None = None) -> pd.DataFrame:
+    """Table VI per partition and seed: A_FC (the seed's fine network re-scored), A_CC, ΔA and the fine network's ACR.
+
+    ``scale``: the regime's runs alone (a partition's seeds at two scales are not repeats of one experiment);
+    None keeps every stored scale, each row naming its own.
+    """
+    if scale is not None and len(stored):
+        stored = stored[stored["scale"].astype(str).eq(scale)]
     runs = ours_for("table6", stored) if len(stored) else stored
     columns = ["hierarchy", "scale", "seed", "a_fc", "a_cc", "delta", "acr"]
     if runs is None or runs.empty:
