@@ -458,20 +458,22 @@ def gather(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
     return with_holm(pd.DataFrame(rows, columns=LEDGER_COLUMNS))
 
 
-def finding_box(ledger: pd.DataFrame, chapter: str) -> str:
+def finding_box(ledger: pd.DataFrame, chapter: str, lead: str | None = None) -> str:
     """The "what we found" box of ``chapter`` (a notebook name): at most three sentences, then its rows as a small table.
 
     The sentences count the verdicts of the rows it owns, name any that disagrees and say at which regime
     they stand; the table gives each claim's numbers and verdict chip (the ledger on the landing page has them all).
     Where ``ledger`` has a ``converged`` column (``with_converged``) and one of the rows has converged runs, the
     table gives their number and verdict beside CPU scale's, first, as the landing page's ledger does.
+    ``lead``: the chapter's own first sentence in place of the count (a claim judged over several settings says on
+    which side they lie, which "has mixed verdicts" would hide).
     """
     rows = ledger[ledger["chapter"].eq(chapter)] if len(ledger) else ledger
     if rows.empty:
         return "No claim of the paper is judged in this chapter; the ledger on the landing page lists them all."
     words = rows["verdict"].map(verdict_word)
     converged = _converged_seeds(rows)
-    text = [_count_sentence(words, "at CPU scale" if converged.notna().any() else "")]
+    text = [lead or _count_sentence(words, "at CPU scale" if converged.notna().any() else "")]
     judged = rows["converged"].astype(str).str.partition("): ")[2].map(verdict_word) if "converged" in rows else None
     against = rows[words.eq("disagrees") | (judged.eq("disagrees") & converged.notna() if judged is not None
                                             else False)]
