@@ -186,6 +186,19 @@ def test_rank_table_gives_rho_per_group():
         rank_table(points.drop(columns="delta"))
 
 
+def test_rank_shown_says_in_words_where_a_group_has_no_rho():
+    """Issue 31: chapter 7's table said "NaN below 3 points"; a reader sees why there is no ρ instead."""
+    from lgtools.report.page import table_html
+    from lgtools.report.ranking import TOO_FEW, rank_shown
+
+    points = pd.DataFrame({"group": ["a"] * 4 + ["b"] * 2,
+                           "acr": [0.1, 0.2, 0.3, 0.4, 0.1, 0.2], "delta": [4, 3, 2, 1, 1, 2]})
+    shown = rank_shown(points).set_index("group")["spearman_rho"]
+    assert shown["a"] == "-1.00" and shown["b"] == TOO_FEW and "3 points" in TOO_FEW
+    html = table_html(rank_shown(points))
+    assert "nan" not in html.lower() and TOO_FEW in html
+
+
 def test_fine_share_vs_full_coarse_checks_fig2s_claim():
     # The paper's CIFAR-10 curve: fine labels on 40 % of the data beat coarse labels on all of it.
     paper = fine_share_vs_full_coarse(paper_curve("cifar10")).set_index("data_ratio")

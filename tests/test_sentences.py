@@ -27,6 +27,15 @@ def test_no_chapter_text_says_a_result_is_missing(path):
     assert not found, f"{path.name}: fixed text claims a result is missing, glue it from data instead: {found}"
 
 
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_no_caption_or_prose_shows_nan_to_a_reader(path):
+    """Issue 31: chapter 7's caption read "NaN below 3 points"; a reader is told in words why a number is missing."""
+    cells = json.loads(path.read_text())["cells"]
+    found = [c.get("id", "?") for c in cells if re.search(r"\bNaN\b", "".join(c["source"]))
+             and (c["cell_type"] == "markdown" or "caption" in "".join(c["source"]))]
+    assert not found, f"{path.name}: a caption or markdown cell says NaN: {found}"
+
+
 def test_status_sentences_say_stored_where_results_hold_the_files():
     """Chapters 9, 11 and 12 read what is stored; with this repository's results/ none may call it missing."""
     from lgtools.chapters import automatic_fine_labels as auto_fine

@@ -49,6 +49,20 @@ def rank_table(points: pd.DataFrame, by: str = "group") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[by, "points", "spearman_rho"])
 
 
+TOO_FEW = "none (under 3 points)"  # what the table shows where a group has no rank order to correlate
+
+
+def rank_shown(points: pd.DataFrame, by: str = "group") -> pd.DataFrame:
+    """``rank_table`` for a reader: ρ with its sign, and in words (``TOO_FEW``) where a group has under 3 points.
+
+    A bare NaN, or the page's dash for it, told a reader nothing (issue 31: chapter 7's caption said "NaN below 3
+    points"); the cell now says why there is no ρ.
+    """
+    table = rank_table(points, by)
+    rho = [TOO_FEW if pd.isna(r) else f"{r:+.2f}" for r in table["spearman_rho"]]
+    return table.assign(spearman_rho=pd.Series(rho, index=table.index, dtype=object))
+
+
 def acr_points(stored: pd.DataFrame) -> pd.DataFrame:
     """(ACR, ΔA) per setting and scale from stored fine/coarse pairs, Tables I, VI, VII, VIII and Fig 2 (chapters 6 and 8)."""
     frames = []
