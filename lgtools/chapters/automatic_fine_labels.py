@@ -20,7 +20,7 @@ from pathlib import Path
 from scipy import stats
 
 from lgtools.labels.builtin import get_hierarchy
-from lgtools.report.page import math_notation
+from lgtools.report.page import link_first, math_notation
 from lgtools.report.points import delta_with_intervals
 from lgtools.report.evidence import headline_runs
 from lgtools.report.selection import select_runs
@@ -412,9 +412,10 @@ def finding(ledger: pd.DataFrame, versus: pd.DataFrame | None = None) -> str:
 def found_text(clusters: pd.DataFrame, versus: pd.DataFrame, runs: pd.DataFrame, five: pd.DataFrame,
                five_study: pd.DataFrame, methods_gap: pd.DataFrame, methods_train: int | None) -> str:
     """The chapter's "what we found" box (Markdown) from its tables; ``methods_train``: the spectral study's images."""
-    return math_notation(auto_finding(clusters, versus, five=five, correlation=nmi_gain_correlation(runs),
+    text = math_notation(auto_finding(clusters, versus, five=five, correlation=nmi_gain_correlation(runs),
                                       methods=method_line(methods_gap, methods_train),
                                       five_clusters=cluster_table(five_study), features=feature_gap(runs)))
+    return link_first(text, "NMI")  # the page's first NMI: this box opens the chapter
 
 
 def _placeholder(x: str, group: str) -> pd.DataFrame:
