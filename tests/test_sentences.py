@@ -36,6 +36,40 @@ def test_no_caption_or_prose_shows_nan_to_a_reader(path):
     assert not found, f"{path.name}: a caption or markdown cell says NaN: {found}"
 
 
+PLAIN_NOTATION = re.compile(r"(?<![\w{])A_(FC|CC)\b")  # A_FC as typed: MyST shows it raw beside typeset $A_{FC}$
+PAGES = CHAPTERS + sorted((ROOT / "book").glob("*.md"))
+
+
+def _prose_outside_code_and_math(path: Path) -> str:
+    text = "\n".join(t for _, t in _markdown(path)) if path.suffix == ".ipynb" else path.read_text()
+    text = re.sub(r"```.*?```", "", text, flags=re.DOTALL)  # fenced blocks (glue directives, code)
+    return re.sub(r"`[^`]*`|\$[^$]*\$", "", text)  # inline code and math
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: p.name)
+def test_no_page_shows_plain_a_fc_in_its_prose(path):
+    """Issue 31: chapter 3 read "margin = A_FC at that share − A_CC at 100 %" beside typeset $A_{FC}$ elsewhere."""
+    found = [m.group(0) for m in PLAIN_NOTATION.finditer(_prose_outside_code_and_math(path))]
+    assert not found, f"{path.name}: plain {found} in prose; write $A_{{FC}}$ (or words where it is glued inline)"
+
+
+def test_inline_glued_and_block_glued_texts_name_the_accuracies_as_they_render():
+    """Inline glue renders no math, so chapter 7's confound sentence says "coarse accuracy", never A_CC or $A_{CC}$;
+    the landing page's block of verdicts renders math, so it typesets them (issue 31: "ρ(ACR, A_CC)" in plain text)."""
+    from lgtools.report.ledger import claim_frame, ledger_details
+    from lgtools.report.ranking import acr_confound, confound_sentence, paper_points
+
+    paper = acr_confound(paper_points(("fig7a",)))
+    ours = {**paper, "partial": -0.4}
+    for found in (paper, ours):
+        text = confound_sentence(found, paper, {"low": 0.8, "high": 0.9, "n": 3})
+        assert "coarse accuracy" in text and not re.search(r"A_|\$", text), text
+    row = claim_frame([{"claim": "c", "paper": "p", "ours": "A_FC − A_CC in every setting", "seeds": "3",
+                        "scale": "cpu-scale", "kind": "paper", "verdict": "agrees; ρ(ACR, A_CC) -0.99"}], "x")
+    details = ledger_details(row)
+    assert not PLAIN_NOTATION.search(details) and "$A_{FC} - A_{CC}$" in details and "ρ(ACR, $A_{CC}$)" in details
+
+
 def test_status_sentences_say_stored_where_results_hold_the_files():
     """Chapters 9, 11 and 12 read what is stored; with this repository's results/ none may call it missing."""
     from lgtools.chapters import automatic_fine_labels as auto_fine

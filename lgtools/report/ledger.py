@@ -230,8 +230,11 @@ def ledger_markdown(ledger: pd.DataFrame, part: str = "paper") -> str:
 
 
 def ledger_details(ledger: pd.DataFrame) -> str:
-    """Every row of the ledger in full (the verdict's magnitude, Holm p and caveats), one Markdown bullet each."""
-    return "\n".join(finding_line(row) for _, row in ledger.iterrows())
+    """Every row of the ledger in full (the verdict's magnitude, Holm p and caveats), one Markdown bullet each.
+
+    A block of MyST (the landing page glues it with ``:format: myst``), so A_FC and A_CC are typeset as the prose has them.
+    """
+    return math_notation("\n".join(finding_line(row) for _, row in ledger.iterrows()))
 
 
 CHIP_CLASSES = {"agrees": "lg-agrees", "disagrees": "lg-disagrees", "inconclusive": "lg-inconclusive",

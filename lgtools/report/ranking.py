@@ -187,7 +187,11 @@ def swap_change(n: int) -> float:
 
 
 def confound_sentence(ours: dict, paper: dict, boot: dict | None = None) -> str:
-    """ACR's confound in words (Markdown): ours (``acr_confound`` of per-partition means) beside the paper's."""
+    """ACR's confound in words (Markdown): ours (``acr_confound`` of per-partition means) beside the paper's.
+
+    Chapter 7 glues it inline, where MyST leaves $A_{CC}$ as raw TeX and a plain "A_CC" reads as code: the coarse
+    accuracy is named in words.
+    """
     def r(value: float) -> str:
         return "undefined" if pd.isna(value) else f"{value:+.2f}"
 
@@ -199,9 +203,9 @@ def confound_sentence(ours: dict, paper: dict, boot: dict | None = None) -> str:
             "be told from \"harder coarse tasks leave fine labels more errors to remove\"" if not ours["partial"] > 0
             else "ACR still ranks ΔA with the coarse accuracy held fixed")
     return (f"over the {ours['n']} partitions ρ(ACR, ΔA) is {r(ours['rho_delta'])}{interval} (paper {r(paper['rho_delta'])}), "
-            f"but ACR tracks how hard the coarse task is: ρ(ACR, A_CC) = {r(ours['rho_a_cc'])} (paper "
+            f"but ACR tracks how hard the coarse task is: ρ(ACR, coarse accuracy) = {r(ours['rho_a_cc'])} (paper "
             f"{r(paper['rho_a_cc'])}); against the share of coarse errors that fine labels remove ρ is "
-            f"{r(ours['rho_removed'])} (paper {r(paper['rho_removed'])}), and with A_CC held fixed the partial ρ is "
+            f"{r(ours['rho_removed'])} (paper {r(paper['rho_removed'])}), and with the coarse accuracy held fixed the partial ρ is "
             f"{r(ours['partial'])} (paper {r(paper['partial'])}"
-            + (", because the paper's ACR orders its partitions exactly as their A_CC, reversed"
+            + (", because the paper's ACR orders its partitions exactly as their coarse accuracy, reversed"
                if pd.isna(paper["partial"]) else "") + f"); {told}")
