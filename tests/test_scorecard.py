@@ -8,6 +8,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import re  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 
 from lgtools.chapters.automatic_fine_labels import _auto_fine_row
@@ -439,6 +440,124 @@ def test_ledger_rows_are_short_enough_for_two_lines_of_the_desktop_column(stored
     css = (Path(__file__).resolve().parents[1] / "_static" / "lgtools.css").read_text()
     desktop = css[css.index("@media (min-width: 721px)"):]
     assert "table-layout: fixed" in desktop and ".lg-value, table:has(.lg-chip) .lg-note-text { white-space: nowrap; }" in desktop
+
+
+# A character-width model of the landing page's ledger at 1280 px. The theme's font is system-ui, which Chromium on
+# this machine resolves to DejaVu Sans, the font matplotlib ships: its advance widths come from that file. The table
+# is 675 px wide, its text 13 px, chips (bold) and notes 0.8 of it, cells padded 0.3rem a side (_static/lgtools.css).
+# It reproduces the reader's Table I row of issue 31: the converged cell "+0.71 [+0.50, +0.92] / (n = 5) agrees /
+# size agrees" took three lines.
+LEDGER_PX, FONT_PX, CELL_PADDING_PX = 675, 13.0, 9.6
+
+
+def _text_px(text: str, size: float, bold: bool = False) -> float:
+    """The width in px of ``text`` set in DejaVu Sans at ``size`` px."""
+    from matplotlib import ft2font
+    from matplotlib.font_manager import FontProperties, findfont
+
+    font = ft2font.FT2Font(findfont(FontProperties(family="DejaVu Sans", weight="bold" if bold else "normal"),
+                                    fallback_to_default=False))
+    font.set_size(size * 72 / 96, 96)  # size in px at 96 dpi
+    flags = getattr(getattr(ft2font, "LoadFlags", None), "NO_HINTING", None) or ft2font.LOAD_NO_HINTING
+    font.set_text(text, 0.0, flags=flags)
+    return font.get_width_height()[0] / 64
+
+
+def _cell_lines(cell: str, share: float) -> int:
+    """How many lines a ledger cell takes in a column of ``share`` of the table: number, chip and note each unbroken
+    (nowrap), any other text broken at its spaces; pieces laid greedily, one space apart."""
+    import html as H
+
+    width = LEDGER_PX * share - CELL_PADDING_PX
+    pieces = []
+    for m in re.finditer(r'<span class="lg-value"[^>]*>(.*?)</span>|<span class="lg-chip[^>]*>(.*?)</span>|'
+                         r'<span class="lg-note-text">(.*?)</span>|<span[^>]*>(.*?)</span>|([^<\s][^<]*)', cell):
+        value, chip, note, plain, text = m.groups()
+        if value is not None:
+            pieces.append(_text_px(H.unescape(re.sub(r"\$A_\{(\w+)\}\$", r"A\1", value)), FONT_PX))
+        elif chip is not None:
+            pieces.append(_text_px(H.unescape(chip), 0.8 * FONT_PX, bold=True) + 0.9 * 0.8 * FONT_PX + 2)
+        elif note is not None:
+            pieces.append(_text_px(H.unescape(note), 0.8 * FONT_PX))
+        else:
+            pieces += [_text_px(word, FONT_PX) for word in H.unescape(plain or text).split()]
+    lines, used, space = 1, 0.0, _text_px(" ", FONT_PX)
+    for piece in pieces:
+        if used and used + space + piece > width:
+            lines, used = lines + 1, piece
+        else:
+            used += (space if used else 0) + piece
+    return lines
+
+
+def _ledger_rows(ledger: pd.DataFrame, shares: Sequence[float]) -> list[int]:
+    """The lines each row of ``ledger_markdown(ledger)`` takes at 1280 px (its tallest cell), columns of ``shares``."""
+    from lgtools.report.ledger import ledger_markdown
+
+    rows = []
+    for line in ledger_markdown(ledger).splitlines()[2:]:
+        cells = [re.sub(r'<span class="lg-label">[^<]*</span>', "", cell)  # shown on a phone only
+                 for cell in line.strip("| ").split(" | ")]
+        cells[0] = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", cells[0])  # the claim's link text
+        rows.append(max(_cell_lines(cell, share) for cell, share in zip(cells, shares)))
+    return rows
+
+
+# The landing page's paper rows as the stored runs gave them (2026-12-08): claim, paper, CPU-scale number, seeds,
+# verdict, converged text.
+STORED_ROWS = [
+    ("Fine labels beat coarse labels on CIFAR-10 (Table I)", "+0.78", "+1.76 [+1.03, +2.49]", "3",
+     "inconclusive after Holm (agrees alone); magnitude differs (the paper's value outside our interval); Holm p = 0.055",
+     "+0.71 [+0.50, +0.92] (n = 5): agrees; magnitude agrees (the paper's value inside our interval); Holm p = 0.00071"),
+    ("Fine labels beat coarse labels on ImageNet fruit vs vegetable (Table I)", "+3.50", "—", "0",
+     "not run here (ImageNet is not available offline)", "not run here (ImageNet is not available offline)"),
+    ("Fine labels on 40 % of CIFAR-10 beat coarse labels on all of it (Fig 2; margin A_FC at 40 % − A_CC at 100 %)",
+     "+0.20", "+1.27 [+0.59, +1.95]", "3", "inconclusive after Holm (agrees alone); magnitude differs (the paper's "
+     "value outside our interval); Holm p = 0.063", "not run yet at this scale"),
+    ("An extra layer leaves the coarse network's accuracy unchanged on CIFAR-10 (Table IV; with minus without)",
+     "+0.08 (no difference: ±0.50)", "+0.14 [-0.55, +0.83]", "3", "inconclusive; margin ±0.50 points; magnitude "
+     "agrees (the paper's value inside our interval); Holm p = 0.16", "not run yet at this scale"),
+    ("Fine labels win under all ten regroupings of CIFAR-10 (Table VI)", "+0.78 … +2.78 (mean +1.56)",
+     "9 of 10 partitions above 0 (all 10 needed); +1.00 … +6.79, mean +3.92 [+3.56, +4.28] over 3 seeds", "3",
+     "inconclusive; magnitude differs (the paper's value outside our interval); Holm p = 0.16",
+     "not run yet at this scale"),
+    ("At randomness 0.1, noisy fine labels hurt (Table VII, the authors' swaps)", "-0.30", "+1.20 [+0.86, +1.53]", "3",
+     "disagrees; magnitude differs (the paper's value outside our interval); Holm p = 0.03",
+     "+0.36 (n = 1): inconclusive (one seed)"),
+    ("A higher ACR goes with a larger ΔA (Table VI's partitions, Fig 7a)", "ρ = +0.99",
+     "ρ = +0.89 [+0.81, +0.94] (10 partitions; interval: bootstrap over 3 seeds)", "3",
+     "inconclusive after Holm (agrees alone); magnitude differs (the paper's value outside our interval); Holm p = "
+     "0.063; not told apart from the coarse task's difficulty", "not run yet at this scale")]
+
+
+def _stored_ledger(rows=STORED_ROWS) -> pd.DataFrame:
+    from lgtools.report.ledger import claim_frame
+
+    frame = claim_frame([{"claim": claim, "paper": paper, "ours": ours, "seeds": seeds, "scale": "cpu-scale",
+                          "verdict": verdict, "where": "[Chapter 3](03_training_data.ipynb)", "kind": "paper"}
+                         for claim, paper, ours, seeds, verdict, _ in rows], "03_training_data")
+    return frame.assign(converged=[row[-1] for row in rows])
+
+
+def test_the_table_i_row_and_every_ledger_row_fit_two_lines_at_1280px():
+    """Issue 31: the Table I row took three lines at 1280 px, its converged cell "+0.71 [+0.50, +0.92] / (n = 5)
+    agrees / size agrees". Its n is in the column's head ("n = 5 unless noted"; "+0.36 (n = 1)" says its own) and
+    in a phone card's label, so every row of the stored ledger holds two lines by the width model above."""
+    from lgtools.report.ledger import converged_cell, ledger_markdown
+
+    shares = (0.29, 0.12, 0.225, 0.365)
+    ledger = _stored_ledger()
+    lines = _ledger_rows(ledger, shares)
+    assert lines[0] == 2 and max(lines) == 2, lines
+    text = ledger_markdown(ledger)
+    assert "| Converged (n = 5 unless noted) | CPU scale (n = 3) |" in text
+    assert '<span class="lg-label">converged (n = 5): </span><span class="lg-value">+0.71 [+0.50, +0.92]</span>' in text
+    assert '<span class="lg-label">converged: </span><span class="lg-value">+0.36 (n = 1)</span>' in text
+    # One n for every converged cell: the head says it plainly.
+    same = _stored_ledger([row[:-1] + (row[-1].replace("(n = 1)", "(n = 5)"),) for row in STORED_ROWS])
+    assert "| Converged (n = 5) |" in ledger_markdown(same)
+    # The model is not lenient: the old cell, n beside its number, takes three lines of the column.
+    assert _cell_lines(converged_cell(STORED_ROWS[0][-1], ""), 0.225) == 3
 
 
 # The longest "ours" texts of the stored runs (2026-12-07): a chapter's full text, its seeds, the column's common n

@@ -206,7 +206,9 @@ def ledger_markdown(ledger: pd.DataFrame, part: str = "paper") -> str:
     """One part of the ledger as a Markdown table: ``part`` "paper" (its claims) or "beyond" (the rest).
 
     Each claim links to its chapter; each verdict is a chip with its word (``verdict_chip``); our number keeps
-    its interval only where n ≥ 3 (``shown_number``); a converged column stands first where there is one.
+    its interval only where n ≥ 3 (``shown_number``); a converged column stands first where there is one. A
+    column's head gives the n its cells share, or the n its intervals share ("n = 5 unless noted": a cell of
+    another n, "+0.36 (n = 1)", says its own), so that a number and its interval keep one line (issue 31).
     """
     if part not in ("paper", "beyond"):
         raise ValueError(f"part must be 'paper' or 'beyond', got {part!r}")
@@ -214,17 +216,23 @@ def ledger_markdown(ledger: pd.DataFrame, part: str = "paper") -> str:
     rows = ledger[kinds.eq("paper") if part == "paper" else kinds.ne("paper")]
     converged = part == "paper" and "converged" in ledger.columns
     n_cpu = _common_n(rows["seeds"][~rows["ours"].astype(str).eq("—")])
-    n_conv = _common_n(rows["converged"].astype(str).str.extract(r"\(n = (\d+)\)")[0].dropna()) if converged else ""
+    conv_n = rows["converged"].astype(str).str.extract(r"\(n = (\d+)\)")[0].dropna() if converged else pd.Series(dtype=str)
+    n_conv = _common_n(conv_n) or _common_n(conv_n[pd.to_numeric(conv_n).ge(USEFUL_N)])  # else the intervals' n
     cpu_head = "CPU scale" + (f" (n = {n_cpu})" if n_cpu else "")
-    head = (["Claim of the paper", "Paper ΔA"] + ([f"Converged" + (f" (n = {n_conv})" if n_conv else "")]
+    others = "" if _common_n(conv_n) else " unless noted"  # a cell of another n says its own, "+0.36 (n = 1)"
+    head = (["Claim of the paper", "Paper ΔA"] + ([f"Converged" + (f" (n = {n_conv}{others})" if n_conv else "")]
                                                  if converged else []) + [cpu_head]
             ) if part == "paper" else ["Question", "Expected", "Ours, " + cpu_head]
     lines = ["| " + " | ".join(head) + " |", "| --- |" + " ---: |" * (len(head) - 1)]
     for _, row in rows.iterrows():
         cells = [claim_link(row), _label("paper") + _cell(_paper_text(row["paper"]))]
-        if converged:
-            cells.append(_label("converged") + converged_cell(row["converged"], n_conv))
-        cells.append(_label("CPU scale") + ours_cell(row["ours"], row["seeds"], row["verdict"], n_cpu))
+        if converged:  # a phone's card has no head: its label gives the n the cell leaves to the head
+            own = re.search(r"\(n = (\d+)\): ", str(row["converged"]))
+            said = own and own.group(1) == n_conv
+            cells.append(_label("converged" + (f" (n = {n_conv})" if said else "")) + converged_cell(row["converged"], n_conv))
+        said = n_cpu and str(row["seeds"]) == n_cpu and str(row["ours"]) != "—"
+        cells.append(_label("CPU scale" + (f" (n = {n_cpu})" if said else ""))
+                     + ours_cell(row["ours"], row["seeds"], row["verdict"], n_cpu))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
