@@ -814,3 +814,70 @@ def test_a_box_counts_one_seed_in_the_singular():
                             "converged": "+0.36 (n = 1): inconclusive (one seed)", "where": ""}])
     box = finding_box(ledger, "c")
     assert "over 3 seeds and trained to convergence (the fast recipe) over 1 seed for 1 claim," in box
+
+
+def _book_ledger_rows() -> pd.DataFrame:
+    """A ledger as ``with_converged`` gives it: four claims of three sources, one of them ACR's."""
+    from lgtools.report.ledger import claim_frame
+
+    rows = [("Fine labels beat coarse labels on CIFAR-10 (Table I)", "agrees; magnitude agrees", "+0.7 (n = 5): agrees"),
+            ("Fine labels beat coarse labels on CIFAR-100 (Table I)", "not run here (CIFAR-100 is not available)",
+             "not run here (CIFAR-100 is not available)"),
+            ("At randomness 0.1, noisy fine labels hurt (Table VII, the authors' swaps)",
+             "disagrees; magnitude differs", "+0.36 (n = 1): inconclusive (one seed)"),
+            ("A higher ACR goes with a larger ΔA (Table VI's partitions, Fig 7a)",
+             "inconclusive after Holm (agrees alone)", "not run yet at this scale")]
+    frame = claim_frame([{"claim": c, "paper": "+1", "ours": "+1", "seeds": 3, "scale": "cpu-scale", "verdict": v,
+                          "where": "w", "kind": "paper"} for c, v, _ in rows]
+                        + [{"claim": "Coarse test errors that fine labels remove (CIFAR-10)", "paper": "49 %",
+                            "ours": "29 %", "seeds": 3, "scale": "cpu-scale", "verdict": "not a claim: x",
+                            "where": "w", "kind": "note"}], "x")
+    return frame.assign(converged=[c for _, _, c in rows] + ["—"])
+
+
+def test_chapter_8s_scorecard_counts_the_ledgers_verdicts_per_source_in_words():
+    """Issue 31: chapter 8's overview counted pre-Holm per-setting signs under raw ids ("table1", "cpu-scale") with no
+    caption saying so. The scorecard counts the ledger's claims per source, its verdicts (after Holm), in words."""
+    from lgtools.report.ledger import paper_claims, verdict_word
+    from lgtools.report.scorecard import SOURCE_TITLES, claim_source, claims_scorecard, summary_shown
+
+    ledger = _book_ledger_rows()
+    card = claims_scorecard(ledger)
+    assert card["source of the paper"].tolist() == [SOURCE_TITLES["table1"], SOURCE_TITLES["table7"],
+                                                    SOURCE_TITLES["fig7"], "All sources"]
+    assert card["claims"].tolist() == [2, 1, 1, 4]  # the scale note is no claim of the paper
+    assert card["CPU scale"].tolist() == ["1 agrees, 1 not run", "1 disagrees", "1 inconclusive",
+                                          "1 agrees, 1 disagrees, 1 inconclusive, 1 not run"]
+    assert card["converged runs"].tolist() == ["1 agrees, 1 not run", "1 inconclusive", "1 not run",
+                                               "1 agrees, 1 inconclusive, 2 not run"]
+    words = paper_claims(ledger)["verdict"].map(verdict_word).value_counts()  # one source: the ledger's verdicts
+    assert card["CPU scale"].iloc[-1] == ", ".join(f"{words[w]} {w}" for w in ("agrees", "disagrees", "inconclusive",
+                                                                                "not run"))
+    assert not re.search(r"\b(table\d|fig\d|cpu-scale)\b", card.to_string())
+    assert claim_source("Fine on 40 % beats coarse on 100 % (Fig 2; margin)") == "fig2"
+    assert claim_source("An extra layer leaves it unchanged on CIFAR-10 (Table IV; with minus without)") == "table4"
+    summary = summary_shown(pd.DataFrame({"source": ["table1", "fig2"], "scale": ["cpu-scale", "converged"],
+                                          "printed": [5, 25], "ours": [1, 5], "sign_agrees": [1, 5]}))
+    assert summary["source"].tolist() == ["Table I: five datasets", "Fig 2: share of the training data"]
+    assert summary["scale"].tolist() == ["CPU scale", "converged"] and "settings printed" in summary.columns
+
+
+def test_chapter_8_opens_with_its_scorecard_and_folds_the_long_tables():
+    """Issue 31: chapter 8's first table stood about 1,955 px down. The scorecard follows the box and a short
+    introduction, before any section; the other tables (per setting, per source) are folded."""
+    import json
+    from pathlib import Path
+
+    cells = json.loads((Path(__file__).resolve().parents[1] / "book" / "08_conclusion.ipynb").read_text())["cells"]
+    source = ["".join(c["source"]) for c in cells]
+    first_table = next(i for i, (c, text) in enumerate(zip(cells, source)) if c["cell_type"] == "code" and "show(" in text)
+    assert "claims_scorecard(" in source[first_table] and "Holm" in source[first_table]  # its caption says what it counts
+    assert "hide-output" not in cells[first_table]["metadata"].get("tags", [])
+    before = [text for c, text in zip(cells[:first_table], source) if c["cell_type"] == "markdown"]
+    assert not any(re.search(r"^## ", text, re.M) for text in before)  # no section before it
+    intro = re.sub(r":::\{admonition\}.*?\n:::\n", "", "\n".join(before), flags=re.DOTALL)  # the box: its own
+    assert len(intro) < 900, len(intro)
+    shown = [i for i, (c, text) in enumerate(zip(cells, source)) if c["cell_type"] == "code" and "show(" in text]
+    long_tables = [i for i in shown if "scorecard(" in source[i] or "scorecard_summary(" in source[i]]
+    assert long_tables and all("hide-output" in cells[i]["metadata"].get("tags", [])
+                               for i in long_tables if i != first_table)
