@@ -330,6 +330,10 @@ def test_scale_gap_measures_the_share_of_coarse_errors_removed(stored):
     assert gap["delta"] == pytest.approx(2.5) and gap["delta_ratio"] == pytest.approx(2.5 / 0.78) and gap["n"] == 2
     assert gap["removed_low"] < gap["removed"] < gap["removed_high"]
     assert "3.2× the paper's +0.78" in scale_gap_sentence(scale_gap(runs))
+    # The regime in words (issue 31: the box read "At converged our coarse network reaches …").
+    assert scale_gap_sentence(scale_gap(runs)).startswith("At CPU scale, our coarse network reaches")
+    converged = scale_gap(runs).assign(scale="converged")
+    assert scale_gap_sentence(converged).startswith("Trained to convergence, our coarse network reaches")
     assert scale_gap(runs.iloc[:0]).empty and "No stored run" in scale_gap_sentence(scale_gap(runs.iloc[:0]))
 
 

@@ -291,6 +291,11 @@ def scale_gap(stored: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=GAP_COLUMNS)
 
 
+# How the scale gap's sentence opens per regime (issue 31: "At converged our coarse network reaches ...").
+SCALE_OPENINGS = {"converged": "Trained to convergence,", "cpu-scale": "At CPU scale,",
+                  "paper-scale": "At the paper's scale,"}
+
+
 def scale_gap_sentence(gap: pd.DataFrame, dataset: str = "cifar10") -> str:
     """The scale gap of one dataset in words (Markdown), for a finding box and the ledger."""
     rows = gap[gap["dataset"].eq(dataset)] if len(gap) else gap
@@ -298,7 +303,8 @@ def scale_gap_sentence(gap: pd.DataFrame, dataset: str = "cifar10") -> str:
         return f"No stored run of {dataset} to compare with the paper's scale."
     r = rows.iloc[0]
     interval = "" if pd.isna(r["removed_low"]) else f" [{r['removed_low']:.0f}, {r['removed_high']:.0f}]"
-    return (f"At {r['scale']} our coarse network reaches {r['a_cc']:.2f} % and the fine one {r['a_fc']:.2f} % "
+    at = SCALE_OPENINGS.get(str(r["scale"]), f"At {r['scale']},")
+    return (f"{at} our coarse network reaches {r['a_cc']:.2f} % and the fine one {r['a_fc']:.2f} % "
             f"(the paper: {r['paper_a_cc']:.2f} % and {r['paper_a_fc']:.2f} %), so our ΔA, {r['delta']:+.2f} points, "
             f"is {r['delta_ratio']:.1f}× the paper's {r['paper_delta']:+.2f}. Measured against the errors left to remove, "
             f"fine labels remove {r['removed']:.0f} %{interval} of the coarse network's errors ({int(r['n'])} seeds) "
