@@ -162,3 +162,14 @@ def test_bias_and_spread_and_readings_and_retrained_sentences_follow_their_table
     text = retrained_sentence(gaps)
     assert "by 0.02 to 0.54 points over the 2 runs" in text and "94.34 against 93.80" in text
     assert retrained_gaps(tmp_path).empty and "cannot be compared" in retrained_sentence(retrained_gaps(tmp_path))
+
+
+def test_chapter_7_names_its_weakest_partition_as_table_vi_does():
+    """The seeds sentence read "the weakest, cifar10_table6_2": a reader gets the partition's name, "Table VI (2)"."""
+    from lgtools.chapters.discussion import seed_findings
+    from lgtools.report.stored import stored_results
+
+    texts, per = seed_findings(stored_results(ROOT / "results"))
+    if len(per):
+        sentence = texts["ch07_table6_seeds"]
+        assert "cifar10_table6" not in sentence and re.search(r"the weakest, Table VI \(\d+\)", sentence), sentence
