@@ -892,3 +892,18 @@ def test_chapter_8_opens_with_its_scorecard_and_folds_the_long_tables():
     shown = [i for i, (c, text) in enumerate(zip(cells, source)) if c["cell_type"] == "code" and "show(" in text]
     long_tables = [i for i in shown if "scorecard(" in source[i] or "scorecard_summary(" in source[i]]
     assert long_tables and all("hide-output" in cells[i]["metadata"].get("tags", []) for i in long_tables)
+
+
+def test_a_chapter_box_gives_a_one_seed_converged_cell_its_n():
+    """Issue 31: chapter 7's box showed "+0.36 inconclusive" under "Converged [95 % CI]", its one seed said only in a
+    sentence above; a cell without an interval now says "(n = 1)" itself, while n = 5 with intervals stays in the
+    sentence."""
+    from lgtools.report.ledger import finding_box
+
+    ledger = _book_ledger_rows().iloc[2:4].assign(converged=["+0.36 (n = 1): inconclusive (one seed)",
+                                                             "+0.33 (n = 1): inconclusive (one seed)"])
+    box = finding_box(ledger, "x")
+    assert "Converged [95 % CI]" in box and box.count('<span class="lg-value">+0.3') == 2
+    assert '+0.36 (n = 1)</span>' in box and '+0.33 (n = 1)</span>' in box
+    five = ledger.assign(converged=["+0.71 [+0.50, +0.92] (n = 5): agrees", "+0.60 [+0.10, +1.10] (n = 5): agrees"])
+    assert "(n = 5)" not in finding_box(five, "x").split("\n\n", 1)[1]  # the sentence says "over 5 seeds" once

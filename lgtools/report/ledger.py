@@ -505,6 +505,9 @@ def finding_box(ledger: pd.DataFrame, chapter: str, lead: str | None = None) -> 
                     f"Student-t intervals where there are {USEFUL_N} seeds or more.")
     common = _common_n(rows["seeds"][~rows["ours"].astype(str).eq("—")])  # the sentence gives it once
     common_converged = _common_n(converged.dropna().astype(int).astype(str))
+    # Under a "[95 % CI]" head a cell without an interval says its n itself (issue 31: "+0.36 inconclusive" read as
+    # if it had one; the sentence's "over 1 seed" stood far from it).
+    common_converged = common_converged if common_converged and int(common_converged) >= USEFUL_N else ""
     source = "Paper" if rows["kind"].astype(str).eq("paper").any() else "Expected"
     ours_head = "CPU scale [95 % CI]" if converged.notna().any() else "Ours [95 % CI]"
     heads = ["Claim", source] + (["Converged [95 % CI]"] if converged.notna().any() else []) + [ours_head]
