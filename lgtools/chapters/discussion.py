@@ -38,7 +38,7 @@ from lgtools.report.noise import MEMORISED
 
 from lgtools.report.ledger import claim_frame, finding_box
 from lgtools.report.ledger import claim_row, first_row, joined, shown_number
-from lgtools.report.page import USEFUL_N, math_notation
+from lgtools.report.page import USEFUL_N, display_name, math_notation
 from lgtools.training.config import FAST_RECIPE
 NOTEBOOK = "07_discussion"  # the notebook this module serves
 WHERE = "[Chapter 7](07_discussion.ipynb)"  # the ledger's link to it
@@ -360,7 +360,7 @@ def seed_findings(stored: pd.DataFrame, scale: str = "cpu-scale") -> tuple[dict[
     weakest = per["p"].idxmax()
     texts["ch07_table6_seeds"] = (
         f"{int((per['low'] > 0).sum())} of {len(per)} partitions have their interval over {seed_test['n']} seeds above 0 "
-        f"(the weakest, {per.loc[weakest, 'hierarchy']}, {per['mean'].loc[weakest]:+.2f} "
+        f"(the weakest, {display_name(str(per.loc[weakest, 'hierarchy']))}, {per['mean'].loc[weakest]:+.2f} "
         f"[{per['low'].loc[weakest]:+.2f}, {per['high'].loc[weakest]:+.2f}], p = {seed_test['all_p']:.3f}); "
         f"averaged over the partitions, ΔA is {seed_test['mean']:+.2f} [{seed_test['low']:+.2f}, {seed_test['high']:+.2f}] "
         f"over {seed_test['n']} seeds")
