@@ -300,7 +300,10 @@ def _tsne(args: argparse.Namespace) -> int:
                                         results=args.results, data_root=args.data_root)
     agree = {name: net["stored_predictions_agree"] for name, net in parameters["networks"].items()}
     print(f"stored predictions agree (share of the subset): {agree}")
-    return _report_study(frame.groupby("network")[["x", "y"]].describe().T, save_embedding_study(frame, args.out, parameters))
+    # what was embedded, per network, in named columns (describe()'s row names were lost in the printed table)
+    shown = frame.groupby("network").agg(images=("image", "nunique"), x_min=("x", "min"), x_max=("x", "max"),
+                                         y_min=("y", "min"), y_max=("y", "max")).reset_index()
+    return _report_study(shown, save_embedding_study(frame, args.out, parameters))
 
 
 def _clusters(args: argparse.Namespace) -> int:

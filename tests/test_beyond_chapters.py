@@ -321,3 +321,34 @@ def test_feature_sources_are_compared_at_the_same_seed_and_k() -> None:
     spread = af.feature_gap(uneven)
     assert spread["mean"] == pytest.approx(1.5) and spread["low"] < 0 < spread["high"]
     assert af.feature_line(af.feature_gap(runs[runs["features"].eq("whitened pixels")])) is None
+
+
+def _settings(gains, lows, highs, n=3):
+    return pd.DataFrame({"features": ["whitened pixels"] * len(gains), "k": list(range(2, 2 + len(gains))),
+                         "n": [n] * len(gains), "gain": gains, "gain_low": lows, "gain_high": highs})
+
+
+def test_the_finding_box_says_on_which_side_the_settings_lie_not_mixed_verdicts() -> None:
+    """Issue 31: every setting's mean lay below 0, yet the box said "mixed verdicts"; the wording follows the means."""
+    from lgtools.chapters import automatic_fine_labels as auto_fine
+    from lgtools.report.ledger import claim_frame
+
+    below = _settings([-1.6, -0.3, -0.5], [-2.1, -3.4, -2.4], [-1.1, 2.8, 1.3])
+    row = claim_frame([{"claim": "Future work of the paper: pseudo", "paper": "proposed, not tested", "ours": "x",
+                        "seeds": "3", "scale": "cpu-scale", "kind": "future",
+                        "verdict": "1 disagrees, 2 inconclusive of 3 settings (Holm over the 3)", "where": "w"}],
+                      auto_fine.NOTEBOOK)
+    text = auto_fine.finding(row, below)
+    assert "mixed" not in text.split("\n")[0]
+    assert "every one of its 3 settings scores below the coarse labels on average" in text
+    assert "1 of the 3 intervals excludes 0 (below)" in text
+    assert "after Holm over the 3, 1 disagrees and 2 are inconclusive" in text
+    # Means on both sides: only then are they called mixed, with the counts of each side.
+    both = _settings([-1.6, 0.4, -0.5], [-2.1, 0.1, -2.4], [-1.1, 0.7, 1.3])
+    mixed = auto_fine.settings_sentence(both)
+    assert "fall on both sides of the coarse labels, 2 below and 1 above" in mixed
+    assert "2 of the 3 intervals exclude 0 (1 below and 1 above)" in mixed
+    above = auto_fine.settings_sentence(_settings([0.4, 0.2], [-0.1, -0.3], [0.9, 0.7]))
+    assert "every one of its 2 settings scores above" in above and "none of the 2 intervals exclude 0" in above
+    assert auto_fine.settings_sentence(below.iloc[:0]) is None
+    assert "has mixed verdicts" in auto_fine.finding(row)  # without the settings, the ledger's count stays

@@ -159,7 +159,7 @@ def test_training_curves_from_stored_histories(stored):
 
 def test_data_share_evidence_has_paired_intervals(stored):
     table = data_share_evidence(stored)
-    ours = table[table["source"].eq("ours, cpu-scale")].set_index("data_ratio")
+    ours = table[table["source"].eq("ours, CPU scale")].set_index("data_ratio")
     paper = table[table["source"].eq("paper")].set_index("data_ratio")
     assert list(ours.index) == [0.2, 0.4, 0.6, 0.8, 1.0] and list(paper.index) == list(ours.index)
     assert (ours["delta_low"] < ours["delta"]).all() and (ours["delta"] < ours["delta_high"]).all()
@@ -172,6 +172,25 @@ def test_data_share_evidence_has_paired_intervals(stored):
     assert len(containers) == 4  # (ours, paper) × (ΔA, margin)
     assert _errorbar_segments(right) == 2 * 5 + 2 * 4  # ΔA at five shares, the margin at four, each source
     assert len(fig.axes[0].lines) == 4  # A_FC and A_CC, ours and the paper's
+
+
+def test_data_share_evidence_keeps_a_share_trained_on_fine_labels_alone(stored):
+    # the converged Fig 2 sweep trains fine labels at 40 % only: its margin must not vanish for want of a ΔA there
+    converged = stored[stored["scale"].eq("converged") & stored["experiment"].eq("table1-converged")]
+    if converged.empty:
+        pytest.skip("no converged Table I runs stored")
+    fine = converged[converged["labels"].eq("fine")].assign(data_ratio=0.4, experiment="fig2-converged")
+    fine = fine.assign(test_acc=pd.to_numeric(fine["test_acc"]) - 1.0)
+    table = data_share_evidence(pd.concat([stored, fine], ignore_index=True), scale=("cpu-scale", "converged"))
+    ours = table[table["source"].eq("ours, converged")].set_index("data_ratio")
+    assert list(ours.index) == [0.4, 1.0]
+    assert np.isnan(ours.loc[0.4, "delta"]) and ours.loc[0.4, "margin_low"] < ours.loc[0.4, "margin_high"]
+    assert ours.loc[0.4, "a_fc"] == pytest.approx(pd.to_numeric(fine["test_acc"]).mean())
+    assert ours.loc[0.4, "n"] == fine["seed"].nunique()
+    assert set(table["source"]) == {"ours, CPU scale", "ours, converged", "paper"}
+    fig = data_share_intervals(table)
+    markers = {line.get_marker() for line in fig.axes[0].lines}
+    assert {"o", "D"} <= markers  # the converged regime is drawn apart from CPU scale
 
 
 # ----------------------------------------------------------------------------- Fig 6/7

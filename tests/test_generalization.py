@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import matplotlib
@@ -162,6 +163,34 @@ def test_chapter_says_fig4_is_not_run_and_how_when_no_study_is_stored(tmp_path):
     assert generalization.tsne_summary(frame).startswith("not run yet")
 
 
+RUN_HASH = re.compile(r"(?<![0-9a-f])(?=[0-9a-f]*\d)[0-9a-f]{10}(?![0-9a-f])")  # a run identity's first 10 hex digits
+
+
+def _outside_dropdowns(text: str) -> str:
+    """A markdown cell without its ``:::{dropdown}`` blocks (folded detail a reader opens on purpose)."""
+    return re.sub(r":::\{dropdown\}.*?\n:::", "", text, flags=re.DOTALL)
+
+
+def test_chapter5_prose_names_networks_by_seed_not_by_run_hash():
+    """Issue 31: chapter 5's prose read "fine: 553d68426c at epoch 10"; a reader gets seed and labels, the ids fold away."""
+    cells = json.loads((ROOT / "book" / "05_generalization.ipynb").read_text())["cells"]
+    prose = [_outside_dropdowns("".join(c["source"])) for c in cells if c["cell_type"] == "markdown"]
+    assert not [m.group(0) for text in prose for m in RUN_HASH.finditer(text)]
+    glued = re.findall(r"\{glue:md\}`?\s*(\w+)", "\n".join(prose))  # the glued texts the prose shows
+    assert "ch05_tsne_how" in glued and "ch05_tsne_ids" not in glued  # the identities sit in the dropdown only
+    frame, record = generalization.stored_tsne(ROOT / "results")
+    stored = stored_results(ROOT / "results")
+    texts = {"ch05_tsne_how": generalization.tsne_status(frame, record),
+             "ch05_tsne_state": generalization.tsne_summary(frame),
+             **{f"ch05_gap_{name}": text for name, text in
+                generalization.gap_texts(generalization.gap_table(generalization.gap_pairs(stored))).items()}}
+    assert set(glued) - {"ch05_found"} <= set(texts), set(glued) - set(texts)  # every glued sentence is checked here
+    assert not {name: RUN_HASH.findall(text) for name, text in texts.items() if RUN_HASH.search(text)}
+    if len(frame):  # the stored study: named by seed and labels, its ids kept for provenance
+        assert "seed 0's fine-label and coarse-label networks" in texts["ch05_tsne_how"]
+        assert RUN_HASH.search(generalization.tsne_provenance(record))
+
+
 def test_balanced_subset_takes_as_many_of_each_class():
     labels = np.repeat(np.arange(4), [10, 20, 30, 40])
     keep = balanced_subset(labels, 12, seed=0)
@@ -175,7 +204,7 @@ TINY = dict(experiment="tiny-features", dataset="synthetic", model="small_cnn", 
             max_train=96, max_test=48, seed=0, device="cpu", num_threads=1, progress=False, keep_weights=True)
 
 
-def test_embedding_study_end_to_end_from_kept_weights(tmp_path):
+def test_embedding_study_end_to_end_from_kept_weights(tmp_path, capsys):
     """Two tiny keep_weights runs → the study's JSON → chapter 5's Fig 4 and status sentence."""
     results = tmp_path / "results"
     identities = {}
@@ -202,7 +231,9 @@ def test_embedding_study_end_to_end_from_kept_weights(tmp_path):
     assert path.is_file() and stored.equals(load_embedding_study(path)[0]) and len(stored) == 48
     assert {"git_rev", "date", "torch_version", "device_name"} <= set(record["provenance"])
     status = generalization.tsne_status(stored, record)
-    assert identities["fine"][:10] in status and "100%" in status and "2 of each fine class" in status
+    assert "fine network 100 % alike" in status and "2 of each fine class" in status
+    assert "seed 0's fine-label and coarse-label networks after 1 epoch;" in status
+    assert identities["fine"][:10] not in status and identities["fine"][:10] in generalization.tsne_provenance(record)
     fig = generalization.stored_tsne_figure(stored, record)
     assert [ax.get_title() for ax in fig.axes[:2]] == ["trained on coarse labels", "trained on fine labels"]
     assert len(fig.axes[0].collections) >= 4  # one scatter per coarse class, plus the class means
@@ -211,3 +242,6 @@ def test_embedding_study_end_to_end_from_kept_weights(tmp_path):
     assert cli.main(["tsne", "--fine", str(tmp_path / "fine.weights"), "--coarse", str(tmp_path / "coarse.weights"),
                      "--out", str(out), "--points", "24", "--max-iter", "250", "--results", str(results)]) == 0
     assert load_embedding_study(out)[0].equals(stored)  # fixed seeds: the very same maps
+    printed = capsys.readouterr().out.splitlines()
+    head = next(line for line in printed if "network" in line).split()
+    assert head == ["network", "images", "x_min", "x_max", "y_min", "y_max"]  # every printed column is named

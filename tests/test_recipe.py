@@ -340,6 +340,8 @@ def test_tables_read_the_converged_scale_at_its_full_budget_only() -> None:
 
 
 def test_ledger_gets_a_converged_column_from_converged_runs_only() -> None:
+    import re
+
     import pandas as pd
 
     from lgtools.report.ledger import ledger_markdown, with_converged
@@ -355,7 +357,9 @@ def test_ledger_gets_a_converged_column_from_converged_runs_only() -> None:
     header = ledger_markdown(out).splitlines()[0]
     assert header.index("Converged") < header.index("CPU scale")
     text = ledger_markdown(out)  # every row has three seeds: the heads say n once
-    assert "Converged (n = 3)" in header and "CPU scale (n = 3)" in header and "(n = 3)" not in text.split("\n", 2)[2]
+    cells = re.sub(r'<span class="lg-label">[^<]*</span>', "", text.split("\n", 2)[2])  # a phone card's labels say n
+    assert "Converged (n = 3)" in header and "CPU scale (n = 3)" in header and "(n = 3)" not in cells
+    assert '<span class="lg-label">converged (n = 3): </span><span class="lg-value">+0.90' in text
     assert "+1.76 [+1.03, +2.49]</span> <span" in text and "+0.90 [+0.40, +1.40]</span> <span" in text  # kept whole
     assert "Scale" not in text
 

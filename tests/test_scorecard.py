@@ -8,6 +8,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import re  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 
 from lgtools.chapters.automatic_fine_labels import _auto_fine_row
@@ -186,6 +187,19 @@ def test_rank_table_gives_rho_per_group():
         rank_table(points.drop(columns="delta"))
 
 
+def test_rank_shown_says_in_words_where_a_group_has_no_rho():
+    """Issue 31: chapter 7's table said "NaN below 3 points"; a reader sees why there is no ρ instead."""
+    from lgtools.report.page import table_html
+    from lgtools.report.ranking import TOO_FEW, rank_shown
+
+    points = pd.DataFrame({"group": ["a"] * 4 + ["b"] * 2,
+                           "acr": [0.1, 0.2, 0.3, 0.4, 0.1, 0.2], "delta": [4, 3, 2, 1, 1, 2]})
+    shown = rank_shown(points).set_index("group")["spearman_rho"]
+    assert shown["a"] == "-1.00" and shown["b"] == TOO_FEW and "3 points" in TOO_FEW
+    html = table_html(rank_shown(points))
+    assert "nan" not in html.lower() and TOO_FEW in html
+
+
 def test_fine_share_vs_full_coarse_checks_fig2s_claim():
     # The paper's CIFAR-10 curve: fine labels on 40 % of the data beat coarse labels on all of it.
     paper = fine_share_vs_full_coarse(paper_curve("cifar10")).set_index("data_ratio")
@@ -316,6 +330,10 @@ def test_scale_gap_measures_the_share_of_coarse_errors_removed(stored):
     assert gap["delta"] == pytest.approx(2.5) and gap["delta_ratio"] == pytest.approx(2.5 / 0.78) and gap["n"] == 2
     assert gap["removed_low"] < gap["removed"] < gap["removed_high"]
     assert "3.2× the paper's +0.78" in scale_gap_sentence(scale_gap(runs))
+    # The regime in words (issue 31: the box read "At converged our coarse network reaches …").
+    assert scale_gap_sentence(scale_gap(runs)).startswith("At CPU scale, our coarse network reaches")
+    converged = scale_gap(runs).assign(scale="converged")
+    assert scale_gap_sentence(converged).startswith("Trained to convergence, our coarse network reaches")
     assert scale_gap(runs.iloc[:0]).empty and "No stored run" in scale_gap_sentence(scale_gap(runs.iloc[:0]))
 
 
@@ -426,6 +444,124 @@ def test_ledger_rows_are_short_enough_for_two_lines_of_the_desktop_column(stored
     css = (Path(__file__).resolve().parents[1] / "_static" / "lgtools.css").read_text()
     desktop = css[css.index("@media (min-width: 721px)"):]
     assert "table-layout: fixed" in desktop and ".lg-value, table:has(.lg-chip) .lg-note-text { white-space: nowrap; }" in desktop
+
+
+# A character-width model of the landing page's ledger at 1280 px. The theme's font is system-ui, which Chromium on
+# this machine resolves to DejaVu Sans, the font matplotlib ships: its advance widths come from that file. The table
+# is 675 px wide, its text 13 px, chips (bold) and notes 0.8 of it, cells padded 0.3rem a side (_static/lgtools.css).
+# It reproduces the reader's Table I row of issue 31: the converged cell "+0.71 [+0.50, +0.92] / (n = 5) agrees /
+# size agrees" took three lines.
+LEDGER_PX, FONT_PX, CELL_PADDING_PX = 675, 13.0, 9.6
+
+
+def _text_px(text: str, size: float, bold: bool = False) -> float:
+    """The width in px of ``text`` set in DejaVu Sans at ``size`` px."""
+    from matplotlib import ft2font
+    from matplotlib.font_manager import FontProperties, findfont
+
+    font = ft2font.FT2Font(findfont(FontProperties(family="DejaVu Sans", weight="bold" if bold else "normal"),
+                                    fallback_to_default=False))
+    font.set_size(size * 72 / 96, 96)  # size in px at 96 dpi
+    flags = getattr(getattr(ft2font, "LoadFlags", None), "NO_HINTING", None) or ft2font.LOAD_NO_HINTING
+    font.set_text(text, 0.0, flags=flags)
+    return font.get_width_height()[0] / 64
+
+
+def _cell_lines(cell: str, share: float) -> int:
+    """How many lines a ledger cell takes in a column of ``share`` of the table: number, chip and note each unbroken
+    (nowrap), any other text broken at its spaces; pieces laid greedily, one space apart."""
+    import html as H
+
+    width = LEDGER_PX * share - CELL_PADDING_PX
+    pieces = []
+    for m in re.finditer(r'<span class="lg-value"[^>]*>(.*?)</span>|<span class="lg-chip[^>]*>(.*?)</span>|'
+                         r'<span class="lg-note-text">(.*?)</span>|<span[^>]*>(.*?)</span>|([^<\s][^<]*)', cell):
+        value, chip, note, plain, text = m.groups()
+        if value is not None:
+            pieces.append(_text_px(H.unescape(re.sub(r"\$A_\{(\w+)\}\$", r"A\1", value)), FONT_PX))
+        elif chip is not None:
+            pieces.append(_text_px(H.unescape(chip), 0.8 * FONT_PX, bold=True) + 0.9 * 0.8 * FONT_PX + 2)
+        elif note is not None:
+            pieces.append(_text_px(H.unescape(note), 0.8 * FONT_PX))
+        else:
+            pieces += [_text_px(word, FONT_PX) for word in H.unescape(plain or text).split()]
+    lines, used, space = 1, 0.0, _text_px(" ", FONT_PX)
+    for piece in pieces:
+        if used and used + space + piece > width:
+            lines, used = lines + 1, piece
+        else:
+            used += (space if used else 0) + piece
+    return lines
+
+
+def _ledger_rows(ledger: pd.DataFrame, shares: Sequence[float]) -> list[int]:
+    """The lines each row of ``ledger_markdown(ledger)`` takes at 1280 px (its tallest cell), columns of ``shares``."""
+    from lgtools.report.ledger import ledger_markdown
+
+    rows = []
+    for line in ledger_markdown(ledger).splitlines()[2:]:
+        cells = [re.sub(r'<span class="lg-label">[^<]*</span>', "", cell)  # shown on a phone only
+                 for cell in line.strip("| ").split(" | ")]
+        cells[0] = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", cells[0])  # the claim's link text
+        rows.append(max(_cell_lines(cell, share) for cell, share in zip(cells, shares)))
+    return rows
+
+
+# The landing page's paper rows as the stored runs gave them (2026-12-08): claim, paper, CPU-scale number, seeds,
+# verdict, converged text.
+STORED_ROWS = [
+    ("Fine labels beat coarse labels on CIFAR-10 (Table I)", "+0.78", "+1.76 [+1.03, +2.49]", "3",
+     "inconclusive after Holm (agrees alone); magnitude differs (the paper's value outside our interval); Holm p = 0.055",
+     "+0.71 [+0.50, +0.92] (n = 5): agrees; magnitude agrees (the paper's value inside our interval); Holm p = 0.00071"),
+    ("Fine labels beat coarse labels on ImageNet fruit vs vegetable (Table I)", "+3.50", "—", "0",
+     "not run here (ImageNet is not available offline)", "not run here (ImageNet is not available offline)"),
+    ("Fine labels on 40 % of CIFAR-10 beat coarse labels on all of it (Fig 2; margin A_FC at 40 % − A_CC at 100 %)",
+     "+0.20", "+1.27 [+0.59, +1.95]", "3", "inconclusive after Holm (agrees alone); magnitude differs (the paper's "
+     "value outside our interval); Holm p = 0.063", "not run yet at this scale"),
+    ("An extra layer leaves the coarse network's accuracy unchanged on CIFAR-10 (Table IV; with minus without)",
+     "+0.08 (no difference: ±0.50)", "+0.14 [-0.55, +0.83]", "3", "inconclusive; margin ±0.50 points; magnitude "
+     "agrees (the paper's value inside our interval); Holm p = 0.16", "not run yet at this scale"),
+    ("Fine labels win under all ten regroupings of CIFAR-10 (Table VI)", "+0.78 … +2.78 (mean +1.56)",
+     "9 of 10 partitions above 0 (all 10 needed); +1.00 … +6.79, mean +3.92 [+3.56, +4.28] over 3 seeds", "3",
+     "inconclusive; magnitude differs (the paper's value outside our interval); Holm p = 0.16",
+     "not run yet at this scale"),
+    ("At randomness 0.1, noisy fine labels hurt (Table VII, the authors' swaps)", "-0.30", "+1.20 [+0.86, +1.53]", "3",
+     "disagrees; magnitude differs (the paper's value outside our interval); Holm p = 0.03",
+     "+0.36 (n = 1): inconclusive (one seed)"),
+    ("A higher ACR goes with a larger ΔA (Table VI's partitions, Fig 7a)", "ρ = +0.99",
+     "ρ = +0.89 [+0.81, +0.94] (10 partitions; interval: bootstrap over 3 seeds)", "3",
+     "inconclusive after Holm (agrees alone); magnitude differs (the paper's value outside our interval); Holm p = "
+     "0.063; not told apart from the coarse task's difficulty", "not run yet at this scale")]
+
+
+def _stored_ledger(rows=STORED_ROWS) -> pd.DataFrame:
+    from lgtools.report.ledger import claim_frame
+
+    frame = claim_frame([{"claim": claim, "paper": paper, "ours": ours, "seeds": seeds, "scale": "cpu-scale",
+                          "verdict": verdict, "where": "[Chapter 3](03_training_data.ipynb)", "kind": "paper"}
+                         for claim, paper, ours, seeds, verdict, _ in rows], "03_training_data")
+    return frame.assign(converged=[row[-1] for row in rows])
+
+
+def test_the_table_i_row_and_every_ledger_row_fit_two_lines_at_1280px():
+    """Issue 31: the Table I row took three lines at 1280 px, its converged cell "+0.71 [+0.50, +0.92] / (n = 5)
+    agrees / size agrees". Its n is in the column's head ("n = 5 unless noted"; "+0.36 (n = 1)" says its own) and
+    in a phone card's label, so every row of the stored ledger holds two lines by the width model above."""
+    from lgtools.report.ledger import converged_cell, ledger_markdown
+
+    shares = (0.29, 0.12, 0.225, 0.365)
+    ledger = _stored_ledger()
+    lines = _ledger_rows(ledger, shares)
+    assert lines[0] == 2 and max(lines) == 2, lines
+    text = ledger_markdown(ledger)
+    assert "| Converged (n = 5 unless noted) | CPU scale (n = 3) |" in text
+    assert '<span class="lg-label">converged (n = 5): </span><span class="lg-value">+0.71 [+0.50, +0.92]</span>' in text
+    assert '<span class="lg-label">converged: </span><span class="lg-value">+0.36 (n = 1)</span>' in text
+    # One n for every converged cell: the head says it plainly.
+    same = _stored_ledger([row[:-1] + (row[-1].replace("(n = 1)", "(n = 5)"),) for row in STORED_ROWS])
+    assert "| Converged (n = 5) |" in ledger_markdown(same)
+    # The model is not lenient: the old cell, n beside its number, takes three lines of the column.
+    assert _cell_lines(converged_cell(STORED_ROWS[0][-1], ""), 0.225) == 3
 
 
 # The longest "ours" texts of the stored runs (2026-12-07): a chapter's full text, its seeds, the column's common n
@@ -715,3 +851,92 @@ def test_a_box_counts_one_seed_in_the_singular():
                             "converged": "+0.36 (n = 1): inconclusive (one seed)", "where": ""}])
     box = finding_box(ledger, "c")
     assert "over 3 seeds and trained to convergence (the fast recipe) over 1 seed for 1 claim," in box
+
+
+def _book_ledger_rows() -> pd.DataFrame:
+    """A ledger as ``with_converged`` gives it: four claims of three sources, one of them ACR's."""
+    from lgtools.report.ledger import claim_frame
+
+    rows = [("Fine labels beat coarse labels on CIFAR-10 (Table I)", "agrees; magnitude agrees", "+0.7 (n = 5): agrees"),
+            ("Fine labels beat coarse labels on CIFAR-100 (Table I)", "not run here (CIFAR-100 is not available)",
+             "not run here (CIFAR-100 is not available)"),
+            ("At randomness 0.1, noisy fine labels hurt (Table VII, the authors' swaps)",
+             "disagrees; magnitude differs", "+0.36 (n = 1): inconclusive (one seed)"),
+            ("A higher ACR goes with a larger ΔA (Table VI's partitions, Fig 7a)",
+             "inconclusive after Holm (agrees alone)", "not run yet at this scale")]
+    frame = claim_frame([{"claim": c, "paper": "+1", "ours": "+1", "seeds": 3, "scale": "cpu-scale", "verdict": v,
+                          "where": "w", "kind": "paper"} for c, v, _ in rows]
+                        + [{"claim": "Coarse test errors that fine labels remove (CIFAR-10)", "paper": "49 %",
+                            "ours": "29 %", "seeds": 3, "scale": "cpu-scale", "verdict": "not a claim: x",
+                            "where": "w", "kind": "note"}], "x")
+    return frame.assign(converged=[c for _, _, c in rows] + ["—"])
+
+
+def test_chapter_8s_scorecard_counts_the_ledgers_verdicts_per_source_in_words():
+    """Issue 31: chapter 8's overview counted pre-Holm per-setting signs under raw ids ("table1", "cpu-scale") with no
+    caption saying so. The scorecard counts the ledger's claims per source, its verdicts (after Holm), in words."""
+    from lgtools.report.ledger import paper_claims, verdict_word
+    from lgtools.report.scorecard import SOURCE_TITLES, claim_source, claims_scorecard, summary_shown
+
+    ledger = _book_ledger_rows()
+    card = claims_scorecard(ledger)
+    assert card["source of the paper"].tolist() == [SOURCE_TITLES["table1"], SOURCE_TITLES["table7"],
+                                                    SOURCE_TITLES["fig7"], "All sources"]
+    assert card["claims"].tolist() == [2, 1, 1, 4]  # the scale note is no claim of the paper
+    assert card["CPU scale"].tolist() == ["1 agrees, 1 not run", "1 disagrees", "1 inconclusive",
+                                          "1 agrees, 1 disagrees, 1 inconclusive, 1 not run"]
+    assert card["converged runs"].tolist() == ["1 agrees, 1 not run", "1 inconclusive", "1 not run",
+                                               "1 agrees, 1 inconclusive, 2 not run"]
+    words = paper_claims(ledger)["verdict"].map(verdict_word).value_counts()  # one source: the ledger's verdicts
+    assert card["CPU scale"].iloc[-1] == ", ".join(f"{words[w]} {w}" for w in ("agrees", "disagrees", "inconclusive",
+                                                                                "not run"))
+    assert not re.search(r"\b(table\d|fig\d|cpu-scale)\b", card.to_string())
+    assert claim_source("Fine on 40 % beats coarse on 100 % (Fig 2; margin)") == "fig2"
+    assert claim_source("An extra layer leaves it unchanged on CIFAR-10 (Table IV; with minus without)") == "table4"
+    summary = summary_shown(pd.DataFrame({"source": ["table1", "fig2"], "scale": ["cpu-scale", "converged"],
+                                          "printed": [5, 25], "ours": [1, 5], "sign_agrees": [1, 5]}))
+    assert summary["source"].tolist() == ["Table I: five datasets", "Fig 2: share of the training data"]
+    assert summary["scale"].tolist() == ["CPU scale", "converged"] and "settings printed" in summary.columns
+
+
+def test_chapter_8_opens_with_its_scorecard_and_folds_the_long_tables():
+    """Issue 31: chapter 8's first table stood about 1,955 px down. The scorecard is glued right after the box and
+    one line of introduction, before the paper's conclusion and any section (in Chromium at 1280 × 800 px, the
+    reader's build of the page with these cells put in: the first table's caption moved from 1,622 px to 696 px down,
+    below a 481 px box); its caption says what it counts; the other tables (per setting, per source) are folded."""
+    import html as H
+    import json
+    from pathlib import Path
+
+    from lgtools.chapters import conclusion
+
+    cells = json.loads((Path(__file__).resolve().parents[1] / "book" / "08_conclusion.ipynb").read_text())["cells"]
+    source = ["".join(c["source"]) for c in cells]
+    opening = source[next(i for i, c in enumerate(cells) if c["cell_type"] == "markdown")]
+    after_box = opening.split(":::\n", 1)[1]  # the box closes with its fence
+    intro, found, rest = after_box.partition("```{glue} ch08_scorecard")
+    assert found and len(intro.strip()) < 200 and not re.search(r"^#", intro, re.M), intro
+    assert "**The paper's conclusion**" in rest  # the paper's words follow the scorecard
+    glued = next(text for text in source if 'glue("ch08_scorecard"' in text)
+    assert "conclusion.scorecard_html(ledger, converged)" in glued
+    html = conclusion.scorecard_html(_book_ledger_rows())  # it says what it counts, and counts as the ledger does
+    assert f"<caption>{conclusion.SCORECARD_CAPTION}</caption>" in H.unescape(html)
+    assert "after Holm's adjustment" in conclusion.SCORECARD_CAPTION and "All sources" in html
+    shown = [i for i, (c, text) in enumerate(zip(cells, source)) if c["cell_type"] == "code" and "show(" in text]
+    long_tables = [i for i in shown if "scorecard(" in source[i] or "scorecard_summary(" in source[i]]
+    assert long_tables and all("hide-output" in cells[i]["metadata"].get("tags", []) for i in long_tables)
+
+
+def test_a_chapter_box_gives_a_one_seed_converged_cell_its_n():
+    """Issue 31: chapter 7's box showed "+0.36 inconclusive" under "Converged [95 % CI]", its one seed said only in a
+    sentence above; a cell without an interval now says "(n = 1)" itself, while n = 5 with intervals stays in the
+    sentence."""
+    from lgtools.report.ledger import finding_box
+
+    ledger = _book_ledger_rows().iloc[2:4].assign(converged=["+0.36 (n = 1): inconclusive (one seed)",
+                                                             "+0.33 (n = 1): inconclusive (one seed)"])
+    box = finding_box(ledger, "x")
+    assert "Converged [95 % CI]" in box and box.count('<span class="lg-value">+0.3') == 2
+    assert '+0.36 (n = 1)</span>' in box and '+0.33 (n = 1)</span>' in box
+    five = ledger.assign(converged=["+0.71 [+0.50, +0.92] (n = 5): agrees", "+0.60 [+0.10, +1.10] (n = 5): agrees"])
+    assert "(n = 5)" not in finding_box(five, "x").split("\n\n", 1)[1]  # the sentence says "over 5 seeds" once

@@ -27,6 +27,49 @@ def test_no_chapter_text_says_a_result_is_missing(path):
     assert not found, f"{path.name}: fixed text claims a result is missing, glue it from data instead: {found}"
 
 
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_no_caption_or_prose_shows_nan_to_a_reader(path):
+    """Issue 31: chapter 7's caption read "NaN below 3 points"; a reader is told in words why a number is missing."""
+    cells = json.loads(path.read_text())["cells"]
+    found = [c.get("id", "?") for c in cells if re.search(r"\bNaN\b", "".join(c["source"]))
+             and (c["cell_type"] == "markdown" or "caption" in "".join(c["source"]))]
+    assert not found, f"{path.name}: a caption or markdown cell says NaN: {found}"
+
+
+PLAIN_NOTATION = re.compile(r"(?<![\w{])A_(FC|CC)\b")  # A_FC as typed: MyST shows it raw beside typeset $A_{FC}$
+PAGES = CHAPTERS + sorted((ROOT / "book").glob("*.md"))
+
+
+def _prose_outside_code_and_math(path: Path) -> str:
+    text = "\n".join(t for _, t in _markdown(path)) if path.suffix == ".ipynb" else path.read_text()
+    text = re.sub(r"```.*?```", "", text, flags=re.DOTALL)  # fenced blocks (glue directives, code)
+    return re.sub(r"`[^`]*`|\$[^$]*\$", "", text)  # inline code and math
+
+
+@pytest.mark.parametrize("path", PAGES, ids=lambda p: p.name)
+def test_no_page_shows_plain_a_fc_in_its_prose(path):
+    """Issue 31: chapter 3 read "margin = A_FC at that share − A_CC at 100 %" beside typeset $A_{FC}$ elsewhere."""
+    found = [m.group(0) for m in PLAIN_NOTATION.finditer(_prose_outside_code_and_math(path))]
+    assert not found, f"{path.name}: plain {found} in prose; write $A_{{FC}}$ (or words where it is glued inline)"
+
+
+def test_inline_glued_and_block_glued_texts_name_the_accuracies_as_they_render():
+    """Inline glue renders no math, so chapter 7's confound sentence says "coarse accuracy", never A_CC or $A_{CC}$;
+    the landing page's block of verdicts renders math, so it typesets them (issue 31: "ρ(ACR, A_CC)" in plain text)."""
+    from lgtools.report.ledger import claim_frame, ledger_details
+    from lgtools.report.ranking import acr_confound, confound_sentence, paper_points
+
+    paper = acr_confound(paper_points(("fig7a",)))
+    ours = {**paper, "partial": -0.4}
+    for found in (paper, ours):
+        text = confound_sentence(found, paper, {"low": 0.8, "high": 0.9, "n": 3})
+        assert "coarse accuracy" in text and not re.search(r"A_|\$", text), text
+    row = claim_frame([{"claim": "c", "paper": "p", "ours": "A_FC − A_CC in every setting", "seeds": "3",
+                        "scale": "cpu-scale", "kind": "paper", "verdict": "agrees; ρ(ACR, A_CC) -0.99"}], "x")
+    details = ledger_details(row)
+    assert not PLAIN_NOTATION.search(details) and "$A_{FC} - A_{CC}$" in details and "ρ(ACR, $A_{CC}$)" in details
+
+
 def test_status_sentences_say_stored_where_results_hold_the_files():
     """Chapters 9, 11 and 12 read what is stored; with this repository's results/ none may call it missing."""
     from lgtools.chapters import automatic_fine_labels as auto_fine
@@ -119,3 +162,14 @@ def test_bias_and_spread_and_readings_and_retrained_sentences_follow_their_table
     text = retrained_sentence(gaps)
     assert "by 0.02 to 0.54 points over the 2 runs" in text and "94.34 against 93.80" in text
     assert retrained_gaps(tmp_path).empty and "cannot be compared" in retrained_sentence(retrained_gaps(tmp_path))
+
+
+def test_chapter_7_names_its_weakest_partition_as_table_vi_does():
+    """The seeds sentence read "the weakest, cifar10_table6_2": a reader gets the partition's name, "Table VI (2)"."""
+    from lgtools.chapters.discussion import seed_findings
+    from lgtools.report.stored import stored_results
+
+    texts, per = seed_findings(stored_results(ROOT / "results"))
+    if len(per):
+        sentence = texts["ch07_table6_seeds"]
+        assert "cifar10_table6" not in sentence and re.search(r"the weakest, Table VI \(\d+\)", sentence), sentence

@@ -211,7 +211,7 @@ def test_deep_nesting_fifos_and_links_out_are_refused_without_reading_them(tmp_p
     assert problems[folder / "fifo.json"] == "a FIFO, not a regular file"
     assert "symbolic link leading out of" in problems[folder / "zero.json"]
     assert "which does not exist" in problems[folder / "gone.json"]
-    assert "more than a result may hold" in problems[big]
+    assert "more than a stored record may hold" in problems[big]
     done = _check(results)  # a FIFO once hung this, /dev/zero filled the memory, deep JSON a RecursionError
     assert done.returncode == 1 and "5 problem(s)" in done.stdout and "Traceback" not in done.stderr, done.stderr
     table = subprocess.run([sys.executable, "-m", "lgtools", "results", str(results)], cwd=ROOT,

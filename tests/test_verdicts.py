@@ -142,3 +142,25 @@ def test_chapter_9s_rank_correlation_is_tested_over_seeds():
     with pytest.raises(ValueError, match="x must"):
         from lgtools.report.ranking import seed_bootstrap_rho
         seed_bootstrap_rho(pairs, x="nope")
+
+
+def test_table6_over_seeds_keeps_one_regime():
+    # the converged sweep stores Table VI partitions too: a partition's seeds at two scales are not one experiment
+    from lgtools.chapters.discussion import seed_findings
+    from lgtools.chapters.hierarchy_inside import recovery_table
+    from lgtools.report.ranking import table6_seed_pairs
+    from lgtools.report.stored import stored_results
+
+    stored = stored_results("results")
+    converged = stored[stored["scale"].eq("converged") & stored["experiment"].eq("table1-converged")]
+    if converged.empty or table6_seed_pairs(stored, "cpu-scale").empty:
+        pytest.skip("needs the stored CPU-scale Table VI runs and the converged Table I runs")
+    copies = converged[converged["labels"].eq("coarse")].assign(hierarchy="cifar10_table6_1",
+                                                                 experiment="table6-converged")
+    both = pd.concat([stored, copies], ignore_index=True)
+    pairs = table6_seed_pairs(both, "cpu-scale")
+    assert set(pairs["scale"]) == {"cpu-scale"}
+    assert pairs.equals(table6_seed_pairs(stored, "cpu-scale"))
+    assert set(table6_seed_pairs(both, "converged")["hierarchy"]) == {"cifar10_table6_1"}
+    assert seed_findings(both)[0] == seed_findings(stored)[0]  # the CPU-scale sentences, unchanged by the copies
+    assert recovery_table(both, controls=20).equals(recovery_table(stored, controls=20))

@@ -21,7 +21,7 @@ from scipy import stats
 
 from lgtools.labels.builtin import get_hierarchy
 from lgtools.report.figures import READABLE_PT
-from lgtools.report.page import math_notation
+from lgtools.report.page import link_first, math_notation
 from lgtools.report.points import delta_with_intervals
 from lgtools.report.evidence import headline_runs
 from lgtools.report.selection import select_runs
@@ -31,7 +31,7 @@ from lgtools.runs.compare import paired_interval, verdict
 from lgtools.runs.results import reevaluate_runs
 from lgtools.report.ledger import not_run, ours_text, seed_range
 
-from lgtools.report.ledger import claim_frame, finding_box
+from lgtools.report.ledger import VERBS, claim_frame, finding_box, joined
 NOTEBOOK = "11_automatic_fine_labels"  # the notebook this module serves
 WHERE = "[Chapter 11](11_automatic_fine_labels.ipynb)"  # the ledger's link to it
 
@@ -343,11 +343,7 @@ def _auto_fine_row(stored: pd.DataFrame) -> dict:
     versus = pseudo_versus(stored) if len(stored) else pd.DataFrame()
     if versus.empty:
         return not_run(claim, "proposed, not tested", where, kind="future")
-    # Every setting, none picked: each gain's interval read on the proposal's side, Holm over the settings.
-    p = [sign_p(r["gain"], r["gain_low"], r["gain_high"], int(r["n"])) for _, r in versus.iterrows()]
-    adjusted = holm(p)
-    signs = [after_holm(verdict(r["gain_low"], r["gain_high"], 1.0), q) for (_, r), q in zip(versus.iterrows(), adjusted)]
-    counts = {v: signs.count(v) for v in ("agrees", "disagrees", "inconclusive")}
+    counts = _sign_counts(versus)
     below = int(versus["gain"].lt(0).sum())
     each = "; ".join(f"{r['features']} k = {r['k']}: {ours_text(r['gain'], r['gain_low'], r['gain_high'])} (n = {int(r['n'])})"
                      for _, r in versus.iterrows())
@@ -358,22 +354,69 @@ def _auto_fine_row(stored: pd.DataFrame) -> dict:
             "verdict": f"{found} of {len(versus)} settings (Holm over the {len(versus)})", "where": where}
 
 
+def _sign_counts(versus: pd.DataFrame) -> dict[str, int]:
+    """How many settings agree, disagree or are inconclusive: each gain's interval read on the proposal's side, Holm
+    over the settings (every setting, none picked)."""
+    p = [sign_p(r["gain"], r["gain_low"], r["gain_high"], int(r["n"])) for _, r in versus.iterrows()]
+    adjusted = holm(p)
+    signs = [after_holm(verdict(r["gain_low"], r["gain_high"], 1.0), q) for (_, r), q in zip(versus.iterrows(), adjusted)]
+    return {v: signs.count(v) for v in ("agrees", "disagrees", "inconclusive")}
+
+
+def settings_sentence(versus: pd.DataFrame) -> str | None:
+    """The box's first sentence on the claim's settings, from their means and intervals (None without a setting).
+
+    Where every mean lies on one side of the coarse labels it says so ("every setting scores below ..."); only
+    where they fall on both sides does it call them mixed. It counts the intervals that exclude 0 (a one-seed
+    setting has none) and ends with the verdicts after Holm over the settings, which the chip shows.
+    """
+    if versus.empty:
+        return None
+    n = len(versus)
+    below, above = int(versus["gain"].lt(0).sum()), int(versus["gain"].gt(0).sum())
+    if below == n:
+        side = f"every one of its {n} settings scores below the coarse labels on average, so none recovers any of ΔA"
+    elif above == n:
+        side = f"every one of its {n} settings scores above the coarse labels on average"
+    else:
+        side = (f"the means of its {n} settings fall on both sides of the coarse labels, {below} below and {above} "
+                "above" + (f" ({n - below - above} exactly at them)" if below + above < n else ""))
+    low, high = versus["gain_low"].astype(float), versus["gain_high"].astype(float)
+    under, over = int(high.lt(0).sum()), int(low.gt(0).sum())  # NaN bounds (one seed) exclude nothing
+    sides = [f"{under} below" if under else "", f"{over} above" if over else ""]
+    where = f" ({' and '.join(s for s in sides if s)})" if under and over else (" (below)" if under else " (above)" if over
+                                                                                 else "")
+    excluded = under + over
+    intervals = (f"{'none' if not excluded else excluded} of the {n} intervals exclude{'s' if excluded == 1 else ''} "
+                 f"0{where}")
+    counts = _sign_counts(versus)
+    verdicts = joined([f"{counts[v]} {VERBS[v][counts[v] != 1]}" for v in ("agrees", "disagrees", "inconclusive")
+                       if counts[v]])
+    return (f"This chapter's one claim is judged setting by setting: {side}; {intervals}, and after Holm over the "
+            f"{n}, {verdicts}.")
+
+
 def claims(stored: pd.DataFrame) -> pd.DataFrame:
     """Chapter 11's ledger row: the paper's future work, pseudo-fine labels against coarse labels."""
     return claim_frame([_auto_fine_row(stored)], NOTEBOOK)
 
 
-def finding(ledger: pd.DataFrame) -> str:
-    """This chapter's "what we found" box: its own rows of the book's ledger (Holm over the whole book) as Markdown."""
-    return finding_box(ledger, NOTEBOOK)
+def finding(ledger: pd.DataFrame, versus: pd.DataFrame | None = None) -> str:
+    """This chapter's "what we found" box: its own rows of the book's ledger (Holm over the whole book) as Markdown.
+
+    With ``versus`` (``pseudo_versus`` of the stored runs) its first sentence says on which side of the coarse labels
+    the settings lie (``settings_sentence``), where the ledger's count alone would only say "mixed verdicts".
+    """
+    return finding_box(ledger, NOTEBOOK, lead=settings_sentence(versus) if versus is not None else None)
 
 
 def found_text(clusters: pd.DataFrame, versus: pd.DataFrame, runs: pd.DataFrame, five: pd.DataFrame,
                five_study: pd.DataFrame, methods_gap: pd.DataFrame, methods_train: int | None) -> str:
     """The chapter's "what we found" box (Markdown) from its tables; ``methods_train``: the spectral study's images."""
-    return math_notation(auto_finding(clusters, versus, five=five, correlation=nmi_gain_correlation(runs),
+    text = math_notation(auto_finding(clusters, versus, five=five, correlation=nmi_gain_correlation(runs),
                                       methods=method_line(methods_gap, methods_train),
                                       five_clusters=cluster_table(five_study), features=feature_gap(runs)))
+    return link_first(text, "NMI")  # the page's first NMI: this box opens the chapter
 
 
 def _placeholder(x: str, group: str) -> pd.DataFrame:

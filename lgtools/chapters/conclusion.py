@@ -28,13 +28,14 @@ from pathlib import Path
 from lgtools.report.paper import paper_table
 from lgtools.report.points import interval_errorbar, interval_mask, place_labels
 from lgtools.report.paths import resolve_path
-from lgtools.report.scorecard import scorecard
+from lgtools.report.page import table_html
+from lgtools.report.scorecard import claims_scorecard, scorecard
 from lgtools.report.selection import ANY, ours_for, select_runs
 from lgtools.runs.compare import PAIR_KEYS, delta_pairs, paired_interval, paired_outcomes, unique_runs
 from lgtools.runs.ladder import CONVERGED_WIDTH, ladder_runs, ladder_table
 from lgtools.runs.results import load_result, load_results
 from lgtools.training.config import FAST_RECIPE
-from lgtools.report.ledger import headline_sentence, ledger_tally, not_run
+from lgtools.report.ledger import headline_sentence, ledger_tally, not_run, with_converged
 from lgtools.report.noise import memorisation_table, noise_table
 from lgtools.report.verdicts import DIFFERS
 
@@ -290,6 +291,11 @@ def scale_gap(stored: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=GAP_COLUMNS)
 
 
+# How the scale gap's sentence opens per regime (issue 31: "At converged our coarse network reaches ...").
+SCALE_OPENINGS = {"converged": "Trained to convergence,", "cpu-scale": "At CPU scale,",
+                  "paper-scale": "At the paper's scale,"}
+
+
 def scale_gap_sentence(gap: pd.DataFrame, dataset: str = "cifar10") -> str:
     """The scale gap of one dataset in words (Markdown), for a finding box and the ledger."""
     rows = gap[gap["dataset"].eq(dataset)] if len(gap) else gap
@@ -297,7 +303,8 @@ def scale_gap_sentence(gap: pd.DataFrame, dataset: str = "cifar10") -> str:
         return f"No stored run of {dataset} to compare with the paper's scale."
     r = rows.iloc[0]
     interval = "" if pd.isna(r["removed_low"]) else f" [{r['removed_low']:.0f}, {r['removed_high']:.0f}]"
-    return (f"At {r['scale']} our coarse network reaches {r['a_cc']:.2f} % and the fine one {r['a_fc']:.2f} % "
+    at = SCALE_OPENINGS.get(str(r["scale"]), f"At {r['scale']},")
+    return (f"{at} our coarse network reaches {r['a_cc']:.2f} % and the fine one {r['a_fc']:.2f} % "
             f"(the paper: {r['paper_a_cc']:.2f} % and {r['paper_a_fc']:.2f} %), so our ΔA, {r['delta']:+.2f} points, "
             f"is {r['delta_ratio']:.1f}× the paper's {r['paper_delta']:+.2f}. Measured against the errors left to remove, "
             f"fine labels remove {r['removed']:.0f} %{interval} of the coarse network's errors ({int(r['n'])} seeds) "
@@ -371,6 +378,18 @@ def claims(stored: pd.DataFrame) -> pd.DataFrame:
 def finding(ledger: pd.DataFrame) -> str:
     """This chapter's "what we found" box: its own rows of the book's ledger (Holm over the whole book) as Markdown."""
     return finding_box(ledger, NOTEBOOK)
+
+
+SCORECARD_CAPTION = ("The scorecard: how many of each source's claims agree, disagree, are inconclusive or are not run, "
+                     "as the ledger counts them: at CPU scale after Holm's adjustment over the book's tested claims, "
+                     "and on the converged runs")
+
+
+def scorecard_html(ledger: pd.DataFrame, converged: pd.DataFrame | None = None) -> str:
+    """The chapter's opening scorecard as an HTML table: ``claims_scorecard`` of the book's ledger with its converged
+    column (``ledger``: ``intro.verdict_ledger``; ``converged``: ``intro.converged_ledger``), captioned with what it counts."""
+    book = with_converged(ledger, converged) if converged is not None else ledger
+    return table_html(claims_scorecard(book), caption=SCORECARD_CAPTION)
 
 
 def found_texts(stored: pd.DataFrame, ledger: pd.DataFrame, converged: pd.DataFrame | None = None) -> dict[str, str]:

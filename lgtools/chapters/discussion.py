@@ -38,7 +38,7 @@ from lgtools.report.noise import MEMORISED
 
 from lgtools.report.ledger import claim_frame, finding_box
 from lgtools.report.ledger import claim_row, first_row, joined, shown_number
-from lgtools.report.page import USEFUL_N, math_notation
+from lgtools.report.page import USEFUL_N, display_name, math_notation
 from lgtools.training.config import FAST_RECIPE
 NOTEBOOK = "07_discussion"  # the notebook this module serves
 WHERE = "[Chapter 7](07_discussion.ipynb)"  # the ledger's link to it
@@ -342,12 +342,12 @@ def finding(ledger: pd.DataFrame) -> str:
     return finding_box(ledger, NOTEBOOK)
 
 
-def seed_findings(stored: pd.DataFrame) -> tuple[dict[str, str], pd.DataFrame]:
+def seed_findings(stored: pd.DataFrame, scale: str = "cpu-scale") -> tuple[dict[str, str], pd.DataFrame]:
     """Table VI over seeds: the glued sentences (ACR's confound, the partitions' intervals) and the per-partition table.
 
-    The table is empty while no Table VI partition is stored.
+    One regime's runs (``scale``); the table is empty while no Table VI partition is stored at it.
     """
-    seed_pairs = table6_seed_pairs(stored)
+    seed_pairs = table6_seed_pairs(stored, scale)
     seed_test = table6_seed_test(seed_pairs)
     boot = seed_bootstrap_rho(seed_pairs)
     means = seed_pairs.groupby("hierarchy")[["acr", "delta", "a_cc"]].mean() if len(seed_pairs) else seed_pairs
@@ -360,7 +360,7 @@ def seed_findings(stored: pd.DataFrame) -> tuple[dict[str, str], pd.DataFrame]:
     weakest = per["p"].idxmax()
     texts["ch07_table6_seeds"] = (
         f"{int((per['low'] > 0).sum())} of {len(per)} partitions have their interval over {seed_test['n']} seeds above 0 "
-        f"(the weakest, {per.loc[weakest, 'hierarchy']}, {per['mean'].loc[weakest]:+.2f} "
+        f"(the weakest, {display_name(str(per.loc[weakest, 'hierarchy']))}, {per['mean'].loc[weakest]:+.2f} "
         f"[{per['low'].loc[weakest]:+.2f}, {per['high'].loc[weakest]:+.2f}], p = {seed_test['all_p']:.3f}); "
         f"averaged over the partitions, ΔA is {seed_test['mean']:+.2f} [{seed_test['low']:+.2f}, {seed_test['high']:+.2f}] "
         f"over {seed_test['n']} seeds")

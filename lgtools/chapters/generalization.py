@@ -29,7 +29,7 @@ from lgtools.report.paths import existing_folder
 from lgtools.report.scorecard import scorecard
 from lgtools.runs.compare import delta_pairs, paired_interval, unique_runs
 from lgtools.runs.compare import delta_table  # offered to the notebook, which imports its own chapter only
-from lgtools.runs.embedding_study import load_embedding_study, networks_text
+from lgtools.runs.embedding_study import load_embedding_study
 from lgtools.runs.results import load_result
 from lgtools.runs.embedding_study import tsne_embedding  # offered to the notebook (the live demo's t-SNE)
 NOTEBOOK = "05_generalization"  # the notebook this module serves
@@ -302,8 +302,25 @@ def stored_tsne(results_dir: str) -> tuple[pd.DataFrame, dict]:
     return load_embedding_study(existing_folder(results_dir) / TSNE_STUDY)
 
 
+def networks_words(parameters: dict) -> str:
+    """Which networks a stored map shows, as a reader knows them: seed, labels and epochs (the ids go to the detail)."""
+    nets = {name: net for name, net in (parameters.get("networks") or {}).items()}
+    described = {name: (net.get("config", {}).get("seed"), net["epoch"]) for name, net in nets.items()}
+    if len(set(described.values())) == 1 and described:  # one seed, one epoch: say them once
+        seed, epoch = next(iter(described.values()))
+        kinds = " and ".join(f"{name}-label" for name in nets)
+        return (f"seed {seed}'s {kinds} networks after {epoch} epoch{'s' if epoch != 1 else ''}" if seed is not None
+                else f"the {kinds} networks after {epoch} epoch{'s' if epoch != 1 else ''}")
+    return "; ".join(f"{'seed ' + str(seed) + chr(39) + 's ' if seed is not None else 'the '}{name}-label network "
+                     f"after {epoch} epoch{'s' if epoch != 1 else ''}" for name, (seed, epoch) in described.items())
+
+
 def tsne_status(frame: pd.DataFrame, record: dict) -> str:
-    """Fig 4's status in words (Markdown): which stored networks it shows, or that it has not run and how to run it."""
+    """Fig 4's status in words (Markdown): which stored networks it shows, or that it has not run and how to run it.
+
+    The networks are named as a reader knows them (seed, labels, epochs); their run identities, which only
+    provenance needs, are in ``tsne_provenance`` (the chapter folds them away).
+    """
     if frame.empty:
         commands = "\n".join(TSNE_COMMANDS)
         return ("**Not run yet.** No stored CIFAR-10 network's features have been embedded: weights are never in "
@@ -312,12 +329,25 @@ def tsne_status(frame: pd.DataFrame, record: dict) -> str:
                 "minute) fill this figure:\n\n"
                 f"```bash\n{commands}\n```")
     parameters = record["parameters"]
-    agree = [f"{name} {share:.0%} ({where})" for name, net in parameters["networks"].items()
-             for where, share in net["stored_predictions_agree"].items()]
+    agree = [f"{name} network {100 * share:.0f} % alike" for name, net in parameters["networks"].items()
+             for share in net["stored_predictions_agree"].values()]
     return (f"Stored maps of {parameters['n']} test images ({parameters['n'] // len(parameters['fine_names'])} of "
-            f"each fine class), networks {networks_text(parameters)}; t-SNE seed {parameters['tsne_seed']}, "
-            f"perplexity {parameters['perplexity']:g}. On these images the loaded networks predict what the stored "
-            f"results of their identity predicted for: {', '.join(agree) or 'no stored result found'}.")
+            f"each fine class), through {networks_words(parameters)}; t-SNE seed {parameters['tsne_seed']}, "
+            f"perplexity {parameters['perplexity']:g}. Reloaded, each network gives these images the predictions "
+            f"its stored run gave: {', '.join(agree) or 'no stored result found'}.")
+
+
+def tsne_provenance(record: dict) -> str:
+    """Fig 4's networks for provenance (Markdown bullets): each one's run identity, epoch and the stored result it matched."""
+    nets = (record.get("parameters") or {}).get("networks") or {}
+    if not nets:
+        return "No stored study yet."
+    lines = []
+    for name, net in nets.items():
+        files = "; ".join(f"`{where}` ({100 * share:.0f} % alike)" for where, share in net["stored_predictions_agree"].items())
+        lines.append(f"- {name}-label network: run `{net['identity'][:10]}` at epoch {net['epoch']}, checked against "
+                     f"{files or 'no stored result'}")
+    return "\n".join(lines)
 
 
 def tsne_summary(frame: pd.DataFrame) -> str:

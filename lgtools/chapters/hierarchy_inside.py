@@ -53,16 +53,17 @@ NOTEBOOK = "09_hierarchy_inside"  # the notebook this module serves
 WHERE = "[Chapter 9](09_hierarchy_inside.ipynb)"  # the ledger's link to it
 
 
-def recovery_table(stored: pd.DataFrame, controls: int = 1000) -> pd.DataFrame:
+def recovery_table(stored: pd.DataFrame, controls: int = 1000, scale: str = "cpu-scale") -> pd.DataFrame:
     """Per grouping (CIFAR-10's own and Table VI's ten): how well the confusion tree's 2-cut recovers it, and ΔA.
 
     Columns: ``hierarchy``, ``ari`` (adjusted Rand of the cut against the grouping), ``control_ari``
     (random groupings of the same sizes), ``p_value``, ``paper_delta`` and our paired ``ours_delta``
-    (Table VI's scorecard; NaN for the own grouping, which is Table I's).
+    (Table VI's scorecard; NaN for the own grouping, which is Table I's), all from the runs at ``scale``.
     """
-    confusion, _, _ = fine_confusion(stored)
+    confusion, _, _ = fine_confusion(stored, scale=scale)
     names = ["cifar10"] + [f"cifar10_table6_{k}" for k in range(1, 11)]
-    card = scorecard(stored, "table6").set_index("hierarchy") if len(stored) else pd.DataFrame()
+    card = scorecard(stored, "table6") if len(stored) else pd.DataFrame()
+    card = card[card["scale"].eq(scale)].set_index("hierarchy") if len(card) else card  # one regime: one row each
     printed = paper_table("table6").set_index("hierarchy")["delta"]
     rows = []
     for name in names:

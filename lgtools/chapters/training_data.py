@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Sequence
 
 from lgtools.report.paper import paper_table
-from lgtools.report.selection import ANY, ours_for, select_runs
+from lgtools.report.selection import ANY, CONVERGED_SCALE, ours_for, select_runs
 from lgtools.runs.compare import delta_table, paired_interval, verdict
 from lgtools.training.loop import RunResult
 from lgtools.report.figures import _split_lines, label_color
@@ -26,6 +26,8 @@ from lgtools.report.scorecard import scorecard
 from lgtools.report.points import interval_errorbar
 NOTEBOOK = "03_training_data"  # the notebook this module serves
 WHERE = "[Chapter 3](03_training_data.ipynb)"  # the ledger's link to it
+SCALE_NAMES = {"cpu-scale": "CPU scale"}  # how a figure's legend names a stored scale (others as they are)
+FIG2_SCALES = ("cpu-scale", CONVERGED_SCALE)  # the regimes chapter 3's Fig 2 draws, where stored
 
 
 def paper_curve(dataset: str) -> pd.DataFrame:
@@ -78,21 +80,25 @@ DATA_SHARE_COLUMNS = ("source", "data_ratio", "a_fc", "a_cc", "delta", "delta_lo
                       "margin", "margin_low", "margin_high", "n")
 
 
-def data_share_evidence(stored: pd.DataFrame, dataset: str = "cifar10", scale: str = "cpu-scale") -> pd.DataFrame:
+def data_share_evidence(stored: pd.DataFrame, dataset: str = "cifar10",
+                        scale: str | Sequence[str] = "cpu-scale") -> pd.DataFrame:
     """Fig 2 with intervals: per share of the data, ours (paired over seeds) and the paper's A_FC, A_CC, ΔA and margin.
 
     ``delta`` is ΔA at that share (fine and coarse runs both on it) with its paired 95 %
     interval; ``margin`` is Fig 2's claim, fine runs at that share minus coarse runs on all of
     the data (``data_share.fine_share_vs_full_coarse``), NaN at 100 %. ``source`` is
-    ``"ours, <scale>"`` or ``"paper"`` (one run per setting: no interval).
+    ``"ours, <scale>"`` per scale in ``scale`` (one or several) or ``"paper"`` (one run per
+    setting: no interval). A share where only fine runs are stored (the converged sweep trains
+    fine labels alone at 40 %) has its margin and A_FC, and no ΔA.
     """
     runs = select_runs(stored, data_ratio=ANY)
-    runs = runs[runs["dataset"].eq(dataset) & runs["scale"].eq(scale)] if len(runs) else runs
     frames = []
-    if len(runs):
-        ours = delta_table(runs, by=["data_ratio"])
-        claim = fine_share_vs_full_coarse(runs, by=())
-        frames.append(_with_margin(ours, claim).assign(source=f"ours, {scale}"))
+    for one in [scale] if isinstance(scale, str) else list(scale):
+        part = runs[runs["dataset"].eq(dataset) & runs["scale"].eq(one)] if len(runs) else runs
+        if len(part):
+            ours = delta_table(part, by=["data_ratio"])
+            claim = fine_share_vs_full_coarse(part, by=())
+            frames.append(_with_margin(ours, claim).assign(source=f"ours, {SCALE_NAMES.get(one, one)}"))
     if dataset in set(paper_table("fig2")["dataset"]):
         curve = paper_curve(dataset)
         wide = curve.pivot_table(index="data_ratio", columns="labels", values="test_acc").reset_index()
@@ -109,9 +115,13 @@ def data_share_evidence(stored: pd.DataFrame, dataset: str = "cifar10", scale: s
 
 def _with_margin(deltas: pd.DataFrame, claim: pd.DataFrame) -> pd.DataFrame:
     """``deltas`` (one row per ``data_ratio``) with Fig 2's margin and its interval joined on the share."""
-    margin = claim[["data_ratio", "margin", "margin_low", "margin_high"]].astype(float)
+    margin = claim[["data_ratio", "a_fc", "n", "margin", "margin_low", "margin_high"]].astype(float)
     out = deltas.assign(data_ratio=pd.to_numeric(deltas["data_ratio"]))
-    return out.merge(margin, on="data_ratio", how="left")
+    out = out.merge(margin, on="data_ratio", how="outer", suffixes=("", "_margin"))
+    # a share with fine runs alone has no ΔA row: its A_FC and n come from the margin's pairs
+    out["a_fc"] = out["a_fc"].fillna(out["a_fc_margin"])
+    out["n"] = out["n"].fillna(out["n_margin"])
+    return out.drop(columns=["a_fc_margin", "n_margin"])
 
 
 def data_efficiency(base: Mapping[str, Any], ratios: Sequence[float], seeds: Sequence[int],
@@ -170,12 +180,14 @@ def data_share_intervals(points: Any, title: str | None = None) -> plt.Figure:
         part = points[points["source"].eq(source)].sort_values("data_ratio")
         share = 100 * part["data_ratio"].astype(float)
         paper = source == "paper"
+        converged = "converged" in source  # a second regime of ours: its own line and marker shapes
         for column, level in (("a_fc", "fine"), ("a_cc", "coarse")):
-            left.plot(share, part[column], marker="o", color=label_color(level), ls="--" if paper else "-",
-                      mfc="white" if paper else label_color(level),
+            left.plot(share, part[column], marker="D" if converged else "o", color=label_color(level),
+                      ls="--" if paper else "-." if converged else "-", mfc="white" if paper else label_color(level),
                       label=math_notation(f"{'A_FC' if level == 'fine' else 'A_CC'}, {source}"))
         for j, (column, name, marker, color) in enumerate(quantities):
             rows = part.dropna(subset=[column])
+            marker = {"o": "D", "s": "P"}[marker] if converged else marker
             shift = 1.2 * (2 * j - 1) + 0.6 * k  # a little apart in x so the bars do not hide one another
             interval_errorbar(right, 100 * rows["data_ratio"].astype(float) + shift, rows[column],
                               rows[f"{column}_low"], rows[f"{column}_high"], rows["n"], fmt=marker, color=color,

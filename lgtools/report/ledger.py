@@ -206,7 +206,9 @@ def ledger_markdown(ledger: pd.DataFrame, part: str = "paper") -> str:
     """One part of the ledger as a Markdown table: ``part`` "paper" (its claims) or "beyond" (the rest).
 
     Each claim links to its chapter; each verdict is a chip with its word (``verdict_chip``); our number keeps
-    its interval only where n ≥ 3 (``shown_number``); a converged column stands first where there is one.
+    its interval only where n ≥ 3 (``shown_number``); a converged column stands first where there is one. A
+    column's head gives the n its cells share, or the n its intervals share ("n = 5 unless noted": a cell of
+    another n, "+0.36 (n = 1)", says its own), so that a number and its interval keep one line (issue 31).
     """
     if part not in ("paper", "beyond"):
         raise ValueError(f"part must be 'paper' or 'beyond', got {part!r}")
@@ -214,24 +216,33 @@ def ledger_markdown(ledger: pd.DataFrame, part: str = "paper") -> str:
     rows = ledger[kinds.eq("paper") if part == "paper" else kinds.ne("paper")]
     converged = part == "paper" and "converged" in ledger.columns
     n_cpu = _common_n(rows["seeds"][~rows["ours"].astype(str).eq("—")])
-    n_conv = _common_n(rows["converged"].astype(str).str.extract(r"\(n = (\d+)\)")[0].dropna()) if converged else ""
+    conv_n = rows["converged"].astype(str).str.extract(r"\(n = (\d+)\)")[0].dropna() if converged else pd.Series(dtype=str)
+    n_conv = _common_n(conv_n) or _common_n(conv_n[pd.to_numeric(conv_n).ge(USEFUL_N)])  # else the intervals' n
     cpu_head = "CPU scale" + (f" (n = {n_cpu})" if n_cpu else "")
-    head = (["Claim of the paper", "Paper ΔA"] + ([f"Converged" + (f" (n = {n_conv})" if n_conv else "")]
+    others = "" if _common_n(conv_n) else " unless noted"  # a cell of another n says its own, "+0.36 (n = 1)"
+    head = (["Claim of the paper", "Paper ΔA"] + ([f"Converged" + (f" (n = {n_conv}{others})" if n_conv else "")]
                                                  if converged else []) + [cpu_head]
             ) if part == "paper" else ["Question", "Expected", "Ours, " + cpu_head]
     lines = ["| " + " | ".join(head) + " |", "| --- |" + " ---: |" * (len(head) - 1)]
     for _, row in rows.iterrows():
         cells = [claim_link(row), _label("paper") + _cell(_paper_text(row["paper"]))]
-        if converged:
-            cells.append(_label("converged") + converged_cell(row["converged"], n_conv))
-        cells.append(_label("CPU scale") + ours_cell(row["ours"], row["seeds"], row["verdict"], n_cpu))
+        if converged:  # a phone's card has no head: its label gives the n the cell leaves to the head
+            own = re.search(r"\(n = (\d+)\): ", str(row["converged"]))
+            said = own and own.group(1) == n_conv
+            cells.append(_label("converged" + (f" (n = {n_conv})" if said else "")) + converged_cell(row["converged"], n_conv))
+        said = n_cpu and str(row["seeds"]) == n_cpu and str(row["ours"]) != "—"
+        cells.append(_label("CPU scale" + (f" (n = {n_cpu})" if said else ""))
+                     + ours_cell(row["ours"], row["seeds"], row["verdict"], n_cpu))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def ledger_details(ledger: pd.DataFrame) -> str:
-    """Every row of the ledger in full (the verdict's magnitude, Holm p and caveats), one Markdown bullet each."""
-    return "\n".join(finding_line(row) for _, row in ledger.iterrows())
+    """Every row of the ledger in full (the verdict's magnitude, Holm p and caveats), one Markdown bullet each.
+
+    A block of MyST (the landing page glues it with ``:format: myst``), so A_FC and A_CC are typeset as the prose has them.
+    """
+    return math_notation("\n".join(finding_line(row) for _, row in ledger.iterrows()))
 
 
 CHIP_CLASSES = {"agrees": "lg-agrees", "disagrees": "lg-disagrees", "inconclusive": "lg-inconclusive",
@@ -458,20 +469,22 @@ def gather(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
     return with_holm(pd.DataFrame(rows, columns=LEDGER_COLUMNS))
 
 
-def finding_box(ledger: pd.DataFrame, chapter: str) -> str:
+def finding_box(ledger: pd.DataFrame, chapter: str, lead: str | None = None) -> str:
     """The "what we found" box of ``chapter`` (a notebook name): at most three sentences, then its rows as a small table.
 
     The sentences count the verdicts of the rows it owns, name any that disagrees and say at which regime
     they stand; the table gives each claim's numbers and verdict chip (the ledger on the landing page has them all).
     Where ``ledger`` has a ``converged`` column (``with_converged``) and one of the rows has converged runs, the
     table gives their number and verdict beside CPU scale's, first, as the landing page's ledger does.
+    ``lead``: the chapter's own first sentence in place of the count (a claim judged over several settings says on
+    which side they lie, which "has mixed verdicts" would hide).
     """
     rows = ledger[ledger["chapter"].eq(chapter)] if len(ledger) else ledger
     if rows.empty:
         return "No claim of the paper is judged in this chapter; the ledger on the landing page lists them all."
     words = rows["verdict"].map(verdict_word)
     converged = _converged_seeds(rows)
-    text = [_count_sentence(words, "at CPU scale" if converged.notna().any() else "")]
+    text = [lead or _count_sentence(words, "at CPU scale" if converged.notna().any() else "")]
     judged = rows["converged"].astype(str).str.partition("): ")[2].map(verdict_word) if "converged" in rows else None
     against = rows[words.eq("disagrees") | (judged.eq("disagrees") & converged.notna() if judged is not None
                                             else False)]
@@ -492,6 +505,9 @@ def finding_box(ledger: pd.DataFrame, chapter: str) -> str:
                     f"Student-t intervals where there are {USEFUL_N} seeds or more.")
     common = _common_n(rows["seeds"][~rows["ours"].astype(str).eq("—")])  # the sentence gives it once
     common_converged = _common_n(converged.dropna().astype(int).astype(str))
+    # Under a "[95 % CI]" head a cell without an interval says its n itself (issue 31: "+0.36 inconclusive" read as
+    # if it had one; the sentence's "over 1 seed" stood far from it).
+    common_converged = common_converged if common_converged and int(common_converged) >= USEFUL_N else ""
     source = "Paper" if rows["kind"].astype(str).eq("paper").any() else "Expected"
     ours_head = "CPU scale [95 % CI]" if converged.notna().any() else "Ours [95 % CI]"
     heads = ["Claim", source] + (["Converged [95 % CI]"] if converged.notna().any() else []) + [ours_head]

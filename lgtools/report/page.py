@@ -332,6 +332,17 @@ def math_notation(text: str) -> str:
                   lambda m: (r"$\Delta A_{" if m.group(1) else "$A_{") + m.group(2) + "}$", text)
 
 
+def link_first(text: str, term: str) -> str:
+    """``text`` (glued MyST Markdown) with its first whole-word ``term`` linked to the glossary: {term}`term`.
+
+    A chapter links a glossary term at its first use; where that first use is a glued sentence, the link is made
+    here. Unchanged where the term is absent or already linked.
+    """
+    if f"{{term}}`{term}`" in text or f"<{term}>`" in text:
+        return text
+    return re.sub(rf"(?<![\w`<]){re.escape(term)}(?![\w>])", f"{{term}}`{term}`", text, count=1)
+
+
 # Names of datasets, hierarchies and settings as a reader says them (cells of NAMED_COLUMNS).
 DISPLAY_NAMES = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "cifar100_animals": "CIFAR-100 animals",
                  "imagenet_dog_cat": "ImageNet dog vs cat", "imagenet_fruit_veg": "ImageNet fruit vs vegetable",

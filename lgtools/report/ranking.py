@@ -49,6 +49,20 @@ def rank_table(points: pd.DataFrame, by: str = "group") -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[by, "points", "spearman_rho"])
 
 
+TOO_FEW = "none (under 3 points)"  # what the table shows where a group has no rank order to correlate
+
+
+def rank_shown(points: pd.DataFrame, by: str = "group") -> pd.DataFrame:
+    """``rank_table`` for a reader: ρ with its sign, and in words (``TOO_FEW``) where a group has under 3 points.
+
+    A bare NaN, or the page's dash for it, told a reader nothing (issue 31: chapter 7's caption said "NaN below 3
+    points"); the cell now says why there is no ρ.
+    """
+    table = rank_table(points, by)
+    rho = [TOO_FEW if pd.isna(r) else f"{r:+.2f}" for r in table["spearman_rho"]]
+    return table.assign(spearman_rho=pd.Series(rho, index=table.index, dtype=object))
+
+
 def acr_points(stored: pd.DataFrame) -> pd.DataFrame:
     """(ACR, ΔA) per setting and scale from stored fine/coarse pairs, Tables I, VI, VII, VIII and Fig 2 (chapters 6 and 8)."""
     frames = []
@@ -93,8 +107,14 @@ def acr_confound(points: pd.DataFrame) -> dict:
             "partial": partial_rank_correlation(acr_, delta, a_cc)}
 
 
-def table6_seed_pairs(stored: pd.DataFrame) -> pd.DataFrame:
-    """Table VI per partition and seed: A_FC (the seed's fine network re-scored), A_CC, ΔA and the fine network's ACR."""
+def table6_seed_pairs(stored: pd.DataFrame, scale: str | None = None) -> pd.DataFrame:
+    """Table VI per partition and seed: A_FC (the seed's fine network re-scored), A_CC, ΔA and the fine network's ACR.
+
+    ``scale``: the regime's runs alone (a partition's seeds at two scales are not repeats of one experiment);
+    None keeps every stored scale, each row naming its own.
+    """
+    if scale is not None and len(stored):
+        stored = stored[stored["scale"].astype(str).eq(scale)]
     runs = ours_for("table6", stored) if len(stored) else stored
     columns = ["hierarchy", "scale", "seed", "a_fc", "a_cc", "delta", "acr"]
     if runs is None or runs.empty:
@@ -173,7 +193,11 @@ def swap_change(n: int) -> float:
 
 
 def confound_sentence(ours: dict, paper: dict, boot: dict | None = None) -> str:
-    """ACR's confound in words (Markdown): ours (``acr_confound`` of per-partition means) beside the paper's."""
+    """ACR's confound in words (Markdown): ours (``acr_confound`` of per-partition means) beside the paper's.
+
+    Chapter 7 glues it inline, where MyST leaves $A_{CC}$ as raw TeX and a plain "A_CC" reads as code: the coarse
+    accuracy is named in words.
+    """
     def r(value: float) -> str:
         return "undefined" if pd.isna(value) else f"{value:+.2f}"
 
@@ -185,9 +209,9 @@ def confound_sentence(ours: dict, paper: dict, boot: dict | None = None) -> str:
             "be told from \"harder coarse tasks leave fine labels more errors to remove\"" if not ours["partial"] > 0
             else "ACR still ranks ΔA with the coarse accuracy held fixed")
     return (f"over the {ours['n']} partitions ρ(ACR, ΔA) is {r(ours['rho_delta'])}{interval} (paper {r(paper['rho_delta'])}), "
-            f"but ACR tracks how hard the coarse task is: ρ(ACR, A_CC) = {r(ours['rho_a_cc'])} (paper "
+            f"but ACR tracks how hard the coarse task is: ρ(ACR, coarse accuracy) = {r(ours['rho_a_cc'])} (paper "
             f"{r(paper['rho_a_cc'])}); against the share of coarse errors that fine labels remove ρ is "
-            f"{r(ours['rho_removed'])} (paper {r(paper['rho_removed'])}), and with A_CC held fixed the partial ρ is "
+            f"{r(ours['rho_removed'])} (paper {r(paper['rho_removed'])}), and with the coarse accuracy held fixed the partial ρ is "
             f"{r(ours['partial'])} (paper {r(paper['partial'])}"
-            + (", because the paper's ACR orders its partitions exactly as their A_CC, reversed"
+            + (", because the paper's ACR orders its partitions exactly as their coarse accuracy, reversed"
                if pd.isna(paper["partial"]) else "") + f"); {told}")

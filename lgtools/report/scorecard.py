@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 
 
+from lgtools.report.ledger import paper_claims, verdict_word
 from lgtools.report.selection import EXTRA_LAYER_SETTINGS, SOURCE_KEYS, ours_for, paper_pairs
 from lgtools.report.verdicts import DIFFERS, magnitude
 from lgtools.report.versus import paper_vs_ours
@@ -112,3 +115,62 @@ def scorecard_summary(stored: pd.DataFrame, cards: dict[str, pd.DataFrame] | Non
                          "magnitude_differs": int(part["magnitude"].eq(DIFFERS).sum()),
                          "mean_seeds": float(part["n"].mean())})
     return pd.DataFrame(rows)
+
+
+# The paper's sources as a reader names them (chapter 8's tables and its scorecard).
+SOURCE_TITLES = {"table1": "Table I: five datasets", "fig2": "Fig 2: share of the training data",
+                 "table4": "Table IV: an extra layer", "table5": "Table V: dropout",
+                 "table6": "Table VI: customised coarse classes", "table7": "Table VII: noisy fine labels",
+                 "table8": "Table VIII: number of coarse classes", "fig7": "Fig 7a: ACR against ΔA"}
+SCALE_NAMES = {"cpu-scale": "CPU scale", "converged": "converged", "paper-scale": "the paper's scale"}
+ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7, "VIII": 8}
+WORDS = ("agrees", "disagrees", "inconclusive", "mixed", "not run")
+
+
+def claim_source(claim: str) -> str:
+    """The paper's source a ledger claim tests ("table1", "fig2", …, "fig7" for ACR's), from its parenthesis."""
+    if "ACR" in claim:
+        return "fig7"
+    found = re.search(r"\((Table ([IVX]+)|Fig (\d+))\b", claim)
+    if not found:
+        raise ValueError(f"no source named in the claim {claim!r}")
+    return f"table{ROMAN[found.group(2)]}" if found.group(2) else f"fig{found.group(3)}"
+
+
+def _counted(words: pd.Series) -> str:
+    """Verdict words counted in the ledger's order: "1 agrees, 3 not run" ("—" for none)."""
+    return ", ".join(f"{int(words.eq(w).sum())} {w}" for w in WORDS if words.eq(w).any()) or "—"
+
+
+def claims_scorecard(ledger: pd.DataFrame) -> pd.DataFrame:
+    """Chapter 8's scorecard: per source, the paper's claims and their verdicts as the landing page's ledger gives them.
+
+    One source with the ledger: each claim's CPU-scale verdict after Holm's adjustment over the book's tested claims
+    (``verdict``) and, where ``ledger`` has the converged column (``with_converged``), the converged runs' verdict.
+    The per-setting tables (``scorecard_summary``) count printed settings before Holm instead.
+    """
+    claims = paper_claims(ledger)
+    sources = claims["claim"].map(claim_source)
+    converged = claims["converged"].astype(str).map(lambda t: verdict_word(t.partition("): ")[2] or t)) \
+        if "converged" in claims.columns else None
+    rows = []
+    for source in [*dict.fromkeys(sources), None]:  # in the ledger's (book) order, then all of them
+        part = sources.eq(source) if source else sources.notna()
+        row = {"source of the paper": SOURCE_TITLES.get(source, source) if source else "All sources",
+               "claims": int(part.sum())}
+        if converged is not None:
+            row["converged runs"] = _counted(converged[part])
+        row["CPU scale"] = _counted(claims.loc[part, "verdict"].map(verdict_word))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+SUMMARY_NAMES = {"source": "source", "scale": "scale", "printed": "settings printed", "ours": "settings stored",
+                 "sign_agrees": "mean on the paper's side", "magnitude_differs": "size differs",
+                 "mean_seeds": "seeds (mean)"}
+
+
+def summary_shown(summary: pd.DataFrame) -> pd.DataFrame:
+    """``scorecard_summary`` for a reader: sources and scales in words, its columns named for what they count."""
+    return summary.assign(source=summary["source"].map(lambda s: SOURCE_TITLES.get(s, s)),
+                          scale=summary["scale"].map(lambda s: SCALE_NAMES.get(s, s))).rename(columns=SUMMARY_NAMES)

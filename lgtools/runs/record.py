@@ -167,7 +167,7 @@ def _read_json(path: str | Path, root: str | Path | None, limit: int) -> tuple[A
                     or stat.S_ISBLK(info.st_mode) else "a folder" if stat.S_ISDIR(info.st_mode) else "a socket")
             return None, f"{kind}, not a regular file", False
         if info.st_size > limit:
-            return None, f"{info.st_size} bytes, more than a result may hold ({limit})", False
+            return None, f"{info.st_size} bytes, more than a stored record may hold ({limit})", False
         with os.fdopen(os.dup(fd), "rb") as handle:
             data = handle.read(limit + 1)
     except OSError as error:
@@ -175,7 +175,7 @@ def _read_json(path: str | Path, root: str | Path | None, limit: int) -> tuple[A
     finally:
         os.close(fd)
     if len(data) > limit:
-        return None, f"more than {limit} bytes, more than a result may hold", False
+        return None, f"more than {limit} bytes, more than a stored record may hold", False
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
