@@ -352,3 +352,11 @@ def test_the_finding_box_says_on_which_side_the_settings_lie_not_mixed_verdicts(
     assert "every one of its 2 settings scores above" in above and "none of the 2 intervals exclude 0" in above
     assert auto_fine.settings_sentence(below.iloc[:0]) is None
     assert "has mixed verdicts" in auto_fine.finding(row)  # without the settings, the ledger's count stays
+    # One-seed settings have no test: Holm runs over the others, and the sentence says which have no verdict.
+    one_seed = _settings([-1.6, -0.3, -0.5], [-2.1, np.nan, -2.4], [-1.1, np.nan, 1.3]).assign(n=[3, 1, 3])
+    said = auto_fine.settings_sentence(one_seed)
+    assert "after Holm over the 2 with a test" in said and "1 has one seed and no verdict" in said
+    none = auto_fine.settings_sentence(_settings([-0.2], [np.nan], [np.nan]).assign(n=[1]))
+    assert "its one setting scores below" in none and none.endswith("1 has one seed and no verdict.")
+    zero = auto_fine.settings_sentence(_settings([0.0, -0.4], [-0.5, -0.9], [0.5, 0.1]))
+    assert "both sides" not in zero and "1 scores below the coarse labels on average and 1 exactly at them" in zero

@@ -261,7 +261,9 @@ function measure(doc, page) {
     head: Array.from(table.querySelectorAll("th")).slice(0, 4).map(th => th.textContent.trim()).join(" | ").slice(0, 160),
   }));
   const images = Array.from(column.querySelectorAll("img")).map(img => {
-    const box = img.parentElement, boxStyle = doc.defaultView.getComputedStyle(box);
+    // a figure with a phone rendition sits in a <picture> (inline, no width of its own): its room is the figure's
+    const box = img.parentElement.tagName === "PICTURE" ? img.parentElement.parentElement : img.parentElement;
+    const boxStyle = doc.defaultView.getComputedStyle(box);
     return {src: (img.getAttribute("src") || "").slice(-60), natural: img.naturalWidth,
             shown: img.getBoundingClientRect().width,
             room: box.clientWidth - parseFloat(boxStyle.paddingLeft) - parseFloat(boxStyle.paddingRight)};

@@ -181,6 +181,7 @@ def test_data_share_evidence_keeps_a_share_trained_on_fine_labels_alone(stored):
         pytest.skip("no converged Table I runs stored")
     fine = converged[converged["labels"].eq("fine")].assign(data_ratio=0.4, experiment="fig2-converged")
     fine = fine.assign(test_acc=pd.to_numeric(fine["test_acc"]) - 1.0)
+    stored = stored[~stored["experiment"].eq("fig2-converged")]  # the made-up runs stand for that sweep's
     table = data_share_evidence(pd.concat([stored, fine], ignore_index=True), scale=("cpu-scale", "converged"))
     ours = table[table["source"].eq("ours, converged")].set_index("data_ratio")
     assert list(ours.index) == [0.4, 1.0]
@@ -360,6 +361,12 @@ def test_glue_figure_carries_a_phone_rendition_that_the_book_takes_out(monkeypat
     assert shown.width > plots.PHONE_DENSITY * plots.PHONE_PX / 2  # the page's own, column-wide
     assert plots.PHONE_DENSITY * plots.PHONE_PX * 0.9 <= small.width <= plots.PHONE_DENSITY * plots.PHONE_PX
     Image.open(BytesIO(calls[0])).load()  # the PNG with the chunk is still a valid PNG
+    # a damaged file is left as it is, never split into a page PNG without its end or a phone "PNG" that is not one
+    whole = calls[0]
+    chunk = whole.index(plots.PHONE_CHUNK) - 4
+    flipped = whole[:chunk + 20] + bytes([whole[chunk + 20] ^ 1]) + whole[chunk + 21:]  # a byte of its payload: CRC
+    for damaged in (whole[:-30], flipped, whole[:chunk] + (10 ** 9).to_bytes(4, "big") + whole[chunk + 4:]):
+        assert assets.split_phone(damaged) == (damaged, None)
 
 
 def test_pictures_offer_the_phone_rendition_of_the_figures_that_have_one():

@@ -1,5 +1,6 @@
 """lgtools.report.page: the book's one table style (classes, headers in words, number formats, extra columns)."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -85,11 +86,13 @@ def test_lists_mappings_booleans_and_gaps_are_readable_text():
 def test_numbers_are_right_aligned_by_class_and_text_left():
     soup = _soup(_delta_frame())
     rows = soup.find("tbody").find_all("tr")
-    classes = [td["class"] for td in rows[0].find_all("td")]
-    assert classes[0] == ["lg-text"] and all("lg-num" in c for c in classes[1:])
+    cells = rows[0].find_all("td")
+    assert cells[0].get("class") is None and all("lg-num" in td["class"] for td in cells[1:])  # text: the default
+    assert soup.find("thead").find_all("th")[0]["class"] == ["lg-text"]
     assert all("lg-num" in th["class"] for th in soup.find("thead").find_all("th")[1:])
     text = CSS.read_text(encoding="utf-8")
     assert ".lg-num" in text and "text-align: right" in text and "tabular-nums" in text
+    assert re.search(r"table\.lg-table td,\s*table\.lg-table \.lg-text \{\s*text-align: left", text)
 
 
 def test_more_than_seven_columns_go_into_a_collapsed_block_with_the_keys_repeated():

@@ -921,7 +921,7 @@ def test_chapter_8_opens_with_its_scorecard_and_folds_the_long_tables():
     assert "conclusion.scorecard_html(ledger, converged)" in glued
     html = conclusion.scorecard_html(_book_ledger_rows())  # it says what it counts, and counts as the ledger does
     assert f"<caption>{conclusion.SCORECARD_CAPTION}</caption>" in H.unescape(html)
-    assert "after Holm's adjustment" in conclusion.SCORECARD_CAPTION and "All sources" in html
+    assert "Holm's adjustment over the book's tested claims" in conclusion.SCORECARD_CAPTION and "All sources" in html
     shown = [i for i, (c, text) in enumerate(zip(cells, source)) if c["cell_type"] == "code" and "show(" in text]
     long_tables = [i for i in shown if "scorecard(" in source[i] or "scorecard_summary(" in source[i]]
     assert long_tables and all("hide-output" in cells[i]["metadata"].get("tags", []) for i in long_tables)
@@ -940,3 +940,39 @@ def test_a_chapter_box_gives_a_one_seed_converged_cell_its_n():
     assert '+0.36 (n = 1)</span>' in box and '+0.33 (n = 1)</span>' in box
     five = ledger.assign(converged=["+0.71 [+0.50, +0.92] (n = 5): agrees", "+0.60 [+0.10, +1.10] (n = 5): agrees"])
     assert "(n = 5)" not in finding_box(five, "x").split("\n\n", 1)[1]  # the sentence says "over 5 seeds" once
+
+
+def test_the_converged_cell_is_read_in_one_place():
+    from lgtools.report.ledger import converged_parts, converged_seeds, converged_verdicts
+
+    assert converged_parts("+0.71 [+0.50, +0.92] (n = 5): agrees; Holm p = 0.001") == (
+        "+0.71 [+0.50, +0.92]", "5", "agrees; Holm p = 0.001")
+    assert converged_parts("+0.36 (n = 1): inconclusive (one seed)") == ("+0.36", "1", "inconclusive (one seed)")
+    assert converged_parts("ρ = 0.50 (n = 1–3): agrees") == ("ρ = 0.50", "1–3", "agrees")  # partitions' seeds differ
+    for unjudged in ("not run yet at this scale", "not run here (CIFAR-100 is not available offline)", "—", "x (n = a): y"):
+        assert converged_parts(unjudged) == ("", "", unjudged)
+    rows = pd.DataFrame({"converged": ["+0.71 (n = 5): disagrees", "+0.2 (n = 2–3): agrees", "not run yet at this scale", "—"]})
+    assert converged_seeds(rows).tolist()[:2] == [5, 2] and converged_seeds(rows)[2:].isna().all()
+    assert converged_verdicts(rows).tolist()[:2] == ["disagrees", "agrees"] and converged_verdicts(rows)[2:].isna().all()
+    assert converged_seeds(rows.drop(columns="converged")).isna().all()
+
+
+def test_a_converged_claim_over_partitions_of_different_seeds_keeps_the_book_standing():
+    # the converged Table VI sweep lands one run at a time: its rows' seeds read "1–3" until it is done
+    from lgtools.report.ledger import ledger_markdown, with_converged
+
+    ledger = pd.DataFrame([{"claim": "Fine labels win under all ten regroupings of CIFAR-10 (Table VI)", "paper": "+1.00",
+                            "ours": "+1.20 [+0.80, +1.60]", "seeds": 3, "verdict": "agrees", "kind": "paper",
+                            "where": "", "chapter": "07_discussion", "scale": "cpu-scale"},
+                           {"claim": "Fine labels beat coarse labels on CIFAR-10 (Table I)", "paper": "+0.78",
+                            "ours": "+1.76 [+1.03, +2.49]", "seeds": 3, "verdict": "agrees", "kind": "paper",
+                            "where": "", "chapter": "03_training_data", "scale": "cpu-scale"},
+                           {"claim": "At randomness 0.1, noisy fine labels hurt (Table VII)", "paper": "-0.30",
+                            "ours": "+1.20 [+0.86, +1.53]", "seeds": 3, "verdict": "disagrees", "kind": "paper",
+                            "where": "", "chapter": "07_discussion", "scale": "cpu-scale"}])
+    converged = ledger.assign(seeds=["1–3", 5, 3], ours=["+0.90", "+0.71 [+0.50, +0.92]", "+0.30 [+0.10, +0.50]"])
+    table = ledger_markdown(with_converged(ledger, converged))
+    assert "(n = 1–3)" in table  # the range stays with its cell
+    head = table.splitlines()[0]
+    assert "Converged (n = 5 unless noted)" in head  # the usual n of the intervals (ties to the larger), not none
+    assert "(n = )" not in table

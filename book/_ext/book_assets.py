@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -59,19 +60,37 @@ PHONE_DENSITY = 2  # lgtools.report.figures.PHONE_DENSITY: the phone PNG's pixel
 PNG_IMG = re.compile(r'<img\b[^>]*?\bsrc="(?P<src>[^"]*?(?P<name>[^"/]+)\.png)"[^>]*>')
 
 
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+MAX_PHONE_BYTES = 4 * 2 ** 20  # a phone rendition is tens of kB; more is not one of ours
+
+
 def split_phone(data: bytes) -> tuple[bytes, bytes | None]:
-    """A PNG without its PHONE_CHUNK chunk, and that chunk's PNG (None when it has none)."""
-    if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+    """A PNG without its PHONE_CHUNK chunk, and that chunk's PNG (None when it has none).
+
+    Only a well-formed file is split: every chunk inside the data and the last one IEND, the phone chunk's CRC
+    right and its payload a PNG under MAX_PHONE_BYTES. Anything else is left exactly as it is (``data``, None), so
+    a damaged figure is never rewritten into a broken page image nor served to a phone as a PNG it is not.
+    """
+    if not data.startswith(PNG_SIGNATURE):
         return data, None
-    at, kept, phone = 8, [data[:8]], None
-    while at + 8 <= len(data):
+    at, kept, phone, last = 8, [data[:8]], None, b""
+    while at + 12 <= len(data):
         length = int.from_bytes(data[at:at + 4], "big")
-        end = at + 12 + length
-        if data[at + 4:at + 8] == PHONE_CHUNK:
-            phone = data[at + 8:at + 8 + length]
+        kind, end = data[at + 4:at + 8], at + 12 + length
+        if end > len(data):
+            return data, None
+        if kind == PHONE_CHUNK:
+            payload = data[at + 8:at + 8 + length]
+            crc = int.from_bytes(data[at + 8 + length:end], "big")
+            if (phone is not None or crc != zlib.crc32(kind + payload) or not payload.startswith(PNG_SIGNATURE)
+                    or length > MAX_PHONE_BYTES):
+                return data, None
+            phone = payload
         else:
             kept.append(data[at:end])
-        at = end
+        at, last = end, kind
+    if at != len(data) or last != b"IEND":
+        return data, None
     return b"".join(kept), phone
 
 

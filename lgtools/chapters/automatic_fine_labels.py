@@ -347,11 +347,12 @@ def _auto_fine_row(stored: pd.DataFrame) -> dict:
     below = int(versus["gain"].lt(0).sum())
     each = "; ".join(f"{r['features']} k = {r['k']}: {ours_text(r['gain'], r['gain_low'], r['gain_high'])} (n = {int(r['n'])})"
                      for _, r in versus.iterrows())
-    found = ", ".join(f"{counts[v]} {v}" for v in ("agrees", "disagrees", "inconclusive") if counts[v])
+    found = ", ".join([f"{counts[v]} {v}" for v in ("agrees", "disagrees", "inconclusive") if counts[v]]
+                      + ([f"{counts['unjudged']} without a verdict (one seed)"] if counts["unjudged"] else []))
     return {"claim": claim, "paper": "proposed, not tested",
             "ours": f"A_FC − A_CC in every setting ({below} of {len(versus)} means below 0): {each}",
             "seeds": seed_range(versus["n"]), "scale": "cpu-scale", "kind": "future",
-            "verdict": f"{found} of {len(versus)} settings (Holm over the {len(versus)})", "where": where}
+            "verdict": f"{found} of {len(versus)} settings (Holm over the {counts['tested']} with a test)", "where": where}
 
 
 def _sign_counts(versus: pd.DataFrame) -> dict[str, int]:
@@ -360,7 +361,9 @@ def _sign_counts(versus: pd.DataFrame) -> dict[str, int]:
     p = [sign_p(r["gain"], r["gain_low"], r["gain_high"], int(r["n"])) for _, r in versus.iterrows()]
     adjusted = holm(p)
     signs = [after_holm(verdict(r["gain_low"], r["gain_high"], 1.0), q) for (_, r), q in zip(versus.iterrows(), adjusted)]
-    return {v: signs.count(v) for v in ("agrees", "disagrees", "inconclusive")}
+    counts = {v: signs.count(v) for v in ("agrees", "disagrees", "inconclusive")}
+    # Holm's family is the settings with a p (one seed gives none); those without have no verdict at all
+    return {**counts, "tested": int(np.isfinite(np.asarray(p, dtype=float)).sum()), "unjudged": len(signs) - sum(counts.values())}
 
 
 def settings_sentence(versus: pd.DataFrame) -> str | None:
@@ -373,14 +376,20 @@ def settings_sentence(versus: pd.DataFrame) -> str | None:
     if versus.empty:
         return None
     n = len(versus)
-    below, above = int(versus["gain"].lt(0).sum()), int(versus["gain"].gt(0).sum())
+    gain = pd.to_numeric(versus["gain"], errors="coerce")
+    below, above = int(gain.lt(0).sum()), int(gain.gt(0).sum())
+    settings = "its one setting" if n == 1 else f"every one of its {n} settings"
     if below == n:
-        side = f"every one of its {n} settings scores below the coarse labels on average, so none recovers any of ΔA"
+        side = f"{settings} scores below the coarse labels on average, so none recovers any of ΔA"
     elif above == n:
-        side = f"every one of its {n} settings scores above the coarse labels on average"
-    else:
+        side = f"{settings} scores above the coarse labels on average"
+    elif below and above:
         side = (f"the means of its {n} settings fall on both sides of the coarse labels, {below} below and {above} "
-                "above" + (f" ({n - below - above} exactly at them)" if below + above < n else ""))
+                "above" + (f" ({n - below - above} exactly at them or without a mean)" if below + above < n else ""))
+    else:  # no mean on one of the sides: say how many lie where, never "both sides"
+        side = (f"of its {n} settings {below or above} score{'s' if (below or above) == 1 else ''} "
+                f"{'below' if below else 'above'} the coarse labels on average and {n - below - above} exactly at "
+                "them or without a mean")
     low, high = versus["gain_low"].astype(float), versus["gain_high"].astype(float)
     under, over = int(high.lt(0).sum()), int(low.gt(0).sum())  # NaN bounds (one seed) exclude nothing
     sides = [f"{under} below" if under else "", f"{over} above" if over else ""]
@@ -391,9 +400,12 @@ def settings_sentence(versus: pd.DataFrame) -> str | None:
                  f"0{where}")
     counts = _sign_counts(versus)
     verdicts = joined([f"{counts[v]} {VERBS[v][counts[v] != 1]}" for v in ("agrees", "disagrees", "inconclusive")
-                       if counts[v]])
-    return (f"This chapter's one claim is judged setting by setting: {side}; {intervals}, and after Holm over the "
-            f"{n}, {verdicts}.")
+                       if counts[v]] + ([f"{counts['unjudged']} {'has' if counts['unjudged'] == 1 else 'have'} one seed "
+                                         "and no verdict"] if counts["unjudged"] else []))
+    holm_over = (f"after Holm over the {counts['tested']} with a test" if counts["tested"] < n
+                 else f"after Holm over the {n}")
+    return (f"This chapter's one claim is judged setting by setting: {side}; {intervals}, and "
+            + (f"{holm_over}, {verdicts}." if counts["tested"] else f"{verdicts}."))
 
 
 def claims(stored: pd.DataFrame) -> pd.DataFrame:

@@ -380,9 +380,9 @@ def finding(ledger: pd.DataFrame) -> str:
     return finding_box(ledger, NOTEBOOK)
 
 
-SCORECARD_CAPTION = ("The scorecard: how many of each source's claims agree, disagree, are inconclusive or are not run, "
-                     "as the ledger counts them: at CPU scale after Holm's adjustment over the book's tested claims, "
-                     "and on the converged runs")
+SCORECARD_CAPTION = ("The scorecard: how many of each source's claims agree, disagree, are inconclusive, are mixed or "
+                     "are not run, as the ledger counts them: on the converged runs (Holm's adjustment over the claims "
+                     "they judge) and at CPU scale (Holm's adjustment over the book's tested claims)")
 
 
 def scorecard_html(ledger: pd.DataFrame, converged: pd.DataFrame | None = None) -> str:

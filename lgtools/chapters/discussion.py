@@ -308,8 +308,10 @@ def _acr_row(stored: pd.DataFrame) -> dict:
               f"(paper {partial(paper_found['partial'])})") if confounded else (
               f"with A_CC held fixed ρ = {partial(ours['partial'])} (paper {partial(paper_found['partial'])})")
     row = {"claim": claim, "paper": f"ρ = {paper_found['rho_delta']:+.2f}",
-           "ours": f"ρ = {boot['rho']:+.2f} [{boot['low']:+.2f}, {boot['high']:+.2f}] ({len(means)} partitions; "
-                   f"interval: bootstrap over {boot['n']} seeds)",
+           # the interval and where it comes from only where the seeds give one (one seed: no bootstrap)
+           "ours": f"ρ = {boot['rho']:+.2f}" + (f" [{boot['low']:+.2f}, {boot['high']:+.2f}] ({len(means)} partitions; "
+                   f"interval: bootstrap over {boot['n']} seeds)" if np.isfinite([boot['low'], boot['high']]).all()
+                   else f" ({len(means)} partitions)"),
            "seeds": seed_range(pairs.groupby("hierarchy")["seed"].nunique()), "scale": pairs["scale"].iloc[0],
            "where": where, "kind": "paper", "sign": found,
            "magnitude": magnitude(boot["low"], boot["high"], paper_found["rho_delta"]),

@@ -18,8 +18,9 @@ from matplotlib.patches import Patch
 
 from lgtools.chapters import (automatic_fine_labels, conclusion, discussion, generalization, hierarchy_in_the_loss,
                               hierarchy_inside, optimization, pretraining_granularity, training_data)
-from lgtools.report.ledger import (CONVERGED, gather, headline_sentence, ledger_details, ledger_markdown, paper_claims,
-                                   short_claim, shown_number, verdict_chip, verdict_word, with_converged)
+from lgtools.report.ledger import (converged_verdicts, gather, headline_sentence, ledger_details, ledger_markdown,
+                                   paper_claims, short_claim, shown_number, verdict_chip, verdict_word, with_converged)
+from lgtools.report.selection import CONVERGED_SCALE
 from lgtools.report.figures import PHONE_DRAW_INCHES
 from lgtools.report.points import interval_errorbar
 from lgtools.report.stored import stored_results
@@ -153,7 +154,7 @@ def verdict_ledger(stored: pd.DataFrame, probes: pd.DataFrame | None = None,
 
 def converged_ledger(stored: pd.DataFrame) -> pd.DataFrame:
     """The paper's claims judged on the converged-scale runs alone (``verdict_ledger(..., scale="converged")``)."""
-    return verdict_ledger(stored, scale=CONVERGED, paper_only=True)
+    return verdict_ledger(stored, scale=CONVERGED_SCALE, paper_only=True)
 
 
 def book_ledger(stored: pd.DataFrame) -> pd.DataFrame:
@@ -176,8 +177,8 @@ def tally_sentence(ledger: pd.DataFrame) -> str:
                                                                               "mixed", "not run") if words.eq(w).any())
     text = f"- **The paper's {len(claims)} claims at CPU scale:** {chips}."
     if "converged" in claims.columns:
-        judged = claims["converged"].astype(str).str.contains(r"\(n = \d", regex=True)
-        found = claims.loc[judged, "converged"].str.partition("): ")[2].map(verdict_word)
+        found = converged_verdicts(claims).dropna()
+        judged = claims.index.isin(found.index)
         text += (f" Converged runs judge {int(judged.sum())} so far"
                  + (f": {', '.join(f'{int(found.eq(w).sum())} {w}' for w in found.unique())}." if judged.any() else "."))
     against = claims[words.eq("disagrees")]

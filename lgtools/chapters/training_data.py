@@ -18,7 +18,7 @@ from lgtools.training.loop import RunResult
 from lgtools.report.figures import _split_lines, label_color
 from lgtools.report.ledger import claim_row
 from lgtools.report.live import run_settings
-from lgtools.report.page import math_notation
+from lgtools.report.page import math_notation, scale_name
 
 from lgtools.report.ledger import claim_frame, finding_box
 from lgtools.report.ledger import first_row
@@ -26,7 +26,6 @@ from lgtools.report.scorecard import scorecard
 from lgtools.report.points import interval_errorbar
 NOTEBOOK = "03_training_data"  # the notebook this module serves
 WHERE = "[Chapter 3](03_training_data.ipynb)"  # the ledger's link to it
-SCALE_NAMES = {"cpu-scale": "CPU scale"}  # how a figure's legend names a stored scale (others as they are)
 FIG2_SCALES = ("cpu-scale", CONVERGED_SCALE)  # the regimes chapter 3's Fig 2 draws, where stored
 
 
@@ -98,7 +97,7 @@ def data_share_evidence(stored: pd.DataFrame, dataset: str = "cifar10",
         if len(part):
             ours = delta_table(part, by=["data_ratio"])
             claim = fine_share_vs_full_coarse(part, by=())
-            frames.append(_with_margin(ours, claim).assign(source=f"ours, {SCALE_NAMES.get(one, one)}"))
+            frames.append(_with_margin(ours, claim).assign(source=f"ours, {scale_name(one)}"))
     if dataset in set(paper_table("fig2")["dataset"]):
         curve = paper_curve(dataset)
         wide = curve.pivot_table(index="data_ratio", columns="labels", values="test_acc").reset_index()

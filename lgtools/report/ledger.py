@@ -18,13 +18,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from lgtools.report.page import USEFUL_N, math_notation
+from lgtools.report.page import USEFUL_N, math_notation, scale_name
 from lgtools.report.verdicts import ALPHA, MARGIN, after_holm, holm, judge, verdict_text
 
 
 def finding_line(row: pd.Series) -> str:
     """One ledger row as a sentence: the claim, the paper's number, ours with n and scale, the verdict."""
-    scale = str(row["scale"]).replace("cpu-scale", "CPU scale").replace("paper-scale", "the paper's scale")
+    scale = scale_name(row["scale"])
     ours = "no stored run of ours" if row["ours"] in ("—", None) else (
         f"ours {shown_number(row['ours'], row['seeds'])} ({row['seeds']} seeds, {scale})")
     head, _, rest = str(row["verdict"]).partition("; ")  # the sign verdict in bold, its qualifiers after it
@@ -181,9 +181,6 @@ def with_holm(ledger: pd.DataFrame) -> pd.DataFrame:
     return ledger
 
 
-CONVERGED = "converged"  # the fast recipe's scale (sweeps/converged/)
-
-
 def with_converged(ledger: pd.DataFrame, converged: pd.DataFrame) -> pd.DataFrame:
     """``ledger`` with a ``converged`` column: per claim, the converged runs' number and verdict, or that none is stored.
 
@@ -191,9 +188,8 @@ def with_converged(ledger: pd.DataFrame, converged: pd.DataFrame) -> pd.DataFram
     """
     by_claim = {}
     for _, row in converged.iterrows():
-        seeds = int(pd.to_numeric(row["seeds"], errors="coerce") or 0) if not pd.isna(row["seeds"]) else 0
-        if seeds:
-            by_claim[row["claim"]] = f"{row['ours']} (n = {seeds}): {row['verdict']}"
+        if least_seeds(row["seeds"]):  # "3", or "1–3" where a claim's partitions have different seeds
+            by_claim[row["claim"]] = f"{row['ours']} (n = {row['seeds']}): {row['verdict']}"
         elif str(row["verdict"]).startswith("not run here"):  # the data are not available offline
             by_claim[row["claim"]] = row["verdict"]
     out = ledger.copy()
@@ -216,8 +212,8 @@ def ledger_markdown(ledger: pd.DataFrame, part: str = "paper") -> str:
     rows = ledger[kinds.eq("paper") if part == "paper" else kinds.ne("paper")]
     converged = part == "paper" and "converged" in ledger.columns
     n_cpu = _common_n(rows["seeds"][~rows["ours"].astype(str).eq("—")])
-    conv_n = rows["converged"].astype(str).str.extract(r"\(n = (\d+)\)")[0].dropna() if converged else pd.Series(dtype=str)
-    n_conv = _common_n(conv_n) or _common_n(conv_n[pd.to_numeric(conv_n).ge(USEFUL_N)])  # else the intervals' n
+    conv_n = converged_seeds(rows).dropna().astype(int).astype(str) if converged else pd.Series(dtype=str)
+    n_conv = _common_n(conv_n) or _usual_n(conv_n[pd.to_numeric(conv_n).ge(USEFUL_N)])  # else the intervals' usual n
     cpu_head = "CPU scale" + (f" (n = {n_cpu})" if n_cpu else "")
     others = "" if _common_n(conv_n) else " unless noted"  # a cell of another n says its own, "+0.36 (n = 1)"
     head = (["Claim of the paper", "Paper ΔA"] + ([f"Converged" + (f" (n = {n_conv}{others})" if n_conv else "")]
@@ -227,8 +223,7 @@ def ledger_markdown(ledger: pd.DataFrame, part: str = "paper") -> str:
     for _, row in rows.iterrows():
         cells = [claim_link(row), _label("paper") + _cell(_paper_text(row["paper"]))]
         if converged:  # a phone's card has no head: its label gives the n the cell leaves to the head
-            own = re.search(r"\(n = (\d+)\): ", str(row["converged"]))
-            said = own and own.group(1) == n_conv
+            said = bool(n_conv) and converged_parts(row["converged"])[1] == n_conv
             cells.append(_label("converged" + (f" (n = {n_conv})" if said else "")) + converged_cell(row["converged"], n_conv))
         said = n_cpu and str(row["seeds"]) == n_cpu and str(row["ours"]) != "—"
         cells.append(_label("CPU scale" + (f" (n = {n_cpu})" if said else ""))
@@ -407,16 +402,56 @@ def ours_cell(ours: object, seeds: object, verdict: object, common_n: str = "") 
                                       f'<span class="lg-note-text">{note}</span>' if note else "") if part)
 
 
+SEEDS_TEXT = re.compile(r"\d+(?:–\d+)?")  # a ledger row's seeds: "3", or "1–3" where its settings differ
+
+
+def converged_parts(converged: object) -> tuple[str, str, str]:
+    """``with_converged``'s text "number (n = k): verdict" as (number, k, verdict); ("", "", text) where no run judged it.
+
+    k is the row's seeds as the ledger writes them ("3", or "1–3" where its partitions differ). The one reader of
+    that text: the ledger's column, the chapter boxes and the landing page's tally all use it.
+    """
+    text = str(converged)
+    number, sep, verdict = text.partition("): ")
+    value, found, seeds = number.rpartition(" (n = ")
+    if not sep or not found or not SEEDS_TEXT.fullmatch(seeds):
+        return "", "", text
+    return value, seeds, verdict
+
+
+def least_seeds(seeds: object) -> int:
+    """The fewest seeds a ledger row's ``seeds`` ("3", 3 or "1–3") stands for; 0 for none or unreadable."""
+    text = "" if seeds is None or (isinstance(seeds, float) and np.isnan(seeds)) else str(seeds)
+    counts = [int(v) for v in re.findall(r"\d+", text)]
+    return min(counts) if counts else 0
+
+
+def converged_seeds(rows: pd.DataFrame) -> pd.Series:
+    """Per row, the fewest seeds of its converged runs (``converged_parts``), NaN where none is stored or no column."""
+    if "converged" not in rows.columns:
+        return pd.Series(np.nan, index=rows.index)
+    return rows["converged"].map(lambda c: least_seeds(converged_parts(c)[1]) or np.nan).astype(float)
+
+
+def converged_verdicts(rows: pd.DataFrame) -> pd.Series:
+    """Per row, the converged runs' verdict word (``verdict_word``), NaN where none judged it."""
+    if "converged" not in rows.columns:
+        return pd.Series(np.nan, index=rows.index, dtype=object)
+    return rows["converged"].map(lambda c: verdict_word(converged_parts(c)[2]) if converged_parts(c)[1] else np.nan)
+
+
 def converged_cell(converged: object, common_n: str = "") -> str:
     """The converged column's cell (``with_converged``'s text "number (n = k): verdict") as number and chip."""
-    text = str(converged)
-    if text == "—":
+    if str(converged) == "—":
         return "—"
-    number, sep, verdict = text.partition("): ")
-    if not sep:
-        return verdict_chip(text)
-    value, _, seeds = number.rpartition(" (n = ")
-    return ours_cell(value, seeds, verdict, common_n)
+    value, seeds, verdict = converged_parts(converged)
+    return ours_cell(value, seeds, verdict, common_n) if seeds else verdict_chip(verdict)
+
+
+def _usual_n(seeds: pd.Series) -> str:
+    """The n most cells share (ties: the larger), "" for none: a head gives it "unless noted", the others say theirs."""
+    counts = pd.Series([int(s) for s in seeds if str(s).isdigit() and int(s) > 0]).value_counts()
+    return str(max(counts[counts.eq(counts.max())].index)) if len(counts) else ""
 
 
 def _common_n(seeds: pd.Series) -> str:
@@ -483,19 +518,16 @@ def finding_box(ledger: pd.DataFrame, chapter: str, lead: str | None = None) -> 
     if rows.empty:
         return "No claim of the paper is judged in this chapter; the ledger on the landing page lists them all."
     words = rows["verdict"].map(verdict_word)
-    converged = _converged_seeds(rows)
+    converged = converged_seeds(rows)
     text = [lead or _count_sentence(words, "at CPU scale" if converged.notna().any() else "")]
-    judged = rows["converged"].astype(str).str.partition("): ")[2].map(verdict_word) if "converged" in rows else None
-    against = rows[words.eq("disagrees") | (judged.eq("disagrees") & converged.notna() if judged is not None
-                                            else False)]
+    against = rows[words.eq("disagrees") | converged_verdicts(rows).eq("disagrees")]
     if len(against):
         named = joined([f"“{short_claim(r['claim'])}”" + _regimes_aside(r) for _, r in against.iterrows()])
         text.append(f"Our runs disagree with {named}.")
     ran = rows[rows["seeds"].map(lambda s: seed_text([s]) != "no") & ~rows["ours"].astype(str).eq("—")]
     regimes = []
     if len(ran):
-        scales = sorted({str(s).replace("cpu-scale", "CPU scale").replace("paper-scale", "the paper's scale")
-                         for s in ran["scale"] if str(s) not in ("—", "nan")})
+        scales = sorted({scale_name(s) for s in ran["scale"] if str(s) not in ("—", "nan")})
         regimes.append(f"at {joined(scales) or 'CPU scale'} over {_seeds_words(ran['seeds'])}")
     if converged.notna().any():
         regimes.append(f"trained to convergence (the fast recipe) over {_seeds_words(converged.dropna().astype(int))} "
@@ -508,6 +540,7 @@ def finding_box(ledger: pd.DataFrame, chapter: str, lead: str | None = None) -> 
     # Under a "[95 % CI]" head a cell without an interval says its n itself (issue 31: "+0.36 inconclusive" read as
     # if it had one; the sentence's "over 1 seed" stood far from it).
     common_converged = common_converged if common_converged and int(common_converged) >= USEFUL_N else ""
+    common = common if common and int(common) >= USEFUL_N else ""  # CPU-scale cells by the same rule
     source = "Paper" if rows["kind"].astype(str).eq("paper").any() else "Expected"
     ours_head = "CPU scale [95 % CI]" if converged.notna().any() else "Ours [95 % CI]"
     heads = ["Claim", source] + (["Converged [95 % CI]"] if converged.notna().any() else []) + [ours_head]
@@ -522,17 +555,10 @@ def finding_box(ledger: pd.DataFrame, chapter: str, lead: str | None = None) -> 
     return " ".join(text) + "\n\n" + "\n".join(table)
 
 
-def _converged_seeds(rows: pd.DataFrame) -> pd.Series:
-    """Per row, the seeds of its converged runs (``with_converged``'s "(n = k)"), NaN where none is stored."""
-    if "converged" not in rows.columns:
-        return pd.Series(np.nan, index=rows.index)
-    return pd.to_numeric(rows["converged"].astype(str).str.extract(r"\(n = (\d+)\): ")[0], errors="coerce")
-
-
 def _regimes_aside(row: pd.Series) -> str:
     """" (CPU scale: disagrees; converged: agrees)" after a claim named as disagreeing, where converged runs judged it."""
-    number, sep, verdict = str(row.get("converged", "")).partition("): ")
-    return f" (CPU scale: {verdict_word(row['verdict'])}; converged: {verdict_word(verdict)})" if sep else ""
+    _, seeds, verdict = converged_parts(row.get("converged", ""))
+    return f" (CPU scale: {verdict_word(row['verdict'])}; converged: {verdict_word(verdict)})" if seeds else ""
 
 
 def _seeds_words(seeds: pd.Series) -> str:

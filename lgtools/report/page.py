@@ -344,6 +344,15 @@ def link_first(text: str, term: str) -> str:
 
 
 # Names of datasets, hierarchies and settings as a reader says them (cells of NAMED_COLUMNS).
+SCALE_NAMES = {"cpu-scale": "CPU scale", "converged": "converged", "paper-scale": "the paper's scale"}  # a stored
+# scale as prose, tables and legends name it (one source: the ledger, scorecards and figures use it)
+
+
+def scale_name(scale: object) -> str:
+    """A stored scale in words ("cpu-scale" → "CPU scale"); a scale without a name as it is."""
+    return SCALE_NAMES.get(str(scale), str(scale))
+
+
 DISPLAY_NAMES = {"cifar10": "CIFAR-10", "cifar100": "CIFAR-100", "cifar100_animals": "CIFAR-100 animals",
                  "imagenet_dog_cat": "ImageNet dog vs cat", "imagenet_fruit_veg": "ImageNet fruit vs vegetable",
                  "extra_layer": "extra layer", "square_relu": "square + ReLU", "cross_entropy": "cross-entropy",
@@ -395,8 +404,11 @@ def _table(df: pd.DataFrame, columns: list[str], caption: str | None, digits: in
     head = "".join(f'<th scope="col" class="{classes[c]}">{notation_html(label(c, all_columns))}</th>'
                    for c in columns)
     lines += ["<thead>", f"<tr>{head}</tr>", "</thead>", "<tbody>"]
+    # a text cell is the default (left, wrapping between words): it carries no class, which keeps a chapter of
+    # long per-seed tables light (chapter 8's page went over 2.0 MB with one on every cell)
+    opening = {c: "<td>" if classes[c] == "lg-text" else f'<td class="{classes[c]}">' for c in columns}
     for i in range(len(df)):
-        row = "".join(f'<td class="{classes[c]}">{_cell_html(cells[c][i], classes[c])}</td>' for c in columns)
+        row = "".join(f'{opening[c]}{_cell_html(cells[c][i], classes[c])}</td>' for c in columns)
         lines.append(f"<tr>{row}</tr>")
     lines += ["</tbody>", "</table>"]
     return "\n".join(lines)

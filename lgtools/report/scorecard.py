@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 
 
-from lgtools.report.ledger import paper_claims, verdict_word
+from lgtools.report.ledger import converged_parts, paper_claims, verdict_word
+from lgtools.report.page import scale_name
 from lgtools.report.selection import EXTRA_LAYER_SETTINGS, SOURCE_KEYS, ours_for, paper_pairs
 from lgtools.report.verdicts import DIFFERS, magnitude
 from lgtools.report.versus import paper_vs_ours
@@ -122,7 +123,6 @@ SOURCE_TITLES = {"table1": "Table I: five datasets", "fig2": "Fig 2: share of th
                  "table4": "Table IV: an extra layer", "table5": "Table V: dropout",
                  "table6": "Table VI: customised coarse classes", "table7": "Table VII: noisy fine labels",
                  "table8": "Table VIII: number of coarse classes", "fig7": "Fig 7a: ACR against ΔA"}
-SCALE_NAMES = {"cpu-scale": "CPU scale", "converged": "converged", "paper-scale": "the paper's scale"}
 ROMAN = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6, "VII": 7, "VIII": 8}
 WORDS = ("agrees", "disagrees", "inconclusive", "mixed", "not run")
 
@@ -151,7 +151,8 @@ def claims_scorecard(ledger: pd.DataFrame) -> pd.DataFrame:
     """
     claims = paper_claims(ledger)
     sources = claims["claim"].map(claim_source)
-    converged = claims["converged"].astype(str).map(lambda t: verdict_word(t.partition("): ")[2] or t)) \
+    # a judged cell's verdict, else its own words ("not run yet at this scale", "not run here (…)")
+    converged = claims["converged"].map(lambda t: verdict_word(converged_parts(t)[2])) \
         if "converged" in claims.columns else None
     rows = []
     for source in [*dict.fromkeys(sources), None]:  # in the ledger's (book) order, then all of them
@@ -173,4 +174,4 @@ SUMMARY_NAMES = {"source": "source", "scale": "scale", "printed": "settings prin
 def summary_shown(summary: pd.DataFrame) -> pd.DataFrame:
     """``scorecard_summary`` for a reader: sources and scales in words, its columns named for what they count."""
     return summary.assign(source=summary["source"].map(lambda s: SOURCE_TITLES.get(s, s)),
-                          scale=summary["scale"].map(lambda s: SCALE_NAMES.get(s, s))).rename(columns=SUMMARY_NAMES)
+                          scale=summary["scale"].map(scale_name)).rename(columns=SUMMARY_NAMES)

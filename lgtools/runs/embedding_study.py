@@ -18,7 +18,6 @@ import dataclasses
 import glob
 import os
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -38,7 +37,6 @@ from lgtools.training.steps import tta_logits
 FORMAT = EMBEDDING_STUDY
 # network: "fine" or "coarse" (what it trained on); image: index into the run's test set; x, y: t-SNE coordinates.
 COLUMNS = ["network", "image", "x", "y", "fine_label", "coarse_label"]
-NETWORKS = ("fine", "coarse")
 DIGITS = 2  # decimals kept of a t-SNE coordinate (a map's scale is tens of units)
 
 
@@ -163,9 +161,3 @@ def load_embedding_study(path: str | Path) -> tuple[pd.DataFrame, dict]:
     """The stored maps and their record; an empty table if the file is absent."""
     return load_study(path, FORMAT, COLUMNS)
 
-
-def networks_text(parameters: dict, names: Sequence[str] = NETWORKS) -> str:
-    """Which networks a stored map shows, in words: labels, identity's first digits and epoch."""
-    nets = parameters.get("networks") or {}
-    return "; ".join(f"{name}: {nets[name]['identity'][:10]} at epoch {nets[name]['epoch']}"
-                     for name in names if name in nets)
