@@ -588,10 +588,10 @@ def _check_ledger_chips_and_tally(article) -> None:
         assert "Disagrees:" in tally, "the tally does not name the claim that disagrees"
 
 
-# The landing page in a same-origin iframe of a given width: each verdict chip of a ledger table, whether it lies
-# off-screen (its right edge past the frame's width), and each ledger row taller than four lines of its text.
-CHIP_CHECK = """<!doctype html>
-<html><head><meta charset="utf-8"><title>chips</title></head>
+# A page in a same-origin iframe of a given width; __MEASURE__ (JavaScript with ``doc``, the page's document, and
+# ``win``, its window) sets ``report``, which the harness writes out as JSON two seconds after the page loads.
+FRAME_CHECK = """<!doctype html>
+<html><head><meta charset="utf-8"><title>frame</title></head>
 <body style="margin:0"><pre id="report">pending</pre>
 <script>
 const frame = document.createElement("iframe");
@@ -599,16 +599,10 @@ frame.style.width = "__WIDTH__px";
 frame.style.height = "900px";
 frame.style.border = "0";
 frame.onload = () => setTimeout(() => {
-  const doc = frame.contentDocument, width = frame.contentWindow.innerWidth;
-  const chips = Array.from(doc.querySelectorAll("table .lg-chip"));
-  const off = chips.filter(c => c.getBoundingClientRect().right > width + 0.5).map(c => c.textContent);
-  const tall = Array.from(doc.querySelectorAll("table")).filter(t => t.querySelector(".lg-chip"))
-    .flatMap(t => Array.from(t.querySelectorAll("tbody tr"))).filter(r => {
-      const line = parseFloat(frame.contentWindow.getComputedStyle(r.cells[0]).lineHeight) || 20;
-      return r.getBoundingClientRect().height > 4 * line + 16;
-    }).map(r => r.cells[0].textContent.trim().slice(0, 60));
-  document.getElementById("report").textContent = JSON.stringify(
-    {width: width, chips: chips.length, off: off, tall: tall});
+  const doc = frame.contentDocument, win = frame.contentWindow;
+  let report = {};
+__MEASURE__
+  document.getElementById("report").textContent = JSON.stringify(report);
 }, 2000);
 frame.src = "__PAGE__";
 document.body.appendChild(frame);
@@ -616,42 +610,48 @@ document.body.appendChild(frame);
 """
 
 
+def _frame_check(measure: str, page: str, width: int) -> str:
+    """FRAME_CHECK for ``page`` at ``width`` px with its measurement."""
+    return FRAME_CHECK.replace("__MEASURE__", measure).replace("__WIDTH__", str(width)).replace("__PAGE__", page)
+
+
+# Each verdict chip of a ledger table, whether it lies off-screen (its right edge past the frame's width), and each
+# ledger row taller than four lines of its text.
+CHIP_CHECK = """
+  const width = win.innerWidth;
+  const chips = Array.from(doc.querySelectorAll("table .lg-chip"));
+  const off = chips.filter(c => c.getBoundingClientRect().right > width + 0.5).map(c => c.textContent);
+  const tall = Array.from(doc.querySelectorAll("table")).filter(t => t.querySelector(".lg-chip"))
+    .flatMap(t => Array.from(t.querySelectorAll("tbody tr"))).filter(r => {
+      const line = parseFloat(win.getComputedStyle(r.cells[0]).lineHeight) || 20;
+      return r.getBoundingClientRect().height > 4 * line + 16;
+    }).map(r => r.cells[0].textContent.trim().slice(0, 60));
+  report = {width: width, chips: chips.length, off: off, tall: tall};
+"""
+
+
 def _chips_at_width(html: Path, page: str, width: int, profile: Path) -> dict:
     """The landing page's verdict chips measured in a ``width`` px frame (see CHIP_CHECK)."""
-    check = CHIP_CHECK.replace("__WIDTH__", str(width)).replace("__PAGE__", page)
+    check = _frame_check(CHIP_CHECK, page, width)
     return _check_page_report(html, "chip", check, 12000, f"{max(width, 800)},1000", profile)
 
 
-# A page in a same-origin iframe of a given width: each shell block's full width (scrollWidth) against its box, and
-# each figure's drawn and shown width with the rendition the browser picked (currentSrc).
-PHONE_CHECK = """<!doctype html>
-<html><head><meta charset="utf-8"><title>phone</title></head>
-<body style="margin:0"><pre id="report">pending</pre>
-<script>
-const frame = document.createElement("iframe");
-frame.style.width = "__WIDTH__px";
-frame.style.height = "900px";
-frame.style.border = "0";
-frame.onload = () => setTimeout(() => {
-  const doc = frame.contentDocument;
+# Each shell block's full width (scrollWidth) against its box, and each figure's drawn and shown width with the
+# rendition the browser picked (currentSrc).
+PHONE_CHECK = """
   const shells = Array.from(doc.querySelectorAll("div[class*='highlight-bash'] pre, div[class*='highlight-shell'] pre"))
     .map(pre => ({text: pre.textContent.trim().slice(0, 60), full: pre.scrollWidth, box: pre.clientWidth}));
   const column = doc.querySelector("article.bd-article") || doc.body;
   const images = Array.from(column.querySelectorAll("figure img, .cell_output img")).map(img => ({
     src: (img.currentSrc || img.src).slice(-40), natural: img.naturalWidth,
     shown: Math.round(img.getBoundingClientRect().width)}));
-  document.getElementById("report").textContent = JSON.stringify(
-    {width: frame.contentWindow.innerWidth, shells: shells, images: images});
-}, 2000);
-frame.src = "__PAGE__";
-document.body.appendChild(frame);
-</script></body></html>
+  report = {width: win.innerWidth, shells: shells, images: images};
 """
 
 
 def _at_width(html: Path, page: str, width: int, profile: Path) -> dict:
     """Shell blocks and figures of ``page`` measured in a ``width`` px frame (see PHONE_CHECK)."""
-    check = PHONE_CHECK.replace("__WIDTH__", str(width)).replace("__PAGE__", page)
+    check = _frame_check(PHONE_CHECK, page, width)
     return _check_page_report(html, "phone", check, 12000, f"{max(width, 800)},1000", profile)
 
 
