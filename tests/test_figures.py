@@ -778,14 +778,22 @@ FIGURES = {
 }
 
 
+def _figures_of(made) -> list:
+    """(name, figure) pairs of what a FIGURES entry made: one figure, or a dict of them by glue name."""
+    return list(made.items()) if isinstance(made, dict) else [("", made)]
+
+
+def _problems(made, check) -> list[str]:
+    """Every problem ``check`` finds in the figure(s) a FIGURES entry made, each headed by its figure's name."""
+    return [f"{key} {p}".strip() for key, fig in _figures_of(made) for p in check(fig)]
+
+
 @pytest.mark.parametrize("name", list(FIGURES))
 def test_figure_text_is_apart_and_legible_at_the_column_width(name, stored):
     plots.set_theme()
     made = FIGURES[name](stored)
-    problems = []
-    for key, fig in (made.items() if isinstance(made, dict) else [("", made)]):
-        problems += [f"{key} {p}".strip() for p in _legibility_problems(fig)]
-        assert plots.shown_width(fig) > 0
+    problems = _problems(made, _legibility_problems)
+    assert all(plots.shown_width(fig) > 0 for _, fig in _figures_of(made))
     assert not problems, f"{name}:\n" + "\n".join(problems[:40])
 
 
@@ -800,8 +808,7 @@ KEEP_OFF_DATA = ("1 ledger", "3.1 data share", "5.1 gap", "6.2 acr", "7.2 acr", 
 def test_labels_and_legends_keep_off_the_points_and_bars_they_label(name, stored):
     plots.set_theme()
     made = FIGURES[name](stored)
-    problems = [f"{key} {p}".strip() for key, fig in (made.items() if isinstance(made, dict) else [("", made)])
-                for p in _text_over_data(fig)]
+    problems = _problems(made, _text_over_data)
     assert not problems, f"{name}:\n" + "\n".join(problems[:40])
 
 
@@ -855,8 +862,7 @@ def _crowding(fig) -> list[str]:
 def test_figures_readers_found_small_are_readable_and_uncrowded(name, stored):
     plots.set_theme()
     made = FIGURES[name](stored)
-    problems = [f"{key} {p}".strip() for key, fig in (made.items() if isinstance(made, dict) else [("", made)])
-                for p in _crowding(fig)]
+    problems = _problems(made, _crowding)
     assert not problems, f"{name}:\n" + "\n".join(problems[:40])
 
 

@@ -286,8 +286,7 @@ SMALL_N = re.compile(r"\s*\[[^\]]*\]\s*\(n = ([12])\)")
 def shown_number(ours: object, seeds: object) -> str:
     """Our number for a reader: its interval dropped where n is too small for a useful one ("n = 2: no interval")."""
     text = SMALL_N.sub(lambda m: f" (n = {m.group(1)}: no interval)", str(ours))
-    counts = [int(v) for v in re.findall(r"\d+", str(seeds))]  # a number, or a range such as "2–3": its least
-    n = min(counts) if counts else np.nan
+    n = least_seeds(seeds) or np.nan  # a number, or a range such as "2–3": its least
     if not pd.isna(n) and 0 < n < USEFUL_N and INTERVAL.search(text) and "no interval)" not in text:
         return INTERVAL.sub("", text) + f" (n = {int(n)}: no interval)"
     return text
@@ -437,7 +436,7 @@ def converged_verdicts(rows: pd.DataFrame) -> pd.Series:
     """Per row, the converged runs' verdict word (``verdict_word``), NaN where none judged it."""
     if "converged" not in rows.columns:
         return pd.Series(np.nan, index=rows.index, dtype=object)
-    return rows["converged"].map(lambda c: verdict_word(converged_parts(c)[2]) if converged_parts(c)[1] else np.nan)
+    return rows["converged"].map(converged_parts).map(lambda parts: verdict_word(parts[2]) if parts[1] else np.nan)
 
 
 def converged_cell(converged: object, common_n: str = "") -> str:
